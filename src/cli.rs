@@ -1,0 +1,324 @@
+//! The command line (clap definitions) and the headless commands behind it. Every
+//! command writes its result to the given writer and returns an error carrying its
+//! exit code; `main.rs` only parses, dispatches and maps errors to exit codes.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::engine::{EngineKind, Plans, Workspace};
+use crate::error::{Error, Result};
+use crate::generate;
+use crate::output::{self, RowFormat};
+use crate::source::{Format, OpenOptions};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "assay",
+    version,
+    about = "A terminal workbench for data quality: look at, query, check and load tabular data",
+    after_help = "DATA is a path, a glob, a directory or an s3:// URL (CSV, TSV, Parquet, NDJSON, Arrow IPC).\n\
+                  Exit codes: 0 success, 1 a check failed, 2 unusable input, 3 runtime failure."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Data to open in the workbench.
+    #[arg(value_name = "DATA")]
+    pub data: Vec<String>,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+/// How inputs are read; shared by every command.
+#[derive(Debug, Clone, Args, Default)]
+pub struct InputArgs {
+    /// S3 endpoint URL, for S3-compatible servers (default: $AWS_ENDPOINT_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+    /// Read inputs as this format instead of sniffing it (csv, tsv, parquet, ndjson, ipc).
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub input_format: Option<String>,
+    /// CSV delimiter (one character; `\t` for tab); sniffed when not given.
+    #[arg(long, global = true, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+    /// The CSV input has no header row.
+    #[arg(long, global = true)]
+    pub no_header: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Column names and types.
+    Schema {
+        data: String,
+        #[arg(long, value_enum, default_value_t = SchemaFormat::Table)]
+        format: SchemaFormat,
+    },
+    /// The first rows.
+    Head {
+        data: String,
+        #[arg(short = 'n', long = "rows", default_value_t = 10)]
+        n: usize,
+        #[arg(long, value_enum, default_value_t = OutFormat::Table)]
+        format: OutFormat,
+    },
+    /// The number of rows.
+    Count {
+        data: String,
+        #[arg(long, value_enum, default_value_t = CountFormat::Text)]
+        format: CountFormat,
+    },
+    /// Run a SQL query on Polars or DataFusion.
+    Sql {
+        query: String,
+        /// A table to query: NAME=DATA, or DATA to name it by its file stem. Repeatable.
+        #[arg(long = "table", short = 't', value_name = "NAME=DATA")]
+        tables: Vec<String>,
+        #[arg(long, value_enum, default_value_t = EngineArg::Polars)]
+        engine: EngineArg,
+        #[arg(long, value_enum, default_value_t = OutFormat::Table)]
+        format: OutFormat,
+        /// Rows shown in table format (0 shows all).
+        #[arg(long, default_value_t = 100)]
+        max_rows: usize,
+    },
+    /// Show how an engine plans a query (or both engines, side by side).
+    Explain {
+        query: String,
+        #[arg(long = "table", short = 't', value_name = "NAME=DATA")]
+        tables: Vec<String>,
+        #[arg(long, value_enum, default_value_t = ExplainEngine::Both)]
+        engine: ExplainEngine,
+        /// Run the query and report per-operator rows and time.
+        #[arg(long)]
+        analyze: bool,
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+        format: ExplainFormat,
+    },
+    /// Generate deterministic, deliberately dirty data (samples and benchmark files).
+    Gen {
+        #[arg(value_enum)]
+        kind: GenKind,
+        /// Rows to write (default: orders 50000, customers 5000, events 20000).
+        #[arg(long)]
+        rows: Option<usize>,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// File to write (for `sample`: the directory).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SchemaFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CountFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExplainFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EngineArg {
+    Polars,
+    Datafusion,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExplainEngine {
+    Polars,
+    Datafusion,
+    Both,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GenKind {
+    Orders,
+    Customers,
+    Events,
+    /// All three bundled samples into the --out directory.
+    Sample,
+}
+
+impl From<EngineArg> for EngineKind {
+    fn from(e: EngineArg) -> Self {
+        match e {
+            EngineArg::Polars => EngineKind::Polars,
+            EngineArg::Datafusion => EngineKind::DataFusion,
+        }
+    }
+}
+
+impl From<OutFormat> for RowFormat {
+    fn from(f: OutFormat) -> Self {
+        match f {
+            OutFormat::Table => RowFormat::Table,
+            OutFormat::Csv => RowFormat::Csv,
+            OutFormat::Json => RowFormat::Json,
+        }
+    }
+}
+
+impl InputArgs {
+    pub fn open_options(&self) -> Result<OpenOptions> {
+        let delimiter = match self.delimiter.as_deref() {
+            None => None,
+            Some("\\t") | Some("tab") => Some(b'\t'),
+            Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
+            Some(d) => {
+                return Err(Error::input(format!(
+                    "--delimiter `{d}`: give one ASCII character (or \\t)"
+                )))
+            }
+        };
+        Ok(OpenOptions {
+            format: self
+                .input_format
+                .as_deref()
+                .map(Format::from_name)
+                .transpose()?,
+            delimiter,
+            has_header: self.no_header.then_some(false),
+            s3_endpoint: self.s3_endpoint.clone(),
+        })
+    }
+}
+
+/// Splits `--table` values into (name, spec); `NAME=DATA` names the table, a bare DATA
+/// is named by its file stem. A `=` inside a URL's query string is not a name separator.
+fn table_specs(tables: &[String]) -> Vec<(Option<String>, String)> {
+    tables
+        .iter()
+        .map(|t| match t.split_once('=') {
+            Some((name, data))
+                if !name.is_empty()
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            {
+                (Some(name.to_string()), data.to_string())
+            }
+            _ => (None, t.clone()),
+        })
+        .collect()
+}
+
+/// Runs a headless command, writing its result to `out`.
+pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Result<()> {
+    let options = input.open_options()?;
+    match command {
+        Command::Schema { data, format } => {
+            let ws = Workspace::open(&[(None, data)], &options).await?;
+            let ds = &ws.datasets()[0];
+            let columns = ws.schema(ds).await?;
+            output::write_schema(
+                out,
+                &ds.name,
+                &columns,
+                matches!(format, SchemaFormat::Json),
+            )
+        }
+        Command::Head { data, n, format } => {
+            let ws = Workspace::open(&[(None, data)], &options).await?;
+            let table = ws.head(&ws.datasets()[0], n).await?;
+            output::write_rows(out, &table, format.into(), 0)
+        }
+        Command::Count { data, format } => {
+            let ws = Workspace::open(&[(None, data)], &options).await?;
+            let ds = &ws.datasets()[0];
+            let rows = ws.count(ds).await?;
+            output::write_count(out, &ds.name, rows, matches!(format, CountFormat::Json))
+        }
+        Command::Sql {
+            query,
+            tables,
+            engine,
+            format,
+            max_rows,
+        } => {
+            let ws = Workspace::open(&table_specs(&tables), &options).await?;
+            let table = ws.sql(&query, engine.into()).await?;
+            output::write_rows(out, &table, format.into(), max_rows)
+        }
+        Command::Explain {
+            query,
+            tables,
+            engine,
+            analyze,
+            format,
+        } => {
+            let ws = Workspace::open(&table_specs(&tables), &options).await?;
+            let engines: &[EngineKind] = match engine {
+                ExplainEngine::Polars => &[EngineKind::Polars],
+                ExplainEngine::Datafusion => &[EngineKind::DataFusion],
+                ExplainEngine::Both => &[EngineKind::Polars, EngineKind::DataFusion],
+            };
+            let mut plans: Vec<Plans> = Vec::new();
+            for e in engines {
+                plans.push(ws.explain(&query, *e, analyze).await?);
+            }
+            output::write_plans(out, &query, &plans, matches!(format, ExplainFormat::Json))
+        }
+        Command::Gen {
+            kind,
+            rows,
+            seed,
+            out: path,
+        } => {
+            let task = move || match kind {
+                GenKind::Sample => generate::generate_samples(&path, seed),
+                GenKind::Orders => gen_one(generate::Kind::Orders, rows, seed, &path),
+                GenKind::Customers => gen_one(generate::Kind::Customers, rows, seed, &path),
+                GenKind::Events => gen_one(generate::Kind::Events, rows, seed, &path),
+            };
+            tokio::task::spawn_blocking(task)
+                .await
+                .map_err(|e| Error::runtime(format!("generator failed: {e}")))?
+        }
+    }
+}
+
+fn gen_one(
+    kind: generate::Kind,
+    rows: Option<usize>,
+    seed: u64,
+    path: &std::path::Path,
+) -> Result<()> {
+    generate::generate(kind, rows.unwrap_or(kind.default_rows()), seed, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_specs_split_names_only_when_they_are_identifiers() {
+        let specs = table_specs(&[
+            "o=orders.csv".into(),
+            "customers.parquet".into(),
+            "sqlite://x.db?table=t".into(),
+        ]);
+        assert_eq!(specs[0], (Some("o".into()), "orders.csv".into()));
+        assert_eq!(specs[1], (None, "customers.parquet".into()));
+        assert_eq!(specs[2], (None, "sqlite://x.db?table=t".into()));
+    }
+}

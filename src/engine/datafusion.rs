@@ -1,0 +1,85 @@
+//! Datasets as DataFusion tables over the same files Polars reads (not a copy).
+
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use datafusion::datasource::file_format::arrow::ArrowFormat;
+use datafusion::datasource::file_format::csv::CsvFormat;
+use datafusion::datasource::file_format::json::JsonFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::error::{Error, Result};
+use crate::source::{s3, Dataset, Format};
+
+/// A session with information_schema on, so `SHOW TABLES` and friends work.
+pub fn new_context() -> SessionContext {
+    let config = SessionConfig::new().with_information_schema(true);
+    SessionContext::new_with_config(config)
+}
+
+/// Registers `ds` as a table in `ctx`. `schema` is the schema Polars inferred for text
+/// formats, so both engines type CSV and NDJSON columns the same way; Parquet and IPC
+/// carry their own schema.
+pub async fn register(ctx: &SessionContext, ds: &Dataset, schema: Option<SchemaRef>) -> Result<()> {
+    if let Some(config) = ds.s3() {
+        let mut buckets: Vec<String> = ds
+            .files
+            .iter()
+            .filter_map(|f| s3::split_url(f).ok().map(|(b, _)| b))
+            .collect();
+        buckets.dedup();
+        for bucket in buckets {
+            let url = url::Url::parse(&format!("s3://{bucket}"))
+                .map_err(|e| Error::input(format!("s3://{bucket}: {e}")))?;
+            ctx.register_object_store(&url, config.store(&bucket)?);
+        }
+    }
+    let format: Arc<dyn FileFormat> = match ds.format {
+        Format::Csv(d) => Arc::new(
+            CsvFormat::default()
+                .with_delimiter(d.delimiter)
+                .with_has_header(d.has_header)
+                .with_quote(d.quote),
+        ),
+        Format::Parquet => Arc::new(ParquetFormat::default()),
+        Format::NdJson => Arc::new(JsonFormat::default()),
+        Format::Ipc => Arc::new(ArrowFormat),
+    };
+    // The files were listed when the dataset was opened; match any extension.
+    let options = ListingOptions::new(format).with_file_extension("");
+    let urls = ds
+        .files
+        .iter()
+        .map(|f| {
+            let target = if f.starts_with("s3://") {
+                f.clone()
+            } else {
+                std::path::absolute(f)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|_| f.clone())
+            };
+            ListingTableUrl::parse(&target).map_err(|e| Error::input(format!("{f}: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options);
+    config = match (schema, ds.format) {
+        (Some(schema), Format::Csv(_) | Format::NdJson) => config.with_schema(schema),
+        _ => config.infer_schema(&ctx.state()).await.map_err(|e| {
+            Error::input(format!(
+                "{}: {}",
+                ds.spec,
+                super::first_line(&e.to_string())
+            ))
+        })?,
+    };
+    let table =
+        ListingTable::try_new(config).map_err(|e| Error::input(format!("{}: {e}", ds.spec)))?;
+    ctx.register_table(ds.name.as_str(), Arc::new(table))
+        .map_err(|e| Error::runtime(format!("{}: {e}", ds.spec)))?;
+    Ok(())
+}

@@ -1,0 +1,522 @@
+//! How data is computed: a `Workspace` of datasets, each both a Polars LazyFrame and a
+//! DataFusion table over the same files; SQL on either engine; plans from both; results
+//! as arrow-rs record batches (Polars results cross over zero-copy, see `bridge`).
+//!
+//! Polars work is CPU-bound and blocking, so it runs on tokio's blocking pool; DataFusion
+//! is async. Nothing here knows about terminals.
+
+pub mod bridge;
+pub mod datafusion;
+pub mod polars;
+pub mod sql;
+
+use std::time::{Duration, Instant};
+
+use ::datafusion::error::DataFusionError;
+use ::datafusion::physical_plan::display::DisplayableExecutionPlan;
+use ::datafusion::physical_plan::displayable;
+use ::polars::prelude::{len, LazyFrame, PolarsError};
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+
+use crate::error::{Error, Result};
+use crate::source::{csv_diagnose, Dataset, Format, Location, OpenOptions};
+
+/// The two query engines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EngineKind {
+    Polars,
+    DataFusion,
+}
+
+impl EngineKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            EngineKind::Polars => "polars",
+            EngineKind::DataFusion => "datafusion",
+        }
+    }
+}
+
+/// A computed result: an arrow-rs schema and record batches.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+}
+
+impl Table {
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(|b| b.num_rows()).sum()
+    }
+
+    fn from_polars(df: ::polars::prelude::DataFrame) -> Result<Table> {
+        let (schema, batches) = bridge::frame_to_batches(df)?;
+        Ok(Table { schema, batches })
+    }
+}
+
+/// One column of a dataset's schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    /// Polars' name for the type (`i64`, `str`, `date`, ...).
+    pub dtype: String,
+    /// The Arrow type both engines read it as.
+    pub arrow_type: String,
+}
+
+/// An engine's plans for one query.
+#[derive(Debug, Clone, Default)]
+pub struct Plans {
+    pub engine: &'static str,
+    pub logical: String,
+    pub optimized: String,
+    /// DataFusion's physical plan; Polars does not expose one.
+    pub physical: Option<String>,
+    /// With `--analyze`: the plan as run, with per-operator rows and time.
+    pub analyzed: Option<String>,
+    pub elapsed: Option<Duration>,
+}
+
+/// The open datasets, queryable by name on either engine.
+#[derive(Debug, Default, Clone)]
+pub struct Workspace {
+    datasets: Vec<Dataset>,
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        let why = e
+            .try_into_panic()
+            .ok()
+            .and_then(|p| {
+                p.downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            })
+            .unwrap_or_else(|| "cancelled".to_string());
+        Error::runtime(format!("engine failure: {why}"))
+    })
+}
+
+pub(crate) fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s).trim()
+}
+
+impl Workspace {
+    /// Opens each `(name, spec)`; names default to the spec's file stem.
+    pub async fn open(specs: &[(Option<String>, String)], options: &OpenOptions) -> Result<Self> {
+        let mut ws = Workspace::default();
+        for (name, spec) in specs {
+            let ds = Dataset::open(spec, name.as_deref(), options).await?;
+            ws.add(ds)?;
+        }
+        Ok(ws)
+    }
+
+    pub fn add(&mut self, ds: Dataset) -> Result<()> {
+        if let Some(other) = self.datasets.iter().find(|d| d.name == ds.name) {
+            return Err(Error::input(format!(
+                "table name `{}` is used by both {} and {}; name them with --table NAME=DATA",
+                ds.name, other.spec, ds.spec
+            )));
+        }
+        self.datasets.push(ds);
+        Ok(())
+    }
+
+    pub fn datasets(&self) -> &[Dataset] {
+        &self.datasets
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.datasets.iter().map(|d| d.name.clone()).collect()
+    }
+
+    /// The columns of `ds`, from file metadata or the first rows.
+    pub async fn schema(&self, ds: &Dataset) -> Result<Vec<Column>> {
+        let owned = ds.clone();
+        let schema = blocking(move || {
+            let mut lf = polars::scan(&owned)?;
+            lf.collect_schema()
+        })
+        .await?
+        .map_err(|e| self.polars_error(e, None))?;
+        let arrow = bridge::schema_to_arrow(&schema)?;
+        Ok(schema
+            .iter()
+            .zip(arrow.fields())
+            .map(|((name, dtype), field)| Column {
+                name: name.to_string(),
+                dtype: dtype.to_string(),
+                arrow_type: field.data_type().to_string(),
+            })
+            .collect())
+    }
+
+    /// The first `n` rows of `ds` (reads only as much as needed).
+    pub async fn head(&self, ds: &Dataset, n: usize) -> Result<Table> {
+        let owned = ds.clone();
+        let n = ::polars::prelude::IdxSize::try_from(n).unwrap_or(::polars::prelude::IdxSize::MAX);
+        self.run_polars(None, move || Ok(polars::scan(&owned)?.limit(n)))
+            .await
+    }
+
+    /// The number of rows of `ds` (Parquet from metadata, text formats by a fast scan).
+    pub async fn count(&self, ds: &Dataset) -> Result<u64> {
+        let owned = ds.clone();
+        let table = self
+            .run_polars(None, move || Ok(polars::scan(&owned)?.select([len()])))
+            .await?;
+        use arrow::array::AsArray;
+        let batch = table
+            .batches
+            .first()
+            .ok_or_else(|| Error::runtime("count returned no rows"))?;
+        let col = batch.column(0);
+        let value = if let Some(a) = col.as_primitive_opt::<arrow::datatypes::UInt32Type>() {
+            a.value(0) as u64
+        } else if let Some(a) = col.as_primitive_opt::<arrow::datatypes::UInt64Type>() {
+            a.value(0)
+        } else {
+            return Err(Error::runtime(format!(
+                "count returned a {}",
+                col.data_type()
+            )));
+        };
+        Ok(value)
+    }
+
+    /// Runs `query` on `engine` over every dataset in the workspace.
+    pub async fn sql(&self, query: &str, engine: EngineKind) -> Result<Table> {
+        self.check_query(query)?;
+        match engine {
+            EngineKind::Polars => {
+                let datasets = self.datasets.clone();
+                let q = query.to_string();
+                self.run_polars(Some(query), move || {
+                    polars::sql_context(&datasets)?.execute(&q)
+                })
+                .await
+            }
+            EngineKind::DataFusion => {
+                let ctx = self.datafusion_context().await?;
+                let df = ctx
+                    .sql(query)
+                    .await
+                    .map_err(|e| self.datafusion_error(e, Some(query)))?;
+                let schema = df.schema().inner().clone();
+                let batches = df
+                    .collect()
+                    .await
+                    .map_err(|e| self.datafusion_error(e, Some(query)))?;
+                Ok(Table { schema, batches })
+            }
+        }
+    }
+
+    /// The plans `engine` makes for `query`; with `analyze`, runs it and reports
+    /// per-operator rows and time.
+    pub async fn explain(&self, query: &str, engine: EngineKind, analyze: bool) -> Result<Plans> {
+        self.check_query(query)?;
+        match engine {
+            EngineKind::Polars => {
+                let datasets = self.datasets.clone();
+                let q = query.to_string();
+                let plans = blocking(move || -> ::polars::prelude::PolarsResult<Plans> {
+                    let lf = polars::sql_context(&datasets)?.execute(&q)?;
+                    let mut plans = Plans {
+                        engine: "polars",
+                        logical: lf.describe_plan()?,
+                        optimized: lf.describe_optimized_plan()?,
+                        ..Plans::default()
+                    };
+                    if analyze {
+                        let start = Instant::now();
+                        let (_, profile) = lf.profile()?;
+                        plans.elapsed = Some(start.elapsed());
+                        plans.analyzed = Some(polars_profile_text(&profile));
+                    }
+                    Ok(plans)
+                })
+                .await?;
+                plans.map_err(|e| self.polars_error(e, Some(query)))
+            }
+            EngineKind::DataFusion => {
+                let ctx = self.datafusion_context().await?;
+                let df_err = |e| self.datafusion_error(e, Some(query));
+                let df = ctx.sql(query).await.map_err(df_err)?;
+                let logical = df.logical_plan().clone();
+                let state = ctx.state();
+                let optimized = state.optimize(&logical).map_err(df_err)?;
+                let physical = state.create_physical_plan(&logical).await.map_err(df_err)?;
+                let mut plans = Plans {
+                    engine: "datafusion",
+                    logical: logical.display_indent().to_string(),
+                    optimized: optimized.display_indent().to_string(),
+                    physical: Some(displayable(physical.as_ref()).indent(true).to_string()),
+                    ..Plans::default()
+                };
+                if analyze {
+                    let start = Instant::now();
+                    ::datafusion::physical_plan::collect(physical.clone(), ctx.task_ctx())
+                        .await
+                        .map_err(df_err)?;
+                    plans.elapsed = Some(start.elapsed());
+                    plans.analyzed = Some(
+                        DisplayableExecutionPlan::with_metrics(physical.as_ref())
+                            .indent(true)
+                            .to_string(),
+                    );
+                }
+                Ok(plans)
+            }
+        }
+    }
+
+    /// Syntax and table names, checked before any data is read.
+    fn check_query(&self, query: &str) -> Result<()> {
+        let statement = sql::parse(query)?;
+        if !sql::is_read_only(&statement) {
+            return Err(Error::input(
+                "SQL: only queries that read (SELECT, WITH, VALUES, SHOW, EXPLAIN) are run; \
+                 to write data use `assay export`",
+            ));
+        }
+        sql::check_tables(query, &statement, &self.names())
+    }
+
+    /// A DataFusion session with every dataset registered. Text formats get the schema
+    /// Polars inferred, so both engines see the same column types.
+    pub async fn datafusion_context(&self) -> Result<::datafusion::prelude::SessionContext> {
+        let ctx = datafusion::new_context();
+        for ds in &self.datasets {
+            let schema = match ds.format {
+                Format::Csv(_) | Format::NdJson => {
+                    let owned = ds.clone();
+                    let schema = blocking(move || polars::scan(&owned)?.collect_schema())
+                        .await?
+                        .map_err(|e| self.polars_error(e, None))?;
+                    Some(bridge::schema_to_arrow(&schema)?)
+                }
+                _ => None,
+            };
+            datafusion::register(&ctx, ds, schema).await?;
+        }
+        Ok(ctx)
+    }
+
+    async fn run_polars(
+        &self,
+        query: Option<&str>,
+        build: impl FnOnce() -> ::polars::prelude::PolarsResult<LazyFrame> + Send + 'static,
+    ) -> Result<Table> {
+        let df = blocking(move || polars::collect(build()?))
+            .await?
+            .map_err(|e| self.polars_error(e, query))?;
+        Table::from_polars(df)
+    }
+
+    /// When an engine fails while reading, a precise diagnosis of the first malformed
+    /// local CSV file (line, byte offset) beats the engine's own words.
+    fn diagnose(&self) -> Option<Error> {
+        self.datasets
+            .iter()
+            .find_map(|ds| match (ds.format, &ds.location) {
+                (Format::Csv(dialect), Location::Local) => ds
+                    .files
+                    .iter()
+                    .find_map(|f| csv_diagnose::diagnose(f, &dialect))
+                    .map(Error::Input),
+                _ => None,
+            })
+    }
+
+    fn source_of(&self, message: &str) -> String {
+        let specs: Vec<&str> = self.datasets.iter().map(|d| d.spec.as_str()).collect();
+        if specs.iter().any(|s| message.contains(s))
+            || self
+                .datasets
+                .iter()
+                .any(|d| d.files.iter().any(|f| message.contains(f.as_str())))
+        {
+            String::new()
+        } else {
+            format!("{}: ", specs.join(", "))
+        }
+    }
+
+    /// An engine failed while running: malformed data is the user's to fix (exit 2),
+    /// anything else is a runtime failure (exit 3).
+    fn read_failure(&self, engine: &str, text: &str) -> Error {
+        self.diagnose().unwrap_or_else(|| {
+            let m = format!("{}{text}", self.source_of(text));
+            if looks_like_bad_data(text) {
+                Error::input(m)
+            } else {
+                Error::runtime(format!("{engine}: {m}"))
+            }
+        })
+    }
+
+    fn polars_error(&self, err: PolarsError, query: Option<&str>) -> Error {
+        let mut root = &err;
+        while let PolarsError::Context { error, .. } | PolarsError::ExprContext { error, .. } = root
+        {
+            root = error;
+        }
+        let text = first_line(&err.to_string()).to_string();
+        match root {
+            PolarsError::ColumnNotFound(m) | PolarsError::SchemaFieldNotFound(m) => {
+                unknown_column(query, m, "polars")
+            }
+            PolarsError::SQLInterface(m) | PolarsError::SQLSyntax(m) => {
+                sql_message(query, "polars", first_line(m))
+            }
+            PolarsError::InvalidOperation(_)
+            | PolarsError::SchemaMismatch(_)
+            | PolarsError::Duplicate(_)
+            | PolarsError::StructFieldNotFound(_)
+                if query.is_some() =>
+            {
+                sql_message(query, "polars", &text)
+            }
+            PolarsError::IO { error, .. } if error.kind() == std::io::ErrorKind::NotFound => {
+                Error::input(format!("{}{text}", self.source_of(&text)))
+            }
+            _ => self.read_failure("polars", &text),
+        }
+    }
+
+    fn datafusion_error(&self, err: DataFusionError, query: Option<&str>) -> Error {
+        let text = first_line(&err.find_root().to_string()).to_string();
+        match err.find_root() {
+            DataFusionError::SchemaError(e, _) => {
+                let m = e.to_string();
+                unknown_column(query, &m, "datafusion")
+            }
+            DataFusionError::SQL(..) | DataFusionError::Plan(_) => {
+                if text.contains("No field named") {
+                    unknown_column(query, &text, "datafusion")
+                } else {
+                    sql_message(query, "datafusion", &text)
+                }
+            }
+            DataFusionError::NotImplemented(m) => Error::input(format!(
+                "datafusion does not support this: {}",
+                first_line(m)
+            )),
+            _ => self.read_failure("datafusion", &text),
+        }
+    }
+}
+
+/// Engine messages that mean the data itself is malformed (exit 2, not 3).
+fn looks_like_bad_data(text: &str) -> bool {
+    let t = text.to_lowercase();
+    [
+        "could not parse",
+        "invalid utf",
+        "utf-8",
+        "parquet",
+        "out of spec",
+        "magic",
+        "footer",
+        "unexpected end",
+        "eof",
+        "malformed",
+        "invalid json",
+        "expected",
+        "incorrect number of fields",
+        "found more fields",
+        "arrow file",
+        "ipc",
+    ]
+    .iter()
+    .any(|k| t.contains(k))
+}
+
+/// An engine's complaint about the SQL, with the position of the name it names.
+fn sql_message(query: Option<&str>, engine: &str, text: &str) -> Error {
+    let quoted = text
+        .split(['\'', '"', '`'])
+        .nth(1)
+        .filter(|s| !s.is_empty());
+    let at = match (query, quoted) {
+        (Some(q), Some(name)) => sql::locate(q, name)
+            .map(|(l, c)| format!(" at line {l}, column {c}"))
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    Error::input(format!("SQL error{at} ({engine}): {text}"))
+}
+
+/// "unknown column" with its position in the query and the valid names.
+fn unknown_column(query: Option<&str>, message: &str, engine: &str) -> Error {
+    let message = first_line(message);
+    // polars: `unable to find column "x"; valid columns: [...]`
+    // datafusion: `No field named x. Valid fields are t.a, t.b.`
+    let name = if let Some(rest) = message.split("No field named ").nth(1) {
+        rest.split(['.', ' '])
+            .find(|s| !s.is_empty())
+            .unwrap_or(rest)
+    } else {
+        message.split('"').nth(1).unwrap_or(message)
+    }
+    .trim_matches(|c| c == '"' || c == '\'')
+    .to_string();
+    let valid = message
+        .split_once("alid fields are ")
+        .or_else(|| message.split_once("alid columns: "))
+        .map(|(_, v)| format!("; valid columns: {}", v.trim_end_matches('.')))
+        .unwrap_or_default();
+    let at = query
+        .and_then(|q| sql::locate(q, &name))
+        .map(|(l, c)| format!(" at line {l}, column {c}"))
+        .unwrap_or_default();
+    let prefix = if query.is_some() {
+        "SQL error"
+    } else {
+        "error"
+    };
+    Error::input(format!(
+        "{prefix}{at}: unknown column `{name}` ({engine}){valid}"
+    ))
+}
+
+/// Polars' profile frame (node, start, end in microseconds) as text.
+fn polars_profile_text(profile: &::polars::prelude::DataFrame) -> String {
+    let mut out =
+        String::from("node                                     start_us     end_us   time_us\n");
+    let col = |name: &str| {
+        profile
+            .column(name)
+            .ok()
+            .map(|c| c.as_materialized_series().clone())
+    };
+    let (Some(node), Some(start), Some(end)) = (col("node"), col("start"), col("end")) else {
+        return format!("{profile}");
+    };
+    for i in 0..profile.height() {
+        let n = node.get(i).map(|v| v.to_string()).unwrap_or_default();
+        let s = start
+            .get(i)
+            .ok()
+            .and_then(|v| v.extract::<u64>())
+            .unwrap_or(0);
+        let e = end
+            .get(i)
+            .ok()
+            .and_then(|v| v.extract::<u64>())
+            .unwrap_or(0);
+        out.push_str(&format!(
+            "{:<40} {:>9} {:>10} {:>9}\n",
+            n.trim_matches('"'),
+            s,
+            e,
+            e.saturating_sub(s)
+        ));
+    }
+    out
+}

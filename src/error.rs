@@ -1,0 +1,62 @@
+//! The library's error type and the exit codes of SPEC.md.
+//!
+//! Every error carries one line a person can act on, naming where the problem is
+//! (file, line, column, row or byte offset). The binary maps the variant to an exit code.
+
+/// What went wrong, sorted by who can fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input cannot be used: bad arguments, a missing or malformed file, an unknown
+    /// format, SQL that does not parse or names an unknown table or column. Exit code 2.
+    #[error("{0}")]
+    Input(String),
+    /// Something failed while running: I/O, network, an engine. Exit code 3.
+    #[error("{0}")]
+    Runtime(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn input(message: impl Into<String>) -> Self {
+        Error::Input(message.into())
+    }
+
+    pub fn runtime(message: impl Into<String>) -> Self {
+        Error::Runtime(message.into())
+    }
+
+    /// The process exit code for this error (SPEC.md: 2 unusable input, 3 runtime failure).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Input(_) => 2,
+            Error::Runtime(_) => 3,
+        }
+    }
+
+    /// The same error with `context` put in front of its message.
+    pub fn context(self, context: impl std::fmt::Display) -> Self {
+        match self {
+            Error::Input(m) => Error::Input(format!("{context}: {m}")),
+            Error::Runtime(m) => Error::Runtime(format!("{context}: {m}")),
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            Error::Input(m) | Error::Runtime(m) => m,
+        }
+    }
+}
+
+/// An I/O error on `path`: a missing file or a permission problem is the user's to fix
+/// (exit 2); anything else is a runtime failure (exit 3).
+pub fn io_error(path: impl std::fmt::Display, err: &std::io::Error) -> Error {
+    use std::io::ErrorKind::*;
+    match err.kind() {
+        NotFound => Error::input(format!("{path}: no such file or directory")),
+        PermissionDenied => Error::input(format!("{path}: permission denied")),
+        IsADirectory => Error::input(format!("{path}: is a directory")),
+        _ => Error::runtime(format!("{path}: {err}")),
+    }
+}

@@ -1,0 +1,112 @@
+//! The `assay` binary: parse arguments, run a headless command (or, later, the
+//! workbench), and map errors to SPEC.md's exit codes with one line on stderr.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use assay::cli::{self, Cli};
+use clap::{CommandFactory, Parser};
+
+fn data_dir() -> Option<std::path::PathBuf> {
+    if let Ok(dir) = std::env::var("ASSAY_DATA_DIR") {
+        return Some(dir.into());
+    }
+    directories::ProjectDirs::from("", "", "assay").map(|d| d.data_dir().to_path_buf())
+}
+
+/// Logs go to a file in the data dir: stdout and stderr belong to the user.
+fn init_logging() {
+    let Some(dir) = data_dir() else { return };
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("assay.log"))
+    else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ASSAY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .try_init();
+}
+
+/// A panic is a bug in assay, never the user's fault: write a crash report to the data
+/// dir and say one line about it, instead of a backtrace.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let report = format!(
+            "assay {} crashed: {info}\n{}\n",
+            env!("CARGO_PKG_VERSION"),
+            std::backtrace::Backtrace::force_capture()
+        );
+        let saved = data_dir().and_then(|dir| {
+            std::fs::create_dir_all(&dir).ok()?;
+            let path = dir.join(format!(
+                "crash-{}.txt",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0)
+            ));
+            std::fs::write(&path, &report).ok()?;
+            Some(path)
+        });
+        tracing::error!("{report}");
+        let where_ = saved
+            .map(|p| format!("; report saved to {}", p.display()))
+            .unwrap_or_default();
+        eprintln!("assay: internal error (a bug in assay){where_}");
+    }));
+}
+
+fn main() -> ExitCode {
+    install_panic_hook();
+    init_logging();
+    let args = Cli::parse();
+    let Some(command) = args.command else {
+        if args.data.is_empty() {
+            let _ = Cli::command().print_help();
+            return ExitCode::SUCCESS;
+        }
+        eprintln!(
+            "assay: the interactive workbench is not part of this build yet; \
+             look at the data with `assay head {}` or `assay schema {}`",
+            args.data[0], args.data[0]
+        );
+        return ExitCode::from(2);
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("assay: cannot start the async runtime: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result = runtime.block_on(cli::run(command, &args.input, &mut out));
+    let flushed = out.flush();
+    match (result, flushed) {
+        (Ok(()), Ok(())) => ExitCode::SUCCESS,
+        (Ok(()), Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        (Ok(()), Err(e)) => {
+            eprintln!("assay: writing output: {e}");
+            ExitCode::from(3)
+        }
+        // A reader that closed the pipe early (`| head`) is not an error.
+        (Err(e), _) if e.message().contains("Broken pipe") => ExitCode::SUCCESS,
+        (Err(e), _) => {
+            eprintln!("assay: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Renders results for people and programs: aligned tables, CSV and JSON.
+//!
+//! JSON shapes (stable; documented in README):
+//! - rows (`head`, `sql`): an array of objects, one per row, every column present,
+//!   nulls as `null`, dates and timestamps as ISO-8601 strings.
+//! - `schema`: `{"table": NAME, "columns": [{"name", "type", "arrow_type"}]}`.
+//! - `count`: `{"table": NAME, "rows": N}`.
+//! - `explain`: `{"query": Q, "plans": [{"engine", "logical", "optimized", "physical",
+//!   "analyzed", "elapsed_ms"}]}` (absent parts are `null`).
+
+use std::io::Write;
+
+use arrow::array::RecordBatch;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use comfy_table::{presets, CellAlignment, ContentArrangement, Table as Grid};
+
+use crate::engine::{Column, Plans, Table};
+use crate::error::{Error, Result};
+
+/// How rows are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+fn write_error(e: impl std::fmt::Display) -> Error {
+    Error::runtime(format!("writing output: {e}"))
+}
+
+/// Writes `table` in `format`. In table format at most `max_rows` rows are shown
+/// (0 shows all), followed by a row count.
+pub fn write_rows(
+    out: &mut dyn Write,
+    table: &Table,
+    format: RowFormat,
+    max_rows: usize,
+) -> Result<()> {
+    match format {
+        RowFormat::Table => write_grid(out, table, max_rows),
+        RowFormat::Csv => {
+            let mut writer = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut *out);
+            if table.batches.is_empty() {
+                writer
+                    .write(&RecordBatch::new_empty(table.schema.clone()))
+                    .map_err(write_error)?;
+            }
+            for batch in &table.batches {
+                writer.write(batch).map_err(write_error)?;
+            }
+            Ok(())
+        }
+        RowFormat::Json => {
+            let mut writer = arrow::json::WriterBuilder::new()
+                .with_explicit_nulls(true)
+                .build::<_, arrow::json::writer::JsonArray>(&mut *out);
+            // arrow-json writes `[]` for no rows; without any batch it writes nothing.
+            let empty = RecordBatch::new_empty(table.schema.clone());
+            let mut batches: Vec<&RecordBatch> = table.batches.iter().collect();
+            if batches.is_empty() {
+                batches.push(&empty);
+            }
+            writer.write_batches(&batches).map_err(write_error)?;
+            writer.finish().map_err(write_error)?;
+            drop(writer);
+            out.write_all(b"\n").map_err(write_error)
+        }
+    }
+}
+
+fn new_grid() -> Grid {
+    let mut grid = Grid::new();
+    grid.load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled);
+    grid
+}
+
+fn write_grid(out: &mut dyn Write, table: &Table, max_rows: usize) -> Result<()> {
+    let mut grid = new_grid();
+    grid.set_header(
+        table
+            .schema
+            .fields()
+            .iter()
+            .map(|f| format!("{}\n{}", f.name(), short_type(f.data_type()))),
+    );
+    let options = FormatOptions::default().with_null("∅");
+    let total = table.num_rows();
+    let limit = if max_rows == 0 {
+        total
+    } else {
+        max_rows.min(total)
+    };
+    let mut shown = 0;
+    'batches: for batch in &table.batches {
+        let formatters = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(write_error)?;
+        for row in 0..batch.num_rows() {
+            if shown == limit {
+                break 'batches;
+            }
+            grid.add_row(formatters.iter().map(|f| f.value(row).to_string()));
+            shown += 1;
+        }
+    }
+    for (i, field) in table.schema.fields().iter().enumerate() {
+        if field.data_type().is_numeric() {
+            if let Some(col) = grid.column_mut(i) {
+                col.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+    }
+    writeln!(out, "{grid}").map_err(write_error)?;
+    let noun = if total == 1 { "row" } else { "rows" };
+    if shown < total {
+        writeln!(
+            out,
+            "{total} {noun} (first {shown} shown; --max-rows 0 shows all, --format csv writes all)"
+        )
+    } else {
+        writeln!(out, "{total} {noun}")
+    }
+    .map_err(write_error)
+}
+
+/// A short type name for headers: `Utf8View` reads as `str`.
+fn short_type(dt: &arrow::datatypes::DataType) -> String {
+    use arrow::datatypes::DataType::*;
+    match dt {
+        Utf8 | Utf8View | LargeUtf8 => "str".into(),
+        Int8 => "i8".into(),
+        Int16 => "i16".into(),
+        Int32 => "i32".into(),
+        Int64 => "i64".into(),
+        UInt8 => "u8".into(),
+        UInt16 => "u16".into(),
+        UInt32 => "u32".into(),
+        UInt64 => "u64".into(),
+        Float32 => "f32".into(),
+        Float64 => "f64".into(),
+        Boolean => "bool".into(),
+        Date32 | Date64 => "date".into(),
+        Timestamp(unit, tz) => match tz {
+            Some(tz) => format!("datetime[{}, {tz}]", unit_name(unit)),
+            None => format!("datetime[{}]", unit_name(unit)),
+        },
+        other => other.to_string(),
+    }
+}
+
+fn unit_name(unit: &arrow::datatypes::TimeUnit) -> &'static str {
+    use arrow::datatypes::TimeUnit::*;
+    match unit {
+        Second => "s",
+        Millisecond => "ms",
+        Microsecond => "μs",
+        Nanosecond => "ns",
+    }
+}
+
+pub fn write_schema(
+    out: &mut dyn Write,
+    table: &str,
+    columns: &[Column],
+    json: bool,
+) -> Result<()> {
+    if json {
+        let value = serde_json::json!({
+            "table": table,
+            "columns": columns.iter().map(|c| serde_json::json!({
+                "name": c.name, "type": c.dtype, "arrow_type": c.arrow_type,
+            })).collect::<Vec<_>>(),
+        });
+        return writeln!(out, "{value}").map_err(write_error);
+    }
+    let mut grid = new_grid();
+    grid.set_header(["#", "column", "type", "arrow type"]);
+    for (i, c) in columns.iter().enumerate() {
+        grid.add_row([
+            (i + 1).to_string(),
+            c.name.clone(),
+            c.dtype.clone(),
+            c.arrow_type.clone(),
+        ]);
+    }
+    writeln!(out, "{grid}").map_err(write_error)
+}
+
+pub fn write_count(out: &mut dyn Write, table: &str, rows: u64, json: bool) -> Result<()> {
+    if json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({ "table": table, "rows": rows })
+        )
+    } else {
+        writeln!(out, "{rows}")
+    }
+    .map_err(write_error)
+}
+
+pub fn write_plans(out: &mut dyn Write, query: &str, plans: &[Plans], json: bool) -> Result<()> {
+    if json {
+        let value = serde_json::json!({
+            "query": query,
+            "plans": plans.iter().map(|p| serde_json::json!({
+                "engine": p.engine,
+                "logical": p.logical,
+                "optimized": p.optimized,
+                "physical": p.physical,
+                "analyzed": p.analyzed,
+                "elapsed_ms": p.elapsed.map(|d| d.as_secs_f64() * 1000.0),
+            })).collect::<Vec<_>>(),
+        });
+        return writeln!(out, "{value:#}").map_err(write_error);
+    }
+    for p in plans {
+        let mut section = |title: &str, body: &str| {
+            writeln!(out, "── {} · {title} ──", p.engine)?;
+            writeln!(out, "{}\n", body.trim_end())
+        };
+        section("logical plan", &p.logical).map_err(write_error)?;
+        section("optimized plan", &p.optimized).map_err(write_error)?;
+        if let Some(physical) = &p.physical {
+            section("physical plan", physical).map_err(write_error)?;
+        }
+        if let Some(analyzed) = &p.analyzed {
+            let title = match p.elapsed {
+                Some(d) => format!("analyzed ({:.1} ms)", d.as_secs_f64() * 1000.0),
+                None => "analyzed".to_string(),
+            };
+            section(&title, analyzed).map_err(write_error)?;
+        }
+    }
+    Ok(())
+}

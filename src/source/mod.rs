@@ -1,0 +1,456 @@
+//! Where data comes from: locations (paths, globs, directories, `s3://` URLs), format
+//! sniffing and the CSV dialect. Opening a dataset reads at most a small prefix of its
+//! first file; the engines read the rest lazily.
+
+pub mod csv_diagnose;
+pub mod s3;
+
+use std::path::Path;
+
+use crate::error::{io_error, Error, Result};
+pub use s3::S3Config;
+
+/// How many bytes of the first file are read to sniff its format and CSV dialect.
+const SNIFF_BYTES: usize = 64 * 1024;
+
+/// A file format assay reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv(CsvDialect),
+    Parquet,
+    NdJson,
+    Ipc,
+}
+
+impl Format {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Format::Csv(d) if d.delimiter == b'\t' => "tsv",
+            Format::Csv(_) => "csv",
+            Format::Parquet => "parquet",
+            Format::NdJson => "ndjson",
+            Format::Ipc => "ipc",
+        }
+    }
+
+    /// The format a file name's extension stands for, if it stands for one.
+    pub fn from_extension(name: &str) -> Option<Format> {
+        let ext = Path::new(name)
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase())?;
+        Some(match ext.as_str() {
+            "csv" => Format::Csv(CsvDialect::default()),
+            "tsv" | "tab" => Format::Csv(CsvDialect {
+                delimiter: b'\t',
+                ..CsvDialect::default()
+            }),
+            "parquet" | "pq" => Format::Parquet,
+            "ndjson" | "jsonl" | "json" => Format::NdJson,
+            "arrow" | "ipc" | "feather" => Format::Ipc,
+            _ => return None,
+        })
+    }
+
+    /// Parses a user's `--format` word.
+    pub fn from_name(name: &str) -> Result<Format> {
+        Format::from_extension(&format!("x.{name}")).ok_or_else(|| {
+            Error::input(format!(
+                "unknown format `{name}` (expected csv, tsv, parquet, ndjson or ipc)"
+            ))
+        })
+    }
+}
+
+/// The shape of a delimited text file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvDialect {
+    pub delimiter: u8,
+    pub has_header: bool,
+    pub quote: u8,
+}
+
+impl Default for CsvDialect {
+    fn default() -> Self {
+        CsvDialect {
+            delimiter: b',',
+            has_header: true,
+            quote: b'"',
+        }
+    }
+}
+
+/// Where a dataset's files live.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Location {
+    Local,
+    S3(S3Config),
+}
+
+/// An opened dataset: a name to query it by, its files and their format. The engines
+/// build their own lazy readers over these same files (see `engine`).
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// The table name used in SQL (`orders.csv` -> `orders`).
+    pub name: String,
+    /// What the user typed to name it.
+    pub spec: String,
+    /// Local paths or `s3://bucket/key` URLs, sorted; never empty.
+    pub files: Vec<String>,
+    pub format: Format,
+    pub location: Location,
+}
+
+/// How to open datasets: overrides the user may give on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    /// Force a format instead of sniffing it.
+    pub format: Option<Format>,
+    /// Force the CSV delimiter.
+    pub delimiter: Option<u8>,
+    /// Force whether a CSV file has a header row.
+    pub has_header: Option<bool>,
+    /// S3 endpoint override (`--s3-endpoint`); the environment's `AWS_ENDPOINT_URL` otherwise.
+    pub s3_endpoint: Option<String>,
+}
+
+impl Dataset {
+    /// Opens `spec` (a path, glob, directory or `s3://` URL). Reads only a prefix of the
+    /// first file. `name` overrides the table name derived from the spec.
+    pub async fn open(spec: &str, name: Option<&str>, options: &OpenOptions) -> Result<Dataset> {
+        let (files, location) = if spec.starts_with("s3://") {
+            let config = S3Config::resolve(options.s3_endpoint.as_deref())?;
+            let files = s3::list(&config, spec).await?;
+            (files, Location::S3(config))
+        } else if let Some(scheme) = ["sqlite://", "postgres://", "postgresql://"]
+            .iter()
+            .find(|s| spec.starts_with(**s))
+        {
+            return Err(Error::input(format!(
+                "{spec}: reading {} tables is not supported yet; export the table to a file first",
+                scheme.trim_end_matches("://")
+            )));
+        } else {
+            (list_local(spec)?, Location::Local)
+        };
+        let first = &files[0];
+        let prefix = match &location {
+            Location::Local => read_local_prefix(first)?,
+            Location::S3(config) => s3::read_prefix(config, first, SNIFF_BYTES).await?,
+        };
+        let format = sniff_format(first, &files, &prefix, options)?;
+        if let Format::Csv(dialect) = format {
+            // The sniffed bytes are checked at no extra I/O; a small file is checked whole,
+            // because an engine may read an unterminated quote silently to the end.
+            let whole = prefix.len() < SNIFF_BYTES;
+            if let Some(problem) = csv_diagnose::diagnose_prefix(first, &prefix, &dialect, whole) {
+                return Err(Error::input(problem));
+            }
+        }
+        let name = match name {
+            Some(n) => table_identifier(n),
+            None => table_name(spec),
+        };
+        Ok(Dataset {
+            name,
+            spec: spec.to_string(),
+            files,
+            format,
+            location,
+        })
+    }
+
+    pub fn s3(&self) -> Option<&S3Config> {
+        match &self.location {
+            Location::S3(c) => Some(c),
+            Location::Local => None,
+        }
+    }
+
+    /// Total size in bytes of local files (S3 sizes are not fetched here).
+    pub fn local_size(&self) -> Option<u64> {
+        match self.location {
+            Location::Local => Some(
+                self.files
+                    .iter()
+                    .filter_map(|f| std::fs::metadata(f).ok())
+                    .map(|m| m.len())
+                    .sum(),
+            ),
+            Location::S3(_) => None,
+        }
+    }
+}
+
+fn has_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// Expands a local spec into a sorted, non-empty list of files.
+fn list_local(spec: &str) -> Result<Vec<String>> {
+    if has_glob(spec) {
+        let paths =
+            glob::glob(spec).map_err(|e| Error::input(format!("{spec}: bad glob pattern: {e}")))?;
+        let mut files = Vec::new();
+        for entry in paths {
+            let path = entry.map_err(|e| io_error(e.path().display(), e.error()))?;
+            if path.is_file() {
+                files.push(path_string(&path)?);
+            }
+        }
+        if files.is_empty() {
+            return Err(Error::input(format!("{spec}: no files match this pattern")));
+        }
+        files.sort();
+        return Ok(files);
+    }
+    let path = Path::new(spec);
+    let meta = std::fs::metadata(path).map_err(|e| io_error(spec, &e))?;
+    if meta.is_dir() {
+        let mut files = Vec::new();
+        collect_dir(path, &mut files)?;
+        if files.is_empty() {
+            return Err(Error::input(format!(
+                "{spec}: directory holds no csv, tsv, parquet, ndjson or arrow files"
+            )));
+        }
+        files.sort();
+        return Ok(files);
+    }
+    Ok(vec![path_string(path)?])
+}
+
+/// Files below `dir` (recursively, for Hive-style trees) whose extension names a format.
+fn collect_dir(dir: &Path, out: &mut Vec<String>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| io_error(dir.display(), &e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| io_error(dir.display(), &e))?;
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') || name.starts_with('_') {
+            continue; // hidden files, _SUCCESS markers and the like
+        }
+        if path.is_dir() {
+            collect_dir(&path, out)?;
+        } else if Format::from_extension(&name).is_some() {
+            out.push(path_string(&path)?);
+        }
+    }
+    Ok(())
+}
+
+fn path_string(path: &Path) -> Result<String> {
+    path.to_str()
+        .map(str::to_string)
+        .ok_or_else(|| Error::input(format!("{}: path is not valid UTF-8", path.display())))
+}
+
+fn read_local_prefix(path: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| io_error(path, &e))?;
+    let mut buf = Vec::with_capacity(SNIFF_BYTES);
+    file.take(SNIFF_BYTES as u64)
+        .read_to_end(&mut buf)
+        .map_err(|e| io_error(path, &e))?;
+    Ok(buf)
+}
+
+/// Decides the format from the options, the extension, or the first bytes.
+fn sniff_format(
+    first: &str,
+    files: &[String],
+    prefix: &[u8],
+    options: &OpenOptions,
+) -> Result<Format> {
+    if prefix.is_empty() {
+        return Err(Error::input(format!("{first}: file is empty (0 bytes)")));
+    }
+    let format = match options.format {
+        Some(f) => f,
+        None => match Format::from_extension(first) {
+            Some(f) => f,
+            None => sniff_content(first, prefix)?,
+        },
+    };
+    if options.format.is_none() {
+        for f in files {
+            if let Some(other) = Format::from_extension(f) {
+                if std::mem::discriminant(&other) != std::mem::discriminant(&format) {
+                    return Err(Error::input(format!(
+                        "{f}: is {} but {first} is {}; a dataset's files must share one format",
+                        other.name(),
+                        format.name()
+                    )));
+                }
+            }
+        }
+    }
+    Ok(match format {
+        Format::Csv(dialect) => Format::Csv(sniff_dialect(first, prefix, dialect, options)?),
+        Format::Parquet if !prefix.starts_with(b"PAR1") => {
+            return Err(Error::input(format!(
+                "{first}: not a Parquet file (no PAR1 magic bytes at offset 0)"
+            )))
+        }
+        Format::Ipc if !(prefix.starts_with(b"ARROW1") || prefix.starts_with(&[0xff; 4])) => {
+            return Err(Error::input(format!(
+                "{first}: not an Arrow IPC file (no ARROW1 magic bytes at offset 0)"
+            )))
+        }
+        other => other,
+    })
+}
+
+fn sniff_content(path: &str, prefix: &[u8]) -> Result<Format> {
+    if prefix.starts_with(b"PAR1") {
+        return Ok(Format::Parquet);
+    }
+    if prefix.starts_with(b"ARROW1") {
+        return Ok(Format::Ipc);
+    }
+    let text_like = prefix
+        .iter()
+        .take(4096)
+        .all(|&b| b >= 0x20 || matches!(b, b'\n' | b'\r' | b'\t'));
+    if !text_like {
+        return Err(Error::input(format!(
+            "{path}: unknown format: not CSV, TSV, Parquet, NDJSON or Arrow IPC \
+             (binary content, unrecognised extension); name it with --format"
+        )));
+    }
+    let first_char = prefix.iter().find(|b| !b.is_ascii_whitespace());
+    if first_char == Some(&b'{') {
+        return Ok(Format::NdJson);
+    }
+    Ok(Format::Csv(CsvDialect::default()))
+}
+
+/// Picks the delimiter and whether the first row is a header from the file's first lines.
+fn sniff_dialect(
+    path: &str,
+    prefix: &[u8],
+    mut dialect: CsvDialect,
+    options: &OpenOptions,
+) -> Result<CsvDialect> {
+    let text = match std::str::from_utf8(prefix) {
+        Ok(t) => t,
+        // The prefix may end inside a multi-byte character; anything else is reported
+        // with its byte offset by the diagnosis when the engine reads the file.
+        Err(e) => std::str::from_utf8(&prefix[..e.valid_up_to()]).unwrap_or(""),
+    };
+    let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).take(50).collect();
+    if lines.is_empty() {
+        return Err(Error::input(format!(
+            "{path}: file holds no rows, not even a header"
+        )));
+    }
+    if let Some(d) = options.delimiter {
+        dialect.delimiter = d;
+    } else if dialect.delimiter == b',' && Format::from_extension(path).is_none() {
+        dialect.delimiter = sniff_delimiter(&lines);
+    }
+    dialect.has_header = match options.has_header {
+        Some(h) => h,
+        None => {
+            let first = split_simple(lines[0], dialect.delimiter);
+            // A first row made only of numbers is data, not a header.
+            !first.iter().all(|f| f.trim().parse::<f64>().is_ok())
+        }
+    };
+    Ok(dialect)
+}
+
+/// The candidate delimiter that splits the lines most consistently into several fields.
+fn sniff_delimiter(lines: &[&str]) -> u8 {
+    let mut best = (b',', 0usize);
+    for cand in [b',', b'\t', b';', b'|'] {
+        let counts: Vec<usize> = lines.iter().map(|l| split_simple(l, cand).len()).collect();
+        let first = counts[0];
+        if first < 2 {
+            continue;
+        }
+        let consistent = counts.iter().filter(|&&c| c == first).count();
+        let score = consistent * first;
+        if score > best.1 {
+            best = (cand, score);
+        }
+    }
+    best.0
+}
+
+/// Splits a line on `delim` outside double quotes (good enough for sniffing).
+fn split_simple(line: &str, delim: u8) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut in_quotes = false;
+    let mut start = 0;
+    for (i, b) in line.bytes().enumerate() {
+        if b == b'"' {
+            in_quotes = !in_quotes;
+        } else if b == delim && !in_quotes {
+            out.push(&line[start..i]);
+            start = i + 1;
+        }
+    }
+    out.push(&line[start..]);
+    out
+}
+
+/// The table name a spec stands for: the file stem, or for a glob or directory the last
+/// component without wildcards (`data/orders/*.parquet` -> `orders`).
+pub fn table_name(spec: &str) -> String {
+    let trimmed = spec.trim_end_matches('/');
+    let component = trimmed
+        .rsplit('/')
+        .find(|c| !c.is_empty() && !has_glob(c))
+        .unwrap_or("data");
+    let stem = if has_glob(trimmed.rsplit('/').next().unwrap_or("")) {
+        component
+    } else {
+        Path::new(component)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or(component)
+    };
+    table_identifier(stem)
+}
+
+/// Makes `raw` a plain SQL identifier: letters, digits and underscores, not starting
+/// with a digit.
+pub fn table_identifier(raw: &str) -> String {
+    let mut name: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert(0, '_');
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_come_from_stems_and_directories() {
+        assert_eq!(table_name("sample-data/orders.csv"), "orders");
+        assert_eq!(table_name("data/orders/*.parquet"), "orders");
+        assert_eq!(table_name("s3://lake/trips/2024-*.parquet"), "trips");
+        assert_eq!(table_name("2024 sales.csv"), "_2024_sales");
+        assert_eq!(table_name("dir/"), "dir");
+    }
+
+    #[test]
+    fn delimiter_sniffing_prefers_consistent_splits() {
+        assert_eq!(sniff_delimiter(&["a;b;c", "1;2;3", "4;5,5;6"]), b';');
+        assert_eq!(sniff_delimiter(&["a\tb", "1\t2"]), b'\t');
+        assert_eq!(sniff_delimiter(&["a,b,c", "1,\"x,y\",3"]), b',');
+    }
+}

@@ -1,0 +1,187 @@
+//! Bad input: one clear line naming where the problem is, the documented exit code
+//! (2 for unusable input), and never a panic.
+
+use crate::common::*;
+
+#[test]
+fn missing_file() {
+    assay(&["head", "no/such/file.csv"]).fails(2, &["no/such/file.csv", "no such file"]);
+    assay(&["count", "no/such/*.csv"]).fails(2, &["no/such/*.csv", "no files match"]);
+}
+
+#[test]
+fn unknown_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "blob.bin",
+        &[0u8, 159, 146, 150, 0, 1, 2, 3, 255, 254],
+    );
+    assay(&["schema", &path]).fails(2, &["blob.bin", "unknown format"]);
+    assay(&["head", "x.csv", "--input-format", "xlsx"]).fails(2, &["unknown format `xlsx`"]);
+}
+
+#[test]
+fn empty_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "empty.csv", b"");
+    assay(&["head", &path]).fails(2, &["empty.csv", "empty"]);
+    assay(&["count", &path]).fails(2, &["empty.csv", "empty"]);
+}
+
+#[test]
+fn ragged_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("a,b,c\n");
+    for i in 0..50 {
+        text.push_str(&format!("{i},x,y\n"));
+    }
+    text.push_str("51,x,y,extra\n"); // line 52
+    let path = write(dir.path(), "ragged.csv", text.as_bytes());
+    assay(&["head", &path, "-n", "100"]).fails(2, &["ragged.csv", "line 52", "4 fields", "3"]);
+    let q = "SELECT COUNT(*) FROM ragged";
+    assay(&["sql", q, "-t", &path, "--engine", "datafusion"]).fails(2, &["ragged.csv", "line 52"]);
+}
+
+#[test]
+fn unbalanced_quotes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "quotes.csv",
+        b"a,b\n1,\"fine\"\n2,\"never closed\n3,x\n4,y\n",
+    );
+    assay(&["head", &path]).fails(2, &["quotes.csv", "unterminated quoted field", "line 3"]);
+}
+
+#[test]
+fn invalid_utf8() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = b"name,n\nok,1\n".to_vec();
+    bytes.extend_from_slice(b"bad\xff\xfe,2\n");
+    let path = write(dir.path(), "latin.csv", &bytes);
+    assay(&["head", &path]).fails(
+        2,
+        &["latin.csv", "invalid UTF-8", "byte offset 15", "line 3"],
+    );
+}
+
+#[test]
+fn truncated_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = std::fs::read(sample("customers.parquet")).unwrap();
+    let path = write(dir.path(), "cut.parquet", &whole[..whole.len() / 2]);
+    assay(&["head", &path]).fails(2, &["cut.parquet"]);
+    assay(&[
+        "sql",
+        "SELECT * FROM cut",
+        "-t",
+        &path,
+        "--engine",
+        "datafusion",
+    ])
+    .fails(2, &["cut.parquet"]);
+    let fake = write(dir.path(), "fake.parquet", b"id,name\n1,x\n");
+    assay(&["schema", &fake]).fails(2, &["fake.parquet", "not a Parquet file"]);
+}
+
+#[test]
+fn sql_syntax_error_has_position() {
+    for engine in ["polars", "datafusion"] {
+        assay(&[
+            "sql",
+            "SELECT order_id\nFROM orders\nWHERE amount >",
+            "-t",
+            "sample-data/orders.csv",
+            "--engine",
+            engine,
+        ])
+        .fails(2, &["SQL syntax error at line 3, column"]);
+        assay(&[
+            "sql",
+            "SELEC * FROM orders",
+            "-t",
+            "sample-data/orders.csv",
+            "--engine",
+            engine,
+        ])
+        .fails(2, &["SQL syntax error at line 1, column 1"]);
+    }
+}
+
+#[test]
+fn unknown_table() {
+    for engine in ["polars", "datafusion"] {
+        assay(&[
+            "sql",
+            "SELECT * FROM orderz",
+            "-t",
+            "sample-data/orders.csv",
+            "--engine",
+            engine,
+        ])
+        .fails(
+            2,
+            &[
+                "unknown table `orderz`",
+                "line 1, column 15",
+                "known tables: orders",
+            ],
+        );
+    }
+}
+
+#[test]
+fn unknown_column() {
+    for engine in ["polars", "datafusion"] {
+        assay(&[
+            "sql",
+            "SELECT order_id, amout FROM orders",
+            "-t",
+            "sample-data/orders.csv",
+            "--engine",
+            engine,
+        ])
+        .fails(2, &["unknown column `amout`", "line 1, column 18", engine]);
+    }
+    assay(&[
+        "explain",
+        "SELECT nope FROM orders",
+        "-t",
+        "sample-data/orders.csv",
+    ])
+    .fails(2, &["unknown column `nope`"]);
+}
+
+#[test]
+fn writes_are_refused_and_arguments_checked() {
+    assay(&["sql", "DROP TABLE orders", "-t", "sample-data/orders.csv"])
+        .fails(2, &["only queries that read"]);
+    assay(&["sql", "SELECT 1; SELECT 2"]).fails(2, &["2 statements"]);
+    assay(&["head", "sample-data/orders.csv", "--delimiter", "ab"]).fails(2, &["--delimiter"]);
+    let same = assay(&[
+        "sql",
+        "SELECT 1",
+        "-t",
+        "sample-data/orders.csv",
+        "-t",
+        "orders=sample-data/customers.parquet",
+    ]);
+    same.fails(2, &["table name `orders`"]);
+    let r = assay(&["frobnicate"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+#[test]
+fn small_files_are_checked_whole_before_any_engine_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    // An engine reads this unterminated quote silently as one long field.
+    let q = write(dir.path(), "q.csv", b"a,b\n1,\"x\n2,3\n");
+    assay(&["head", &q]).fails(
+        2,
+        &["q.csv", "unterminated quoted field starting at line 2"],
+    );
+    // A fast row count would not notice the ragged row.
+    let r = write(dir.path(), "r.csv", b"a,b,c\n1,2,3\n4,5\n");
+    assay(&["count", &r]).fails(2, &["r.csv", "ragged row at line 3", "2 fields"]);
+}

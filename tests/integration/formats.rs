@@ -1,0 +1,281 @@
+//! Every format, the glob and directory forms, and the bundled samples open; schema and
+//! head are right.
+
+use crate::common::*;
+
+fn schema_of(path: &str) -> Vec<(String, String)> {
+    let v = json(assay(&["schema", path, "--format", "json"]).ok());
+    v["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["type"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn people_schema(joined: &str) -> Vec<(String, String)> {
+    [
+        ("id", "i64"),
+        ("name", "str"),
+        ("score", "f64"),
+        ("joined", joined),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect()
+}
+
+fn head_json(path: &str) -> serde_json::Value {
+    json(assay(&["head", path, "--format", "json"]).ok())
+}
+
+#[test]
+fn csv_opens_with_types_nulls_and_unicode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "people.csv", PEOPLE_CSV.as_bytes());
+    assert_eq!(schema_of(&path), people_schema("date"));
+    assert_eq!(head_json(&path), people_json());
+    assert_eq!(assay(&["count", &path]).ok().trim(), "3");
+}
+
+#[test]
+fn tsv_and_sniffed_delimiters_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let tsv = write(
+        dir.path(),
+        "people.tsv",
+        PEOPLE_CSV.replace(',', "\t").as_bytes(),
+    );
+    assert_eq!(head_json(&tsv), people_json());
+    // No telling extension: the delimiter is sniffed from the content.
+    let semi = write(
+        dir.path(),
+        "people.data",
+        PEOPLE_CSV.replace(',', ";").as_bytes(),
+    );
+    assert_eq!(schema_of(&semi), people_schema("date"));
+    assert_eq!(head_json(&semi), people_json());
+}
+
+#[test]
+fn parquet_and_ipc_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let pq = dir.path().join("people.parquet");
+    write_parquet(&mut people(), &pq);
+    let pq = pq.display().to_string();
+    assert_eq!(schema_of(&pq), people_schema("date"));
+    assert_eq!(head_json(&pq), people_json());
+    let ipc = dir.path().join("people.arrow");
+    write_ipc(&mut people(), &ipc);
+    let ipc = ipc.display().to_string();
+    assert_eq!(schema_of(&ipc), people_schema("date"));
+    assert_eq!(head_json(&ipc), people_json());
+}
+
+#[test]
+fn ndjson_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = concat!(
+        r#"{"id":1,"name":"Ann","score":3.5,"joined":"2024-01-02"}"#,
+        "\n",
+        r#"{"id":2,"name":null,"score":4.0,"joined":"2024-02-03"}"#,
+        "\n",
+        r#"{"id":3,"name":"Zoë","score":null,"joined":"2024-03-04"}"#,
+        "\n",
+    );
+    let path = write(dir.path(), "people.ndjson", text.as_bytes());
+    assert_eq!(schema_of(&path), people_schema("str"));
+    assert_eq!(head_json(&path), people_json());
+}
+
+#[test]
+fn globs_and_directories_open_as_one_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let parts = dir.path().join("people");
+    std::fs::create_dir(&parts).unwrap();
+    let df = people();
+    for i in 0..3 {
+        let mut part = df.slice(i as i64, 1);
+        write_parquet(&mut part, &parts.join(format!("part-{i}.parquet")));
+    }
+    std::fs::write(parts.join("_SUCCESS"), b"").unwrap();
+    let glob = format!("{}/*.parquet", parts.display());
+    assert_eq!(assay(&["count", &glob]).ok().trim(), "3");
+    assert_eq!(head_json(&glob), people_json());
+    let dir_spec = parts.display().to_string();
+    assert_eq!(head_json(&dir_spec), people_json());
+    // The glob names the table after its directory.
+    let out = assay(&[
+        "sql",
+        "SELECT COUNT(*) AS n FROM people",
+        "--table",
+        &glob,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(json(out.ok()), serde_json::json!([{"n": 3}]));
+}
+
+#[test]
+fn header_only_csv_is_an_empty_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "empty.csv", b"id,name\n");
+    assert_eq!(assay(&["count", &path]).ok().trim(), "0");
+    let cols: Vec<String> = schema_of(&path).into_iter().map(|c| c.0).collect();
+    assert_eq!(cols, ["id", "name"]);
+    assert_eq!(head_json(&path), serde_json::json!([]));
+    let csv = assay(&["head", &path, "--format", "csv"]);
+    assert_eq!(csv.ok(), "id,name\n");
+}
+
+#[test]
+fn bundled_samples_open_with_their_row_counts() {
+    assert_eq!(
+        assay(&["count", "sample-data/orders.csv"]).ok().trim(),
+        "50000"
+    );
+    assert_eq!(
+        assay(&["count", "sample-data/customers.parquet"])
+            .ok()
+            .trim(),
+        "5000"
+    );
+    assert_eq!(
+        assay(&["count", "sample-data/events.ndjson"]).ok().trim(),
+        "20000"
+    );
+    let cols = schema_of("sample-data/orders.csv");
+    let types: std::collections::HashMap<_, _> = cols.into_iter().collect();
+    assert_eq!(types["order_id"], "i64");
+    assert_eq!(
+        types["order_date"], "str",
+        "dirty dates keep the column a string"
+    );
+    assert_eq!(types["amount"], "f64");
+    assert!(
+        types["created_at"].starts_with("datetime"),
+        "{:?}",
+        types["created_at"]
+    );
+    let table = assay(&["head", "sample-data/orders.csv", "-n", "3"]);
+    assert!(table.ok().contains("order_id"), "{}", table.stdout);
+    assert!(table.stdout.contains("3 rows"), "{}", table.stdout);
+}
+
+#[test]
+fn bundled_samples_are_what_the_generator_makes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().display().to_string();
+    assay(&["gen", "sample", "--out", &out]).ok();
+    for name in ["orders.csv", "events.ndjson"] {
+        let made = std::fs::read(dir.path().join(name)).unwrap();
+        let shipped = std::fs::read(sample(name)).unwrap();
+        assert!(made == shipped, "{name} differs from `assay gen sample`");
+    }
+    let made = dir.path().join("customers.parquet").display().to_string();
+    assert_eq!(head_json(&made), head_json(&sample("customers.parquet")));
+    assert_eq!(
+        assay(&[
+            "sql",
+            "SELECT SUM(lifetime_value) AS s FROM customers",
+            "-t",
+            &made,
+            "--format",
+            "csv"
+        ])
+        .ok(),
+        assay(&[
+            "sql",
+            "SELECT SUM(lifetime_value) AS s FROM customers",
+            "-t",
+            "sample-data/customers.parquet",
+            "--format",
+            "csv"
+        ])
+        .ok()
+    );
+}
+
+#[test]
+fn sql_cli_gives_the_same_rows_on_both_engines() {
+    let q = "SELECT status, COUNT(*) AS n FROM orders GROUP BY status ORDER BY status";
+    let polars = assay(&[
+        "sql",
+        q,
+        "--table",
+        "sample-data/orders.csv",
+        "--format",
+        "csv",
+    ]);
+    let df = assay(&[
+        "sql",
+        q,
+        "--table",
+        "orders=sample-data/orders.csv",
+        "--engine",
+        "datafusion",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(polars.ok(), df.ok());
+    assert!(polars.stdout.starts_with("status,n\n"), "{}", polars.stdout);
+    assert!(polars.stdout.contains("\ndelivered,"), "{}", polars.stdout);
+}
+
+#[test]
+fn explain_shows_both_engines_plans() {
+    let q = "SELECT country, SUM(amount) AS total FROM orders WHERE quantity > 5 GROUP BY country";
+    let text = assay(&["explain", q, "--table", "sample-data/orders.csv"]);
+    let out = text.ok();
+    for section in [
+        "polars · logical plan",
+        "polars · optimized plan",
+        "datafusion · logical plan",
+        "datafusion · optimized plan",
+        "datafusion · physical plan",
+    ] {
+        assert!(out.contains(section), "missing {section}:\n{out}");
+    }
+    let analyzed = assay(&[
+        "explain",
+        q,
+        "-t",
+        "sample-data/orders.csv",
+        "--analyze",
+        "--format",
+        "json",
+    ]);
+    let v = json(analyzed.ok());
+    let plans = v["plans"].as_array().unwrap();
+    assert_eq!(plans.len(), 2);
+    assert_eq!(plans[0]["engine"], "polars");
+    assert_eq!(plans[1]["engine"], "datafusion");
+    for p in plans {
+        assert!(p["analyzed"].as_str().unwrap().len() > 10, "{p}");
+        assert!(p["elapsed_ms"].as_f64().unwrap() >= 0.0);
+    }
+    assert!(
+        plans[1]["analyzed"]
+            .as_str()
+            .unwrap()
+            .contains("output_rows"),
+        "{}",
+        plans[1]["analyzed"]
+    );
+    let one = assay(&[
+        "explain",
+        q,
+        "-t",
+        "sample-data/orders.csv",
+        "--engine",
+        "datafusion",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(json(one.ok())["plans"].as_array().unwrap().len(), 1);
+}

@@ -1,0 +1,8 @@
+//! Integration tests: one binary (link time!), one module per area.
+
+mod bad_input;
+mod bridge;
+mod common;
+mod differential;
+mod formats;
+mod s3;

@@ -1,0 +1,217 @@
+//! The same datasets read from a real S3-compatible server (s3s-fs, checking SigV4
+//! signatures) that this test binary starts on 127.0.0.1.
+
+use std::sync::OnceLock;
+
+use crate::common::*;
+
+const KEY: &str = "assay-test-access-key";
+const SECRET: &str = "assay-test-secret-key";
+
+struct Server {
+    endpoint: String,
+    _root: tempfile::TempDir,
+}
+
+/// One server per test binary, serving a temporary directory: `root/BUCKET/KEY` files
+/// are the bucket's objects.
+fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let root = tempfile::tempdir().unwrap();
+        stage_objects(root.path());
+        let path = root.path().to_path_buf();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                use hyper_util::rt::{TokioExecutor, TokioIo};
+                use hyper_util::server::conn::auto::Builder;
+                let fs = s3s_fs::FileSystem::new(&path).unwrap();
+                let mut builder = s3s::service::S3ServiceBuilder::new(fs);
+                builder.set_auth(s3s::auth::SimpleAuth::from_single(KEY, SECRET));
+                let service = builder.build();
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap().port()).unwrap();
+                loop {
+                    let Ok((socket, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let service = service.clone();
+                    tokio::spawn(async move {
+                        let _ = Builder::new(TokioExecutor::new())
+                            .serve_connection(TokioIo::new(socket), service)
+                            .await;
+                    });
+                }
+            });
+        });
+        let port = rx.recv().unwrap();
+        Server {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            _root: root,
+        }
+    })
+}
+
+fn stage_objects(root: &std::path::Path) {
+    let bucket = root.join("lake");
+    std::fs::create_dir_all(bucket.join("customers")).unwrap();
+    std::fs::copy(sample("orders.csv"), bucket.join("orders.csv")).unwrap();
+    std::fs::copy(sample("events.ndjson"), bucket.join("events.ndjson")).unwrap();
+    let mut customers = polars::prelude::LazyFrame::scan_parquet(
+        polars::prelude::PlRefPath::new(sample("customers.parquet").as_str()),
+        Default::default(),
+    )
+    .unwrap()
+    .collect()
+    .unwrap();
+    assert_eq!(customers.height(), 5000);
+    for (i, offset) in [0i64, 2000, 4000].iter().enumerate() {
+        let mut part = customers.slice(*offset, 2000);
+        write_parquet(
+            &mut part,
+            &bucket.join(format!("customers/part-{i}.parquet")),
+        );
+    }
+    std::fs::write(bucket.join("customers/README.txt"), b"not data").unwrap();
+    let _ = &mut customers;
+}
+
+fn creds() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("AWS_ACCESS_KEY_ID", KEY),
+        ("AWS_SECRET_ACCESS_KEY", SECRET),
+        ("AWS_REGION", "us-east-1"),
+    ]
+}
+
+#[test]
+fn single_object_reads_like_the_local_file() {
+    let s = server();
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--s3-endpoint", s.endpoint.as_str()]);
+        assay_env(&all, &creds())
+    };
+    assert_eq!(run(&["count", "s3://lake/orders.csv"]).ok().trim(), "50000");
+    assert_eq!(
+        run(&["schema", "s3://lake/orders.csv", "--format", "json"]).ok(),
+        assay(&["schema", "sample-data/orders.csv", "--format", "json"]).ok()
+    );
+    assert_eq!(
+        run(&[
+            "head",
+            "s3://lake/events.ndjson",
+            "-n",
+            "5",
+            "--format",
+            "json"
+        ])
+        .ok(),
+        assay(&[
+            "head",
+            "sample-data/events.ndjson",
+            "-n",
+            "5",
+            "--format",
+            "json"
+        ])
+        .ok()
+    );
+}
+
+#[test]
+fn prefix_glob_of_parquet_files_is_one_dataset_on_both_engines() {
+    let s = server();
+    let mut env = creds();
+    env.push(("AWS_ENDPOINT_URL", s.endpoint.as_str()));
+    let glob = "s3://lake/customers/*.parquet";
+    assert_eq!(assay_env(&["count", glob], &env).ok().trim(), "5000");
+    let q = "SELECT segment, COUNT(*) AS n, ROUND(SUM(lifetime_value), 2) AS ltv FROM customers GROUP BY segment ORDER BY segment";
+    let local = assay(&[
+        "sql",
+        q,
+        "-t",
+        "sample-data/customers.parquet",
+        "--format",
+        "csv",
+    ]);
+    for engine in ["polars", "datafusion"] {
+        let remote = assay_env(
+            &["sql", q, "-t", glob, "--engine", engine, "--format", "csv"],
+            &env,
+        );
+        assert_eq!(remote.ok(), local.ok(), "{engine}");
+    }
+    // A prefix without a glob lists the data files below it, skipping others.
+    assert_eq!(
+        assay_env(&["count", "s3://lake/customers/"], &env)
+            .ok()
+            .trim(),
+        "5000"
+    );
+    let join = "SELECT c.segment, COUNT(*) AS n FROM orders o JOIN customers c USING (customer_id) GROUP BY c.segment ORDER BY c.segment";
+    let remote = assay_env(
+        &[
+            "sql",
+            join,
+            "-t",
+            "s3://lake/orders.csv",
+            "-t",
+            glob,
+            "--engine",
+            "datafusion",
+            "--format",
+            "csv",
+        ],
+        &env,
+    );
+    let local = assay(&[
+        "sql",
+        join,
+        "-t",
+        "sample-data/orders.csv",
+        "-t",
+        "sample-data/customers.parquet",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(remote.ok(), local.ok());
+}
+
+#[test]
+fn wrong_credentials_and_missing_objects_are_clear() {
+    let s = server();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", KEY),
+        ("AWS_SECRET_ACCESS_KEY", "not-the-secret"),
+        ("AWS_ENDPOINT_URL", s.endpoint.as_str()),
+    ];
+    assay_env(&["count", "s3://lake/orders.csv"], &env)
+        .fails(3, &["s3://lake/orders.csv", "access denied"]);
+    let mut good = creds();
+    good.push(("AWS_ENDPOINT_URL", s.endpoint.as_str()));
+    assay_env(&["count", "s3://lake/nope.csv"], &good)
+        .fails(2, &["s3://lake/nope.csv", "no such object"]);
+    assay_env(&["count", "s3://lake/customers/*.csv"], &good).fails(2, &["no objects match"]);
+}
+
+#[test]
+fn unreachable_endpoint_is_a_runtime_error() {
+    // A port nothing listens on: bind, read the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let mut env = creds();
+    env.push(("AWS_ENDPOINT_URL", endpoint.as_str()));
+    assay_env(&["count", "s3://lake/orders.csv"], &env)
+        .fails(3, &["s3://lake/orders.csv", "unreachable"]);
+}
