@@ -1,13 +1,15 @@
-//! assay: a terminal workbench for data quality. This library is everything but the
-//! terminal UI: sources, engines, output and the headless commands, so tests, the CLI
-//! and CI can drive it without a terminal.
+//! assay: a terminal workbench for data quality. Everything outside `tui` is headless
+//! (sources, engines, output, the commands), so tests, the CLI and CI drive it without a
+//! terminal; `tui` only renders state and sends requests to the rest.
 
 pub mod cli;
+pub mod config;
 pub mod engine;
 pub mod error;
 pub mod generate;
 pub mod output;
 pub mod source;
+pub mod tui;
 
 pub use engine::{EngineKind, Table, Workspace};
 pub use error::{Error, Result};

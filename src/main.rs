@@ -1,5 +1,5 @@
-//! The `assay` binary: parse arguments, run a headless command (or, later, the
-//! workbench), and map errors to SPEC.md's exit codes with one line on stderr.
+//! The `assay` binary: parse arguments, run a headless command or the workbench,
+//! and map errors to SPEC.md's exit codes with one line on stderr.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -65,6 +65,19 @@ fn install_panic_hook() {
     }));
 }
 
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("assay: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
 fn main() -> ExitCode {
     install_panic_hook();
     init_logging();
@@ -74,22 +87,23 @@ fn main() -> ExitCode {
             let _ = Cli::command().print_help();
             return ExitCode::SUCCESS;
         }
-        eprintln!(
-            "assay: the interactive workbench is not part of this build yet; \
-             look at the data with `assay head {}` or `assay schema {}`",
-            args.data[0], args.data[0]
-        );
-        return ExitCode::from(2);
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("assay: cannot start the async runtime: {e}");
+        let Some(runtime) = runtime() else {
             return ExitCode::from(3);
-        }
+        };
+        let result = args
+            .input
+            .open_options()
+            .and_then(|options| runtime.block_on(assay::tui::run(&args.data, &options)));
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("assay: {e}");
+                ExitCode::from(e.exit_code() as u8)
+            }
+        };
+    };
+    let Some(runtime) = runtime() else {
+        return ExitCode::from(3);
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -10,7 +10,7 @@
 
 use std::io::Write;
 
-use arrow::array::RecordBatch;
+use arrow::array::{Array, RecordBatch};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table as Grid};
 
@@ -71,6 +71,35 @@ pub fn write_rows(
     }
 }
 
+/// The cells of the first `limit` rows of `table` as display text, row by row; `None`
+/// is a null (so a grid can show it apart from an empty string).
+pub fn cells(table: &Table, limit: usize) -> Result<Vec<Vec<Option<String>>>> {
+    let options = FormatOptions::default();
+    let mut rows = Vec::with_capacity(table.num_rows().min(limit));
+    for batch in &table.batches {
+        let formatters = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(write_error)?;
+        for row in 0..batch.num_rows() {
+            if rows.len() == limit {
+                return Ok(rows);
+            }
+            rows.push(
+                batch
+                    .columns()
+                    .iter()
+                    .zip(&formatters)
+                    .map(|(c, f)| (!c.is_null(row)).then(|| f.value(row).to_string()))
+                    .collect(),
+            );
+        }
+    }
+    Ok(rows)
+}
+
 fn new_grid() -> Grid {
     let mut grid = Grid::new();
     grid.load_preset(presets::UTF8_FULL_CONDENSED)
@@ -87,28 +116,19 @@ fn write_grid(out: &mut dyn Write, table: &Table, max_rows: usize) -> Result<()>
             .iter()
             .map(|f| format!("{}\n{}", f.name(), short_type(f.data_type()))),
     );
-    let options = FormatOptions::default().with_null("∅");
     let total = table.num_rows();
     let limit = if max_rows == 0 {
         total
     } else {
         max_rows.min(total)
     };
-    let mut shown = 0;
-    'batches: for batch in &table.batches {
-        let formatters = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(write_error)?;
-        for row in 0..batch.num_rows() {
-            if shown == limit {
-                break 'batches;
-            }
-            grid.add_row(formatters.iter().map(|f| f.value(row).to_string()));
-            shown += 1;
-        }
+    let rows = cells(table, limit)?;
+    let shown = rows.len();
+    for row in rows {
+        grid.add_row(
+            row.into_iter()
+                .map(|c| c.unwrap_or_else(|| "∅".to_string())),
+        );
     }
     for (i, field) in table.schema.fields().iter().enumerate() {
         if field.data_type().is_numeric() {
@@ -131,7 +151,7 @@ fn write_grid(out: &mut dyn Write, table: &Table, max_rows: usize) -> Result<()>
 }
 
 /// A short type name for headers: `Utf8View` reads as `str`.
-fn short_type(dt: &arrow::datatypes::DataType) -> String {
+pub fn short_type(dt: &arrow::datatypes::DataType) -> String {
     use arrow::datatypes::DataType::*;
     match dt {
         Utf8 | Utf8View | LargeUtf8 => "str".into(),

@@ -163,6 +163,17 @@ impl Workspace {
             .await
     }
 
+    /// Rows `offset..offset + len` of `ds`: the window a grid shows. Parquet and IPC skip
+    /// to the offset by metadata; text formats are scanned up to it.
+    pub async fn page(&self, ds: &Dataset, offset: u64, len: usize) -> Result<Table> {
+        let owned = ds.clone();
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let len =
+            ::polars::prelude::IdxSize::try_from(len).unwrap_or(::polars::prelude::IdxSize::MAX);
+        self.run_polars(None, move || Ok(polars::scan(&owned)?.slice(offset, len)))
+            .await
+    }
+
     /// The number of rows of `ds` (Parquet from metadata, text formats by a fast scan).
     pub async fn count(&self, ds: &Dataset) -> Result<u64> {
         let owned = ds.clone();

@@ -6,3 +6,4 @@ mod common;
 mod differential;
 mod formats;
 mod s3;
+mod tui;

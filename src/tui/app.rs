@@ -1,0 +1,645 @@
+//! The workbench's state and the only place it changes (`App::update`, `App::on_done`).
+//! The app never computes data: it asks for jobs (`Job`), which the event loop runs off
+//! the UI thread, and takes their answers (`Done`). Rendering reads it (`view`).
+
+use std::time::{Duration, Instant};
+
+use crate::engine::Table;
+use crate::error::Result;
+use crate::output;
+use crate::source::Dataset;
+
+use super::keymap::{Action, Keymap};
+
+/// Rows fetched around the visible window, so short scrolls need no new job.
+const PREFETCH: u64 = 100;
+/// A job running longer than this shows progress.
+pub const SLOW: Duration = Duration::from_millis(250);
+
+/// Work for the event loop to run in the background.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Job {
+    /// Rows `offset..offset+len` of tab `tab`; `generation` tells stale answers apart.
+    Page {
+        tab: usize,
+        generation: u64,
+        offset: u64,
+        len: usize,
+    },
+    Count {
+        tab: usize,
+    },
+    /// Drop every running job of `tab` (their answers will be ignored).
+    Cancel {
+        tab: usize,
+    },
+}
+
+/// A background job's answer.
+#[derive(Debug)]
+pub enum Done {
+    Page {
+        tab: usize,
+        generation: u64,
+        offset: u64,
+        result: Result<Table>,
+    },
+    Count {
+        tab: usize,
+        result: Result<u64>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnInfo {
+    pub name: String,
+    pub dtype: String,
+    pub numeric: bool,
+}
+
+/// Fetched rows, formatted once when they arrive.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub offset: u64,
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+impl Page {
+    pub fn row(&self, n: u64) -> Option<&Vec<Option<String>>> {
+        n.checked_sub(self.offset)
+            .and_then(|i| self.rows.get(i as usize))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowCount {
+    NotStarted,
+    Counting(Instant),
+    Known(u64),
+    Failed(String),
+    Cancelled,
+}
+
+/// One open dataset and the user's place in it.
+#[derive(Debug, Clone)]
+pub struct Tab {
+    pub dataset: Dataset,
+    pub columns: Vec<ColumnInfo>,
+    pub widths: Vec<u16>,
+    pub page: Option<Page>,
+    pub generation: u64,
+    /// The length of the latest page request (a shorter answer marks the end).
+    requested: usize,
+    /// When the latest page request started, while it runs.
+    pub fetching: Option<Instant>,
+    pub count: RowCount,
+    /// The cursor: row and column.
+    pub row: u64,
+    pub col: usize,
+    /// The first visible row and first scrolled (unfrozen) column.
+    pub top: u64,
+    pub left: usize,
+    /// The end of the data, when a short page proved it before the count did.
+    pub end: Option<u64>,
+    pub error: Option<String>,
+    /// `G` was pressed before the row count was known.
+    pending_bottom: bool,
+    /// Its first page and count were asked for.
+    started: bool,
+}
+
+impl Tab {
+    fn new(dataset: Dataset) -> Tab {
+        Tab {
+            dataset,
+            columns: Vec::new(),
+            widths: Vec::new(),
+            page: None,
+            generation: 0,
+            requested: 0,
+            fetching: None,
+            count: RowCount::NotStarted,
+            row: 0,
+            col: 0,
+            top: 0,
+            left: 0,
+            end: None,
+            error: None,
+            pending_bottom: false,
+            started: false,
+        }
+    }
+
+    pub fn rows(&self) -> Option<u64> {
+        match self.count {
+            RowCount::Known(n) => Some(n),
+            _ => self.end,
+        }
+    }
+
+    pub fn cell(&self, row: u64, col: usize) -> Option<Option<&str>> {
+        let r = self.page.as_ref()?.row(row)?;
+        r.get(col).map(|c| c.as_deref())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    Normal,
+    Help { scroll: usize },
+    Palette { input: String, selected: usize },
+    Cell { title: String, text: String },
+}
+
+/// A line in the status bar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub text: String,
+    pub error: bool,
+}
+
+pub struct App {
+    pub tabs: Vec<Tab>,
+    pub active: usize,
+    pub mode: Mode,
+    pub message: Option<Message>,
+    pub keymap: Keymap,
+    pub quit: bool,
+    /// Terminal size, from the last resize.
+    pub width: u16,
+    pub height: u16,
+}
+
+/// Screen lines that are not data rows: tab bar, column names, types, status bar.
+pub const CHROME_LINES: u16 = 4;
+
+impl App {
+    /// A workbench over `datasets`; returns the jobs to start (first pages, counts).
+    pub fn new(datasets: Vec<Dataset>, keymap: Keymap, width: u16, height: u16) -> (App, Vec<Job>) {
+        let mut app = App {
+            tabs: datasets.into_iter().map(Tab::new).collect(),
+            active: 0,
+            mode: Mode::Normal,
+            message: None,
+            keymap,
+            quit: false,
+            width,
+            height,
+        };
+        // Only the tab on screen is read now; the others start when first shown.
+        let jobs = app.start_tab(0);
+        (app, jobs)
+    }
+
+    /// The first page and the row count of a tab not read yet.
+    fn start_tab(&mut self, tab: usize) -> Vec<Job> {
+        let Some(t) = self.tabs.get_mut(tab) else {
+            return Vec::new();
+        };
+        if t.started {
+            return Vec::new();
+        }
+        t.started = true;
+        t.count = RowCount::Counting(Instant::now());
+        let mut jobs = vec![Job::Count { tab }];
+        jobs.extend(self.request_page(tab, true));
+        jobs
+    }
+
+    pub fn tab(&self) -> Option<&Tab> {
+        self.tabs.get(self.active)
+    }
+
+    /// Data rows that fit on screen.
+    pub fn visible_rows(&self) -> u64 {
+        self.height.saturating_sub(CHROME_LINES).max(1) as u64
+    }
+
+    pub fn busy(&self) -> bool {
+        self.tabs
+            .iter()
+            .any(|t| t.fetching.is_some() || matches!(t.count, RowCount::Counting(_)))
+    }
+
+    pub fn resize(&mut self, width: u16, height: u16) -> Vec<Job> {
+        self.width = width;
+        self.height = height;
+        let tab = self.active;
+        self.scroll_into_view(tab);
+        self.request_page(tab, false)
+    }
+
+    /// Asks for the page around the visible window unless it is already fetched.
+    fn request_page(&mut self, tab: usize, force: bool) -> Vec<Job> {
+        let visible = self.visible_rows();
+        let Some(t) = self.tabs.get_mut(tab) else {
+            return Vec::new();
+        };
+        let want_end = match t.rows() {
+            Some(n) => (t.top + visible).min(n),
+            None => t.top + visible,
+        };
+        let covered = t.page.as_ref().is_some_and(|p| {
+            let end = p.offset + p.rows.len() as u64;
+            p.offset <= t.top.min(want_end) && want_end <= end
+        });
+        if covered && !force {
+            return Vec::new();
+        }
+        let offset = t.top.saturating_sub(PREFETCH);
+        let len = (t.top - offset + visible + PREFETCH) as usize;
+        t.generation += 1;
+        t.requested = len;
+        t.fetching = Some(Instant::now());
+        vec![Job::Page {
+            tab,
+            generation: t.generation,
+            offset,
+            len,
+        }]
+    }
+
+    /// Keeps the cursor on screen, moving the window.
+    fn scroll_into_view(&mut self, tab: usize) {
+        let visible = self.visible_rows();
+        let Some(t) = self.tabs.get_mut(tab) else {
+            return;
+        };
+        if let Some(n) = t.rows() {
+            t.row = t.row.min(n.saturating_sub(1));
+        }
+        if t.row < t.top {
+            t.top = t.row;
+        } else if t.row >= t.top + visible {
+            t.top = t.row + 1 - visible;
+        }
+        if t.col < t.left {
+            t.left = t.col;
+        }
+        // Scroll right until the cursor column fits after the frozen first column.
+        while self.tabs[tab].col > self.tabs[tab].left && !self.column_fits(tab) {
+            self.tabs[tab].left += 1;
+        }
+    }
+
+    /// Whether the cursor column is fully visible with the current `left`.
+    fn column_fits(&self, tab: usize) -> bool {
+        let t = &self.tabs[tab];
+        let mut x: u16 = 0;
+        let frozen = usize::from(t.columns.len() > 1);
+        if frozen == 1 {
+            x += t.widths.first().copied().unwrap_or(0) + 1;
+        }
+        for c in t.left.max(frozen)..t.columns.len() {
+            x += t.widths.get(c).copied().unwrap_or(0) + 1;
+            if c == t.col {
+                return x <= self.width;
+            }
+        }
+        true
+    }
+
+    pub fn update(&mut self, action: Action) -> Vec<Job> {
+        let in_palette = matches!(self.mode, Mode::Palette { .. });
+        match (&mut self.mode, action) {
+            (_, Action::Quit) if !in_palette => {
+                self.quit = true;
+                Vec::new()
+            }
+            (
+                Mode::Help { .. } | Mode::Cell { .. },
+                Action::Cancel | Action::Help | Action::ShowCell,
+            ) => {
+                self.mode = Mode::Normal;
+                Vec::new()
+            }
+            (Mode::Help { scroll }, Action::Down) => {
+                *scroll += 1;
+                Vec::new()
+            }
+            (Mode::Help { scroll }, Action::Up) => {
+                *scroll = scroll.saturating_sub(1);
+                Vec::new()
+            }
+            (Mode::Help { .. } | Mode::Cell { .. }, _) => Vec::new(),
+            (Mode::Palette { .. }, _) => Vec::new(),
+            (Mode::Normal, action) => self.normal(action),
+        }
+    }
+
+    fn normal(&mut self, action: Action) -> Vec<Job> {
+        let tab = self.active;
+        let visible = self.visible_rows();
+        if self.tabs.is_empty() {
+            if action == Action::Help {
+                self.mode = Mode::Help { scroll: 0 };
+            }
+            return Vec::new();
+        }
+        let mut jobs = Vec::new();
+        {
+            let t = &mut self.tabs[tab];
+            let last_col = t.columns.len().saturating_sub(1);
+            match action {
+                Action::Down => t.row += 1,
+                Action::Up => t.row = t.row.saturating_sub(1),
+                Action::PageDown => {
+                    t.row += visible;
+                    t.top += visible;
+                }
+                Action::PageUp => {
+                    t.row = t.row.saturating_sub(visible);
+                    t.top = t.top.saturating_sub(visible);
+                }
+                Action::Top => t.row = 0,
+                Action::Bottom => match t.rows() {
+                    Some(n) => t.row = n.saturating_sub(1),
+                    None => {
+                        t.pending_bottom = true;
+                        self.message = Some(Message {
+                            text: "counting rows to find the last one… (Esc cancels)".into(),
+                            error: false,
+                        });
+                    }
+                },
+                Action::Right => t.col = (t.col + 1).min(last_col),
+                Action::Left => t.col = t.col.saturating_sub(1),
+                Action::FirstColumn => {
+                    t.col = 0;
+                    t.left = 0;
+                }
+                Action::LastColumn => t.col = last_col,
+                Action::ShowCell => {
+                    if let (Some(cell), Some(col)) = (t.cell(t.row, t.col), t.columns.get(t.col)) {
+                        self.mode = Mode::Cell {
+                            title: format!("{} · row {}", col.name, t.row + 1),
+                            text: cell
+                                .map(str::to_string)
+                                .unwrap_or_else(|| "∅ (null)".into()),
+                        };
+                    }
+                }
+                Action::NextTab => self.active = (self.active + 1) % self.tabs.len(),
+                Action::PrevTab => {
+                    self.active = (self.active + self.tabs.len() - 1) % self.tabs.len()
+                }
+                Action::Palette => {
+                    self.mode = Mode::Palette {
+                        input: String::new(),
+                        selected: 0,
+                    }
+                }
+                Action::Help => self.mode = Mode::Help { scroll: 0 },
+                Action::Cancel => {
+                    let mut cancelled = false;
+                    if t.fetching.take().is_some() {
+                        t.generation += 1;
+                        cancelled = true;
+                    }
+                    if matches!(t.count, RowCount::Counting(_)) {
+                        t.count = RowCount::Cancelled;
+                        t.pending_bottom = false;
+                        cancelled = true;
+                    }
+                    if cancelled {
+                        self.message = Some(Message {
+                            text: "cancelled (move to fetch rows again)".into(),
+                            error: false,
+                        });
+                        return vec![Job::Cancel { tab }];
+                    }
+                    self.message = None;
+                }
+                Action::Quit => self.quit = true,
+            }
+        }
+        let tab = self.active;
+        jobs.extend(self.start_tab(tab));
+        self.scroll_into_view(tab);
+        jobs.extend(self.request_page(tab, false));
+        jobs
+    }
+
+    /// Typing in the palette: text, Backspace, Enter, Esc, Up/Down.
+    pub fn palette_key(&mut self, key: PaletteKey) -> Vec<Job> {
+        let Mode::Palette { input, selected } = &mut self.mode else {
+            return Vec::new();
+        };
+        match key {
+            PaletteKey::Char(c) => {
+                input.push(c);
+                *selected = 0;
+            }
+            PaletteKey::Backspace => {
+                input.pop();
+                *selected = 0;
+            }
+            PaletteKey::Down => *selected += 1,
+            PaletteKey::Up => *selected = selected.saturating_sub(1),
+            PaletteKey::Esc => self.mode = Mode::Normal,
+            PaletteKey::Enter => {
+                let input = input.trim().to_string();
+                let chosen = *selected;
+                self.mode = Mode::Normal;
+                if let Ok(n) = input.replace(['_', ','], "").parse::<u64>() {
+                    return self.goto_row(n);
+                }
+                let matches = self.palette_matches(&input);
+                if let Some((_, action, _)) =
+                    matches.get(chosen.min(matches.len().saturating_sub(1)))
+                {
+                    return self.update(*action);
+                }
+                self.message = Some(Message {
+                    text: format!("no command matches `{input}`"),
+                    error: true,
+                });
+            }
+        }
+        Vec::new()
+    }
+
+    /// Actions matching the palette input, best first.
+    pub fn palette_matches(&self, input: &str) -> Vec<(String, Action, String)> {
+        let mut scored: Vec<(i64, (String, Action, String))> = self
+            .keymap
+            .help()
+            .into_iter()
+            .filter(|(_, a, _)| *a != Action::Palette)
+            .filter_map(|line| {
+                let hay = format!("{} {}", line.1.name().replace('_', " "), line.2);
+                fuzzy_score(input, &hay).map(|s| (s, line))
+            })
+            .collect();
+        scored.sort_by_key(|s| std::cmp::Reverse(s.0));
+        scored.into_iter().map(|(_, l)| l).collect()
+    }
+
+    /// Moves the cursor to row `n` (1-based, as shown on screen).
+    pub fn goto_row(&mut self, n: u64) -> Vec<Job> {
+        let tab = self.active;
+        let Some(t) = self.tabs.get_mut(tab) else {
+            return Vec::new();
+        };
+        t.row = n.saturating_sub(1);
+        if let Some(total) = t.rows() {
+            if n > total {
+                self.message = Some(Message {
+                    text: format!("row {n} is past the last row ({total})"),
+                    error: true,
+                });
+            }
+        }
+        let visible = self.visible_rows();
+        let t = &mut self.tabs[tab];
+        // Put the target in the middle of the screen.
+        t.top = t.row.saturating_sub(visible / 2);
+        self.scroll_into_view(tab);
+        self.request_page(tab, false)
+    }
+
+    /// Takes a background job's answer.
+    pub fn on_done(&mut self, done: Done) -> Vec<Job> {
+        match done {
+            Done::Page {
+                tab,
+                generation,
+                offset,
+                result,
+            } => {
+                let Some(t) = self.tabs.get_mut(tab) else {
+                    return Vec::new();
+                };
+                if generation != t.generation {
+                    return Vec::new(); // a newer request replaced this one
+                }
+                t.fetching = None;
+                match result.and_then(|table| Ok((output::cells(&table, usize::MAX)?, table))) {
+                    Ok((rows, table)) => {
+                        if t.columns.is_empty() {
+                            t.columns = table
+                                .schema
+                                .fields()
+                                .iter()
+                                .map(|f| ColumnInfo {
+                                    name: f.name().clone(),
+                                    dtype: output::short_type(f.data_type()),
+                                    numeric: f.data_type().is_numeric(),
+                                })
+                                .collect();
+                        }
+                        t.error = None;
+                        fit_widths(t, &rows);
+                        if rows.len() < t.requested {
+                            // A short answer: the data ends here.
+                            t.end = Some(offset + rows.len() as u64);
+                        }
+                        t.page = Some(Page { offset, rows });
+                    }
+                    Err(e) => {
+                        t.error = Some(e.to_string());
+                        self.message = Some(Message {
+                            text: e.to_string(),
+                            error: true,
+                        });
+                    }
+                }
+                self.scroll_into_view(tab);
+                self.request_page(tab, false)
+            }
+            Done::Count { tab, result } => {
+                let Some(t) = self.tabs.get_mut(tab) else {
+                    return Vec::new();
+                };
+                if t.count == RowCount::Cancelled {
+                    return Vec::new();
+                }
+                match result {
+                    Ok(n) => {
+                        t.count = RowCount::Known(n);
+                        if t.pending_bottom {
+                            t.pending_bottom = false;
+                            t.row = n.saturating_sub(1);
+                            if self.message.as_ref().is_some_and(|m| !m.error) {
+                                self.message = None;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        t.count = RowCount::Failed(e.to_string());
+                        t.pending_bottom = false;
+                        self.message = Some(Message {
+                            text: e.to_string(),
+                            error: true,
+                        });
+                    }
+                }
+                self.scroll_into_view(tab);
+                self.request_page(tab, false)
+            }
+        }
+    }
+}
+
+/// Keys the palette's text box takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaletteKey {
+    Char(char),
+    Backspace,
+    Enter,
+    Esc,
+    Up,
+    Down,
+}
+
+/// Column widths fitted to the header, the type and the fetched values (capped).
+fn fit_widths(t: &mut Tab, rows: &[Vec<Option<String>>]) {
+    const MAX: usize = 40;
+    let widths = t
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let content = rows
+                .iter()
+                .filter_map(|r| r.get(i))
+                .map(|v| v.as_deref().map(|s| s.chars().count()).unwrap_or(1))
+                .max()
+                .unwrap_or(0);
+            content
+                .max(c.name.chars().count())
+                .max(c.dtype.chars().count())
+                .clamp(1, MAX) as u16
+        })
+        .collect::<Vec<_>>();
+    // Widths only grow while browsing, so columns do not jump as pages change.
+    if t.widths.len() == widths.len() {
+        for (w, new) in t.widths.iter_mut().zip(widths) {
+            *w = (*w).max(new);
+        }
+    } else {
+        t.widths = widths;
+    }
+}
+
+/// Subsequence match of `needle` in `hay` (case-insensitive); higher is better: adjacent
+/// letters and a match at a word start score more.
+pub fn fuzzy_score(needle: &str, hay: &str) -> Option<i64> {
+    let hay: Vec<char> = hay.to_lowercase().chars().collect();
+    let mut score = 0i64;
+    let mut pos = 0usize;
+    let mut last: Option<usize> = None;
+    for n in needle.to_lowercase().chars().filter(|c| !c.is_whitespace()) {
+        let found = (pos..hay.len()).find(|&i| hay[i] == n)?;
+        score += 1;
+        if last.is_some_and(|l| l + 1 == found) {
+            score += 3;
+        }
+        if found == 0 || !hay[found - 1].is_alphanumeric() {
+            score += 2;
+        }
+        last = Some(found);
+        pos = found + 1;
+    }
+    Some(score * 100 - hay.len() as i64)
+}

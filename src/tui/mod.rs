@@ -1,0 +1,240 @@
+//! The interactive workbench: the only code that touches the terminal (ratatui and
+//! crossterm). It renders `app::App` and runs the app's jobs on the library's engines
+//! off the UI thread; the latest page request replaces the previous one, and Esc cancels.
+
+pub mod app;
+pub mod keymap;
+pub mod view;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::{cursor, execute, terminal};
+use futures::StreamExt;
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use crate::config::Config;
+use crate::engine::Workspace;
+use crate::error::{Error, Result};
+use crate::source::{Dataset, OpenOptions};
+use app::{App, Done, Job, Message, Mode, PaletteKey};
+use keymap::Keymap;
+
+/// Raw mode and the alternate screen, undone on drop and on panic.
+struct TerminalGuard;
+
+fn restore_terminal() {
+    let _ = terminal::disable_raw_mode();
+    let _ = execute!(
+        std::io::stdout(),
+        terminal::LeaveAlternateScreen,
+        cursor::Show
+    );
+}
+
+impl TerminalGuard {
+    fn enter() -> Result<TerminalGuard> {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore_terminal();
+            previous(info);
+        }));
+        terminal::enable_raw_mode().map_err(|e| Error::runtime(format!("terminal: {e}")))?;
+        execute!(
+            std::io::stdout(),
+            terminal::EnterAlternateScreen,
+            cursor::Hide
+        )
+        .map_err(|e| Error::runtime(format!("terminal: {e}")))?;
+        Ok(TerminalGuard)
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// Runs the app's jobs as tokio tasks; a new page request for a tab aborts the previous.
+struct JobRunner {
+    workspace: Arc<Workspace>,
+    tx: mpsc::UnboundedSender<Done>,
+    pages: HashMap<usize, AbortHandle>,
+    counts: HashMap<usize, AbortHandle>,
+}
+
+impl JobRunner {
+    fn start(&mut self, jobs: Vec<Job>) {
+        for job in jobs {
+            let ws = self.workspace.clone();
+            let tx = self.tx.clone();
+            match job {
+                Job::Page {
+                    tab,
+                    generation,
+                    offset,
+                    len,
+                } => {
+                    if let Some(h) = self.pages.remove(&tab) {
+                        h.abort();
+                    }
+                    let handle = tokio::spawn(async move {
+                        let ds = &ws.datasets()[tab];
+                        let result = ws.page(ds, offset, len).await;
+                        let _ = tx.send(Done::Page {
+                            tab,
+                            generation,
+                            offset,
+                            result,
+                        });
+                    });
+                    self.pages.insert(tab, handle.abort_handle());
+                }
+                Job::Count { tab } => {
+                    let handle = tokio::spawn(async move {
+                        let result = ws.count(&ws.datasets()[tab]).await;
+                        let _ = tx.send(Done::Count { tab, result });
+                    });
+                    self.counts.insert(tab, handle.abort_handle());
+                }
+                Job::Cancel { tab } => {
+                    for map in [&mut self.pages, &mut self.counts] {
+                        if let Some(h) = map.remove(&tab) {
+                            h.abort();
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Turns a key into the app's jobs: text goes to the palette while it is open; every
+/// other key goes through the keymap.
+pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Job> {
+    if matches!(app.mode, Mode::Palette { .. }) {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let pk = match key.code {
+            KeyCode::Char('c') if ctrl => Some(PaletteKey::Esc),
+            KeyCode::Char(c) if !ctrl => Some(PaletteKey::Char(c)),
+            KeyCode::Backspace => Some(PaletteKey::Backspace),
+            KeyCode::Enter => Some(PaletteKey::Enter),
+            KeyCode::Esc => Some(PaletteKey::Esc),
+            KeyCode::Up => Some(PaletteKey::Up),
+            KeyCode::Down | KeyCode::Tab => Some(PaletteKey::Down),
+            _ => None,
+        };
+        return pk.map(|k| app.palette_key(k)).unwrap_or_default();
+    }
+    match app.keymap.action(&key) {
+        Some(action) => app.update(action),
+        None => Vec::new(),
+    }
+}
+
+/// Opens `specs` and runs the workbench until the user quits. Datasets that cannot be
+/// opened are reported in the status bar; if none can, the error is returned before
+/// the screen is touched.
+pub async fn run(specs: &[String], options: &OpenOptions) -> Result<()> {
+    let config = Config::load()?;
+    let keymap = Keymap::new(&config.keys)?;
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let theme = view::Theme::new(config.theme, color);
+    let mut workspace = Workspace::default();
+    let mut problems: Vec<Error> = Vec::new();
+    for spec in specs {
+        match Dataset::open(spec, None, options)
+            .await
+            .and_then(|ds| workspace.add(ds))
+        {
+            Ok(()) => {}
+            Err(e) => problems.push(e),
+        }
+    }
+    if workspace.datasets().is_empty() && !problems.is_empty() {
+        return Err(problems.remove(0));
+    }
+    let guard = TerminalGuard::enter()?;
+    let result = event_loop(workspace, keymap, theme, problems).await;
+    drop(guard);
+    result
+}
+
+async fn event_loop(
+    workspace: Workspace,
+    keymap: Keymap,
+    theme: view::Theme,
+    problems: Vec<Error>,
+) -> Result<()> {
+    let term_err = |e: std::io::Error| Error::runtime(format!("terminal: {e}"));
+    let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout())).map_err(term_err)?;
+    let size = terminal.size().map_err(term_err)?;
+    let (mut app, jobs) = App::new(
+        workspace.datasets().to_vec(),
+        keymap,
+        size.width,
+        size.height,
+    );
+    if let Some(p) = problems.first() {
+        app.message = Some(Message {
+            text: p.to_string(),
+            error: true,
+        });
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut runner = JobRunner {
+        workspace: Arc::new(workspace),
+        tx,
+        pages: HashMap::new(),
+        counts: HashMap::new(),
+    };
+    runner.start(jobs);
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut dirty = true;
+    while !app.quit {
+        if dirty {
+            terminal
+                .draw(|f| view::render(f, &app, &theme))
+                .map_err(term_err)?;
+            dirty = false;
+        }
+        let jobs = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
+                    dirty = true;
+                    // A key clears an old message unless it opens something.
+                    if matches!(app.mode, Mode::Normal) {
+                        app.message = None;
+                    }
+                    handle_key(&mut app, key)
+                }
+                Some(Ok(Event::Resize(w, h))) => {
+                    dirty = true;
+                    app.resize(w, h)
+                }
+                Some(Ok(_)) => Vec::new(),
+                Some(Err(e)) => return Err(term_err(e)),
+                None => break,
+            },
+            Some(done) = rx.recv() => {
+                dirty = true;
+                app.on_done(done)
+            }
+            _ = tick.tick() => {
+                dirty |= app.busy();
+                Vec::new()
+            }
+        };
+        runner.start(jobs);
+    }
+    let _ = std::io::stdout().flush();
+    Ok(())
+}

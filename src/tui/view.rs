@@ -1,0 +1,409 @@
+//! Drawing: reads the `App`, never changes it.
+
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::app::{App, Mode, RowCount, Tab, CHROME_LINES, SLOW};
+use crate::config::ThemeName;
+
+/// Smallest usable terminal.
+pub const MIN_WIDTH: u16 = 30;
+pub const MIN_HEIGHT: u16 = 6;
+
+/// Styles; with `NO_COLOR` only bold, dim and reverse are used.
+#[derive(Debug, Clone, Copy)]
+pub struct Theme {
+    pub header: Style,
+    pub dtype: Style,
+    pub null: Style,
+    pub cursor: Style,
+    pub cursor_row: Style,
+    pub frozen: Style,
+    pub status: Style,
+    pub error: Style,
+    pub tab_active: Style,
+    pub tab: Style,
+    pub popup: Style,
+}
+
+impl Theme {
+    pub fn new(name: ThemeName, color: bool) -> Theme {
+        let plain = Style::default();
+        if !color {
+            return Theme {
+                header: plain.add_modifier(Modifier::BOLD),
+                dtype: plain.add_modifier(Modifier::DIM),
+                null: plain.add_modifier(Modifier::DIM),
+                cursor: plain.add_modifier(Modifier::REVERSED),
+                cursor_row: plain.add_modifier(Modifier::UNDERLINED),
+                frozen: plain.add_modifier(Modifier::BOLD),
+                status: plain.add_modifier(Modifier::REVERSED),
+                error: plain.add_modifier(Modifier::BOLD),
+                tab_active: plain.add_modifier(Modifier::REVERSED),
+                tab: plain,
+                popup: plain,
+            };
+        }
+        let (fg, accent, dim, bar) = match name {
+            ThemeName::Dark => (
+                Color::White,
+                Color::Cyan,
+                Color::DarkGray,
+                Color::Rgb(40, 44, 52),
+            ),
+            ThemeName::Light => (
+                Color::Black,
+                Color::Blue,
+                Color::Gray,
+                Color::Rgb(225, 228, 232),
+            ),
+        };
+        Theme {
+            header: Style::default().fg(accent).add_modifier(Modifier::BOLD),
+            dtype: Style::default().fg(dim),
+            null: Style::default().fg(dim).add_modifier(Modifier::ITALIC),
+            cursor: Style::default().fg(Color::Black).bg(accent),
+            cursor_row: Style::default().bg(bar),
+            frozen: Style::default().fg(fg).add_modifier(Modifier::BOLD),
+            status: Style::default().fg(fg).bg(bar),
+            error: Style::default()
+                .fg(Color::Red)
+                .bg(bar)
+                .add_modifier(Modifier::BOLD),
+            tab_active: Style::default()
+                .fg(Color::Black)
+                .bg(accent)
+                .add_modifier(Modifier::BOLD),
+            tab: Style::default().fg(fg),
+            popup: Style::default().fg(fg),
+        }
+    }
+}
+
+pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = format!(
+            "terminal too small: {}×{} (assay needs {MIN_WIDTH}×{MIN_HEIGHT})",
+            area.width, area.height
+        );
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+        return;
+    }
+    let [tabs, grid, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(area.height - 2),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    render_tabs(frame, app, theme, tabs);
+    if let Some(tab) = app.tab() {
+        render_grid(frame, tab, theme, grid);
+    }
+    render_status(frame, app, theme, status);
+    match &app.mode {
+        Mode::Normal => {}
+        Mode::Help { scroll } => render_help(frame, app, theme, *scroll),
+        Mode::Palette { input, selected } => render_palette(frame, app, theme, input, *selected),
+        Mode::Cell { title, text } => render_popup(frame, theme, title, text),
+    }
+}
+
+fn render_tabs(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let mut spans = vec![Span::styled(" assay ", theme.header)];
+    for (i, t) in app.tabs.iter().enumerate() {
+        let style = if i == app.active {
+            theme.tab_active
+        } else {
+            theme.tab
+        };
+        spans.push(Span::styled(format!(" {} ", t.dataset.name), style));
+        spans.push(Span::raw(" "));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Pads or cuts `text` to `width` display cells, right-aligned when `right`.
+fn fit(text: &str, width: usize, right: bool) -> String {
+    let count = text.chars().count();
+    if count > width {
+        let cut: String = text.chars().take(width.saturating_sub(1)).collect();
+        return format!("{cut}…");
+    }
+    if right {
+        format!("{text:>width$}")
+    } else {
+        format!("{text:<width$}")
+    }
+}
+
+/// The columns drawn: the frozen first one, then from `left` while they fit.
+fn visible_columns(tab: &Tab, width: u16) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut x = 0u16;
+    let frozen = tab.columns.len() > 1;
+    let mut push = |c: usize, x: &mut u16| -> bool {
+        let w = tab.widths.get(c).copied().unwrap_or(1) + 1;
+        if *x + w > width && !out.is_empty() {
+            return false;
+        }
+        *x += w;
+        out.push(c);
+        true
+    };
+    if frozen {
+        push(0, &mut x);
+    }
+    for c in tab.left.max(usize::from(frozen))..tab.columns.len() {
+        if !push(c, &mut x) {
+            break;
+        }
+    }
+    out
+}
+
+fn render_grid(frame: &mut Frame, tab: &Tab, theme: &Theme, area: Rect) {
+    if tab.columns.is_empty() {
+        let text = match (&tab.error, tab.fetching) {
+            (Some(e), _) => Line::styled(e.clone(), theme.error),
+            (None, Some(started)) if started.elapsed() >= SLOW => Line::raw(format!(
+                "{} reading {}…",
+                spinner(started),
+                tab.dataset.spec
+            )),
+            _ => Line::raw(""),
+        };
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+        return;
+    }
+    let cols = visible_columns(tab, area.width);
+    let mut lines: Vec<Line> = Vec::with_capacity(area.height as usize);
+    let cell_text = |c: usize, text: &str, right: bool| {
+        let w = tab.widths.get(c).copied().unwrap_or(1) as usize;
+        fit(text, w, right)
+    };
+    let mut names = Vec::new();
+    let mut types = Vec::new();
+    for &c in &cols {
+        let info = &tab.columns[c];
+        names.push(Span::styled(
+            cell_text(c, &info.name, info.numeric),
+            theme.header,
+        ));
+        names.push(Span::raw(" "));
+        types.push(Span::styled(
+            cell_text(c, &info.dtype, info.numeric),
+            theme.dtype,
+        ));
+        types.push(Span::raw(" "));
+    }
+    lines.push(Line::from(names));
+    lines.push(Line::from(types));
+    let rows = area.height.saturating_sub(CHROME_LINES - 2) as u64;
+    for r in tab.top..tab.top + rows {
+        if tab.rows().is_some_and(|n| r >= n) {
+            break;
+        }
+        let Some(values) = tab.page.as_ref().and_then(|p| p.row(r)) else {
+            // Not fetched yet (the page is on its way): a quiet placeholder.
+            lines.push(Line::styled("…", theme.dtype));
+            continue;
+        };
+        let mut spans = Vec::new();
+        for &c in &cols {
+            let info = &tab.columns[c];
+            let (text, mut style) = match values.get(c).and_then(|v| v.as_deref()) {
+                Some(v) => (cell_text(c, v, info.numeric), Style::default()),
+                None => (cell_text(c, "∅", info.numeric), theme.null),
+            };
+            if c == 0 && cols.len() > 1 {
+                style = style.patch(theme.frozen);
+            }
+            if r == tab.row {
+                style = style.patch(if c == tab.col {
+                    theme.cursor
+                } else {
+                    theme.cursor_row
+                });
+            }
+            spans.push(Span::styled(text, style));
+            spans.push(Span::styled(
+                " ",
+                if r == tab.row {
+                    theme.cursor_row
+                } else {
+                    Style::default()
+                },
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn spinner(started: std::time::Instant) -> char {
+    const FRAMES: [char; 8] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧'];
+    FRAMES[(started.elapsed().as_millis() / 100) as usize % FRAMES.len()]
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn render_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    if let Some(m) = &app.message {
+        let style = if m.error { theme.error } else { theme.status };
+        frame.render_widget(Paragraph::new(format!(" {}", m.text)).style(style), area);
+        return;
+    }
+    let Some(tab) = app.tab() else {
+        frame.render_widget(
+            Paragraph::new(" no data open · ? help · q quit").style(theme.status),
+            area,
+        );
+        return;
+    };
+    let total = match &tab.count {
+        RowCount::Known(n) => thousands(*n),
+        RowCount::Counting(started) if started.elapsed() >= SLOW => {
+            format!("{} counting", spinner(*started))
+        }
+        RowCount::Counting(_) | RowCount::NotStarted => "…".into(),
+        RowCount::Failed(_) => "?".into(),
+        RowCount::Cancelled => "? (count cancelled)".into(),
+    };
+    let mut left = format!(
+        " {} · {} · row {} of {}",
+        tab.dataset.name,
+        tab.dataset.format.name(),
+        thousands(tab.row + 1),
+        total
+    );
+    if let Some(col) = tab.columns.get(tab.col) {
+        left.push_str(&format!(" · {} ({})", col.name, col.dtype));
+    }
+    if let Some(started) = tab.fetching {
+        if started.elapsed() >= SLOW {
+            left.push_str(&format!(
+                " · {} fetching rows (Esc cancels)",
+                spinner(started)
+            ));
+        }
+    }
+    let right = "? help · : palette · q quit ";
+    let pad = (area.width as usize).saturating_sub(left.chars().count() + right.chars().count());
+    let text = format!("{left}{}{right}", " ".repeat(pad));
+    frame.render_widget(Paragraph::new(text).style(theme.status), area);
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width.saturating_sub(2));
+    let h = height.min(area.height.saturating_sub(2));
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+fn render_help(frame: &mut Frame, app: &App, theme: &Theme, scroll: usize) {
+    let lines: Vec<Line> = app
+        .keymap
+        .help()
+        .into_iter()
+        .map(|(keys, _, desc)| {
+            Line::from(vec![
+                Span::styled(format!("{keys:>22}  "), theme.header),
+                Span::raw(desc),
+            ])
+        })
+        .skip(scroll)
+        .collect();
+    let area = centered(frame.area(), 78, lines.len() as u16 + 2);
+    frame.render_widget(Clear, area);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" keys (Esc closes) ")
+        .style(theme.popup);
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn render_palette(frame: &mut Frame, app: &App, theme: &Theme, input: &str, selected: usize) {
+    let matches = app.palette_matches(input);
+    let numeric = !input.is_empty()
+        && input
+            .trim()
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == ',' || c == '_');
+    let mut lines = vec![Line::from(vec![
+        Span::styled(":", theme.header),
+        Span::raw(input.to_string()),
+        Span::raw("▏"),
+    ])];
+    if numeric {
+        lines.push(Line::raw(format!("  go to row {}", input.trim())));
+    } else {
+        let sel = selected.min(matches.len().saturating_sub(1));
+        for (i, (keys, action, desc)) in matches.iter().take(12).enumerate() {
+            let style = if i == sel {
+                theme.cursor
+            } else {
+                Style::default()
+            };
+            lines.push(Line::styled(
+                format!("  {:<14} {desc}  [{keys}]", action.name()),
+                style,
+            ));
+        }
+        if matches.is_empty() {
+            lines.push(Line::styled("  no matching command", theme.dtype));
+        }
+    }
+    let area = centered(frame.area(), 70, lines.len() as u16 + 2);
+    let area = Rect {
+        y: frame.area().y + 2,
+        ..area
+    };
+    frame.render_widget(Clear, area);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" command palette · a row number jumps there ");
+    frame.render_widget(Paragraph::new(lines).block(block).style(theme.popup), area);
+}
+
+fn render_popup(frame: &mut Frame, theme: &Theme, title: &str, text: &str) {
+    let longest = text.chars().count().max(title.chars().count() + 16) as u16;
+    let width = (longest + 4).clamp(30, 90);
+    let inner = width.saturating_sub(2).max(1) as usize;
+    let height = (text
+        .lines()
+        .map(|l| l.chars().count() / inner + 1)
+        .sum::<usize>() as u16
+        + 2)
+    .min(30);
+    let area = centered(frame.area(), width, height);
+    frame.render_widget(Clear, area);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {title} (Esc closes) "));
+    frame.render_widget(
+        Paragraph::new(text.to_string())
+            .wrap(Wrap { trim: false })
+            .block(block)
+            .style(theme.popup)
+            .alignment(Alignment::Left),
+        area,
+    );
+}

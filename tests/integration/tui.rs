@@ -1,0 +1,449 @@
+//! The workbench: views as snapshots (ratatui's TestBackend + insta), the app driven
+//! through its action API, and the real binary in tmux.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use assay::config::Config;
+use assay::engine::Table;
+use assay::source::{CsvDialect, Dataset, Format, Location};
+use assay::tui::app::{App, Done, Job, Mode, PaletteKey};
+use assay::tui::keymap::{Action, Keymap};
+use assay::tui::view::{self, Theme};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+use crate::common::*;
+
+fn dataset(name: &str) -> Dataset {
+    Dataset {
+        name: name.into(),
+        spec: format!("{name}.csv"),
+        files: vec![format!("{name}.csv")],
+        format: Format::Csv(CsvDialect::default()),
+        location: Location::Local,
+    }
+}
+
+/// `rows` rows of an orders-like table starting at row `offset`, with nulls, an empty
+/// string and a long note.
+fn table(offset: u64, rows: usize, wide: bool) -> Table {
+    let ids: Vec<i64> = (0..rows as i64).map(|i| offset as i64 + i + 1).collect();
+    let names: Vec<Option<String>> = ids
+        .iter()
+        .map(|i| match i % 5 {
+            0 => None,
+            1 => Some(String::new()),
+            _ => Some(format!("customer {i}")),
+        })
+        .collect();
+    let amounts: Vec<Option<f64>> = ids
+        .iter()
+        .map(|i| {
+            if i % 7 == 0 {
+                None
+            } else {
+                Some(*i as f64 * 1.5)
+            }
+        })
+        .collect();
+    let mut fields = vec![
+        Field::new("order_id", DataType::Int64, false),
+        Field::new("name", DataType::Utf8, true),
+        Field::new("amount", DataType::Float64, true),
+    ];
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(ids.clone())),
+        Arc::new(StringArray::from(names)),
+        Arc::new(Float64Array::from(amounts)),
+    ];
+    let note =
+        "a long note that goes on and on, well past the width any sensible column would give it";
+    fields.push(Field::new("note", DataType::Utf8, true));
+    columns.push(Arc::new(StringArray::from(vec![Some(note); rows])));
+    if wide {
+        for c in 0..12 {
+            fields.push(Field::new(
+                format!("extra_column_{c}"),
+                DataType::Int64,
+                true,
+            ));
+            columns.push(Arc::new(Int64Array::from(
+                ids.iter().map(|i| i * 100 + c).collect::<Vec<_>>(),
+            )));
+        }
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    Table {
+        schema,
+        batches: vec![batch],
+    }
+}
+
+/// An app over one 1,000-row table, answered synchronously: each page job is served
+/// from `table`, as the engine would.
+struct Harness {
+    app: App,
+    wide: bool,
+    rows: u64,
+}
+
+impl Harness {
+    fn new(width: u16, height: u16, wide: bool) -> Harness {
+        let (app, jobs) = App::new(
+            vec![dataset("orders")],
+            Keymap::new(&[]).unwrap(),
+            width,
+            height,
+        );
+        let mut h = Harness {
+            app,
+            wide,
+            rows: 1000,
+        };
+        h.serve(jobs);
+        h
+    }
+
+    fn serve(&mut self, jobs: Vec<Job>) {
+        let mut queue = jobs;
+        while let Some(job) = queue.pop() {
+            let done = match job {
+                Job::Page {
+                    tab,
+                    generation,
+                    offset,
+                    len,
+                } => {
+                    let n = (self.rows.saturating_sub(offset) as usize).min(len);
+                    Done::Page {
+                        tab,
+                        generation,
+                        offset,
+                        result: Ok(table(offset, n, self.wide)),
+                    }
+                }
+                Job::Count { tab } => Done::Count {
+                    tab,
+                    result: Ok(self.rows),
+                },
+                Job::Cancel { .. } => continue,
+            };
+            queue.extend(self.app.on_done(done));
+        }
+    }
+
+    fn act(&mut self, action: Action) -> &mut Self {
+        let jobs = self.app.update(action);
+        self.serve(jobs);
+        self
+    }
+
+    fn screen(&self) -> String {
+        let (w, h) = (self.app.width, self.app.height);
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        let theme = Theme::new(Default::default(), false);
+        terminal
+            .draw(|f| view::render(f, &self.app, &theme))
+            .unwrap();
+        format!("{}", terminal.backend())
+    }
+}
+
+#[test]
+fn grid_snapshot() {
+    let h = Harness::new(100, 14, false);
+    insta::assert_snapshot!("grid", h.screen());
+}
+
+#[test]
+fn nulls_and_empty_strings_differ() {
+    let h = Harness::new(100, 14, false);
+    let screen = h.screen();
+    // Row 5 has a null name (∅); row 1 an empty one (blank). The grid snapshot shows both.
+    assert!(screen.contains("\"       5 ∅  "), "{screen}");
+    assert!(
+        screen.contains("\"       1                 1.5"),
+        "{screen}"
+    );
+    // An amount that is null is marked too, right-aligned like the numbers around it.
+    assert!(screen.contains("customer 7        ∅ "), "{screen}");
+}
+
+#[test]
+fn wide_table_scrolls_with_a_frozen_first_column() {
+    let mut h = Harness::new(100, 12, true);
+    for _ in 0..10 {
+        h.act(Action::Right);
+    }
+    let screen = h.screen();
+    assert!(screen.contains("order_id"), "frozen column kept: {screen}");
+    assert!(screen.contains("extra_column_6"), "{screen}");
+    assert!(!screen.contains("│ name"), "{screen}");
+    insta::assert_snapshot!("wide_scrolled", screen);
+}
+
+#[test]
+fn long_cell_popup() {
+    let mut h = Harness::new(100, 16, false);
+    h.act(Action::LastColumn).act(Action::ShowCell);
+    assert!(matches!(h.app.mode, Mode::Cell { .. }));
+    insta::assert_snapshot!("cell_popup", h.screen());
+    h.act(Action::Cancel);
+    assert_eq!(h.app.mode, Mode::Normal);
+}
+
+#[test]
+fn help_is_generated_from_the_keymap() {
+    let mut h = Harness::new(100, 26, false);
+    h.act(Action::Help);
+    let screen = h.screen();
+    for (keys, _, desc) in h.app.keymap.help() {
+        assert!(
+            screen.contains(&desc),
+            "help misses {desc} ({keys}):\n{screen}"
+        );
+    }
+    insta::assert_snapshot!("help", screen);
+}
+
+#[test]
+fn error_state_keeps_the_app_running() {
+    let (mut app, _) = App::new(vec![dataset("broken")], Keymap::new(&[]).unwrap(), 90, 10);
+    let generation = 1;
+    app.on_done(Done::Page {
+        tab: 0,
+        generation,
+        offset: 0,
+        result: Err(assay::Error::input(
+            "broken.csv: invalid UTF-8 at byte offset 12 (line 3)",
+        )),
+    });
+    let mut terminal = Terminal::new(TestBackend::new(90, 10)).unwrap();
+    let theme = Theme::new(Default::default(), false);
+    terminal.draw(|f| view::render(f, &app, &theme)).unwrap();
+    let screen = format!("{}", terminal.backend());
+    assert!(
+        screen.contains("invalid UTF-8 at byte offset 12"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("error_state", screen);
+    app.update(Action::Down);
+    assert!(!app.quit);
+}
+
+#[test]
+fn tiny_terminal_says_so() {
+    let h = Harness::new(20, 4, false);
+    let screen = h.screen();
+    assert!(screen.contains("terminal too"), "{screen}");
+    insta::assert_snapshot!("tiny", screen);
+}
+
+#[test]
+fn navigation_fetches_only_the_visible_window() {
+    let mut h = Harness::new(100, 14, false);
+    let visible = h.app.visible_rows();
+    let page = h.app.tab().unwrap().page.clone().unwrap();
+    assert!(
+        page.rows.len() as u64 <= visible + 200,
+        "fetched {} rows",
+        page.rows.len()
+    );
+    h.act(Action::Bottom);
+    let t = h.app.tab().unwrap();
+    assert_eq!(t.row, 999);
+    assert!(t.page.as_ref().unwrap().row(999).is_some());
+    assert!(h.screen().contains("row 1,000 of 1,000"), "{}", h.screen());
+    h.act(Action::Top)
+        .act(Action::PageDown)
+        .act(Action::PageDown);
+    assert_eq!(h.app.tab().unwrap().row, 2 * visible);
+    // The palette jumps to a row number.
+    h.app.update(Action::Palette);
+    for c in "500".chars() {
+        h.app.palette_key(PaletteKey::Char(c));
+    }
+    let jobs = h.app.palette_key(PaletteKey::Enter);
+    h.serve(jobs);
+    assert_eq!(h.app.tab().unwrap().row, 499);
+    assert!(h.screen().contains("row 500 of 1,000"));
+    // A stale page (an older generation) is ignored.
+    let before = h.app.tab().unwrap().page.as_ref().unwrap().offset;
+    h.app.on_done(Done::Page {
+        tab: 0,
+        generation: 0,
+        offset: 0,
+        result: Ok(table(0, 5, false)),
+    });
+    assert_eq!(h.app.tab().unwrap().page.as_ref().unwrap().offset, before);
+}
+
+#[test]
+fn bottom_waits_for_the_count_and_esc_cancels() {
+    let (mut app, jobs) = App::new(vec![dataset("orders")], Keymap::new(&[]).unwrap(), 100, 14);
+    assert!(jobs.iter().any(|j| matches!(j, Job::Count { .. })));
+    assert!(app.busy());
+    app.update(Action::Bottom);
+    assert!(app.message.as_ref().unwrap().text.contains("counting"));
+    app.on_done(Done::Count {
+        tab: 0,
+        result: Ok(5_000),
+    });
+    assert_eq!(app.tab().unwrap().row, 4_999);
+    let (mut app, _) = App::new(vec![dataset("orders")], Keymap::new(&[]).unwrap(), 100, 14);
+    let jobs = app.update(Action::Cancel);
+    assert!(jobs.contains(&Job::Cancel { tab: 0 }));
+    assert!(!app.busy());
+    // The cancelled count's late answer is ignored.
+    app.on_done(Done::Count {
+        tab: 0,
+        result: Ok(5),
+    });
+    assert_ne!(app.tab().unwrap().rows(), Some(5));
+}
+
+#[test]
+fn palette_matches_actions_fuzzily() {
+    let (mut app, _) = App::new(
+        vec![dataset("a"), dataset("b")],
+        Keymap::new(&[]).unwrap(),
+        100,
+        14,
+    );
+    let best = app.palette_matches("nxt tab");
+    assert_eq!(best[0].1, Action::NextTab);
+    app.update(Action::Palette);
+    for c in "next tab".chars() {
+        app.palette_key(PaletteKey::Char(c));
+    }
+    app.palette_key(PaletteKey::Enter);
+    assert_eq!(app.active, 1);
+    app.update(Action::Palette);
+    for c in "zzqx".chars() {
+        app.palette_key(PaletteKey::Char(c));
+    }
+    app.palette_key(PaletteKey::Enter);
+    assert!(app.message.as_ref().unwrap().error);
+}
+
+#[test]
+fn user_keymap_override_reaches_every_action() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let mut text = String::from("theme = \"light\"\n");
+    // Rebind every action to a function-free letter chord; each must be reachable.
+    let letters = "abcdefimnoprstuvwxyz";
+    for ((_, name), letter) in Action::ALL.iter().zip(letters.chars()) {
+        text.push_str(&format!(
+            "[[keys]]\non = [\"ctrl-{letter}\"]\nrun = \"{name}\"\n"
+        ));
+    }
+    std::fs::write(&path, &text).unwrap();
+    let config = Config::parse(&std::fs::read_to_string(&path).unwrap(), "config.toml").unwrap();
+    let keymap = Keymap::new(&config.keys).unwrap();
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    for ((action, _), letter) in Action::ALL.iter().zip(letters.chars()) {
+        let key = KeyEvent::new(KeyCode::Char(letter), KeyModifiers::CONTROL);
+        assert_eq!(keymap.action(&key), Some(*action), "ctrl-{letter}");
+    }
+    // Through the binary: a bad user keymap is a clear input error before the screen.
+    std::fs::write(&path, "[[keys]]\non = [\"x\"]\nrun = \"launch\"\n").unwrap();
+    let cfg = path.display().to_string();
+    assay_env(
+        &["sample-data/orders.csv"],
+        &[("ASSAY_CONFIG", cfg.as_str())],
+    )
+    .fails(2, &["unknown action `launch`"]);
+}
+
+/// The real binary in tmux: open the sample, scroll, jump, open help, quit, and find the
+/// terminal restored.
+#[test]
+fn end_to_end_in_tmux() {
+    if std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        panic!("tmux is needed for this test (.ci/run installs it)");
+    }
+    let session = format!("assay-e2e-{}", std::process::id());
+    let bin = env!("CARGO_BIN_EXE_assay");
+    let data_dir = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "cd {} && ASSAY_DATA_DIR={} ASSAY_CONFIG=/nonexistent NO_COLOR=1 {bin} sample-data/orders.csv sample-data/customers.parquet; echo ASSAY-EXITED-$?; sleep 60",
+        root().display(),
+        data_dir.path().display()
+    );
+    let tmux = |args: &[&str]| {
+        let out = std::process::Command::new("tmux")
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "120",
+        "-y",
+        "30",
+        &cmd,
+    ]);
+    let target = format!("{session}:0");
+    let screen = || tmux(&["capture-pane", "-p", "-t", &target]);
+    let wait_for = |needle: &str| -> String {
+        let start = std::time::Instant::now();
+        loop {
+            let s = screen();
+            if s.contains(needle) {
+                return s;
+            }
+            if start.elapsed() > std::time::Duration::from_secs(60) {
+                let _ = std::process::Command::new("tmux")
+                    .args(["kill-session", "-t", &session])
+                    .output();
+                panic!("`{needle}` never appeared; screen:\n{s}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let keys = |k: &[&str]| {
+        let mut args = vec!["send-keys", "-t", target.as_str()];
+        args.extend_from_slice(k);
+        tmux(&args);
+    };
+    wait_for("order_id");
+    wait_for("row 1 of 50,000");
+    keys(&["j", "j", "j"]);
+    wait_for("row 4 of 50,000");
+    keys(&["G"]);
+    wait_for("row 50,000 of 50,000");
+    keys(&[":", "2", "5", "0", "0", "0", "Enter"]);
+    wait_for("row 25,000 of 50,000");
+    keys(&["l", "l"]);
+    wait_for("order_date (str)");
+    keys(&["?"]);
+    wait_for("keys (Esc closes)");
+    keys(&["Escape"]);
+    keys(&["Tab"]);
+    wait_for("lifetime_value");
+    wait_for("row 1 of 5,000");
+    keys(&["q"]);
+    let s = wait_for("ASSAY-EXITED-0");
+    let alt = tmux(&["display-message", "-p", "-t", &target, "#{alternate_on}"]);
+    let _ = std::process::Command::new("tmux")
+        .args(["kill-session", "-t", &session])
+        .output();
+    assert_eq!(alt.trim(), "0", "still on the alternate screen");
+    assert!(
+        !s.contains("order_id"),
+        "the workbench was not cleared from the screen:\n{s}"
+    );
+}
