@@ -187,17 +187,11 @@ impl InputArgs {
             Some("\\t") | Some("tab") => Some(b'\t'),
             Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
             Some(d) => {
-                return Err(Error::input(format!(
-                    "--delimiter `{d}`: give one ASCII character (or \\t)"
-                )))
+                return Err(Error::input(format!("--delimiter `{d}`: give one ASCII character (or \\t)")))
             }
         };
         Ok(OpenOptions {
-            format: self
-                .input_format
-                .as_deref()
-                .map(Format::from_name)
-                .transpose()?,
+            format: self.input_format.as_deref().map(Format::from_name).transpose()?,
             delimiter,
             has_header: self.no_header.then_some(false),
             s3_endpoint: self.s3_endpoint.clone(),
@@ -212,8 +206,7 @@ fn table_specs(tables: &[String]) -> Vec<(Option<String>, String)> {
         .iter()
         .map(|t| match t.split_once('=') {
             Some((name, data))
-                if !name.is_empty()
-                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+                if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
             {
                 (Some(name.to_string()), data.to_string())
             }
@@ -230,12 +223,7 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             let ws = Workspace::open(&[(None, data)], &options).await?;
             let ds = &ws.datasets()[0];
             let columns = ws.schema(ds).await?;
-            output::write_schema(
-                out,
-                &ds.name,
-                &columns,
-                matches!(format, SchemaFormat::Json),
-            )
+            output::write_schema(out, &ds.name, &columns, matches!(format, SchemaFormat::Json))
         }
         Command::Head { data, n, format } => {
             let ws = Workspace::open(&[(None, data)], &options).await?;
@@ -245,27 +233,15 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
         Command::Count { data, format } => {
             let ws = Workspace::open(&[(None, data)], &options).await?;
             let ds = &ws.datasets()[0];
-            let rows = ws.count(ds).await?;
+            let rows = ws.count(ds, &[]).await?;
             output::write_count(out, &ds.name, rows, matches!(format, CountFormat::Json))
         }
-        Command::Sql {
-            query,
-            tables,
-            engine,
-            format,
-            max_rows,
-        } => {
+        Command::Sql { query, tables, engine, format, max_rows } => {
             let ws = Workspace::open(&table_specs(&tables), &options).await?;
             let table = ws.sql(&query, engine.into()).await?;
             output::write_rows(out, &table, format.into(), max_rows)
         }
-        Command::Explain {
-            query,
-            tables,
-            engine,
-            analyze,
-            format,
-        } => {
+        Command::Explain { query, tables, engine, analyze, format } => {
             let ws = Workspace::open(&table_specs(&tables), &options).await?;
             let engines: &[EngineKind] = match engine {
                 ExplainEngine::Polars => &[EngineKind::Polars],
@@ -278,12 +254,7 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             }
             output::write_plans(out, &query, &plans, matches!(format, ExplainFormat::Json))
         }
-        Command::Gen {
-            kind,
-            rows,
-            seed,
-            out: path,
-        } => {
+        Command::Gen { kind, rows, seed, out: path } => {
             let task = move || match kind {
                 GenKind::Sample => generate::generate_samples(&path, seed),
                 GenKind::Orders => gen_one(generate::Kind::Orders, rows, seed, &path),
@@ -297,12 +268,7 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
     }
 }
 
-fn gen_one(
-    kind: generate::Kind,
-    rows: Option<usize>,
-    seed: u64,
-    path: &std::path::Path,
-) -> Result<()> {
+fn gen_one(kind: generate::Kind, rows: Option<usize>, seed: u64, path: &std::path::Path) -> Result<()> {
     generate::generate(kind, rows.unwrap_or(kind.default_rows()), seed, path)
 }
 
@@ -312,11 +278,8 @@ mod tests {
 
     #[test]
     fn table_specs_split_names_only_when_they_are_identifiers() {
-        let specs = table_specs(&[
-            "o=orders.csv".into(),
-            "customers.parquet".into(),
-            "sqlite://x.db?table=t".into(),
-        ]);
+        let specs =
+            table_specs(&["o=orders.csv".into(), "customers.parquet".into(), "sqlite://x.db?table=t".into()]);
         assert_eq!(specs[0], (Some("o".into()), "orders.csv".into()));
         assert_eq!(specs[1], (None, "customers.parquet".into()));
         assert_eq!(specs[2], (None, "sqlite://x.db?table=t".into()));

@@ -51,8 +51,8 @@ impl Config {
     pub fn load() -> Result<Config> {
         let mut config = match Config::path() {
             Some(path) if path.exists() => {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| crate::error::io_error(path.display(), &e))?;
+                let text =
+                    std::fs::read_to_string(&path).map_err(|e| crate::error::io_error(path.display(), &e))?;
                 Config::parse(&text, &path.display().to_string())?
             }
             _ => Config::default(),
@@ -61,11 +61,7 @@ impl Config {
             config.theme = match theme.as_str() {
                 "light" => ThemeName::Light,
                 "dark" => ThemeName::Dark,
-                other => {
-                    return Err(Error::input(format!(
-                        "ASSAY_THEME `{other}`: expected dark or light"
-                    )))
-                }
+                other => return Err(Error::input(format!("ASSAY_THEME `{other}`: expected dark or light"))),
             };
         }
         Ok(config)
@@ -85,15 +81,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_errors_naming_the_file() {
-        let e = Config::parse("colour = \"red\"", "my.toml")
-            .unwrap_err()
-            .to_string();
+        let e = Config::parse("colour = \"red\"", "my.toml").unwrap_err().to_string();
         assert!(e.contains("my.toml") && e.contains("colour"), "{e}");
-        let c = Config::parse(
-            "theme = \"light\"\n[[keys]]\non = [\"x\"]\nrun = \"quit\"\n",
-            "c",
-        )
-        .unwrap();
+        let c = Config::parse("theme = \"light\"\n[[keys]]\non = [\"x\"]\nrun = \"quit\"\n", "c").unwrap();
         assert_eq!(c.theme, ThemeName::Light);
         assert_eq!(c.keys[0].run, "quit");
     }

@@ -59,41 +59,21 @@ impl Rng {
 }
 
 const FIRST: &[&str] = &[
-    "ana", "ben", "chloe", "dmitri", "emma", "farah", "goran", "hana", "ivan", "julia", "kofi",
-    "lena", "mateo", "nina", "omar", "priya", "quinn", "rosa", "sven", "tariq", "uma", "victor",
-    "wei", "ximena", "yusuf", "zoe", "zoë", "józef",
+    "ana", "ben", "chloe", "dmitri", "emma", "farah", "goran", "hana", "ivan", "julia", "kofi", "lena",
+    "mateo", "nina", "omar", "priya", "quinn", "rosa", "sven", "tariq", "uma", "victor", "wei", "ximena",
+    "yusuf", "zoe", "zoë", "józef",
 ];
 const LAST: &[&str] = &[
-    "smith", "garcia", "müller", "rossi", "dubois", "tanaka", "kowalski", "silva", "novak",
-    "jensen", "okafor", "haddad", "ivanova", "nguyen", "oconnor", "petrov", "schmidt", "santos",
+    "smith", "garcia", "müller", "rossi", "dubois", "tanaka", "kowalski", "silva", "novak", "jensen",
+    "okafor", "haddad", "ivanova", "nguyen", "oconnor", "petrov", "schmidt", "santos",
 ];
-const STATUS: &[&str] = &[
-    "pending",
-    "shipped",
-    "delivered",
-    "delivered",
-    "delivered",
-    "cancelled",
-    "returned",
-];
+const STATUS: &[&str] =
+    &["pending", "shipped", "delivered", "delivered", "delivered", "cancelled", "returned"];
 const DIRTY_STATUS: &[&str] = &[" shipped", "Delivered ", "CANCELLED", "delivered\t"];
-const COUNTRIES: &[&str] = &[
-    "US", "US", "US", "DE", "FR", "GB", "NL", "ES", "IT", "CA", "JP", "BR", "PL",
-];
-const BAD_DATES: &[&str] = &[
-    "2024-02-30",
-    "not a date",
-    "31/12/2024",
-    "2024-13-01",
-    "tbd",
-];
-const BAD_EMAILS: &[&str] = &[
-    "@example.com",
-    "no-at-sign.example.com",
-    "x@",
-    "two@@example.com",
-    "name @example.com",
-];
+const COUNTRIES: &[&str] = &["US", "US", "US", "DE", "FR", "GB", "NL", "ES", "IT", "CA", "JP", "BR", "PL"];
+const BAD_DATES: &[&str] = &["2024-02-30", "not a date", "31/12/2024", "2024-13-01", "tbd"];
+const BAD_EMAILS: &[&str] =
+    &["@example.com", "no-at-sign.example.com", "x@", "two@@example.com", "name @example.com"];
 
 fn days_in_month(m: u64) -> u64 {
     match m {
@@ -120,9 +100,7 @@ fn email(rng: &mut Rng, customer: u64) -> String {
 pub fn generate(kind: Kind, rows: usize, seed: u64, out: &Path) -> Result<()> {
     let tmp = out.with_file_name(format!(
         ".{}.tmp-{}",
-        out.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("assay-gen"),
+        out.file_name().and_then(|n| n.to_str()).unwrap_or("assay-gen"),
         std::process::id()
     ));
     let result = match kind {
@@ -140,9 +118,7 @@ pub fn generate(kind: Kind, rows: usize, seed: u64, out: &Path) -> Result<()> {
 }
 
 fn create(path: &Path) -> Result<BufWriter<File>> {
-    File::create(path)
-        .map(|f| BufWriter::with_capacity(1 << 20, f))
-        .map_err(|e| io_error(path.display(), &e))
+    File::create(path).map(|f| BufWriter::with_capacity(1 << 20, f)).map_err(|e| io_error(path.display(), &e))
 }
 
 /// Orders: duplicate ids, null customers, unparseable dates, stray whitespace in status,
@@ -151,11 +127,8 @@ fn write_orders(rows: usize, seed: u64, path: &Path) -> Result<()> {
     let mut rng = Rng::new(seed);
     let mut w = create(path)?;
     let io = |e: std::io::Error| io_error(path.display(), &e);
-    writeln!(
-        w,
-        "order_id,customer_id,order_date,created_at,status,email,country,quantity,price,amount"
-    )
-    .map_err(io)?;
+    writeln!(w, "order_id,customer_id,order_date,created_at,status,email,country,quantity,price,amount")
+        .map_err(io)?;
     let mut next_id: u64 = 100_000;
     for _ in 0..rows {
         let order_id = if next_id > 100_000 && rng.chance(0.003) {
@@ -165,33 +138,15 @@ fn write_orders(rows: usize, seed: u64, path: &Path) -> Result<()> {
             next_id - 1
         };
         let customer = 1 + rng.below(CUSTOMERS);
-        let customer_field = if rng.chance(0.01) {
-            String::new()
-        } else {
-            customer.to_string()
-        };
+        let customer_field = if rng.chance(0.01) { String::new() } else { customer.to_string() };
         let (m, d) = date_2024(&mut rng);
         let (h, mi, s) = (rng.below(24), rng.below(60), rng.below(60));
-        let order_date = if rng.chance(0.005) {
-            rng.pick(BAD_DATES).to_string()
-        } else {
-            format!("2024-{m:02}-{d:02}")
-        };
-        let status = if rng.chance(0.01) {
-            rng.pick(DIRTY_STATUS)
-        } else {
-            rng.pick(STATUS)
-        };
-        let email_field = if rng.chance(0.01) {
-            rng.pick(BAD_EMAILS).to_string()
-        } else {
-            email(&mut rng, customer)
-        };
-        let country = if rng.chance(0.005) {
-            "us"
-        } else {
-            rng.pick(COUNTRIES)
-        };
+        let order_date =
+            if rng.chance(0.005) { rng.pick(BAD_DATES).to_string() } else { format!("2024-{m:02}-{d:02}") };
+        let status = if rng.chance(0.01) { rng.pick(DIRTY_STATUS) } else { rng.pick(STATUS) };
+        let email_field =
+            if rng.chance(0.01) { rng.pick(BAD_EMAILS).to_string() } else { email(&mut rng, customer) };
+        let country = if rng.chance(0.005) { "us" } else { rng.pick(COUNTRIES) };
         let quantity = 1 + rng.below(10);
         let cents = 100 + rng.below(49_900);
         let mut amount_cents = cents as i64 * quantity as i64;
@@ -209,11 +164,7 @@ fn write_orders(rows: usize, seed: u64, path: &Path) -> Result<()> {
             )
         };
         // Quote the status when it holds a tab, like a careful CSV writer would.
-        let status_field = if status.contains('\t') {
-            format!("\"{status}\"")
-        } else {
-            status.to_string()
-        };
+        let status_field = if status.contains('\t') { format!("\"{status}\"") } else { status.to_string() };
         writeln!(
             w,
             "{order_id},{customer_field},{order_date},2024-{m:02}-{d:02} {h:02}:{mi:02}:{s:02},{status_field},{email_field},{country},{quantity},{}.{:02},{amount}",
@@ -243,18 +194,11 @@ fn write_customers(rows: usize, seed: u64, path: &Path) -> Result<()> {
         let last = LAST[(id / 7 % LAST.len() as u64) as usize];
         names.push(format!("{} {}", capitalize(first), capitalize(last)));
         emails.push(email(&mut rng, id));
-        segments.push(
-            rng.pick(&["consumer", "consumer", "corporate", "small_business"])
-                .to_string(),
-        );
+        segments.push(rng.pick(&["consumer", "consumer", "corporate", "small_business"]).to_string());
         countries.push(rng.pick(COUNTRIES).to_string());
         // Days since 1970-01-01: signups from 2019 to 2024.
         signup.push(17_897 + rng.below(2_190) as i32);
-        ltv.push(if rng.chance(0.02) {
-            None
-        } else {
-            Some((rng.below(500_000) as f64) / 100.0)
-        });
+        ltv.push(if rng.chance(0.02) { None } else { Some((rng.below(500_000) as f64) / 100.0) });
     }
     let mut df = DataFrame::new_infer_height(vec![
         Column::new("customer_id".into(), ids),
@@ -290,28 +234,14 @@ fn write_events(rows: usize, seed: u64, path: &Path) -> Result<()> {
     let io = |e: std::io::Error| io_error(path.display(), &e);
     for i in 0..rows as u64 {
         let (m, d) = date_2024(&mut rng);
-        let ts = format!(
-            "2024-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-            rng.below(24),
-            rng.below(60),
-            rng.below(60)
-        );
-        let customer = if rng.chance(0.03) {
-            "null".to_string()
-        } else {
-            (1 + rng.below(CUSTOMERS)).to_string()
-        };
+        let ts =
+            format!("2024-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rng.below(24), rng.below(60), rng.below(60));
+        let customer =
+            if rng.chance(0.03) { "null".to_string() } else { (1 + rng.below(CUSTOMERS)).to_string() };
         let kind = if rng.chance(0.002) {
             "PageView"
         } else {
-            rng.pick(&[
-                "page_view",
-                "page_view",
-                "page_view",
-                "add_to_cart",
-                "purchase",
-                "refund",
-            ])
+            rng.pick(&["page_view", "page_view", "page_view", "add_to_cart", "purchase", "refund"])
         };
         let value = match kind {
             "purchase" | "refund" if !rng.chance(0.05) => {

@@ -20,11 +20,7 @@ fn init_logging() {
     if std::fs::create_dir_all(&dir).is_err() {
         return;
     }
-    let Ok(file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("assay.log"))
-    else {
+    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("assay.log")) else {
         return;
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ASSAY_LOG")
@@ -58,18 +54,13 @@ fn install_panic_hook() {
             Some(path)
         });
         tracing::error!("{report}");
-        let where_ = saved
-            .map(|p| format!("; report saved to {}", p.display()))
-            .unwrap_or_default();
+        let where_ = saved.map(|p| format!("; report saved to {}", p.display())).unwrap_or_default();
         eprintln!("assay: internal error (a bug in assay){where_}");
     }));
 }
 
 fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => Some(rt),
         Err(e) => {
             eprintln!("assay: cannot start the async runtime: {e}");

@@ -31,22 +31,13 @@ fn write_error(e: impl std::fmt::Display) -> Error {
 
 /// Writes `table` in `format`. In table format at most `max_rows` rows are shown
 /// (0 shows all), followed by a row count.
-pub fn write_rows(
-    out: &mut dyn Write,
-    table: &Table,
-    format: RowFormat,
-    max_rows: usize,
-) -> Result<()> {
+pub fn write_rows(out: &mut dyn Write, table: &Table, format: RowFormat, max_rows: usize) -> Result<()> {
     match format {
         RowFormat::Table => write_grid(out, table, max_rows),
         RowFormat::Csv => {
-            let mut writer = arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .build(&mut *out);
+            let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(&mut *out);
             if table.batches.is_empty() {
-                writer
-                    .write(&RecordBatch::new_empty(table.schema.clone()))
-                    .map_err(write_error)?;
+                writer.write(&RecordBatch::new_empty(table.schema.clone())).map_err(write_error)?;
             }
             for batch in &table.batches {
                 writer.write(batch).map_err(write_error)?;
@@ -102,33 +93,21 @@ pub fn cells(table: &Table, limit: usize) -> Result<Vec<Vec<Option<String>>>> {
 
 fn new_grid() -> Grid {
     let mut grid = Grid::new();
-    grid.load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled);
+    grid.load_preset(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled);
     grid
 }
 
 fn write_grid(out: &mut dyn Write, table: &Table, max_rows: usize) -> Result<()> {
     let mut grid = new_grid();
     grid.set_header(
-        table
-            .schema
-            .fields()
-            .iter()
-            .map(|f| format!("{}\n{}", f.name(), short_type(f.data_type()))),
+        table.schema.fields().iter().map(|f| format!("{}\n{}", f.name(), short_type(f.data_type()))),
     );
     let total = table.num_rows();
-    let limit = if max_rows == 0 {
-        total
-    } else {
-        max_rows.min(total)
-    };
+    let limit = if max_rows == 0 { total } else { max_rows.min(total) };
     let rows = cells(table, limit)?;
     let shown = rows.len();
     for row in rows {
-        grid.add_row(
-            row.into_iter()
-                .map(|c| c.unwrap_or_else(|| "∅".to_string())),
-        );
+        grid.add_row(row.into_iter().map(|c| c.unwrap_or_else(|| "∅".to_string())));
     }
     for (i, field) in table.schema.fields().iter().enumerate() {
         if field.data_type().is_numeric() {
@@ -140,10 +119,7 @@ fn write_grid(out: &mut dyn Write, table: &Table, max_rows: usize) -> Result<()>
     writeln!(out, "{grid}").map_err(write_error)?;
     let noun = if total == 1 { "row" } else { "rows" };
     if shown < total {
-        writeln!(
-            out,
-            "{total} {noun} (first {shown} shown; --max-rows 0 shows all, --format csv writes all)"
-        )
+        writeln!(out, "{total} {noun} (first {shown} shown; --max-rows 0 shows all, --format csv writes all)")
     } else {
         writeln!(out, "{total} {noun}")
     }
@@ -185,12 +161,7 @@ fn unit_name(unit: &arrow::datatypes::TimeUnit) -> &'static str {
     }
 }
 
-pub fn write_schema(
-    out: &mut dyn Write,
-    table: &str,
-    columns: &[Column],
-    json: bool,
-) -> Result<()> {
+pub fn write_schema(out: &mut dyn Write, table: &str, columns: &[Column], json: bool) -> Result<()> {
     if json {
         let value = serde_json::json!({
             "table": table,
@@ -203,23 +174,14 @@ pub fn write_schema(
     let mut grid = new_grid();
     grid.set_header(["#", "column", "type", "arrow type"]);
     for (i, c) in columns.iter().enumerate() {
-        grid.add_row([
-            (i + 1).to_string(),
-            c.name.clone(),
-            c.dtype.clone(),
-            c.arrow_type.clone(),
-        ]);
+        grid.add_row([(i + 1).to_string(), c.name.clone(), c.dtype.clone(), c.arrow_type.clone()]);
     }
     writeln!(out, "{grid}").map_err(write_error)
 }
 
 pub fn write_count(out: &mut dyn Write, table: &str, rows: u64, json: bool) -> Result<()> {
     if json {
-        writeln!(
-            out,
-            "{}",
-            serde_json::json!({ "table": table, "rows": rows })
-        )
+        writeln!(out, "{}", serde_json::json!({ "table": table, "rows": rows }))
     } else {
         writeln!(out, "{rows}")
     }

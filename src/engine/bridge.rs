@@ -18,10 +18,8 @@ use polars_arrow::ffi as pl_ffi;
 use crate::error::{Error, Result};
 
 // The two crates' C structs must be the same size for the hand-over to be sound.
-const _: () =
-    assert!(std::mem::size_of::<pl_ffi::ArrowArray>() == std::mem::size_of::<FFI_ArrowArray>());
-const _: () =
-    assert!(std::mem::size_of::<pl_ffi::ArrowSchema>() == std::mem::size_of::<FFI_ArrowSchema>());
+const _: () = assert!(std::mem::size_of::<pl_ffi::ArrowArray>() == std::mem::size_of::<FFI_ArrowArray>());
+const _: () = assert!(std::mem::size_of::<pl_ffi::ArrowSchema>() == std::mem::size_of::<FFI_ArrowSchema>());
 
 fn bridge_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::runtime(format!("converting {what} between Polars and Arrow: {e}"))
@@ -61,8 +59,8 @@ pub fn array_to_arrow(
         )
     };
     // SAFETY: the struct was just produced by a conforming exporter.
-    let data = unsafe { arrow::ffi::from_ffi(c_array, &c_schema) }
-        .map_err(|e| bridge_error("an array", e))?;
+    let data =
+        unsafe { arrow::ffi::from_ffi(c_array, &c_schema) }.map_err(|e| bridge_error("an array", e))?;
     Ok(make_array(data))
 }
 
@@ -73,11 +71,7 @@ pub fn frame_to_batches(mut df: DataFrame) -> Result<(SchemaRef, Vec<RecordBatch
         return Ok((schema, Vec::new()));
     }
     df.align_chunks_par();
-    let pl_fields: Vec<_> = df
-        .columns()
-        .iter()
-        .map(|c| c.field().to_arrow(CompatLevel::newest()))
-        .collect();
+    let pl_fields: Vec<_> = df.columns().iter().map(|c| c.field().to_arrow(CompatLevel::newest())).collect();
     let mut batches = Vec::new();
     for chunk in df.iter_chunks(CompatLevel::newest(), false) {
         let rows = chunk.height();
@@ -108,8 +102,7 @@ pub fn array_to_series(name: &str, array: &dyn Array) -> Result<Series> {
         )
     };
     // SAFETY: produced by arrow-rs's conforming exporter just above.
-    let field = unsafe { pl_ffi::import_field_from_c(&c_schema) }
-        .map_err(|e| bridge_error("a field", e))?;
+    let field = unsafe { pl_ffi::import_field_from_c(&c_schema) }.map_err(|e| bridge_error("a field", e))?;
     let imported = unsafe { pl_ffi::import_array_from_c(c_array, field.dtype().clone()) }
         .map_err(|e| bridge_error("an array", e))?;
     Series::from_arrow(PlSmallStr::from(name), imported).map_err(|e| bridge_error("an array", e))
@@ -125,13 +118,11 @@ pub fn batches_to_frame(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<D
             .zip(schema.fields())
             .map(|(a, f)| array_to_series(f.name(), a.as_ref()).map(Into::into))
             .collect::<Result<Vec<_>>>()?;
-        let df = DataFrame::new(batch.num_rows(), columns)
-            .map_err(|e| bridge_error("a record batch", e))?;
+        let df = DataFrame::new(batch.num_rows(), columns).map_err(|e| bridge_error("a record batch", e))?;
         match &mut out {
             None => out = Some(df),
             Some(acc) => {
-                acc.vstack_mut_owned(df)
-                    .map_err(|e| bridge_error("a record batch", e))?;
+                acc.vstack_mut_owned(df).map_err(|e| bridge_error("a record batch", e))?;
             }
         }
     }

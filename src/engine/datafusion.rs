@@ -8,9 +8,7 @@ use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::json::JsonFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::file_format::FileFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
@@ -27,11 +25,8 @@ pub fn new_context() -> SessionContext {
 /// carry their own schema.
 pub async fn register(ctx: &SessionContext, ds: &Dataset, schema: Option<SchemaRef>) -> Result<()> {
     if let Some(config) = ds.s3() {
-        let mut buckets: Vec<String> = ds
-            .files
-            .iter()
-            .filter_map(|f| s3::split_url(f).ok().map(|(b, _)| b))
-            .collect();
+        let mut buckets: Vec<String> =
+            ds.files.iter().filter_map(|f| s3::split_url(f).ok().map(|(b, _)| b)).collect();
         buckets.dedup();
         for bucket in buckets {
             let url = url::Url::parse(&format!("s3://{bucket}"))
@@ -59,9 +54,7 @@ pub async fn register(ctx: &SessionContext, ds: &Dataset, schema: Option<SchemaR
             let target = if f.starts_with("s3://") {
                 f.clone()
             } else {
-                std::path::absolute(f)
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_else(|_| f.clone())
+                std::path::absolute(f).map(|p| p.display().to_string()).unwrap_or_else(|_| f.clone())
             };
             ListingTableUrl::parse(&target).map_err(|e| Error::input(format!("{f}: {e}")))
         })
@@ -69,16 +62,12 @@ pub async fn register(ctx: &SessionContext, ds: &Dataset, schema: Option<SchemaR
     let mut config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options);
     config = match (schema, ds.format) {
         (Some(schema), Format::Csv(_) | Format::NdJson) => config.with_schema(schema),
-        _ => config.infer_schema(&ctx.state()).await.map_err(|e| {
-            Error::input(format!(
-                "{}: {}",
-                ds.spec,
-                super::first_line(&e.to_string())
-            ))
-        })?,
+        _ => config
+            .infer_schema(&ctx.state())
+            .await
+            .map_err(|e| Error::input(format!("{}: {}", ds.spec, super::first_line(&e.to_string()))))?,
     };
-    let table =
-        ListingTable::try_new(config).map_err(|e| Error::input(format!("{}: {e}", ds.spec)))?;
+    let table = ListingTable::try_new(config).map_err(|e| Error::input(format!("{}: {e}", ds.spec)))?;
     ctx.register_table(ds.name.as_str(), Arc::new(table))
         .map_err(|e| Error::runtime(format!("{}: {e}", ds.spec)))?;
     Ok(())

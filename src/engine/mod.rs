@@ -21,6 +21,7 @@ use arrow::datatypes::SchemaRef;
 
 use crate::error::{Error, Result};
 use crate::source::{csv_diagnose, Dataset, Format, Location, OpenOptions};
+use crate::transform::{self, Step};
 
 /// The two query engines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -159,42 +160,37 @@ impl Workspace {
     pub async fn head(&self, ds: &Dataset, n: usize) -> Result<Table> {
         let owned = ds.clone();
         let n = ::polars::prelude::IdxSize::try_from(n).unwrap_or(::polars::prelude::IdxSize::MAX);
-        self.run_polars(None, move || Ok(polars::scan(&owned)?.limit(n)))
-            .await
+        self.run_polars(None, move || Ok(polars::scan(&owned)?.limit(n))).await
     }
 
-    /// Rows `offset..offset + len` of `ds`: the window a grid shows. Parquet and IPC skip
-    /// to the offset by metadata; text formats are scanned up to it.
-    pub async fn page(&self, ds: &Dataset, offset: u64, len: usize) -> Result<Table> {
+    /// Rows `offset..offset + len` of `ds` after `steps`: the window a grid shows.
+    /// Parquet and IPC skip to the offset by metadata; text formats are scanned up to it.
+    pub async fn page(&self, ds: &Dataset, steps: &[Step], offset: u64, len: usize) -> Result<Table> {
         let owned = ds.clone();
+        let steps = steps.to_vec();
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
-        let len =
-            ::polars::prelude::IdxSize::try_from(len).unwrap_or(::polars::prelude::IdxSize::MAX);
-        self.run_polars(None, move || Ok(polars::scan(&owned)?.slice(offset, len)))
+        let len = ::polars::prelude::IdxSize::try_from(len).unwrap_or(::polars::prelude::IdxSize::MAX);
+        self.run_polars(None, move || Ok(transform::apply(polars::scan(&owned)?, &steps)?.slice(offset, len)))
             .await
     }
 
-    /// The number of rows of `ds` (Parquet from metadata, text formats by a fast scan).
-    pub async fn count(&self, ds: &Dataset) -> Result<u64> {
+    /// The number of rows of `ds` after `steps` (without steps: Parquet from metadata,
+    /// text formats by a fast scan).
+    pub async fn count(&self, ds: &Dataset, steps: &[Step]) -> Result<u64> {
         let owned = ds.clone();
+        let steps = steps.to_vec();
         let table = self
-            .run_polars(None, move || Ok(polars::scan(&owned)?.select([len()])))
+            .run_polars(None, move || Ok(transform::apply(polars::scan(&owned)?, &steps)?.select([len()])))
             .await?;
         use arrow::array::AsArray;
-        let batch = table
-            .batches
-            .first()
-            .ok_or_else(|| Error::runtime("count returned no rows"))?;
+        let batch = table.batches.first().ok_or_else(|| Error::runtime("count returned no rows"))?;
         let col = batch.column(0);
         let value = if let Some(a) = col.as_primitive_opt::<arrow::datatypes::UInt32Type>() {
             a.value(0) as u64
         } else if let Some(a) = col.as_primitive_opt::<arrow::datatypes::UInt64Type>() {
             a.value(0)
         } else {
-            return Err(Error::runtime(format!(
-                "count returned a {}",
-                col.data_type()
-            )));
+            return Err(Error::runtime(format!("count returned a {}", col.data_type())));
         };
         Ok(value)
     }
@@ -206,22 +202,13 @@ impl Workspace {
             EngineKind::Polars => {
                 let datasets = self.datasets.clone();
                 let q = query.to_string();
-                self.run_polars(Some(query), move || {
-                    polars::sql_context(&datasets)?.execute(&q)
-                })
-                .await
+                self.run_polars(Some(query), move || polars::sql_context(&datasets)?.execute(&q)).await
             }
             EngineKind::DataFusion => {
                 let ctx = self.datafusion_context().await?;
-                let df = ctx
-                    .sql(query)
-                    .await
-                    .map_err(|e| self.datafusion_error(e, Some(query)))?;
+                let df = ctx.sql(query).await.map_err(|e| self.datafusion_error(e, Some(query)))?;
                 let schema = df.schema().inner().clone();
-                let batches = df
-                    .collect()
-                    .await
-                    .map_err(|e| self.datafusion_error(e, Some(query)))?;
+                let batches = df.collect().await.map_err(|e| self.datafusion_error(e, Some(query)))?;
                 Ok(Table { schema, batches })
             }
         }
@@ -276,9 +263,7 @@ impl Workspace {
                         .map_err(df_err)?;
                     plans.elapsed = Some(start.elapsed());
                     plans.analyzed = Some(
-                        DisplayableExecutionPlan::with_metrics(physical.as_ref())
-                            .indent(true)
-                            .to_string(),
+                        DisplayableExecutionPlan::with_metrics(physical.as_ref()).indent(true).to_string(),
                     );
                 }
                 Ok(plans)
@@ -323,34 +308,26 @@ impl Workspace {
         query: Option<&str>,
         build: impl FnOnce() -> ::polars::prelude::PolarsResult<LazyFrame> + Send + 'static,
     ) -> Result<Table> {
-        let df = blocking(move || polars::collect(build()?))
-            .await?
-            .map_err(|e| self.polars_error(e, query))?;
+        let df =
+            blocking(move || polars::collect(build()?)).await?.map_err(|e| self.polars_error(e, query))?;
         Table::from_polars(df)
     }
 
     /// When an engine fails while reading, a precise diagnosis of the first malformed
     /// local CSV file (line, byte offset) beats the engine's own words.
     fn diagnose(&self) -> Option<Error> {
-        self.datasets
-            .iter()
-            .find_map(|ds| match (ds.format, &ds.location) {
-                (Format::Csv(dialect), Location::Local) => ds
-                    .files
-                    .iter()
-                    .find_map(|f| csv_diagnose::diagnose(f, &dialect))
-                    .map(Error::Input),
-                _ => None,
-            })
+        self.datasets.iter().find_map(|ds| match (ds.format, &ds.location) {
+            (Format::Csv(dialect), Location::Local) => {
+                ds.files.iter().find_map(|f| csv_diagnose::diagnose(f, &dialect)).map(Error::Input)
+            }
+            _ => None,
+        })
     }
 
     fn source_of(&self, message: &str) -> String {
         let specs: Vec<&str> = self.datasets.iter().map(|d| d.spec.as_str()).collect();
         if specs.iter().any(|s| message.contains(s))
-            || self
-                .datasets
-                .iter()
-                .any(|d| d.files.iter().any(|f| message.contains(f.as_str())))
+            || self.datasets.iter().any(|d| d.files.iter().any(|f| message.contains(f.as_str())))
         {
             String::new()
         } else {
@@ -373,8 +350,7 @@ impl Workspace {
 
     fn polars_error(&self, err: PolarsError, query: Option<&str>) -> Error {
         let mut root = &err;
-        while let PolarsError::Context { error, .. } | PolarsError::ExprContext { error, .. } = root
-        {
+        while let PolarsError::Context { error, .. } | PolarsError::ExprContext { error, .. } = root {
             root = error;
         }
         let text = first_line(&err.to_string()).to_string();
@@ -414,10 +390,9 @@ impl Workspace {
                     sql_message(query, "datafusion", &text)
                 }
             }
-            DataFusionError::NotImplemented(m) => Error::input(format!(
-                "datafusion does not support this: {}",
-                first_line(m)
-            )),
+            DataFusionError::NotImplemented(m) => {
+                Error::input(format!("datafusion does not support this: {}", first_line(m)))
+            }
             _ => self.read_failure("datafusion", &text),
         }
     }
@@ -450,14 +425,11 @@ fn looks_like_bad_data(text: &str) -> bool {
 
 /// An engine's complaint about the SQL, with the position of the name it names.
 fn sql_message(query: Option<&str>, engine: &str, text: &str) -> Error {
-    let quoted = text
-        .split(['\'', '"', '`'])
-        .nth(1)
-        .filter(|s| !s.is_empty());
+    let quoted = text.split(['\'', '"', '`']).nth(1).filter(|s| !s.is_empty());
     let at = match (query, quoted) {
-        (Some(q), Some(name)) => sql::locate(q, name)
-            .map(|(l, c)| format!(" at line {l}, column {c}"))
-            .unwrap_or_default(),
+        (Some(q), Some(name)) => {
+            sql::locate(q, name).map(|(l, c)| format!(" at line {l}, column {c}")).unwrap_or_default()
+        }
         _ => String::new(),
     };
     Error::input(format!("SQL error{at} ({engine}): {text}"))
@@ -469,9 +441,7 @@ fn unknown_column(query: Option<&str>, message: &str, engine: &str) -> Error {
     // polars: `unable to find column "x"; valid columns: [...]`
     // datafusion: `No field named x. Valid fields are t.a, t.b.`
     let name = if let Some(rest) = message.split("No field named ").nth(1) {
-        rest.split(['.', ' '])
-            .find(|s| !s.is_empty())
-            .unwrap_or(rest)
+        rest.split(['.', ' ']).find(|s| !s.is_empty()).unwrap_or(rest)
     } else {
         message.split('"').nth(1).unwrap_or(message)
     }
@@ -486,48 +456,22 @@ fn unknown_column(query: Option<&str>, message: &str, engine: &str) -> Error {
         .and_then(|q| sql::locate(q, &name))
         .map(|(l, c)| format!(" at line {l}, column {c}"))
         .unwrap_or_default();
-    let prefix = if query.is_some() {
-        "SQL error"
-    } else {
-        "error"
-    };
-    Error::input(format!(
-        "{prefix}{at}: unknown column `{name}` ({engine}){valid}"
-    ))
+    let prefix = if query.is_some() { "SQL error" } else { "error" };
+    Error::input(format!("{prefix}{at}: unknown column `{name}` ({engine}){valid}"))
 }
 
 /// Polars' profile frame (node, start, end in microseconds) as text.
 fn polars_profile_text(profile: &::polars::prelude::DataFrame) -> String {
-    let mut out =
-        String::from("node                                     start_us     end_us   time_us\n");
-    let col = |name: &str| {
-        profile
-            .column(name)
-            .ok()
-            .map(|c| c.as_materialized_series().clone())
-    };
+    let mut out = String::from("node                                     start_us     end_us   time_us\n");
+    let col = |name: &str| profile.column(name).ok().map(|c| c.as_materialized_series().clone());
     let (Some(node), Some(start), Some(end)) = (col("node"), col("start"), col("end")) else {
         return format!("{profile}");
     };
     for i in 0..profile.height() {
         let n = node.get(i).map(|v| v.to_string()).unwrap_or_default();
-        let s = start
-            .get(i)
-            .ok()
-            .and_then(|v| v.extract::<u64>())
-            .unwrap_or(0);
-        let e = end
-            .get(i)
-            .ok()
-            .and_then(|v| v.extract::<u64>())
-            .unwrap_or(0);
-        out.push_str(&format!(
-            "{:<40} {:>9} {:>10} {:>9}\n",
-            n.trim_matches('"'),
-            s,
-            e,
-            e.saturating_sub(s)
-        ));
+        let s = start.get(i).ok().and_then(|v| v.extract::<u64>()).unwrap_or(0);
+        let e = end.get(i).ok().and_then(|v| v.extract::<u64>()).unwrap_or(0);
+        out.push_str(&format!("{:<40} {:>9} {:>10} {:>9}\n", n.trim_matches('"'), s, e, e.saturating_sub(s)));
     }
     out
 }

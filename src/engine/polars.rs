@@ -14,14 +14,8 @@ pub const INFER_SCHEMA_ROWS: usize = 10_000;
 /// A lazy scan of `ds`: nothing is read until the frame is collected (the schema of a
 /// CSV or NDJSON source is inferred from its first rows when first asked for).
 pub fn scan(ds: &Dataset) -> PolarsResult<LazyFrame> {
-    let paths: Buffer<PlRefPath> = ds
-        .files
-        .iter()
-        .map(|f| PlRefPath::new(f.as_str()))
-        .collect();
-    let cloud = ds
-        .s3()
-        .map(|c| CloudOptions::default().with_aws(c.object_store_options()));
+    let paths: Buffer<PlRefPath> = ds.files.iter().map(|f| PlRefPath::new(f.as_str())).collect();
+    let cloud = ds.s3().map(|c| CloudOptions::default().with_aws(c.object_store_options()));
     match ds.format {
         Format::Csv(d) => LazyCsvReader::new_paths(paths)
             .with_separator(d.delimiter)
@@ -34,11 +28,7 @@ pub fn scan(ds: &Dataset) -> PolarsResult<LazyFrame> {
             .finish(),
         Format::Parquet => LazyFrame::scan_parquet_sources(
             ScanSources::Paths(paths),
-            ScanArgsParquet {
-                cloud_options: cloud,
-                glob: false,
-                ..Default::default()
-            },
+            ScanArgsParquet { cloud_options: cloud, glob: false, ..Default::default() },
         ),
         Format::NdJson => LazyJsonLineReader::new_paths(paths)
             .with_infer_schema_length(NonZeroUsize::new(INFER_SCHEMA_ROWS))
@@ -47,11 +37,7 @@ pub fn scan(ds: &Dataset) -> PolarsResult<LazyFrame> {
         Format::Ipc => LazyFrame::scan_ipc_sources(
             ScanSources::Paths(paths),
             Default::default(),
-            UnifiedScanArgs {
-                cloud_options: cloud,
-                glob: false,
-                ..Default::default()
-            },
+            UnifiedScanArgs { cloud_options: cloud, glob: false, ..Default::default() },
         ),
     }
 }

@@ -17,14 +17,11 @@ const TABLE_FUNCTIONS: &[&str] = &["generate_series", "range", "unnest", "inform
 
 /// Parses `query` as exactly one statement.
 pub fn parse(query: &str) -> Result<Statement> {
-    let mut statements =
-        Parser::parse_sql(&GenericDialect {}, query).map_err(|e| syntax_error(query, e))?;
+    let mut statements = Parser::parse_sql(&GenericDialect {}, query).map_err(|e| syntax_error(query, e))?;
     match statements.len() {
         0 => Err(Error::input("SQL: the query is empty")),
         1 => Ok(statements.remove(0)),
-        n => Err(Error::input(format!(
-            "SQL: {n} statements given; run one query at a time"
-        ))),
+        n => Err(Error::input(format!("SQL: {n} statements given; run one query at a time"))),
     }
 }
 
@@ -41,18 +38,14 @@ fn syntax_error(query: &str, err: ParserError) -> Error {
             .filter(|s| !s.is_empty())
             .filter_map(|s| s.parse::<u64>().ok());
         if let (Some(line), Some(col)) = (nums.next(), nums.next()) {
-            return Error::input(format!(
-                "SQL syntax error at line {line}, column {col}: {what}"
-            ));
+            return Error::input(format!("SQL syntax error at line {line}, column {col}: {what}"));
         }
     }
     // The query ended too early: the position is just past its last character.
     if text.ends_with("found: EOF") {
         let line = query.lines().count().max(1);
         let col = query.lines().last().map(|l| l.chars().count()).unwrap_or(0) + 1;
-        return Error::input(format!(
-            "SQL syntax error at line {line}, column {col}: {text}"
-        ));
+        return Error::input(format!("SQL syntax error at line {line}, column {col}: {text}"));
     }
     Error::input(format!("SQL syntax error: {text}"))
 }
@@ -88,20 +81,15 @@ pub fn check_tables(query: &str, statement: &Statement, known: &[String]) -> Res
         let Some(ident) = relation.0[0].as_ident() else {
             continue;
         };
-        let name = if ident.quote_style.is_some() {
-            ident.value.clone()
-        } else {
-            ident.value.to_lowercase()
-        };
+        let name = if ident.quote_style.is_some() { ident.value.clone() } else { ident.value.to_lowercase() };
         if names.ctes.contains(&name.to_lowercase())
             || TABLE_FUNCTIONS.contains(&name.as_str())
             || known.contains(&name)
         {
             continue;
         }
-        let at = locate(query, &ident.value)
-            .map(|(l, c)| format!(" at line {l}, column {c}"))
-            .unwrap_or_default();
+        let at =
+            locate(query, &ident.value).map(|(l, c)| format!(" at line {l}, column {c}")).unwrap_or_default();
         let known = if known.is_empty() {
             "none; name one with --table NAME=DATA".to_string()
         } else {
@@ -119,9 +107,7 @@ pub fn check_tables(query: &str, statement: &Statement, known: &[String]) -> Res
 /// (case-insensitively), skipping string literals and comments.
 pub fn locate(query: &str, name: &str) -> Option<(u64, u64)> {
     let dialect = GenericDialect {};
-    let tokens = Tokenizer::new(&dialect, query)
-        .tokenize_with_location()
-        .ok()?;
+    let tokens = Tokenizer::new(&dialect, query).tokenize_with_location().ok()?;
     tokens.iter().find_map(|t| match &t.token {
         Token::Word(w) if w.value.eq_ignore_ascii_case(name) => {
             Some((t.span.start.line, t.span.start.column))
@@ -150,17 +136,9 @@ mod tests {
     fn syntax_errors_carry_line_and_column() {
         let e = parse("SELECT a\nFROM t\nWHERE a = = 1").unwrap_err();
         let m = e.to_string();
-        assert!(
-            m.starts_with("SQL syntax error at line 3, column 11"),
-            "{m}"
-        );
-        let m = parse("SELECT a\nFROM t\nWHERE a >")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            m.starts_with("SQL syntax error at line 3, column 10"),
-            "{m}"
-        );
+        assert!(m.starts_with("SQL syntax error at line 3, column 11"), "{m}");
+        let m = parse("SELECT a\nFROM t\nWHERE a >").unwrap_err().to_string();
+        assert!(m.starts_with("SQL syntax error at line 3, column 10"), "{m}");
     }
 
     #[test]
@@ -176,10 +154,7 @@ mod tests {
 
     #[test]
     fn locate_skips_literals() {
-        assert_eq!(
-            locate("SELECT 'amount', amount FROM t", "amount"),
-            Some((1, 18))
-        );
+        assert_eq!(locate("SELECT 'amount', amount FROM t", "amount"), Some((1, 18)));
         assert_eq!(locate("SELECT x\n  FROM t", "t"), Some((2, 8)));
     }
 }

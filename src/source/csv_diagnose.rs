@@ -16,12 +16,7 @@ pub fn diagnose(path: &str, dialect: &CsvDialect) -> Option<String> {
 /// The same checks on the first bytes of a file (`whole` when they are all of it). Of a
 /// prefix only what it proves is reported: a ragged row or invalid byte before its last
 /// line, not a quote or character that the cut left open.
-pub fn diagnose_prefix(
-    name: &str,
-    bytes: &[u8],
-    dialect: &CsvDialect,
-    whole: bool,
-) -> Option<String> {
+pub fn diagnose_prefix(name: &str, bytes: &[u8], dialect: &CsvDialect, whole: bool) -> Option<String> {
     diagnose_reader(bytes, dialect, whole).map(|m| format!("{name}: {m}"))
 }
 
@@ -226,9 +221,6 @@ mod tests {
         let m = check(b"a,b\n1,\"open\n2,3\n").unwrap();
         assert!(m.contains("unterminated") && m.contains("line 2"), "{m}");
         let m = check(b"a,b\n1,\xff\n").unwrap();
-        assert!(
-            m.contains("invalid UTF-8 at byte offset 6") && m.contains("line 2"),
-            "{m}"
-        );
+        assert!(m.contains("invalid UTF-8 at byte offset 6") && m.contains("line 2"), "{m}");
     }
 }

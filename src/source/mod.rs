@@ -35,16 +35,10 @@ impl Format {
 
     /// The format a file name's extension stands for, if it stands for one.
     pub fn from_extension(name: &str) -> Option<Format> {
-        let ext = Path::new(name)
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(|e| e.to_ascii_lowercase())?;
+        let ext = Path::new(name).extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase())?;
         Some(match ext.as_str() {
             "csv" => Format::Csv(CsvDialect::default()),
-            "tsv" | "tab" => Format::Csv(CsvDialect {
-                delimiter: b'\t',
-                ..CsvDialect::default()
-            }),
+            "tsv" | "tab" => Format::Csv(CsvDialect { delimiter: b'\t', ..CsvDialect::default() }),
             "parquet" | "pq" => Format::Parquet,
             "ndjson" | "jsonl" | "json" => Format::NdJson,
             "arrow" | "ipc" | "feather" => Format::Ipc,
@@ -55,9 +49,7 @@ impl Format {
     /// Parses a user's `--format` word.
     pub fn from_name(name: &str) -> Result<Format> {
         Format::from_extension(&format!("x.{name}")).ok_or_else(|| {
-            Error::input(format!(
-                "unknown format `{name}` (expected csv, tsv, parquet, ndjson or ipc)"
-            ))
+            Error::input(format!("unknown format `{name}` (expected csv, tsv, parquet, ndjson or ipc)"))
         })
     }
 }
@@ -72,11 +64,7 @@ pub struct CsvDialect {
 
 impl Default for CsvDialect {
     fn default() -> Self {
-        CsvDialect {
-            delimiter: b',',
-            has_header: true,
-            quote: b'"',
-        }
+        CsvDialect { delimiter: b',', has_header: true, quote: b'"' }
     }
 }
 
@@ -122,9 +110,8 @@ impl Dataset {
             let config = S3Config::resolve(options.s3_endpoint.as_deref())?;
             let files = s3::list(&config, spec).await?;
             (files, Location::S3(config))
-        } else if let Some(scheme) = ["sqlite://", "postgres://", "postgresql://"]
-            .iter()
-            .find(|s| spec.starts_with(**s))
+        } else if let Some(scheme) =
+            ["sqlite://", "postgres://", "postgresql://"].iter().find(|s| spec.starts_with(**s))
         {
             return Err(Error::input(format!(
                 "{spec}: reading {} tables is not supported yet; export the table to a file first",
@@ -151,13 +138,7 @@ impl Dataset {
             Some(n) => table_identifier(n),
             None => table_name(spec),
         };
-        Ok(Dataset {
-            name,
-            spec: spec.to_string(),
-            files,
-            format,
-            location,
-        })
+        Ok(Dataset { name, spec: spec.to_string(), files, format, location })
     }
 
     pub fn s3(&self) -> Option<&S3Config> {
@@ -170,13 +151,9 @@ impl Dataset {
     /// Total size in bytes of local files (S3 sizes are not fetched here).
     pub fn local_size(&self) -> Option<u64> {
         match self.location {
-            Location::Local => Some(
-                self.files
-                    .iter()
-                    .filter_map(|f| std::fs::metadata(f).ok())
-                    .map(|m| m.len())
-                    .sum(),
-            ),
+            Location::Local => {
+                Some(self.files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum())
+            }
             Location::S3(_) => None,
         }
     }
@@ -189,8 +166,7 @@ fn has_glob(s: &str) -> bool {
 /// Expands a local spec into a sorted, non-empty list of files.
 fn list_local(spec: &str) -> Result<Vec<String>> {
     if has_glob(spec) {
-        let paths =
-            glob::glob(spec).map_err(|e| Error::input(format!("{spec}: bad glob pattern: {e}")))?;
+        let paths = glob::glob(spec).map_err(|e| Error::input(format!("{spec}: bad glob pattern: {e}")))?;
         let mut files = Vec::new();
         for entry in paths {
             let path = entry.map_err(|e| io_error(e.path().display(), e.error()))?;
@@ -250,19 +226,12 @@ fn read_local_prefix(path: &str) -> Result<Vec<u8>> {
     use std::io::Read;
     let file = std::fs::File::open(path).map_err(|e| io_error(path, &e))?;
     let mut buf = Vec::with_capacity(SNIFF_BYTES);
-    file.take(SNIFF_BYTES as u64)
-        .read_to_end(&mut buf)
-        .map_err(|e| io_error(path, &e))?;
+    file.take(SNIFF_BYTES as u64).read_to_end(&mut buf).map_err(|e| io_error(path, &e))?;
     Ok(buf)
 }
 
 /// Decides the format from the options, the extension, or the first bytes.
-fn sniff_format(
-    first: &str,
-    files: &[String],
-    prefix: &[u8],
-    options: &OpenOptions,
-) -> Result<Format> {
+fn sniff_format(first: &str, files: &[String], prefix: &[u8], options: &OpenOptions) -> Result<Format> {
     if prefix.is_empty() {
         return Err(Error::input(format!("{first}: file is empty (0 bytes)")));
     }
@@ -309,10 +278,7 @@ fn sniff_content(path: &str, prefix: &[u8]) -> Result<Format> {
     if prefix.starts_with(b"ARROW1") {
         return Ok(Format::Ipc);
     }
-    let text_like = prefix
-        .iter()
-        .take(4096)
-        .all(|&b| b >= 0x20 || matches!(b, b'\n' | b'\r' | b'\t'));
+    let text_like = prefix.iter().take(4096).all(|&b| b >= 0x20 || matches!(b, b'\n' | b'\r' | b'\t'));
     if !text_like {
         return Err(Error::input(format!(
             "{path}: unknown format: not CSV, TSV, Parquet, NDJSON or Arrow IPC \
@@ -341,9 +307,7 @@ fn sniff_dialect(
     };
     let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).take(50).collect();
     if lines.is_empty() {
-        return Err(Error::input(format!(
-            "{path}: file holds no rows, not even a header"
-        )));
+        return Err(Error::input(format!("{path}: file holds no rows, not even a header")));
     }
     if let Some(d) = options.delimiter {
         dialect.delimiter = d;
@@ -400,17 +364,11 @@ fn split_simple(line: &str, delim: u8) -> Vec<&str> {
 /// component without wildcards (`data/orders/*.parquet` -> `orders`).
 pub fn table_name(spec: &str) -> String {
     let trimmed = spec.trim_end_matches('/');
-    let component = trimmed
-        .rsplit('/')
-        .find(|c| !c.is_empty() && !has_glob(c))
-        .unwrap_or("data");
+    let component = trimmed.rsplit('/').find(|c| !c.is_empty() && !has_glob(c)).unwrap_or("data");
     let stem = if has_glob(trimmed.rsplit('/').next().unwrap_or("")) {
         component
     } else {
-        Path::new(component)
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or(component)
+        Path::new(component).file_stem().and_then(|s| s.to_str()).unwrap_or(component)
     };
     table_identifier(stem)
 }
@@ -418,16 +376,8 @@ pub fn table_name(spec: &str) -> String {
 /// Makes `raw` a plain SQL identifier: letters, digits and underscores, not starting
 /// with a digit.
 pub fn table_identifier(raw: &str) -> String {
-    let mut name: String = raw
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let mut name: String =
+        raw.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
         name.insert(0, '_');
     }

@@ -29,10 +29,7 @@ impl std::fmt::Debug for S3Config {
         f.debug_struct("S3Config")
             .field("endpoint", &self.endpoint)
             .field("region", &self.region)
-            .field(
-                "access_key_id",
-                &self.access_key_id.as_ref().map(|_| "<redacted>"),
-            )
+            .field("access_key_id", &self.access_key_id.as_ref().map(|_| "<redacted>"))
             .finish_non_exhaustive()
     }
 }
@@ -48,21 +45,15 @@ impl S3Config {
         let profile = env("AWS_PROFILE").unwrap_or_else(|| "default".to_string());
         let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
         let from_file = |file: &str, section: &str, key: &str| -> Option<String> {
-            let path = env(if file == "credentials" {
-                "AWS_SHARED_CREDENTIALS_FILE"
-            } else {
-                "AWS_CONFIG_FILE"
-            })
-            .map(std::path::PathBuf::from)
-            .or_else(|| home.as_ref().map(|h| h.join(".aws").join(file)))?;
+            let path =
+                env(if file == "credentials" { "AWS_SHARED_CREDENTIALS_FILE" } else { "AWS_CONFIG_FILE" })
+                    .map(std::path::PathBuf::from)
+                    .or_else(|| home.as_ref().map(|h| h.join(".aws").join(file)))?;
             let text = std::fs::read_to_string(path).ok()?;
             ini_value(&text, section, key)
         };
-        let config_section = if profile == "default" {
-            "default".to_string()
-        } else {
-            format!("profile {profile}")
-        };
+        let config_section =
+            if profile == "default" { "default".to_string() } else { format!("profile {profile}") };
         let mut access_key_id = env("AWS_ACCESS_KEY_ID");
         let mut secret_access_key = env("AWS_SECRET_ACCESS_KEY");
         let mut session_token = env("AWS_SESSION_TOKEN");
@@ -81,18 +72,10 @@ impl S3Config {
             .or_else(|| env("AWS_ENDPOINT_URL"));
         if let Some(e) = &endpoint {
             if !(e.starts_with("http://") || e.starts_with("https://")) {
-                return Err(Error::input(format!(
-                    "S3 endpoint `{e}` must start with http:// or https://"
-                )));
+                return Err(Error::input(format!("S3 endpoint `{e}` must start with http:// or https://")));
             }
         }
-        Ok(S3Config {
-            endpoint,
-            region,
-            access_key_id,
-            secret_access_key,
-            session_token,
-        })
+        Ok(S3Config { endpoint, region, access_key_id, secret_access_key, session_token })
     }
 
     /// The settings as object_store keys, shared by the DataFusion store and Polars'
@@ -114,9 +97,7 @@ impl S3Config {
         } else {
             out.push(("aws_skip_signature", "true".to_string()));
         }
-        out.into_iter()
-            .filter_map(|(k, v)| AmazonS3ConfigKey::from_str(k).ok().map(|k| (k, v)))
-            .collect()
+        out.into_iter().filter_map(|(k, v)| AmazonS3ConfigKey::from_str(k).ok().map(|k| (k, v))).collect()
     }
 
     /// An object store for `bucket`.
@@ -127,9 +108,7 @@ impl S3Config {
             retry_timeout: std::time::Duration::from_secs(30),
             ..Default::default()
         };
-        let mut builder = AmazonS3Builder::new()
-            .with_bucket_name(bucket)
-            .with_retry(retry);
+        let mut builder = AmazonS3Builder::new().with_bucket_name(bucket).with_retry(retry);
         for (key, value) in self.object_store_options() {
             builder = builder.with_config(key, value);
         }
@@ -160,9 +139,7 @@ fn ini_value(text: &str, section: &str, key: &str) -> Option<String> {
 
 /// Splits `s3://bucket/key` into bucket and key.
 pub fn split_url(url: &str) -> Result<(String, String)> {
-    let rest = url
-        .strip_prefix("s3://")
-        .ok_or_else(|| Error::input(format!("{url}: not an s3:// URL")))?;
+    let rest = url.strip_prefix("s3://").ok_or_else(|| Error::input(format!("{url}: not an s3:// URL")))?;
     let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
     if bucket.is_empty() {
         return Err(Error::input(format!("{url}: no bucket name")));
@@ -182,18 +159,13 @@ pub fn store_error(url: &str, err: object_store::Error) -> Error {
                 || text.contains("SignatureDoesNotMatch")
             {
                 " (access denied: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or AWS_PROFILE)"
-            } else if ["onnect", "dns", "timed out", "error sending request"]
-                .iter()
-                .any(|k| text.contains(k))
+            } else if ["onnect", "dns", "timed out", "error sending request"].iter().any(|k| text.contains(k))
             {
                 " (S3 endpoint unreachable: check AWS_ENDPOINT_URL or --s3-endpoint)"
             } else {
                 ""
             };
-            Error::runtime(format!(
-                "{url}: S3 request failed{hint}: {}",
-                first_line(&text)
-            ))
+            Error::runtime(format!("{url}: S3 request failed{hint}: {}", first_line(&text)))
         }
     }
 }
@@ -209,10 +181,7 @@ pub async fn list(config: &S3Config, url: &str) -> Result<Vec<String>> {
     let store = config.store(&bucket)?;
     let glob_at = key.find(['*', '?', '[']);
     if glob_at.is_none() && !key.is_empty() && !key.ends_with('/') {
-        store
-            .head(&ObjectPath::from(key.as_str()))
-            .await
-            .map_err(|e| store_error(url, e))?;
+        store.head(&ObjectPath::from(key.as_str())).await.map_err(|e| store_error(url, e))?;
         return Ok(vec![url.to_string()]);
     }
     let prefix_end = match glob_at {
@@ -222,17 +191,13 @@ pub async fn list(config: &S3Config, url: &str) -> Result<Vec<String>> {
     let prefix = &key[..prefix_end];
     let pattern = match glob_at {
         Some(_) => Some(
-            glob::Pattern::new(&key)
-                .map_err(|e| Error::input(format!("{url}: bad glob pattern: {e}")))?,
+            glob::Pattern::new(&key).map_err(|e| Error::input(format!("{url}: bad glob pattern: {e}")))?,
         ),
         None => None,
     };
     let prefix_path = (!prefix.is_empty()).then(|| ObjectPath::from(prefix));
-    let objects: Vec<_> = store
-        .list(prefix_path.as_ref())
-        .try_collect()
-        .await
-        .map_err(|e| store_error(url, e))?;
+    let objects: Vec<_> =
+        store.list(prefix_path.as_ref()).try_collect().await.map_err(|e| store_error(url, e))?;
     let mut files: Vec<String> = objects
         .into_iter()
         .map(|m| m.location.to_string())
@@ -259,10 +224,7 @@ pub async fn read_prefix(config: &S3Config, url: &str, len: usize) -> Result<Vec
     if end == 0 {
         return Ok(Vec::new());
     }
-    let bytes = store
-        .get_range(&path, 0..end)
-        .await
-        .map_err(|e| store_error(url, e))?;
+    let bytes = store.get_range(&path, 0..end).await.map_err(|e| store_error(url, e))?;
     Ok(bytes.to_vec())
 }
 
@@ -273,14 +235,8 @@ mod tests {
     #[test]
     fn ini_sections_are_respected() {
         let text = "[default]\naws_access_key_id = A\n[prod]\naws_access_key_id=B\n";
-        assert_eq!(
-            ini_value(text, "prod", "aws_access_key_id").as_deref(),
-            Some("B")
-        );
-        assert_eq!(
-            ini_value(text, "default", "aws_access_key_id").as_deref(),
-            Some("A")
-        );
+        assert_eq!(ini_value(text, "prod", "aws_access_key_id").as_deref(), Some("B"));
+        assert_eq!(ini_value(text, "default", "aws_access_key_id").as_deref(), Some("A"));
         assert_eq!(ini_value(text, "dev", "aws_access_key_id"), None);
     }
 

@@ -8,6 +8,7 @@ use crate::engine::Table;
 use crate::error::Result;
 use crate::output;
 use crate::source::Dataset;
+use crate::transform::{self, SortKey, Step};
 
 use super::keymap::{Action, Keymap};
 
@@ -19,35 +20,20 @@ pub const SLOW: Duration = Duration::from_millis(250);
 /// Work for the event loop to run in the background.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Job {
-    /// Rows `offset..offset+len` of tab `tab`; `generation` tells stale answers apart.
-    Page {
-        tab: usize,
-        generation: u64,
-        offset: u64,
-        len: usize,
-    },
-    Count {
-        tab: usize,
-    },
+    /// Rows `offset..offset+len` of tab `tab` after its steps; `generation` tells stale
+    /// answers apart.
+    Page { tab: usize, generation: u64, steps: Vec<Step>, offset: u64, len: usize },
+    /// The row count of tab `tab` after its steps, for view number `view`.
+    Count { tab: usize, view: u64, steps: Vec<Step> },
     /// Drop every running job of `tab` (their answers will be ignored).
-    Cancel {
-        tab: usize,
-    },
+    Cancel { tab: usize },
 }
 
 /// A background job's answer.
 #[derive(Debug)]
 pub enum Done {
-    Page {
-        tab: usize,
-        generation: u64,
-        offset: u64,
-        result: Result<Table>,
-    },
-    Count {
-        tab: usize,
-        result: Result<u64>,
-    },
+    Page { tab: usize, generation: u64, offset: u64, result: Result<Table> },
+    Count { tab: usize, view: u64, result: Result<u64> },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,8 +52,7 @@ pub struct Page {
 
 impl Page {
     pub fn row(&self, n: u64) -> Option<&Vec<Option<String>>> {
-        n.checked_sub(self.offset)
-            .and_then(|i| self.rows.get(i as usize))
+        n.checked_sub(self.offset).and_then(|i| self.rows.get(i as usize))
     }
 }
 
@@ -106,6 +91,10 @@ pub struct Tab {
     pending_bottom: bool,
     /// Its first page and count were asked for.
     started: bool,
+    /// What the user did to the data (filters, sorts), applied in order.
+    pub steps: Vec<Step>,
+    /// Bumped whenever `steps` change, so answers about an older view are dropped.
+    pub view: u64,
 }
 
 impl Tab {
@@ -127,6 +116,8 @@ impl Tab {
             error: None,
             pending_bottom: false,
             started: false,
+            steps: Vec::new(),
+            view: 0,
         }
     }
 
@@ -200,10 +191,88 @@ impl App {
             return Vec::new();
         }
         t.started = true;
+        self.restart(tab)
+    }
+
+    /// Asks for the count and the visible page of a tab's current view.
+    fn restart(&mut self, tab: usize) -> Vec<Job> {
+        let t = &mut self.tabs[tab];
         t.count = RowCount::Counting(Instant::now());
-        let mut jobs = vec![Job::Count { tab }];
+        let mut jobs = vec![Job::Count { tab, view: t.view, steps: t.steps.clone() }];
         jobs.extend(self.request_page(tab, true));
         jobs
+    }
+
+    /// Replaces a tab's steps: back to the first row of the new view.
+    fn set_steps(&mut self, tab: usize, steps: Vec<Step>) -> Vec<Job> {
+        let t = &mut self.tabs[tab];
+        t.steps = steps;
+        t.view += 1;
+        t.page = None;
+        t.end = None;
+        t.pending_bottom = false;
+        t.row = 0;
+        t.top = 0;
+        let mut jobs = vec![Job::Cancel { tab }];
+        jobs.extend(self.restart(tab));
+        jobs
+    }
+
+    /// A quick filter from the current cell: keep the rows equal (or not) to it.
+    fn keep_cell(&mut self, tab: usize, equal: bool) -> Vec<Job> {
+        let t = &self.tabs[tab];
+        let (Some(cell), Some(info)) = (t.cell(t.row, t.col), t.columns.get(t.col)) else {
+            return Vec::new();
+        };
+        let column = transform::ident(&info.name);
+        let sql = match cell {
+            None if equal => format!("{column} IS NULL"),
+            None => format!("{column} IS NOT NULL"),
+            Some(value) => {
+                let literal = sql_literal(&info.dtype, info.numeric, value);
+                let op = if equal { "=" } else { "<>" };
+                if equal {
+                    format!("{column} {op} {literal}")
+                } else {
+                    // SQL's <> drops nulls; "not equal to this value" keeps them.
+                    format!("({column} {op} {literal} OR {column} IS NULL)")
+                }
+            }
+        };
+        match Step::filter(&sql) {
+            Ok(step) => {
+                let mut steps = t.steps.clone();
+                steps.push(step);
+                self.set_steps(tab, steps)
+            }
+            Err(e) => {
+                self.message = Some(Message { text: e.to_string(), error: true });
+                Vec::new()
+            }
+        }
+    }
+
+    /// Sorts by the current column: alone, or added to the current sort keys.
+    fn sort(&mut self, tab: usize, descending: bool, add: bool) -> Vec<Job> {
+        let t = &self.tabs[tab];
+        let Some(info) = t.columns.get(t.col) else { return Vec::new() };
+        let key = SortKey { column: info.name.clone(), descending };
+        let mut steps = t.steps.clone();
+        match (add, steps.last_mut()) {
+            (true, Some(Step::Sort { keys })) => {
+                keys.retain(|k| k.column != key.column);
+                keys.push(key);
+            }
+            (false, Some(Step::Sort { keys })) => *keys = vec![key],
+            _ => steps.push(Step::Sort { keys: vec![key] }),
+        }
+        self.set_steps(tab, steps)
+    }
+
+    /// The current view of the active tab as SQL, when it has steps.
+    pub fn view_sql(&self) -> Option<String> {
+        let t = self.tab()?;
+        (!t.steps.is_empty()).then(|| transform::to_sql(&t.dataset.name, &t.steps))
     }
 
     pub fn tab(&self) -> Option<&Tab> {
@@ -216,9 +285,7 @@ impl App {
     }
 
     pub fn busy(&self) -> bool {
-        self.tabs
-            .iter()
-            .any(|t| t.fetching.is_some() || matches!(t.count, RowCount::Counting(_)))
+        self.tabs.iter().any(|t| t.fetching.is_some() || matches!(t.count, RowCount::Counting(_)))
     }
 
     pub fn resize(&mut self, width: u16, height: u16) -> Vec<Job> {
@@ -251,12 +318,7 @@ impl App {
         t.generation += 1;
         t.requested = len;
         t.fetching = Some(Instant::now());
-        vec![Job::Page {
-            tab,
-            generation: t.generation,
-            offset,
-            len,
-        }]
+        vec![Job::Page { tab, generation: t.generation, steps: t.steps.clone(), offset, len }]
     }
 
     /// Keeps the cursor on screen, moving the window.
@@ -306,10 +368,7 @@ impl App {
                 self.quit = true;
                 Vec::new()
             }
-            (
-                Mode::Help { .. } | Mode::Cell { .. },
-                Action::Cancel | Action::Help | Action::ShowCell,
-            ) => {
+            (Mode::Help { .. } | Mode::Cell { .. }, Action::Cancel | Action::Help | Action::ShowCell) => {
                 self.mode = Mode::Normal;
                 Vec::new()
             }
@@ -373,22 +432,13 @@ impl App {
                     if let (Some(cell), Some(col)) = (t.cell(t.row, t.col), t.columns.get(t.col)) {
                         self.mode = Mode::Cell {
                             title: format!("{} · row {}", col.name, t.row + 1),
-                            text: cell
-                                .map(str::to_string)
-                                .unwrap_or_else(|| "∅ (null)".into()),
+                            text: cell.map(str::to_string).unwrap_or_else(|| "∅ (null)".into()),
                         };
                     }
                 }
                 Action::NextTab => self.active = (self.active + 1) % self.tabs.len(),
-                Action::PrevTab => {
-                    self.active = (self.active + self.tabs.len() - 1) % self.tabs.len()
-                }
-                Action::Palette => {
-                    self.mode = Mode::Palette {
-                        input: String::new(),
-                        selected: 0,
-                    }
-                }
+                Action::PrevTab => self.active = (self.active + self.tabs.len() - 1) % self.tabs.len(),
+                Action::Palette => self.mode = Mode::Palette { input: String::new(), selected: 0 },
                 Action::Help => self.mode = Mode::Help { scroll: 0 },
                 Action::Cancel => {
                     let mut cancelled = false;
@@ -411,6 +461,26 @@ impl App {
                     self.message = None;
                 }
                 Action::Quit => self.quit = true,
+                Action::SortAsc => return self.sort(tab, false, false),
+                Action::SortDesc => return self.sort(tab, true, false),
+                Action::SortAddAsc => return self.sort(tab, false, true),
+                Action::SortAddDesc => return self.sort(tab, true, true),
+                Action::KeepEqual => return self.keep_cell(tab, true),
+                Action::KeepNotEqual => return self.keep_cell(tab, false),
+                Action::UndoStep => {
+                    let mut steps = t.steps.clone();
+                    if steps.pop().is_none() {
+                        self.message = Some(Message { text: "nothing to undo".into(), error: false });
+                        return Vec::new();
+                    }
+                    return self.set_steps(tab, steps);
+                }
+                Action::ClearSteps => {
+                    if t.steps.is_empty() {
+                        return Vec::new();
+                    }
+                    return self.set_steps(tab, Vec::new());
+                }
             }
         }
         let tab = self.active;
@@ -445,15 +515,10 @@ impl App {
                     return self.goto_row(n);
                 }
                 let matches = self.palette_matches(&input);
-                if let Some((_, action, _)) =
-                    matches.get(chosen.min(matches.len().saturating_sub(1)))
-                {
+                if let Some((_, action, _)) = matches.get(chosen.min(matches.len().saturating_sub(1))) {
                     return self.update(*action);
                 }
-                self.message = Some(Message {
-                    text: format!("no command matches `{input}`"),
-                    error: true,
-                });
+                self.message = Some(Message { text: format!("no command matches `{input}`"), error: true });
             }
         }
         Vec::new()
@@ -484,10 +549,8 @@ impl App {
         t.row = n.saturating_sub(1);
         if let Some(total) = t.rows() {
             if n > total {
-                self.message = Some(Message {
-                    text: format!("row {n} is past the last row ({total})"),
-                    error: true,
-                });
+                self.message =
+                    Some(Message { text: format!("row {n} is past the last row ({total})"), error: true });
             }
         }
         let visible = self.visible_rows();
@@ -501,12 +564,7 @@ impl App {
     /// Takes a background job's answer.
     pub fn on_done(&mut self, done: Done) -> Vec<Job> {
         match done {
-            Done::Page {
-                tab,
-                generation,
-                offset,
-                result,
-            } => {
+            Done::Page { tab, generation, offset, result } => {
                 let Some(t) = self.tabs.get_mut(tab) else {
                     return Vec::new();
                 };
@@ -538,20 +596,17 @@ impl App {
                     }
                     Err(e) => {
                         t.error = Some(e.to_string());
-                        self.message = Some(Message {
-                            text: e.to_string(),
-                            error: true,
-                        });
+                        self.message = Some(Message { text: e.to_string(), error: true });
                     }
                 }
                 self.scroll_into_view(tab);
                 self.request_page(tab, false)
             }
-            Done::Count { tab, result } => {
+            Done::Count { tab, view, result } => {
                 let Some(t) = self.tabs.get_mut(tab) else {
                     return Vec::new();
                 };
-                if t.count == RowCount::Cancelled {
+                if t.count == RowCount::Cancelled || view != t.view {
                     return Vec::new();
                 }
                 match result {
@@ -568,16 +623,26 @@ impl App {
                     Err(e) => {
                         t.count = RowCount::Failed(e.to_string());
                         t.pending_bottom = false;
-                        self.message = Some(Message {
-                            text: e.to_string(),
-                            error: true,
-                        });
+                        self.message = Some(Message { text: e.to_string(), error: true });
                     }
                 }
                 self.scroll_into_view(tab);
                 self.request_page(tab, false)
             }
         }
+    }
+}
+
+/// A cell's display text as an SQL literal of its column's type.
+fn sql_literal(dtype: &str, numeric: bool, value: &str) -> String {
+    if numeric || dtype == "bool" {
+        value.to_string()
+    } else if dtype == "date" {
+        format!("DATE {}", transform::literal(value))
+    } else if dtype.starts_with("datetime") {
+        format!("TIMESTAMP {}", transform::literal(&value.replacen('T', " ", 1)))
+    } else {
+        transform::literal(value)
     }
 }
 
@@ -606,10 +671,7 @@ fn fit_widths(t: &mut Tab, rows: &[Vec<Option<String>>]) {
                 .map(|v| v.as_deref().map(|s| s.chars().count()).unwrap_or(1))
                 .max()
                 .unwrap_or(0);
-            content
-                .max(c.name.chars().count())
-                .max(c.dtype.chars().count())
-                .clamp(1, MAX) as u16
+            content.max(c.name.chars().count()).max(c.dtype.chars().count()).clamp(1, MAX) as u16
         })
         .collect::<Vec<_>>();
     // Widths only grow while browsing, so columns do not jump as pages change.

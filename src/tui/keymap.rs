@@ -32,6 +32,14 @@ pub enum Action {
     Help,
     Cancel,
     Quit,
+    SortAsc,
+    SortDesc,
+    SortAddAsc,
+    SortAddDesc,
+    KeepEqual,
+    KeepNotEqual,
+    UndoStep,
+    ClearSteps,
 }
 
 impl Action {
@@ -53,14 +61,18 @@ impl Action {
         (Action::Help, "help"),
         (Action::Cancel, "cancel"),
         (Action::Quit, "quit"),
+        (Action::SortAsc, "sort_asc"),
+        (Action::SortDesc, "sort_desc"),
+        (Action::SortAddAsc, "sort_add_asc"),
+        (Action::SortAddDesc, "sort_add_desc"),
+        (Action::KeepEqual, "keep_equal"),
+        (Action::KeepNotEqual, "keep_not_equal"),
+        (Action::UndoStep, "undo_step"),
+        (Action::ClearSteps, "clear_steps"),
     ];
 
     pub fn name(self) -> &'static str {
-        Action::ALL
-            .iter()
-            .find(|(a, _)| *a == self)
-            .map(|(_, n)| *n)
-            .unwrap_or("?")
+        Action::ALL.iter().find(|(a, _)| *a == self).map(|(_, n)| *n).unwrap_or("?")
     }
 }
 
@@ -103,6 +115,7 @@ impl Chord {
             "backtab" => KeyCode::BackTab,
             "backspace" => KeyCode::Backspace,
             "f1" => KeyCode::F(1),
+            "space" => KeyCode::Char(' '),
             _ if key.chars().count() == 1 => KeyCode::Char(key.chars().next().unwrap_or(' ')),
             _ => return Err(format!("unknown key `{text}`")),
         };
@@ -130,27 +143,19 @@ pub struct Keymap {
 impl Keymap {
     /// The defaults under `user` bindings (from the `[[keys]]` of the config file).
     pub fn new(user: &[Binding]) -> Result<Keymap> {
-        let defaults: KeyFile = toml::from_str(DEFAULT_KEYMAP)
-            .map_err(|e| Error::runtime(format!("built-in keymap: {e}")))?;
+        let defaults: KeyFile =
+            toml::from_str(DEFAULT_KEYMAP).map_err(|e| Error::runtime(format!("built-in keymap: {e}")))?;
         let mut entries = Vec::new();
         for (origin, bindings) in [("config", user), ("built-in keymap", &defaults.keys[..])] {
             for b in bindings {
-                let action = b
-                    .run
-                    .parse::<Action>()
-                    .map_err(|e| Error::input(format!("{origin}: [[keys]] {e}")))?;
+                let action =
+                    b.run.parse::<Action>().map_err(|e| Error::input(format!("{origin}: [[keys]] {e}")))?;
                 let chords =
                     b.on.iter()
                         .map(|k| Chord::parse(k))
                         .collect::<std::result::Result<Vec<_>, _>>()
-                        .map_err(|e| {
-                            Error::input(format!("{origin}: [[keys]] run = \"{}\": {e}", b.run))
-                        })?;
-                let desc = if b.desc.is_empty() {
-                    b.run.clone()
-                } else {
-                    b.desc.clone()
-                };
+                        .map_err(|e| Error::input(format!("{origin}: [[keys]] run = \"{}\": {e}", b.run)))?;
+                let desc = if b.desc.is_empty() { b.run.clone() } else { b.desc.clone() };
                 entries.push((chords, action, desc, b.on.clone()));
             }
         }
@@ -158,10 +163,7 @@ impl Keymap {
     }
 
     pub fn action(&self, event: &KeyEvent) -> Option<Action> {
-        self.entries
-            .iter()
-            .find(|(chords, ..)| chords.iter().any(|c| c.matches(event)))
-            .map(|(_, a, ..)| *a)
+        self.entries.iter().find(|(chords, ..)| chords.iter().any(|c| c.matches(event))).map(|(_, a, ..)| *a)
     }
 
     /// (keys, action, description) for help and the palette, one line per action,
@@ -172,11 +174,7 @@ impl Keymap {
             let live: Vec<&str> = chords
                 .iter()
                 .zip(names)
-                .filter(|(c, _)| {
-                    !self.entries[..i]
-                        .iter()
-                        .any(|(earlier, ..)| earlier.contains(c))
-                })
+                .filter(|(c, _)| !self.entries[..i].iter().any(|(earlier, ..)| earlier.contains(c)))
                 .map(|(_, n)| n.as_str())
                 .collect();
             if live.is_empty() {
@@ -208,10 +206,7 @@ mod tests {
         let km = Keymap::new(&[]).unwrap();
         let help = km.help();
         for (action, _) in Action::ALL {
-            assert!(
-                help.iter().any(|(_, a, _)| a == action),
-                "{action:?} has no key"
-            );
+            assert!(help.iter().any(|(_, a, _)| a == action), "{action:?} has no key");
         }
         assert_eq!(km.action(&key(KeyCode::Char('j'))), Some(Action::Down));
         assert_eq!(km.action(&key(KeyCode::Down)), Some(Action::Down));
@@ -226,11 +221,7 @@ mod tests {
         let km = Keymap::new(&user.keys).unwrap();
         assert_eq!(km.action(&key(KeyCode::Char('j'))), Some(Action::Bottom));
         assert_eq!(km.action(&key(KeyCode::Down)), Some(Action::Down));
-        let down = km
-            .help()
-            .into_iter()
-            .find(|(_, a, _)| *a == Action::Down)
-            .unwrap();
+        let down = km.help().into_iter().find(|(_, a, _)| *a == Action::Down).unwrap();
         assert_eq!(down.0, "down");
     }
 
@@ -239,9 +230,7 @@ mod tests {
         let bad = Config::parse("[[keys]]\non = [\"x\"]\nrun = \"explode\"\n", "cfg").unwrap();
         let e = Keymap::new(&bad.keys).unwrap_err().to_string();
         assert!(e.contains("unknown action `explode`"), "{e}");
-        let e = Config::parse("[[keys]]\nonn = [\"x\"]\n", "cfg.toml")
-            .unwrap_err()
-            .to_string();
+        let e = Config::parse("[[keys]]\nonn = [\"x\"]\n", "cfg.toml").unwrap_err().to_string();
         assert!(e.contains("cfg.toml") && e.contains("onn"), "{e}");
     }
 }

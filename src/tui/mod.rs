@@ -31,11 +31,7 @@ struct TerminalGuard;
 
 fn restore_terminal() {
     let _ = terminal::disable_raw_mode();
-    let _ = execute!(
-        std::io::stdout(),
-        terminal::LeaveAlternateScreen,
-        cursor::Show
-    );
+    let _ = execute!(std::io::stdout(), terminal::LeaveAlternateScreen, cursor::Show);
 }
 
 impl TerminalGuard {
@@ -46,12 +42,8 @@ impl TerminalGuard {
             previous(info);
         }));
         terminal::enable_raw_mode().map_err(|e| Error::runtime(format!("terminal: {e}")))?;
-        execute!(
-            std::io::stdout(),
-            terminal::EnterAlternateScreen,
-            cursor::Hide
-        )
-        .map_err(|e| Error::runtime(format!("terminal: {e}")))?;
+        execute!(std::io::stdout(), terminal::EnterAlternateScreen, cursor::Hide)
+            .map_err(|e| Error::runtime(format!("terminal: {e}")))?;
         Ok(TerminalGuard)
     }
 }
@@ -76,31 +68,24 @@ impl JobRunner {
             let ws = self.workspace.clone();
             let tx = self.tx.clone();
             match job {
-                Job::Page {
-                    tab,
-                    generation,
-                    offset,
-                    len,
-                } => {
+                Job::Page { tab, generation, steps, offset, len } => {
                     if let Some(h) = self.pages.remove(&tab) {
                         h.abort();
                     }
                     let handle = tokio::spawn(async move {
                         let ds = &ws.datasets()[tab];
-                        let result = ws.page(ds, offset, len).await;
-                        let _ = tx.send(Done::Page {
-                            tab,
-                            generation,
-                            offset,
-                            result,
-                        });
+                        let result = ws.page(ds, &steps, offset, len).await;
+                        let _ = tx.send(Done::Page { tab, generation, offset, result });
                     });
                     self.pages.insert(tab, handle.abort_handle());
                 }
-                Job::Count { tab } => {
+                Job::Count { tab, view, steps } => {
+                    if let Some(h) = self.counts.remove(&tab) {
+                        h.abort();
+                    }
                     let handle = tokio::spawn(async move {
-                        let result = ws.count(&ws.datasets()[tab]).await;
-                        let _ = tx.send(Done::Count { tab, result });
+                        let result = ws.count(&ws.datasets()[tab], &steps).await;
+                        let _ = tx.send(Done::Count { tab, view, result });
                     });
                     self.counts.insert(tab, handle.abort_handle());
                 }
@@ -150,10 +135,7 @@ pub async fn run(specs: &[String], options: &OpenOptions) -> Result<()> {
     let mut workspace = Workspace::default();
     let mut problems: Vec<Error> = Vec::new();
     for spec in specs {
-        match Dataset::open(spec, None, options)
-            .await
-            .and_then(|ds| workspace.add(ds))
-        {
+        match Dataset::open(spec, None, options).await.and_then(|ds| workspace.add(ds)) {
             Ok(()) => {}
             Err(e) => problems.push(e),
         }
@@ -176,34 +158,20 @@ async fn event_loop(
     let term_err = |e: std::io::Error| Error::runtime(format!("terminal: {e}"));
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout())).map_err(term_err)?;
     let size = terminal.size().map_err(term_err)?;
-    let (mut app, jobs) = App::new(
-        workspace.datasets().to_vec(),
-        keymap,
-        size.width,
-        size.height,
-    );
+    let (mut app, jobs) = App::new(workspace.datasets().to_vec(), keymap, size.width, size.height);
     if let Some(p) = problems.first() {
-        app.message = Some(Message {
-            text: p.to_string(),
-            error: true,
-        });
+        app.message = Some(Message { text: p.to_string(), error: true });
     }
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut runner = JobRunner {
-        workspace: Arc::new(workspace),
-        tx,
-        pages: HashMap::new(),
-        counts: HashMap::new(),
-    };
+    let mut runner =
+        JobRunner { workspace: Arc::new(workspace), tx, pages: HashMap::new(), counts: HashMap::new() };
     runner.start(jobs);
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut dirty = true;
     while !app.quit {
         if dirty {
-            terminal
-                .draw(|f| view::render(f, &app, &theme))
-                .map_err(term_err)?;
+            terminal.draw(|f| view::render(f, &app, &theme)).map_err(term_err)?;
             dirty = false;
         }
         let jobs = tokio::select! {

@@ -48,18 +48,8 @@ impl Theme {
             };
         }
         let (fg, accent, dim, bar) = match name {
-            ThemeName::Dark => (
-                Color::White,
-                Color::Cyan,
-                Color::DarkGray,
-                Color::Rgb(40, 44, 52),
-            ),
-            ThemeName::Light => (
-                Color::Black,
-                Color::Blue,
-                Color::Gray,
-                Color::Rgb(225, 228, 232),
-            ),
+            ThemeName::Dark => (Color::White, Color::Cyan, Color::DarkGray, Color::Rgb(40, 44, 52)),
+            ThemeName::Light => (Color::Black, Color::Blue, Color::Gray, Color::Rgb(225, 228, 232)),
         };
         Theme {
             header: Style::default().fg(accent).add_modifier(Modifier::BOLD),
@@ -69,14 +59,8 @@ impl Theme {
             cursor_row: Style::default().bg(bar),
             frozen: Style::default().fg(fg).add_modifier(Modifier::BOLD),
             status: Style::default().fg(fg).bg(bar),
-            error: Style::default()
-                .fg(Color::Red)
-                .bg(bar)
-                .add_modifier(Modifier::BOLD),
-            tab_active: Style::default()
-                .fg(Color::Black)
-                .bg(accent)
-                .add_modifier(Modifier::BOLD),
+            error: Style::default().fg(Color::Red).bg(bar).add_modifier(Modifier::BOLD),
+            tab_active: Style::default().fg(Color::Black).bg(accent).add_modifier(Modifier::BOLD),
             tab: Style::default().fg(fg),
             popup: Style::default().fg(fg),
         }
@@ -93,12 +77,9 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
         frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
         return;
     }
-    let [tabs, grid, status] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(area.height - 2),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [tabs, grid, status] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(area.height - 2), Constraint::Length(1)])
+            .areas(area);
     render_tabs(frame, app, theme, tabs);
     if let Some(tab) = app.tab() {
         render_grid(frame, tab, theme, grid);
@@ -115,11 +96,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
 fn render_tabs(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let mut spans = vec![Span::styled(" assay ", theme.header)];
     for (i, t) in app.tabs.iter().enumerate() {
-        let style = if i == app.active {
-            theme.tab_active
-        } else {
-            theme.tab
-        };
+        let style = if i == app.active { theme.tab_active } else { theme.tab };
         spans.push(Span::styled(format!(" {} ", t.dataset.name), style));
         spans.push(Span::raw(" "));
     }
@@ -169,11 +146,9 @@ fn render_grid(frame: &mut Frame, tab: &Tab, theme: &Theme, area: Rect) {
     if tab.columns.is_empty() {
         let text = match (&tab.error, tab.fetching) {
             (Some(e), _) => Line::styled(e.clone(), theme.error),
-            (None, Some(started)) if started.elapsed() >= SLOW => Line::raw(format!(
-                "{} reading {}…",
-                spinner(started),
-                tab.dataset.spec
-            )),
+            (None, Some(started)) if started.elapsed() >= SLOW => {
+                Line::raw(format!("{} reading {}…", spinner(started), tab.dataset.spec))
+            }
             _ => Line::raw(""),
         };
         frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
@@ -189,15 +164,9 @@ fn render_grid(frame: &mut Frame, tab: &Tab, theme: &Theme, area: Rect) {
     let mut types = Vec::new();
     for &c in &cols {
         let info = &tab.columns[c];
-        names.push(Span::styled(
-            cell_text(c, &info.name, info.numeric),
-            theme.header,
-        ));
+        names.push(Span::styled(cell_text(c, &info.name, info.numeric), theme.header));
         names.push(Span::raw(" "));
-        types.push(Span::styled(
-            cell_text(c, &info.dtype, info.numeric),
-            theme.dtype,
-        ));
+        types.push(Span::styled(cell_text(c, &info.dtype, info.numeric), theme.dtype));
         types.push(Span::raw(" "));
     }
     lines.push(Line::from(names));
@@ -223,21 +192,10 @@ fn render_grid(frame: &mut Frame, tab: &Tab, theme: &Theme, area: Rect) {
                 style = style.patch(theme.frozen);
             }
             if r == tab.row {
-                style = style.patch(if c == tab.col {
-                    theme.cursor
-                } else {
-                    theme.cursor_row
-                });
+                style = style.patch(if c == tab.col { theme.cursor } else { theme.cursor_row });
             }
             spans.push(Span::styled(text, style));
-            spans.push(Span::styled(
-                " ",
-                if r == tab.row {
-                    theme.cursor_row
-                } else {
-                    Style::default()
-                },
-            ));
+            spans.push(Span::styled(" ", if r == tab.row { theme.cursor_row } else { Style::default() }));
         }
         lines.push(Line::from(spans));
     }
@@ -268,10 +226,7 @@ fn render_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         return;
     }
     let Some(tab) = app.tab() else {
-        frame.render_widget(
-            Paragraph::new(" no data open · ? help · q quit").style(theme.status),
-            area,
-        );
+        frame.render_widget(Paragraph::new(" no data open · ? help · q quit").style(theme.status), area);
         return;
     };
     let total = match &tab.count {
@@ -295,11 +250,13 @@ fn render_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     }
     if let Some(started) = tab.fetching {
         if started.elapsed() >= SLOW {
-            left.push_str(&format!(
-                " · {} fetching rows (Esc cancels)",
-                spinner(started)
-            ));
+            left.push_str(&format!(" · {} fetching rows (Esc cancels)", spinner(started)));
         }
+    }
+    if let Some(sql) = app.view_sql() {
+        // The view as the SQL it stands for, after its `SELECT * FROM t`.
+        let shown = sql.split_once(" FROM ").and_then(|(_, r)| r.split_once(' ')).map(|(_, r)| r);
+        left.push_str(&format!(" · {}", shown.unwrap_or(&sql)));
     }
     let right = "? help · : palette · q quit ";
     let pad = (area.width as usize).saturating_sub(left.chars().count() + right.chars().count());
@@ -310,12 +267,7 @@ fn render_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width.saturating_sub(2));
     let h = height.min(area.height.saturating_sub(2));
-    Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    )
+    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
 }
 
 fn render_help(frame: &mut Frame, app: &App, theme: &Theme, scroll: usize) {
@@ -324,62 +276,39 @@ fn render_help(frame: &mut Frame, app: &App, theme: &Theme, scroll: usize) {
         .help()
         .into_iter()
         .map(|(keys, _, desc)| {
-            Line::from(vec![
-                Span::styled(format!("{keys:>22}  "), theme.header),
-                Span::raw(desc),
-            ])
+            Line::from(vec![Span::styled(format!("{keys:>22}  "), theme.header), Span::raw(desc)])
         })
         .skip(scroll)
         .collect();
     let area = centered(frame.area(), 78, lines.len() as u16 + 2);
     frame.render_widget(Clear, area);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(" keys (Esc closes) ")
-        .style(theme.popup);
+    let block =
+        Block::default().borders(Borders::ALL).title(" keys · j/k scroll · Esc closes ").style(theme.popup);
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
 fn render_palette(frame: &mut Frame, app: &App, theme: &Theme, input: &str, selected: usize) {
     let matches = app.palette_matches(input);
-    let numeric = !input.is_empty()
-        && input
-            .trim()
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == ',' || c == '_');
-    let mut lines = vec![Line::from(vec![
-        Span::styled(":", theme.header),
-        Span::raw(input.to_string()),
-        Span::raw("▏"),
-    ])];
+    let numeric =
+        !input.is_empty() && input.trim().chars().all(|c| c.is_ascii_digit() || c == ',' || c == '_');
+    let mut lines =
+        vec![Line::from(vec![Span::styled(":", theme.header), Span::raw(input.to_string()), Span::raw("▏")])];
     if numeric {
         lines.push(Line::raw(format!("  go to row {}", input.trim())));
     } else {
         let sel = selected.min(matches.len().saturating_sub(1));
         for (i, (keys, action, desc)) in matches.iter().take(12).enumerate() {
-            let style = if i == sel {
-                theme.cursor
-            } else {
-                Style::default()
-            };
-            lines.push(Line::styled(
-                format!("  {:<14} {desc}  [{keys}]", action.name()),
-                style,
-            ));
+            let style = if i == sel { theme.cursor } else { Style::default() };
+            lines.push(Line::styled(format!("  {:<14} {desc}  [{keys}]", action.name()), style));
         }
         if matches.is_empty() {
             lines.push(Line::styled("  no matching command", theme.dtype));
         }
     }
     let area = centered(frame.area(), 70, lines.len() as u16 + 2);
-    let area = Rect {
-        y: frame.area().y + 2,
-        ..area
-    };
+    let area = Rect { y: frame.area().y + 2, ..area };
     frame.render_widget(Clear, area);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(" command palette · a row number jumps there ");
+    let block = Block::default().borders(Borders::ALL).title(" command palette · a row number jumps there ");
     frame.render_widget(Paragraph::new(lines).block(block).style(theme.popup), area);
 }
 
@@ -387,17 +316,10 @@ fn render_popup(frame: &mut Frame, theme: &Theme, title: &str, text: &str) {
     let longest = text.chars().count().max(title.chars().count() + 16) as u16;
     let width = (longest + 4).clamp(30, 90);
     let inner = width.saturating_sub(2).max(1) as usize;
-    let height = (text
-        .lines()
-        .map(|l| l.chars().count() / inner + 1)
-        .sum::<usize>() as u16
-        + 2)
-    .min(30);
+    let height = (text.lines().map(|l| l.chars().count() / inner + 1).sum::<usize>() as u16 + 2).min(30);
     let area = centered(frame.area(), width, height);
     frame.render_widget(Clear, area);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(format!(" {title} (Esc closes) "));
+    let block = Block::default().borders(Borders::ALL).title(format!(" {title} (Esc closes) "));
     frame.render_widget(
         Paragraph::new(text.to_string())
             .wrap(Wrap { trim: false })

@@ -12,11 +12,7 @@ fn missing_file() {
 #[test]
 fn unknown_format() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(
-        dir.path(),
-        "blob.bin",
-        &[0u8, 159, 146, 150, 0, 1, 2, 3, 255, 254],
-    );
+    let path = write(dir.path(), "blob.bin", &[0u8, 159, 146, 150, 0, 1, 2, 3, 255, 254]);
     assay(&["schema", &path]).fails(2, &["blob.bin", "unknown format"]);
     assay(&["head", "x.csv", "--input-format", "xlsx"]).fails(2, &["unknown format `xlsx`"]);
 }
@@ -46,11 +42,7 @@ fn ragged_rows() {
 #[test]
 fn unbalanced_quotes() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(
-        dir.path(),
-        "quotes.csv",
-        b"a,b\n1,\"fine\"\n2,\"never closed\n3,x\n4,y\n",
-    );
+    let path = write(dir.path(), "quotes.csv", b"a,b\n1,\"fine\"\n2,\"never closed\n3,x\n4,y\n");
     assay(&["head", &path]).fails(2, &["quotes.csv", "unterminated quoted field", "line 3"]);
 }
 
@@ -60,10 +52,7 @@ fn invalid_utf8() {
     let mut bytes = b"name,n\nok,1\n".to_vec();
     bytes.extend_from_slice(b"bad\xff\xfe,2\n");
     let path = write(dir.path(), "latin.csv", &bytes);
-    assay(&["head", &path]).fails(
-        2,
-        &["latin.csv", "invalid UTF-8", "byte offset 15", "line 3"],
-    );
+    assay(&["head", &path]).fails(2, &["latin.csv", "invalid UTF-8", "byte offset 15", "line 3"]);
 }
 
 #[test]
@@ -72,15 +61,7 @@ fn truncated_parquet() {
     let whole = std::fs::read(sample("customers.parquet")).unwrap();
     let path = write(dir.path(), "cut.parquet", &whole[..whole.len() / 2]);
     assay(&["head", &path]).fails(2, &["cut.parquet"]);
-    assay(&[
-        "sql",
-        "SELECT * FROM cut",
-        "-t",
-        &path,
-        "--engine",
-        "datafusion",
-    ])
-    .fails(2, &["cut.parquet"]);
+    assay(&["sql", "SELECT * FROM cut", "-t", &path, "--engine", "datafusion"]).fails(2, &["cut.parquet"]);
     let fake = write(dir.path(), "fake.parquet", b"id,name\n1,x\n");
     assay(&["schema", &fake]).fails(2, &["fake.parquet", "not a Parquet file"]);
 }
@@ -97,37 +78,16 @@ fn sql_syntax_error_has_position() {
             engine,
         ])
         .fails(2, &["SQL syntax error at line 3, column"]);
-        assay(&[
-            "sql",
-            "SELEC * FROM orders",
-            "-t",
-            "sample-data/orders.csv",
-            "--engine",
-            engine,
-        ])
-        .fails(2, &["SQL syntax error at line 1, column 1"]);
+        assay(&["sql", "SELEC * FROM orders", "-t", "sample-data/orders.csv", "--engine", engine])
+            .fails(2, &["SQL syntax error at line 1, column 1"]);
     }
 }
 
 #[test]
 fn unknown_table() {
     for engine in ["polars", "datafusion"] {
-        assay(&[
-            "sql",
-            "SELECT * FROM orderz",
-            "-t",
-            "sample-data/orders.csv",
-            "--engine",
-            engine,
-        ])
-        .fails(
-            2,
-            &[
-                "unknown table `orderz`",
-                "line 1, column 15",
-                "known tables: orders",
-            ],
-        );
+        assay(&["sql", "SELECT * FROM orderz", "-t", "sample-data/orders.csv", "--engine", engine])
+            .fails(2, &["unknown table `orderz`", "line 1, column 15", "known tables: orders"]);
     }
 }
 
@@ -144,13 +104,8 @@ fn unknown_column() {
         ])
         .fails(2, &["unknown column `amout`", "line 1, column 18", engine]);
     }
-    assay(&[
-        "explain",
-        "SELECT nope FROM orders",
-        "-t",
-        "sample-data/orders.csv",
-    ])
-    .fails(2, &["unknown column `nope`"]);
+    assay(&["explain", "SELECT nope FROM orders", "-t", "sample-data/orders.csv"])
+        .fails(2, &["unknown column `nope`"]);
 }
 
 #[test]
@@ -177,10 +132,7 @@ fn small_files_are_checked_whole_before_any_engine_reads_them() {
     let dir = tempfile::tempdir().unwrap();
     // An engine reads this unterminated quote silently as one long field.
     let q = write(dir.path(), "q.csv", b"a,b\n1,\"x\n2,3\n");
-    assay(&["head", &q]).fails(
-        2,
-        &["q.csv", "unterminated quoted field starting at line 2"],
-    );
+    assay(&["head", &q]).fails(2, &["q.csv", "unterminated quoted field starting at line 2"]);
     // A fast row count would not notice the ragged row.
     let r = write(dir.path(), "r.csv", b"a,b,c\n1,2,3\n4,5\n");
     assay(&["count", &r]).fails(2, &["r.csv", "ragged row at line 3", "2 fields"]);

@@ -13,22 +13,14 @@ impl Run {
     /// Asserts success and returns stdout.
     #[track_caller]
     pub fn ok(&self) -> &str {
-        assert_eq!(
-            self.code, 0,
-            "stderr: {}\nstdout: {}",
-            self.stderr, self.stdout
-        );
+        assert_eq!(self.code, 0, "stderr: {}\nstdout: {}", self.stderr, self.stdout);
         &self.stdout
     }
 
     /// Asserts exit `code` with one line on stderr mentioning every `needle`, no panic.
     #[track_caller]
     pub fn fails(&self, code: i32, needles: &[&str]) {
-        assert_eq!(
-            self.code, code,
-            "stderr: {}\nstdout: {}",
-            self.stderr, self.stdout
-        );
+        assert_eq!(self.code, code, "stderr: {}\nstdout: {}", self.stderr, self.stdout);
         let err = self.stderr.trim_end();
         assert!(!err.contains("panicked"), "panic: {err}");
         assert!(!err.contains("RUST_BACKTRACE"), "backtrace hint: {err}");

@@ -14,11 +14,8 @@ fn rows(table: &Table) -> Vec<String> {
     let options = FormatOptions::default().with_null("NULL");
     let mut out = Vec::new();
     for batch in &table.batches {
-        let fmts: Vec<_> = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
-            .collect();
+        let fmts: Vec<_> =
+            batch.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap()).collect();
         for r in 0..batch.num_rows() {
             let cells: Vec<String> = fmts
                 .iter()
@@ -101,13 +98,9 @@ fn has_outer_order_by(q: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn polars_and_datafusion_agree() {
-    let specs: Vec<(Option<String>, String)> = ["orders.csv", "customers.parquet", "events.ndjson"]
-        .iter()
-        .map(|f| (None, sample(f)))
-        .collect();
-    let ws = Workspace::open(&specs, &OpenOptions::default())
-        .await
-        .unwrap();
+    let specs: Vec<(Option<String>, String)> =
+        ["orders.csv", "customers.parquet", "events.ndjson"].iter().map(|f| (None, sample(f))).collect();
+    let ws = Workspace::open(&specs, &OpenOptions::default()).await.unwrap();
     let mut failures = Vec::new();
     for q in QUERIES {
         let p = ws.sql(q, EngineKind::Polars).await;
@@ -115,11 +108,7 @@ async fn polars_and_datafusion_agree() {
         let (p, d) = match (p, d) {
             (Ok(p), Ok(d)) => (p, d),
             (p, d) => {
-                failures.push(format!(
-                    "{q}\n  polars: {:?}\n  datafusion: {:?}",
-                    p.err(),
-                    d.err()
-                ));
+                failures.push(format!("{q}\n  polars: {:?}\n  datafusion: {:?}", p.err(), d.err()));
                 continue;
             }
         };
@@ -131,11 +120,7 @@ async fn polars_and_datafusion_agree() {
         }
         if pr != dr {
             let diff: Vec<_> = pr.iter().zip(&dr).filter(|(a, b)| a != b).take(3).collect();
-            failures.push(format!(
-                "{q}\n  {} vs {} rows; first differences: {diff:?}",
-                pr.len(),
-                dr.len()
-            ));
+            failures.push(format!("{q}\n  {} vs {} rows; first differences: {diff:?}", pr.len(), dr.len()));
         }
     }
     assert!(

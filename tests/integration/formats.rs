@@ -9,25 +9,15 @@ fn schema_of(path: &str) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| {
-            (
-                c["name"].as_str().unwrap().to_string(),
-                c["type"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|c| (c["name"].as_str().unwrap().to_string(), c["type"].as_str().unwrap().to_string()))
         .collect()
 }
 
 fn people_schema(joined: &str) -> Vec<(String, String)> {
-    [
-        ("id", "i64"),
-        ("name", "str"),
-        ("score", "f64"),
-        ("joined", joined),
-    ]
-    .iter()
-    .map(|(a, b)| (a.to_string(), b.to_string()))
-    .collect()
+    [("id", "i64"), ("name", "str"), ("score", "f64"), ("joined", joined)]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
 }
 
 fn head_json(path: &str) -> serde_json::Value {
@@ -46,18 +36,10 @@ fn csv_opens_with_types_nulls_and_unicode() {
 #[test]
 fn tsv_and_sniffed_delimiters_open() {
     let dir = tempfile::tempdir().unwrap();
-    let tsv = write(
-        dir.path(),
-        "people.tsv",
-        PEOPLE_CSV.replace(',', "\t").as_bytes(),
-    );
+    let tsv = write(dir.path(), "people.tsv", PEOPLE_CSV.replace(',', "\t").as_bytes());
     assert_eq!(head_json(&tsv), people_json());
     // No telling extension: the delimiter is sniffed from the content.
-    let semi = write(
-        dir.path(),
-        "people.data",
-        PEOPLE_CSV.replace(',', ";").as_bytes(),
-    );
+    let semi = write(dir.path(), "people.data", PEOPLE_CSV.replace(',', ";").as_bytes());
     assert_eq!(schema_of(&semi), people_schema("date"));
     assert_eq!(head_json(&semi), people_json());
 }
@@ -110,14 +92,7 @@ fn globs_and_directories_open_as_one_dataset() {
     let dir_spec = parts.display().to_string();
     assert_eq!(head_json(&dir_spec), people_json());
     // The glob names the table after its directory.
-    let out = assay(&[
-        "sql",
-        "SELECT COUNT(*) AS n FROM people",
-        "--table",
-        &glob,
-        "--format",
-        "json",
-    ]);
+    let out = assay(&["sql", "SELECT COUNT(*) AS n FROM people", "--table", &glob, "--format", "json"]);
     assert_eq!(json(out.ok()), serde_json::json!([{"n": 3}]));
 }
 
@@ -135,33 +110,15 @@ fn header_only_csv_is_an_empty_table() {
 
 #[test]
 fn bundled_samples_open_with_their_row_counts() {
-    assert_eq!(
-        assay(&["count", "sample-data/orders.csv"]).ok().trim(),
-        "50000"
-    );
-    assert_eq!(
-        assay(&["count", "sample-data/customers.parquet"])
-            .ok()
-            .trim(),
-        "5000"
-    );
-    assert_eq!(
-        assay(&["count", "sample-data/events.ndjson"]).ok().trim(),
-        "20000"
-    );
+    assert_eq!(assay(&["count", "sample-data/orders.csv"]).ok().trim(), "50000");
+    assert_eq!(assay(&["count", "sample-data/customers.parquet"]).ok().trim(), "5000");
+    assert_eq!(assay(&["count", "sample-data/events.ndjson"]).ok().trim(), "20000");
     let cols = schema_of("sample-data/orders.csv");
     let types: std::collections::HashMap<_, _> = cols.into_iter().collect();
     assert_eq!(types["order_id"], "i64");
-    assert_eq!(
-        types["order_date"], "str",
-        "dirty dates keep the column a string"
-    );
+    assert_eq!(types["order_date"], "str", "dirty dates keep the column a string");
     assert_eq!(types["amount"], "f64");
-    assert!(
-        types["created_at"].starts_with("datetime"),
-        "{:?}",
-        types["created_at"]
-    );
+    assert!(types["created_at"].starts_with("datetime"), "{:?}", types["created_at"]);
     let table = assay(&["head", "sample-data/orders.csv", "-n", "3"]);
     assert!(table.ok().contains("order_id"), "{}", table.stdout);
     assert!(table.stdout.contains("3 rows"), "{}", table.stdout);
@@ -180,15 +137,8 @@ fn bundled_samples_are_what_the_generator_makes() {
     let made = dir.path().join("customers.parquet").display().to_string();
     assert_eq!(head_json(&made), head_json(&sample("customers.parquet")));
     assert_eq!(
-        assay(&[
-            "sql",
-            "SELECT SUM(lifetime_value) AS s FROM customers",
-            "-t",
-            &made,
-            "--format",
-            "csv"
-        ])
-        .ok(),
+        assay(&["sql", "SELECT SUM(lifetime_value) AS s FROM customers", "-t", &made, "--format", "csv"])
+            .ok(),
         assay(&[
             "sql",
             "SELECT SUM(lifetime_value) AS s FROM customers",
@@ -204,14 +154,7 @@ fn bundled_samples_are_what_the_generator_makes() {
 #[test]
 fn sql_cli_gives_the_same_rows_on_both_engines() {
     let q = "SELECT status, COUNT(*) AS n FROM orders GROUP BY status ORDER BY status";
-    let polars = assay(&[
-        "sql",
-        q,
-        "--table",
-        "sample-data/orders.csv",
-        "--format",
-        "csv",
-    ]);
+    let polars = assay(&["sql", q, "--table", "sample-data/orders.csv", "--format", "csv"]);
     let df = assay(&[
         "sql",
         q,
@@ -241,15 +184,7 @@ fn explain_shows_both_engines_plans() {
     ] {
         assert!(out.contains(section), "missing {section}:\n{out}");
     }
-    let analyzed = assay(&[
-        "explain",
-        q,
-        "-t",
-        "sample-data/orders.csv",
-        "--analyze",
-        "--format",
-        "json",
-    ]);
+    let analyzed = assay(&["explain", q, "-t", "sample-data/orders.csv", "--analyze", "--format", "json"]);
     let v = json(analyzed.ok());
     let plans = v["plans"].as_array().unwrap();
     assert_eq!(plans.len(), 2);
@@ -259,23 +194,8 @@ fn explain_shows_both_engines_plans() {
         assert!(p["analyzed"].as_str().unwrap().len() > 10, "{p}");
         assert!(p["elapsed_ms"].as_f64().unwrap() >= 0.0);
     }
-    assert!(
-        plans[1]["analyzed"]
-            .as_str()
-            .unwrap()
-            .contains("output_rows"),
-        "{}",
-        plans[1]["analyzed"]
-    );
-    let one = assay(&[
-        "explain",
-        q,
-        "-t",
-        "sample-data/orders.csv",
-        "--engine",
-        "datafusion",
-        "--format",
-        "json",
-    ]);
+    assert!(plans[1]["analyzed"].as_str().unwrap().contains("output_rows"), "{}", plans[1]["analyzed"]);
+    let one =
+        assay(&["explain", q, "-t", "sample-data/orders.csv", "--engine", "datafusion", "--format", "json"]);
     assert_eq!(json(one.ok())["plans"].as_array().unwrap().len(), 1);
 }

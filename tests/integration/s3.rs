@@ -23,11 +23,8 @@ fn server() -> &'static Server {
         let path = root.path().to_path_buf();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
             rt.block_on(async move {
                 use hyper_util::rt::{TokioExecutor, TokioIo};
                 use hyper_util::server::conn::auto::Builder;
@@ -51,10 +48,7 @@ fn server() -> &'static Server {
             });
         });
         let port = rx.recv().unwrap();
-        Server {
-            endpoint: format!("http://127.0.0.1:{port}"),
-            _root: root,
-        }
+        Server { endpoint: format!("http://127.0.0.1:{port}"), _root: root }
     })
 }
 
@@ -73,21 +67,14 @@ fn stage_objects(root: &std::path::Path) {
     assert_eq!(customers.height(), 5000);
     for (i, offset) in [0i64, 2000, 4000].iter().enumerate() {
         let mut part = customers.slice(*offset, 2000);
-        write_parquet(
-            &mut part,
-            &bucket.join(format!("customers/part-{i}.parquet")),
-        );
+        write_parquet(&mut part, &bucket.join(format!("customers/part-{i}.parquet")));
     }
     std::fs::write(bucket.join("customers/README.txt"), b"not data").unwrap();
     let _ = &mut customers;
 }
 
 fn creds() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("AWS_ACCESS_KEY_ID", KEY),
-        ("AWS_SECRET_ACCESS_KEY", SECRET),
-        ("AWS_REGION", "us-east-1"),
-    ]
+    vec![("AWS_ACCESS_KEY_ID", KEY), ("AWS_SECRET_ACCESS_KEY", SECRET), ("AWS_REGION", "us-east-1")]
 }
 
 #[test]
@@ -104,24 +91,8 @@ fn single_object_reads_like_the_local_file() {
         assay(&["schema", "sample-data/orders.csv", "--format", "json"]).ok()
     );
     assert_eq!(
-        run(&[
-            "head",
-            "s3://lake/events.ndjson",
-            "-n",
-            "5",
-            "--format",
-            "json"
-        ])
-        .ok(),
-        assay(&[
-            "head",
-            "sample-data/events.ndjson",
-            "-n",
-            "5",
-            "--format",
-            "json"
-        ])
-        .ok()
+        run(&["head", "s3://lake/events.ndjson", "-n", "5", "--format", "json"]).ok(),
+        assay(&["head", "sample-data/events.ndjson", "-n", "5", "--format", "json"]).ok()
     );
 }
 
@@ -133,42 +104,16 @@ fn prefix_glob_of_parquet_files_is_one_dataset_on_both_engines() {
     let glob = "s3://lake/customers/*.parquet";
     assert_eq!(assay_env(&["count", glob], &env).ok().trim(), "5000");
     let q = "SELECT segment, COUNT(*) AS n, ROUND(SUM(lifetime_value), 2) AS ltv FROM customers GROUP BY segment ORDER BY segment";
-    let local = assay(&[
-        "sql",
-        q,
-        "-t",
-        "sample-data/customers.parquet",
-        "--format",
-        "csv",
-    ]);
+    let local = assay(&["sql", q, "-t", "sample-data/customers.parquet", "--format", "csv"]);
     for engine in ["polars", "datafusion"] {
-        let remote = assay_env(
-            &["sql", q, "-t", glob, "--engine", engine, "--format", "csv"],
-            &env,
-        );
+        let remote = assay_env(&["sql", q, "-t", glob, "--engine", engine, "--format", "csv"], &env);
         assert_eq!(remote.ok(), local.ok(), "{engine}");
     }
     // A prefix without a glob lists the data files below it, skipping others.
-    assert_eq!(
-        assay_env(&["count", "s3://lake/customers/"], &env)
-            .ok()
-            .trim(),
-        "5000"
-    );
+    assert_eq!(assay_env(&["count", "s3://lake/customers/"], &env).ok().trim(), "5000");
     let join = "SELECT c.segment, COUNT(*) AS n FROM orders o JOIN customers c USING (customer_id) GROUP BY c.segment ORDER BY c.segment";
     let remote = assay_env(
-        &[
-            "sql",
-            join,
-            "-t",
-            "s3://lake/orders.csv",
-            "-t",
-            glob,
-            "--engine",
-            "datafusion",
-            "--format",
-            "csv",
-        ],
+        &["sql", join, "-t", "s3://lake/orders.csv", "-t", glob, "--engine", "datafusion", "--format", "csv"],
         &env,
     );
     let local = assay(&[
@@ -192,26 +137,19 @@ fn wrong_credentials_and_missing_objects_are_clear() {
         ("AWS_SECRET_ACCESS_KEY", "not-the-secret"),
         ("AWS_ENDPOINT_URL", s.endpoint.as_str()),
     ];
-    assay_env(&["count", "s3://lake/orders.csv"], &env)
-        .fails(3, &["s3://lake/orders.csv", "access denied"]);
+    assay_env(&["count", "s3://lake/orders.csv"], &env).fails(3, &["s3://lake/orders.csv", "access denied"]);
     let mut good = creds();
     good.push(("AWS_ENDPOINT_URL", s.endpoint.as_str()));
-    assay_env(&["count", "s3://lake/nope.csv"], &good)
-        .fails(2, &["s3://lake/nope.csv", "no such object"]);
+    assay_env(&["count", "s3://lake/nope.csv"], &good).fails(2, &["s3://lake/nope.csv", "no such object"]);
     assay_env(&["count", "s3://lake/customers/*.csv"], &good).fails(2, &["no objects match"]);
 }
 
 #[test]
 fn unreachable_endpoint_is_a_runtime_error() {
     // A port nothing listens on: bind, read the port, close.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let endpoint = format!("http://127.0.0.1:{port}");
     let mut env = creds();
     env.push(("AWS_ENDPOINT_URL", endpoint.as_str()));
-    assay_env(&["count", "s3://lake/orders.csv"], &env)
-        .fails(3, &["s3://lake/orders.csv", "unreachable"]);
+    assay_env(&["count", "s3://lake/orders.csv"], &env).fails(3, &["s3://lake/orders.csv", "unreachable"]);
 }

@@ -38,16 +38,8 @@ fn table(offset: u64, rows: usize, wide: bool) -> Table {
             _ => Some(format!("customer {i}")),
         })
         .collect();
-    let amounts: Vec<Option<f64>> = ids
-        .iter()
-        .map(|i| {
-            if i % 7 == 0 {
-                None
-            } else {
-                Some(*i as f64 * 1.5)
-            }
-        })
-        .collect();
+    let amounts: Vec<Option<f64>> =
+        ids.iter().map(|i| if i % 7 == 0 { None } else { Some(*i as f64 * 1.5) }).collect();
     let mut fields = vec![
         Field::new("order_id", DataType::Int64, false),
         Field::new("name", DataType::Utf8, true),
@@ -58,28 +50,18 @@ fn table(offset: u64, rows: usize, wide: bool) -> Table {
         Arc::new(StringArray::from(names)),
         Arc::new(Float64Array::from(amounts)),
     ];
-    let note =
-        "a long note that goes on and on, well past the width any sensible column would give it";
+    let note = "a long note that goes on and on, well past the width any sensible column would give it";
     fields.push(Field::new("note", DataType::Utf8, true));
     columns.push(Arc::new(StringArray::from(vec![Some(note); rows])));
     if wide {
         for c in 0..12 {
-            fields.push(Field::new(
-                format!("extra_column_{c}"),
-                DataType::Int64,
-                true,
-            ));
-            columns.push(Arc::new(Int64Array::from(
-                ids.iter().map(|i| i * 100 + c).collect::<Vec<_>>(),
-            )));
+            fields.push(Field::new(format!("extra_column_{c}"), DataType::Int64, true));
+            columns.push(Arc::new(Int64Array::from(ids.iter().map(|i| i * 100 + c).collect::<Vec<_>>())));
         }
     }
     let schema = Arc::new(Schema::new(fields));
     let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
-    Table {
-        schema,
-        batches: vec![batch],
-    }
+    Table { schema, batches: vec![batch] }
 }
 
 /// An app over one 1,000-row table, answered synchronously: each page job is served
@@ -88,21 +70,25 @@ struct Harness {
     app: App,
     wide: bool,
     rows: u64,
+    /// When set, jobs run on the real engines over this workspace.
+    real: Option<(assay::Workspace, tokio::runtime::Runtime)>,
 }
 
 impl Harness {
     fn new(width: u16, height: u16, wide: bool) -> Harness {
-        let (app, jobs) = App::new(
-            vec![dataset("orders")],
-            Keymap::new(&[]).unwrap(),
-            width,
-            height,
-        );
-        let mut h = Harness {
-            app,
-            wide,
-            rows: 1000,
-        };
+        let (app, jobs) = App::new(vec![dataset("orders")], Keymap::new(&[]).unwrap(), width, height);
+        let mut h = Harness { app, wide, rows: 1000, real: None };
+        h.serve(jobs);
+        h
+    }
+
+    /// An app over real files, its jobs run by the real engines.
+    fn real(specs: &[&str], width: u16, height: u16) -> Harness {
+        let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        let specs: Vec<(Option<String>, String)> = specs.iter().map(|s| (None, s.to_string())).collect();
+        let ws = rt.block_on(assay::Workspace::open(&specs, &Default::default())).unwrap();
+        let (app, jobs) = App::new(ws.datasets().to_vec(), Keymap::new(&[]).unwrap(), width, height);
+        let mut h = Harness { app, wide: false, rows: 0, real: Some((ws, rt)) };
         h.serve(jobs);
         h
     }
@@ -110,26 +96,21 @@ impl Harness {
     fn serve(&mut self, jobs: Vec<Job>) {
         let mut queue = jobs;
         while let Some(job) = queue.pop() {
-            let done = match job {
-                Job::Page {
-                    tab,
-                    generation,
-                    offset,
-                    len,
-                } => {
-                    let n = (self.rows.saturating_sub(offset) as usize).min(len);
-                    Done::Page {
-                        tab,
-                        generation,
-                        offset,
-                        result: Ok(table(offset, n, self.wide)),
-                    }
+            let done = match (job, &self.real) {
+                (Job::Cancel { .. }, _) => continue,
+                (Job::Page { tab, generation, steps, offset, len }, Some((ws, rt))) => {
+                    let result = rt.block_on(ws.page(&ws.datasets()[tab], &steps, offset, len));
+                    Done::Page { tab, generation, offset, result }
                 }
-                Job::Count { tab } => Done::Count {
-                    tab,
-                    result: Ok(self.rows),
-                },
-                Job::Cancel { .. } => continue,
+                (Job::Count { tab, view, steps }, Some((ws, rt))) => {
+                    let result = rt.block_on(ws.count(&ws.datasets()[tab], &steps));
+                    Done::Count { tab, view, result }
+                }
+                (Job::Page { tab, generation, offset, len, .. }, None) => {
+                    let n = (self.rows.saturating_sub(offset) as usize).min(len);
+                    Done::Page { tab, generation, offset, result: Ok(table(offset, n, self.wide)) }
+                }
+                (Job::Count { tab, view, .. }, None) => Done::Count { tab, view, result: Ok(self.rows) },
             };
             queue.extend(self.app.on_done(done));
         }
@@ -145,9 +126,7 @@ impl Harness {
         let (w, h) = (self.app.width, self.app.height);
         let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
         let theme = Theme::new(Default::default(), false);
-        terminal
-            .draw(|f| view::render(f, &self.app, &theme))
-            .unwrap();
+        terminal.draw(|f| view::render(f, &self.app, &theme)).unwrap();
         format!("{}", terminal.backend())
     }
 }
@@ -164,10 +143,7 @@ fn nulls_and_empty_strings_differ() {
     let screen = h.screen();
     // Row 5 has a null name (∅); row 1 an empty one (blank). The grid snapshot shows both.
     assert!(screen.contains("\"       5 ∅  "), "{screen}");
-    assert!(
-        screen.contains("\"       1                 1.5"),
-        "{screen}"
-    );
+    assert!(screen.contains("\"       1                 1.5"), "{screen}");
     // An amount that is null is marked too, right-aligned like the numbers around it.
     assert!(screen.contains("customer 7        ∅ "), "{screen}");
 }
@@ -197,14 +173,11 @@ fn long_cell_popup() {
 
 #[test]
 fn help_is_generated_from_the_keymap() {
-    let mut h = Harness::new(100, 26, false);
+    let mut h = Harness::new(100, 32, false);
     h.act(Action::Help);
     let screen = h.screen();
     for (keys, _, desc) in h.app.keymap.help() {
-        assert!(
-            screen.contains(&desc),
-            "help misses {desc} ({keys}):\n{screen}"
-        );
+        assert!(screen.contains(&desc), "help misses {desc} ({keys}):\n{screen}");
     }
     insta::assert_snapshot!("help", screen);
 }
@@ -217,18 +190,13 @@ fn error_state_keeps_the_app_running() {
         tab: 0,
         generation,
         offset: 0,
-        result: Err(assay::Error::input(
-            "broken.csv: invalid UTF-8 at byte offset 12 (line 3)",
-        )),
+        result: Err(assay::Error::input("broken.csv: invalid UTF-8 at byte offset 12 (line 3)")),
     });
     let mut terminal = Terminal::new(TestBackend::new(90, 10)).unwrap();
     let theme = Theme::new(Default::default(), false);
     terminal.draw(|f| view::render(f, &app, &theme)).unwrap();
     let screen = format!("{}", terminal.backend());
-    assert!(
-        screen.contains("invalid UTF-8 at byte offset 12"),
-        "{screen}"
-    );
+    assert!(screen.contains("invalid UTF-8 at byte offset 12"), "{screen}");
     insta::assert_snapshot!("error_state", screen);
     app.update(Action::Down);
     assert!(!app.quit);
@@ -247,19 +215,13 @@ fn navigation_fetches_only_the_visible_window() {
     let mut h = Harness::new(100, 14, false);
     let visible = h.app.visible_rows();
     let page = h.app.tab().unwrap().page.clone().unwrap();
-    assert!(
-        page.rows.len() as u64 <= visible + 200,
-        "fetched {} rows",
-        page.rows.len()
-    );
+    assert!(page.rows.len() as u64 <= visible + 200, "fetched {} rows", page.rows.len());
     h.act(Action::Bottom);
     let t = h.app.tab().unwrap();
     assert_eq!(t.row, 999);
     assert!(t.page.as_ref().unwrap().row(999).is_some());
     assert!(h.screen().contains("row 1,000 of 1,000"), "{}", h.screen());
-    h.act(Action::Top)
-        .act(Action::PageDown)
-        .act(Action::PageDown);
+    h.act(Action::Top).act(Action::PageDown).act(Action::PageDown);
     assert_eq!(h.app.tab().unwrap().row, 2 * visible);
     // The palette jumps to a row number.
     h.app.update(Action::Palette);
@@ -272,12 +234,7 @@ fn navigation_fetches_only_the_visible_window() {
     assert!(h.screen().contains("row 500 of 1,000"));
     // A stale page (an older generation) is ignored.
     let before = h.app.tab().unwrap().page.as_ref().unwrap().offset;
-    h.app.on_done(Done::Page {
-        tab: 0,
-        generation: 0,
-        offset: 0,
-        result: Ok(table(0, 5, false)),
-    });
+    h.app.on_done(Done::Page { tab: 0, generation: 0, offset: 0, result: Ok(table(0, 5, false)) });
     assert_eq!(h.app.tab().unwrap().page.as_ref().unwrap().offset, before);
 }
 
@@ -288,31 +245,74 @@ fn bottom_waits_for_the_count_and_esc_cancels() {
     assert!(app.busy());
     app.update(Action::Bottom);
     assert!(app.message.as_ref().unwrap().text.contains("counting"));
-    app.on_done(Done::Count {
-        tab: 0,
-        result: Ok(5_000),
-    });
+    app.on_done(Done::Count { tab: 0, view: 0, result: Ok(5_000) });
     assert_eq!(app.tab().unwrap().row, 4_999);
     let (mut app, _) = App::new(vec![dataset("orders")], Keymap::new(&[]).unwrap(), 100, 14);
     let jobs = app.update(Action::Cancel);
     assert!(jobs.contains(&Job::Cancel { tab: 0 }));
     assert!(!app.busy());
     // The cancelled count's late answer is ignored.
-    app.on_done(Done::Count {
-        tab: 0,
-        result: Ok(5),
-    });
+    app.on_done(Done::Count { tab: 0, view: 0, result: Ok(5) });
     assert_ne!(app.tab().unwrap().rows(), Some(5));
 }
 
 #[test]
-fn palette_matches_actions_fuzzily() {
-    let (mut app, _) = App::new(
-        vec![dataset("a"), dataset("b")],
-        Keymap::new(&[]).unwrap(),
-        100,
-        14,
+fn sort_and_quick_filters_run_on_the_engine_and_show_their_sql() {
+    let mut h = Harness::real(&["sample-data/orders.csv"], 160, 20);
+    assert_eq!(h.app.tab().unwrap().rows(), Some(50_000));
+    // To the status column, keep rows equal to the first row's status ("shipped").
+    for _ in 0..4 {
+        h.act(Action::Right);
+    }
+    h.act(Action::KeepEqual);
+    let t = h.app.tab().unwrap();
+    let sql = h.app.view_sql().unwrap();
+    assert_eq!(sql, "SELECT * FROM orders WHERE status = 'shipped'");
+    // The count agrees with the same SQL run headless.
+    let expected = assay(&[
+        "sql",
+        "SELECT COUNT(*) AS n FROM orders WHERE status = 'shipped'",
+        "-t",
+        "sample-data/orders.csv",
+        "--format",
+        "json",
+    ]);
+    let n = json(expected.ok())[0]["n"].as_u64().unwrap();
+    assert_eq!(t.rows(), Some(n));
+    // Sort by amount, descending: the first row has the largest shipped amount.
+    for _ in 0..5 {
+        h.act(Action::Right);
+    }
+    h.act(Action::SortDesc);
+    assert_eq!(
+        h.app.view_sql().unwrap(),
+        "SELECT * FROM orders WHERE status = 'shipped' ORDER BY amount DESC NULLS LAST"
     );
+    let top = assay(&[
+        "sql",
+        "SELECT MAX(amount) AS m FROM orders WHERE status = 'shipped'",
+        "-t",
+        "sample-data/orders.csv",
+        "--format",
+        "csv",
+    ]);
+    let max = top.ok().lines().nth(1).unwrap().to_string();
+    let t = h.app.tab().unwrap();
+    assert_eq!(t.cell(0, t.col), Some(Some(max.as_str())));
+    assert!(h.screen().contains("WHERE status = 'shipped' ORDER BY amount DESC"), "{}", h.screen());
+    // Not-equal keeps nulls; undo and clear go back.
+    h.act(Action::Left).act(Action::KeepNotEqual);
+    assert!(h.app.view_sql().unwrap().contains("OR price IS NULL"));
+    h.act(Action::UndoStep);
+    assert!(h.app.view_sql().unwrap().ends_with("DESC NULLS LAST"));
+    h.act(Action::ClearSteps);
+    assert_eq!(h.app.view_sql(), None);
+    assert_eq!(h.app.tab().unwrap().rows(), Some(50_000));
+}
+
+#[test]
+fn palette_matches_actions_fuzzily() {
+    let (mut app, _) = App::new(vec![dataset("a"), dataset("b")], Keymap::new(&[]).unwrap(), 100, 14);
     let best = app.palette_matches("nxt tab");
     assert_eq!(best[0].1, Action::NextTab);
     app.update(Action::Palette);
@@ -335,11 +335,10 @@ fn user_keymap_override_reaches_every_action() {
     let path = dir.path().join("config.toml");
     let mut text = String::from("theme = \"light\"\n");
     // Rebind every action to a function-free letter chord; each must be reachable.
-    let letters = "abcdefimnoprstuvwxyz";
+    let letters = "abcdefghijklmnopqrstuvwxyz";
+    assert!(letters.len() >= Action::ALL.len(), "more actions than test keys");
     for ((_, name), letter) in Action::ALL.iter().zip(letters.chars()) {
-        text.push_str(&format!(
-            "[[keys]]\non = [\"ctrl-{letter}\"]\nrun = \"{name}\"\n"
-        ));
+        text.push_str(&format!("[[keys]]\non = [\"ctrl-{letter}\"]\nrun = \"{name}\"\n"));
     }
     std::fs::write(&path, &text).unwrap();
     let config = Config::parse(&std::fs::read_to_string(&path).unwrap(), "config.toml").unwrap();
@@ -352,22 +351,15 @@ fn user_keymap_override_reaches_every_action() {
     // Through the binary: a bad user keymap is a clear input error before the screen.
     std::fs::write(&path, "[[keys]]\non = [\"x\"]\nrun = \"launch\"\n").unwrap();
     let cfg = path.display().to_string();
-    assay_env(
-        &["sample-data/orders.csv"],
-        &[("ASSAY_CONFIG", cfg.as_str())],
-    )
-    .fails(2, &["unknown action `launch`"]);
+    assay_env(&["sample-data/orders.csv"], &[("ASSAY_CONFIG", cfg.as_str())])
+        .fails(2, &["unknown action `launch`"]);
 }
 
 /// The real binary in tmux: open the sample, scroll, jump, open help, quit, and find the
 /// terminal restored.
 #[test]
 fn end_to_end_in_tmux() {
-    if std::process::Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
+    if std::process::Command::new("tmux").arg("-V").output().is_err() {
         panic!("tmux is needed for this test (.ci/run installs it)");
     }
     let session = format!("assay-e2e-{}", std::process::id());
@@ -379,23 +371,10 @@ fn end_to_end_in_tmux() {
         data_dir.path().display()
     );
     let tmux = |args: &[&str]| {
-        let out = std::process::Command::new("tmux")
-            .args(args)
-            .output()
-            .unwrap();
+        let out = std::process::Command::new("tmux").args(args).output().unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "120",
-        "-y",
-        "30",
-        &cmd,
-    ]);
+    tmux(&["new-session", "-d", "-s", &session, "-x", "120", "-y", "30", &cmd]);
     let target = format!("{session}:0");
     let screen = || tmux(&["capture-pane", "-p", "-t", &target]);
     let wait_for = |needle: &str| -> String {
@@ -406,9 +385,7 @@ fn end_to_end_in_tmux() {
                 return s;
             }
             if start.elapsed() > std::time::Duration::from_secs(60) {
-                let _ = std::process::Command::new("tmux")
-                    .args(["kill-session", "-t", &session])
-                    .output();
+                let _ = std::process::Command::new("tmux").args(["kill-session", "-t", &session]).output();
                 panic!("`{needle}` never appeared; screen:\n{s}");
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
@@ -430,7 +407,7 @@ fn end_to_end_in_tmux() {
     keys(&["l", "l"]);
     wait_for("order_date (str)");
     keys(&["?"]);
-    wait_for("keys (Esc closes)");
+    wait_for("Esc closes");
     keys(&["Escape"]);
     keys(&["Tab"]);
     wait_for("lifetime_value");
@@ -438,12 +415,7 @@ fn end_to_end_in_tmux() {
     keys(&["q"]);
     let s = wait_for("ASSAY-EXITED-0");
     let alt = tmux(&["display-message", "-p", "-t", &target, "#{alternate_on}"]);
-    let _ = std::process::Command::new("tmux")
-        .args(["kill-session", "-t", &session])
-        .output();
+    let _ = std::process::Command::new("tmux").args(["kill-session", "-t", &session]).output();
     assert_eq!(alt.trim(), "0", "still on the alternate screen");
-    assert!(
-        !s.contains("order_id"),
-        "the workbench was not cleared from the screen:\n{s}"
-    );
+    assert!(!s.contains("order_id"), "the workbench was not cleared from the screen:\n{s}");
 }
