@@ -72,6 +72,13 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = CountFormat::Text)]
         format: CountFormat,
     },
+    /// Column statistics: nulls, distinct values, extremes, moments, quantiles, top values
+    /// and histograms.
+    Profile {
+        data: String,
+        #[arg(long, value_enum, default_value_t = SchemaFormat::Table)]
+        format: SchemaFormat,
+    },
     /// Run a SQL query on Polars or DataFusion.
     Sql {
         query: String,
@@ -235,6 +242,12 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             let ds = &ws.datasets()[0];
             let rows = ws.count(ds, &[]).await?;
             output::write_count(out, &ds.name, rows, matches!(format, CountFormat::Json))
+        }
+        Command::Profile { data, format } => {
+            let ws = Workspace::open(&[(None, data)], &options).await?;
+            let ds = &ws.datasets()[0];
+            let profile = ws.profile(ds, &[]).await?;
+            output::write_profile(out, &ds.name, &profile, matches!(format, SchemaFormat::Json))
         }
         Command::Sql { query, tables, engine, format, max_rows } => {
             let ws = Workspace::open(&table_specs(&tables), &options).await?;

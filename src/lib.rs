@@ -8,6 +8,7 @@ pub mod engine;
 pub mod error;
 pub mod generate;
 pub mod output;
+pub mod profile;
 pub mod source;
 pub mod transform;
 pub mod tui;

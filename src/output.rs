@@ -179,6 +179,69 @@ pub fn write_schema(out: &mut dyn Write, table: &str, columns: &[Column], json: 
     writeln!(out, "{grid}").map_err(write_error)
 }
 
+fn short_number(v: f64) -> String {
+    if v == v.trunc() && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1e6 || v.abs() < 1e-3 {
+        format!("{v:.3e}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+pub fn write_profile(
+    out: &mut dyn Write,
+    table: &str,
+    columns: &[crate::profile::ColumnProfile],
+    json: bool,
+) -> Result<()> {
+    if json {
+        let rows = columns.first().map(|c| c.rows).unwrap_or(0);
+        let value = serde_json::json!({ "table": table, "rows": rows, "columns": columns });
+        return writeln!(out, "{value}").map_err(write_error);
+    }
+    let mut grid = new_grid();
+    grid.set_header([
+        "column",
+        "type",
+        "nulls",
+        "distinct≈",
+        "min",
+        "max",
+        "mean",
+        "std",
+        "p25 · p50 · p75",
+        "top values",
+        "histogram",
+    ]);
+    let cut = |s: &str| -> String {
+        if s.chars().count() > 24 {
+            format!("{}…", s.chars().take(23).collect::<String>())
+        } else {
+            s.to_string()
+        }
+    };
+    for c in columns {
+        let top: Vec<String> = c.top.iter().take(3).map(|(v, n)| format!("{} ({n})", cut(v))).collect();
+        grid.add_row([
+            c.name.clone(),
+            c.dtype.clone(),
+            format!("{} ({:.1}%)", c.nulls, c.null_fraction * 100.0),
+            c.distinct.to_string(),
+            c.min.as_deref().map(cut).unwrap_or_default(),
+            c.max.as_deref().map(cut).unwrap_or_default(),
+            c.mean.map(short_number).unwrap_or_default(),
+            c.std.map(short_number).unwrap_or_default(),
+            c.quantiles.map(|q| q.map(short_number).join(" · ")).unwrap_or_default(),
+            top.join(", "),
+            crate::profile::sparkline(&c.histogram),
+        ]);
+    }
+    writeln!(out, "{grid}").map_err(write_error)?;
+    let rows = columns.first().map(|c| c.rows).unwrap_or(0);
+    writeln!(out, "{rows} rows, {} columns", columns.len()).map_err(write_error)
+}
+
 pub fn write_count(out: &mut dyn Write, table: &str, rows: u64, json: bool) -> Result<()> {
     if json {
         writeln!(out, "{}", serde_json::json!({ "table": table, "rows": rows }))

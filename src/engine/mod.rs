@@ -16,7 +16,7 @@ use ::datafusion::error::DataFusionError;
 use ::datafusion::physical_plan::display::DisplayableExecutionPlan;
 use ::datafusion::physical_plan::displayable;
 use ::polars::prelude::{len, LazyFrame, PolarsError};
-use arrow::array::RecordBatch;
+use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::SchemaRef;
 
 use crate::error::{Error, Result};
@@ -193,6 +193,65 @@ impl Workspace {
             return Err(Error::runtime(format!("count returned a {}", col.data_type())));
         };
         Ok(value)
+    }
+
+    /// The first row after `from` (or the last before it, going back) of `ds` after
+    /// `steps` where any column's text matches the regular expression `pattern`.
+    pub async fn find(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        pattern: &str,
+        from: u64,
+        forward: bool,
+    ) -> Result<Option<u64>> {
+        regex::Regex::new(pattern)
+            .map_err(|e| Error::input(format!("search `{pattern}`: {}", first_line(&e.to_string()))))?;
+        let owned = ds.clone();
+        let steps = steps.to_vec();
+        let pattern = pattern.to_string();
+        let table = self
+            .run_polars(None, move || {
+                use ::polars::prelude::*;
+                let mut lf = transform::apply(polars::scan(&owned)?, &steps)?;
+                let names: Vec<PlSmallStr> = lf.collect_schema()?.iter_names().cloned().collect();
+                let matches: Vec<Expr> = names
+                    .iter()
+                    .map(|n| {
+                        col(n.clone()).cast(DataType::String).str().contains(lit(pattern.clone()), false)
+                    })
+                    .collect();
+                let from = IdxSize::try_from(from).unwrap_or(IdxSize::MAX);
+                let row = col("__assay_row");
+                let side = if forward { row.clone().gt(lit(from)) } else { row.clone().lt(lit(from)) };
+                let hits = lf.with_row_index("__assay_row", None).filter(any_horizontal(matches)?.and(side));
+                let pick = if forward { row.min() } else { row.max() };
+                Ok(hits.select([pick]))
+            })
+            .await?;
+        use arrow::array::AsArray;
+        let Some(batch) = table.batches.first() else { return Ok(None) };
+        let column = batch.column(0);
+        if batch.num_rows() == 0 || column.is_null(0) {
+            return Ok(None);
+        }
+        let value = if let Some(a) = column.as_primitive_opt::<arrow::datatypes::UInt32Type>() {
+            a.value(0) as u64
+        } else if let Some(a) = column.as_primitive_opt::<arrow::datatypes::UInt64Type>() {
+            a.value(0)
+        } else {
+            return Err(Error::runtime(format!("search returned a {}", column.data_type())));
+        };
+        Ok(Some(value))
+    }
+
+    /// Column statistics and histograms of `ds` after `steps` (two aggregating scans).
+    pub async fn profile(&self, ds: &Dataset, steps: &[Step]) -> Result<Vec<crate::profile::ColumnProfile>> {
+        let owned = ds.clone();
+        let steps = steps.to_vec();
+        blocking(move || crate::profile::profile(transform::apply(polars::scan(&owned)?, &steps)?))
+            .await?
+            .map_err(|e| self.polars_error(e, None))
     }
 
     /// Runs `query` on `engine` over every dataset in the workspace.

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crate::engine::Table;
 use crate::error::Result;
 use crate::output;
+use crate::profile::ColumnProfile;
 use crate::source::Dataset;
 use crate::transform::{self, SortKey, Step};
 
@@ -25,6 +26,10 @@ pub enum Job {
     Page { tab: usize, generation: u64, steps: Vec<Step>, offset: u64, len: usize },
     /// The row count of tab `tab` after its steps, for view number `view`.
     Count { tab: usize, view: u64, steps: Vec<Step> },
+    /// Column statistics of tab `tab` after its steps, for view number `view`.
+    Profile { tab: usize, view: u64, steps: Vec<Step> },
+    /// The next (or previous) row from `from` matching `pattern` in any column.
+    Find { tab: usize, view: u64, steps: Vec<Step>, pattern: String, from: u64, forward: bool },
     /// Drop every running job of `tab` (their answers will be ignored).
     Cancel { tab: usize },
 }
@@ -34,6 +39,8 @@ pub enum Job {
 pub enum Done {
     Page { tab: usize, generation: u64, offset: u64, result: Result<Table> },
     Count { tab: usize, view: u64, result: Result<u64> },
+    Profile { tab: usize, view: u64, result: Result<Vec<ColumnProfile>> },
+    Find { tab: usize, view: u64, pattern: String, result: Result<Option<u64>> },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +61,15 @@ impl Page {
     pub fn row(&self, n: u64) -> Option<&Vec<Option<String>>> {
         n.checked_sub(self.offset).and_then(|i| self.rows.get(i as usize))
     }
+}
+
+/// A tab's column profile, for one view of it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Profile {
+    None,
+    Running { view: u64, started: Instant },
+    Ready { view: u64, columns: Vec<ColumnProfile> },
+    Failed { view: u64, error: String },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +111,9 @@ pub struct Tab {
     pub steps: Vec<Step>,
     /// Bumped whenever `steps` change, so answers about an older view are dropped.
     pub view: u64,
+    pub profile: Profile,
+    /// When the running search started.
+    pub finding: Option<Instant>,
 }
 
 impl Tab {
@@ -118,6 +137,8 @@ impl Tab {
             started: false,
             steps: Vec::new(),
             view: 0,
+            profile: Profile::None,
+            finding: None,
         }
     }
 
@@ -137,9 +158,25 @@ impl Tab {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
     Normal,
-    Help { scroll: usize },
-    Palette { input: String, selected: usize },
-    Cell { title: String, text: String },
+    Help {
+        scroll: usize,
+    },
+    Palette {
+        input: String,
+        selected: usize,
+    },
+    Cell {
+        title: String,
+        text: String,
+    },
+    /// The profile panel of the active tab.
+    Profile {
+        scroll: usize,
+    },
+    /// Typing a regular expression to search for.
+    Search {
+        input: String,
+    },
 }
 
 /// A line in the status bar.
@@ -155,6 +192,8 @@ pub struct App {
     pub mode: Mode,
     pub message: Option<Message>,
     pub keymap: Keymap,
+    /// The last search pattern, for next / previous.
+    pub search: Option<String>,
     pub quit: bool,
     /// Terminal size, from the last resize.
     pub width: u16,
@@ -173,6 +212,7 @@ impl App {
             mode: Mode::Normal,
             message: None,
             keymap,
+            search: None,
             quit: false,
             width,
             height,
@@ -285,7 +325,12 @@ impl App {
     }
 
     pub fn busy(&self) -> bool {
-        self.tabs.iter().any(|t| t.fetching.is_some() || matches!(t.count, RowCount::Counting(_)))
+        self.tabs.iter().any(|t| {
+            t.fetching.is_some()
+                || matches!(t.count, RowCount::Counting(_))
+                || matches!(t.profile, Profile::Running { .. })
+                || t.finding.is_some()
+        })
     }
 
     pub fn resize(&mut self, width: u16, height: u16) -> Vec<Job> {
@@ -381,7 +426,32 @@ impl App {
                 Vec::new()
             }
             (Mode::Help { .. } | Mode::Cell { .. }, _) => Vec::new(),
-            (Mode::Palette { .. }, _) => Vec::new(),
+            (Mode::Profile { .. }, Action::Cancel | Action::Profile) => {
+                self.mode = Mode::Normal;
+                let tab = self.active;
+                match self.tabs.get_mut(tab) {
+                    Some(t) if matches!(t.profile, Profile::Running { .. }) => {
+                        t.profile = Profile::None;
+                        self.message = Some(Message { text: "profile cancelled".into(), error: false });
+                        vec![Job::Cancel { tab }]
+                    }
+                    _ => Vec::new(),
+                }
+            }
+            (Mode::Profile { scroll }, Action::Down | Action::PageDown) => {
+                *scroll += 1;
+                Vec::new()
+            }
+            (Mode::Profile { scroll }, Action::Up | Action::PageUp) => {
+                *scroll = scroll.saturating_sub(1);
+                Vec::new()
+            }
+            (
+                Mode::Profile { .. },
+                Action::Left | Action::Right | Action::FirstColumn | Action::LastColumn,
+            ) => self.normal(action),
+            (Mode::Profile { .. }, _) => Vec::new(),
+            (Mode::Palette { .. } | Mode::Search { .. }, _) => Vec::new(),
             (Mode::Normal, action) => self.normal(action),
         }
     }
@@ -446,6 +516,9 @@ impl App {
                         t.generation += 1;
                         cancelled = true;
                     }
+                    if t.finding.take().is_some() {
+                        cancelled = true;
+                    }
                     if matches!(t.count, RowCount::Counting(_)) {
                         t.count = RowCount::Cancelled;
                         t.pending_bottom = false;
@@ -466,6 +539,25 @@ impl App {
                 Action::SortAddAsc => return self.sort(tab, false, true),
                 Action::SortAddDesc => return self.sort(tab, true, true),
                 Action::KeepEqual => return self.keep_cell(tab, true),
+                Action::Search => {
+                    self.mode = Mode::Search { input: String::new() };
+                    return Vec::new();
+                }
+                Action::SearchNext => return self.find(tab, true),
+                Action::SearchPrev => return self.find(tab, false),
+                Action::Profile => {
+                    self.mode = Mode::Profile { scroll: 0 };
+                    let view = t.view;
+                    let fresh = match &t.profile {
+                        Profile::Running { view: v, .. } | Profile::Ready { view: v, .. } => *v == view,
+                        Profile::Failed { .. } | Profile::None => false,
+                    };
+                    if fresh {
+                        return Vec::new();
+                    }
+                    t.profile = Profile::Running { view, started: Instant::now() };
+                    return vec![Job::Profile { tab, view, steps: t.steps.clone() }];
+                }
                 Action::KeepNotEqual => return self.keep_cell(tab, false),
                 Action::UndoStep => {
                     let mut steps = t.steps.clone();
@@ -488,6 +580,43 @@ impl App {
         self.scroll_into_view(tab);
         jobs.extend(self.request_page(tab, false));
         jobs
+    }
+
+    /// Starts a search for the last pattern from the cursor.
+    fn find(&mut self, tab: usize, forward: bool) -> Vec<Job> {
+        let Some(pattern) = self.search.clone() else {
+            self.message = Some(Message { text: "no search yet: press / to search".into(), error: false });
+            return Vec::new();
+        };
+        let t = &mut self.tabs[tab];
+        t.finding = Some(Instant::now());
+        vec![Job::Find { tab, view: t.view, steps: t.steps.clone(), pattern, from: t.row, forward }]
+    }
+
+    /// Typing the search pattern: text, Backspace, Enter (search forward), Esc.
+    pub fn search_key(&mut self, key: PaletteKey) -> Vec<Job> {
+        let Mode::Search { input } = &mut self.mode else { return Vec::new() };
+        match key {
+            PaletteKey::Char(c) => input.push(c),
+            PaletteKey::Backspace => {
+                input.pop();
+            }
+            PaletteKey::Esc => self.mode = Mode::Normal,
+            PaletteKey::Enter => {
+                let pattern = std::mem::take(input);
+                self.mode = Mode::Normal;
+                if pattern.is_empty() {
+                    return Vec::new();
+                }
+                self.search = Some(pattern);
+                let tab = self.active;
+                if tab < self.tabs.len() {
+                    return self.find(tab, true);
+                }
+            }
+            PaletteKey::Up | PaletteKey::Down => {}
+        }
+        Vec::new()
     }
 
     /// Typing in the palette: text, Backspace, Enter, Esc, Up/Down.
@@ -601,6 +730,45 @@ impl App {
                 }
                 self.scroll_into_view(tab);
                 self.request_page(tab, false)
+            }
+            Done::Find { tab, view, pattern, result } => {
+                let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
+                if t.finding.take().is_none() || view != t.view {
+                    return Vec::new();
+                }
+                match result {
+                    Ok(Some(row)) => {
+                        let jobs = self.goto_row(row + 1);
+                        self.message =
+                            Some(Message { text: format!("/{pattern} · row {}", row + 1), error: false });
+                        jobs
+                    }
+                    Ok(None) => {
+                        self.message =
+                            Some(Message { text: format!("/{pattern}: no more matches"), error: false });
+                        Vec::new()
+                    }
+                    Err(e) => {
+                        self.message = Some(Message { text: e.to_string(), error: true });
+                        Vec::new()
+                    }
+                }
+            }
+            Done::Profile { tab, view, result } => {
+                let Some(t) = self.tabs.get_mut(tab) else {
+                    return Vec::new();
+                };
+                if !matches!(t.profile, Profile::Running { view: v, .. } if v == view) {
+                    return Vec::new();
+                }
+                t.profile = match result {
+                    Ok(columns) => Profile::Ready { view, columns },
+                    Err(e) => {
+                        self.message = Some(Message { text: e.to_string(), error: true });
+                        Profile::Failed { view, error: e.to_string() }
+                    }
+                };
+                Vec::new()
             }
             Done::Count { tab, view, result } => {
                 let Some(t) = self.tabs.get_mut(tab) else {

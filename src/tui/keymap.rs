@@ -40,6 +40,10 @@ pub enum Action {
     KeepNotEqual,
     UndoStep,
     ClearSteps,
+    Profile,
+    Search,
+    SearchNext,
+    SearchPrev,
 }
 
 impl Action {
@@ -69,6 +73,10 @@ impl Action {
         (Action::KeepNotEqual, "keep_not_equal"),
         (Action::UndoStep, "undo_step"),
         (Action::ClearSteps, "clear_steps"),
+        (Action::Profile, "profile"),
+        (Action::Search, "search"),
+        (Action::SearchNext, "search_next"),
+        (Action::SearchPrev, "search_prev"),
     ];
 
     pub fn name(self) -> &'static str {
@@ -114,7 +122,12 @@ impl Chord {
             "tab" => KeyCode::Tab,
             "backtab" => KeyCode::BackTab,
             "backspace" => KeyCode::Backspace,
-            "f1" => KeyCode::F(1),
+            f if f.len() > 1
+                && f.starts_with('f')
+                && f[1..].parse::<u8>().is_ok_and(|n| (1..=12).contains(&n)) =>
+            {
+                KeyCode::F(f[1..].parse().unwrap_or(1))
+            }
             "space" => KeyCode::Char(' '),
             _ if key.chars().count() == 1 => KeyCode::Char(key.chars().next().unwrap_or(' ')),
             _ => return Err(format!("unknown key `{text}`")),

@@ -60,6 +60,8 @@ struct JobRunner {
     tx: mpsc::UnboundedSender<Done>,
     pages: HashMap<usize, AbortHandle>,
     counts: HashMap<usize, AbortHandle>,
+    profiles: HashMap<usize, AbortHandle>,
+    finds: HashMap<usize, AbortHandle>,
 }
 
 impl JobRunner {
@@ -89,8 +91,28 @@ impl JobRunner {
                     });
                     self.counts.insert(tab, handle.abort_handle());
                 }
+                Job::Profile { tab, view, steps } => {
+                    if let Some(h) = self.profiles.remove(&tab) {
+                        h.abort();
+                    }
+                    let handle = tokio::spawn(async move {
+                        let result = ws.profile(&ws.datasets()[tab], &steps).await;
+                        let _ = tx.send(Done::Profile { tab, view, result });
+                    });
+                    self.profiles.insert(tab, handle.abort_handle());
+                }
+                Job::Find { tab, view, steps, pattern, from, forward } => {
+                    if let Some(h) = self.finds.remove(&tab) {
+                        h.abort();
+                    }
+                    let handle = tokio::spawn(async move {
+                        let result = ws.find(&ws.datasets()[tab], &steps, &pattern, from, forward).await;
+                        let _ = tx.send(Done::Find { tab, view, pattern, result });
+                    });
+                    self.finds.insert(tab, handle.abort_handle());
+                }
                 Job::Cancel { tab } => {
-                    for map in [&mut self.pages, &mut self.counts] {
+                    for map in [&mut self.pages, &mut self.counts, &mut self.profiles, &mut self.finds] {
                         if let Some(h) = map.remove(&tab) {
                             h.abort();
                         }
@@ -104,7 +126,7 @@ impl JobRunner {
 /// Turns a key into the app's jobs: text goes to the palette while it is open; every
 /// other key goes through the keymap.
 pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Job> {
-    if matches!(app.mode, Mode::Palette { .. }) {
+    if matches!(app.mode, Mode::Palette { .. } | Mode::Search { .. }) {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let pk = match key.code {
             KeyCode::Char('c') if ctrl => Some(PaletteKey::Esc),
@@ -116,7 +138,12 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Job> {
             KeyCode::Down | KeyCode::Tab => Some(PaletteKey::Down),
             _ => None,
         };
-        return pk.map(|k| app.palette_key(k)).unwrap_or_default();
+        let searching = matches!(app.mode, Mode::Search { .. });
+        return match pk {
+            Some(k) if searching => app.search_key(k),
+            Some(k) => app.palette_key(k),
+            None => Vec::new(),
+        };
     }
     match app.keymap.action(&key) {
         Some(action) => app.update(action),
@@ -163,8 +190,14 @@ async fn event_loop(
         app.message = Some(Message { text: p.to_string(), error: true });
     }
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut runner =
-        JobRunner { workspace: Arc::new(workspace), tx, pages: HashMap::new(), counts: HashMap::new() };
+    let mut runner = JobRunner {
+        workspace: Arc::new(workspace),
+        tx,
+        pages: HashMap::new(),
+        counts: HashMap::new(),
+        profiles: HashMap::new(),
+        finds: HashMap::new(),
+    };
     runner.start(jobs);
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(100));

@@ -6,8 +6,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::app::{App, Mode, RowCount, Tab, CHROME_LINES, SLOW};
+use super::app::{App, Mode, Profile, RowCount, Tab, CHROME_LINES, SLOW};
 use crate::config::ThemeName;
+use crate::profile::{sparkline, ColumnProfile};
 
 /// Smallest usable terminal.
 pub const MIN_WIDTH: u16 = 30;
@@ -90,6 +91,16 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
         Mode::Help { scroll } => render_help(frame, app, theme, *scroll),
         Mode::Palette { input, selected } => render_palette(frame, app, theme, input, *selected),
         Mode::Cell { title, text } => render_popup(frame, theme, title, text),
+        Mode::Profile { scroll } => render_profile(frame, app, theme, grid, *scroll),
+        Mode::Search { input } => {
+            let line = Line::from(vec![
+                Span::styled("/", theme.header),
+                Span::raw(input.clone()),
+                Span::raw("▏  (a regular expression over every column · Enter searches · Esc)"),
+            ]);
+            frame.render_widget(Clear, status);
+            frame.render_widget(Paragraph::new(line).style(theme.status), status);
+        }
     }
 }
 
@@ -248,6 +259,9 @@ fn render_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     if let Some(col) = tab.columns.get(tab.col) {
         left.push_str(&format!(" · {} ({})", col.name, col.dtype));
     }
+    if let (Some(started), Some(pattern)) = (tab.finding, &app.search) {
+        left.push_str(&format!(" · {} searching /{pattern} (Esc cancels)", spinner(started)));
+    }
     if let Some(started) = tab.fetching {
         if started.elapsed() >= SLOW {
             left.push_str(&format!(" · {} fetching rows (Esc cancels)", spinner(started)));
@@ -280,7 +294,7 @@ fn render_help(frame: &mut Frame, app: &App, theme: &Theme, scroll: usize) {
         })
         .skip(scroll)
         .collect();
-    let area = centered(frame.area(), 78, lines.len() as u16 + 2);
+    let area = centered(frame.area(), 90, lines.len() as u16 + 2);
     frame.render_widget(Clear, area);
     let block =
         Block::default().borders(Borders::ALL).title(" keys · j/k scroll · Esc closes ").style(theme.popup);
@@ -328,4 +342,120 @@ fn render_popup(frame: &mut Frame, theme: &Theme, title: &str, text: &str) {
             .alignment(Alignment::Left),
         area,
     );
+}
+
+fn number(v: f64) -> String {
+    if v == v.trunc() && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1e6 || v.abs() < 1e-3 {
+        format!("{v:.3e}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// The profile panel: one line per column, then the current column in detail.
+fn render_profile(frame: &mut Frame, app: &App, theme: &Theme, area: Rect, scroll: usize) {
+    let Some(tab) = app.tab() else { return };
+    frame.render_widget(Clear, area);
+    let title = format!(" profile · {} · p or Esc closes · j/k scroll ", tab.dataset.name);
+    let block = Block::default().borders(Borders::ALL).title(title).style(theme.popup);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let lines: Vec<Line> = match &tab.profile {
+        Profile::None => vec![Line::raw("")],
+        Profile::Running { started, .. } => vec![Line::raw(format!(
+            "{} profiling {} (two scans; Esc cancels)…",
+            spinner(*started),
+            tab.dataset.spec
+        ))],
+        Profile::Failed { error, .. } => vec![Line::styled(error.clone(), theme.error)],
+        Profile::Ready { view, columns } => {
+            let mut lines = profile_lines(columns, tab.col, theme);
+            if *view != tab.view {
+                lines.insert(
+                    0,
+                    Line::styled("(the view changed since: press p twice to refresh)", theme.dtype),
+                );
+            }
+            lines
+        }
+    };
+    let lines: Vec<Line> = lines.into_iter().skip(scroll).collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn profile_lines<'a>(columns: &'a [ColumnProfile], current: usize, theme: &Theme) -> Vec<Line<'a>> {
+    let rows = columns.first().map(|c| c.rows).unwrap_or(0);
+    let mut lines = vec![
+        Line::styled(format!("{} rows · {} columns", thousands(rows), columns.len()), theme.dtype),
+        Line::styled(
+            format!(
+                "{:<20} {:<12} {:>8} {:>10} {:<16} {:<16} {:>10} {}",
+                "column", "type", "nulls", "distinct", "min", "max", "mean", "histogram"
+            ),
+            theme.header,
+        ),
+    ];
+    let cut = |s: &str, w: usize| -> String {
+        if s.chars().count() > w {
+            format!("{}…", s.chars().take(w - 1).collect::<String>())
+        } else {
+            s.to_string()
+        }
+    };
+    for (i, c) in columns.iter().enumerate() {
+        let text = format!(
+            "{:<20} {:<12} {:>7.1}% {:>10} {:<16} {:<16} {:>10} {}",
+            cut(&c.name, 20),
+            cut(&c.dtype, 12),
+            c.null_fraction * 100.0,
+            thousands(c.distinct),
+            cut(c.min.as_deref().unwrap_or(""), 16),
+            cut(c.max.as_deref().unwrap_or(""), 16),
+            c.mean.map(number).unwrap_or_default(),
+            sparkline(&c.histogram),
+        );
+        let style = if i == current { theme.cursor } else { Style::default() };
+        lines.push(Line::styled(text, style));
+    }
+    if let Some(c) = columns.get(current) {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(format!("{} ({})", c.name, c.dtype), theme.header));
+        lines.push(Line::raw(format!(
+            "  nulls {} of {} ({:.2}%) · distinct {}",
+            thousands(c.nulls),
+            thousands(c.rows),
+            c.null_fraction * 100.0,
+            thousands(c.distinct)
+        )));
+        if let (Some(mean), Some(std)) = (c.mean, c.std) {
+            lines.push(Line::raw(format!("  mean {} · std {}", number(mean), number(std))));
+        }
+        if let Some([q1, q2, q3]) = c.quantiles {
+            lines.push(Line::raw(format!(
+                "  p25 {} · median {} · p75 {}",
+                number(q1),
+                number(q2),
+                number(q3)
+            )));
+        }
+        let top_max = c.top.iter().map(|t| t.1).max().unwrap_or(1).max(1);
+        if !c.top.is_empty() {
+            lines.push(Line::styled("  top values", theme.dtype));
+        }
+        for (value, n) in &c.top {
+            let bar = "█".repeat(((n * 30) / top_max) as usize);
+            lines.push(Line::raw(format!("  {:<24} {:>10} {bar}", cut(value, 24), thousands(*n))));
+        }
+        if !c.histogram.is_empty() {
+            lines.push(Line::styled("  histogram (lower bound, rows)", theme.dtype));
+            let h_max = c.histogram.iter().map(|b| b.1).max().unwrap_or(1).max(1);
+            for (lo, n) in &c.histogram {
+                let bar = "█".repeat(((n * 40) / h_max) as usize);
+                lines.push(Line::raw(format!("  {:>12} {:>10} {bar}", number(*lo), thousands(*n))));
+            }
+        }
+    }
+    lines
 }

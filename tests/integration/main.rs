@@ -5,5 +5,6 @@ mod bridge;
 mod common;
 mod differential;
 mod formats;
+mod profile;
 mod s3;
 mod tui;

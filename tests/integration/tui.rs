@@ -111,6 +111,21 @@ impl Harness {
                     Done::Page { tab, generation, offset, result: Ok(table(offset, n, self.wide)) }
                 }
                 (Job::Count { tab, view, .. }, None) => Done::Count { tab, view, result: Ok(self.rows) },
+                (Job::Profile { tab, view, steps }, Some((ws, rt))) => {
+                    let result = rt.block_on(ws.profile(&ws.datasets()[tab], &steps));
+                    Done::Profile { tab, view, result }
+                }
+                (Job::Find { tab, view, steps, pattern, from, forward }, Some((ws, rt))) => {
+                    let result = rt.block_on(ws.find(&ws.datasets()[tab], &steps, &pattern, from, forward));
+                    Done::Find { tab, view, pattern, result }
+                }
+                (Job::Find { .. }, None) => continue,
+                (Job::Profile { tab, view, .. }, None) => {
+                    let table = table(0, self.rows as usize, self.wide);
+                    let df = assay::engine::bridge::batches_to_frame(&table.schema, &table.batches).unwrap();
+                    let result = Ok(assay::profile::profile(polars::prelude::IntoLazy::lazy(df)).unwrap());
+                    Done::Profile { tab, view, result }
+                }
             };
             queue.extend(self.app.on_done(done));
         }
@@ -173,7 +188,7 @@ fn long_cell_popup() {
 
 #[test]
 fn help_is_generated_from_the_keymap() {
-    let mut h = Harness::new(100, 32, false);
+    let mut h = Harness::new(100, 40, false);
     h.act(Action::Help);
     let screen = h.screen();
     for (keys, _, desc) in h.app.keymap.help() {
@@ -311,6 +326,68 @@ fn sort_and_quick_filters_run_on_the_engine_and_show_their_sql() {
 }
 
 #[test]
+fn profile_panel_snapshot() {
+    let mut h = Harness::new(110, 40, false);
+    h.act(Action::Right).act(Action::Right);
+    let jobs = h.app.update(Action::Profile);
+    assert!(matches!(jobs[..], [Job::Profile { .. }]));
+    assert!(h.app.busy());
+    h.serve(jobs);
+    assert!(!h.app.busy());
+    let screen = h.screen();
+    assert!(screen.contains("amount (f64)") && screen.contains("p25"), "{screen}");
+    insta::assert_snapshot!("profile", screen);
+    // Open again on the same view: no new job; Esc closes.
+    h.app.update(Action::Cancel);
+    assert!(h.app.update(Action::Profile).is_empty());
+}
+
+#[test]
+fn regex_search_finds_next_and_previous_matches() {
+    use polars::prelude::*;
+    // Where the pattern is, according to Polars directly: rows whose email has "zoë".
+    let expected: Vec<u64> = LazyCsvReader::new(PlRefPath::new("sample-data/orders.csv"))
+        .finish()
+        .unwrap()
+        .with_row_index("i", None)
+        .filter(col("email").str().contains(lit("zoë\\."), false))
+        .select([col("i")])
+        .collect()
+        .unwrap()
+        .column("i")
+        .unwrap()
+        .idx()
+        .unwrap()
+        .into_no_null_iter()
+        .map(|i| i as u64)
+        .take(2)
+        .collect();
+    let mut h = Harness::real(&["sample-data/orders.csv"], 120, 16);
+    h.act(Action::Search);
+    for c in "zoë\\.".chars() {
+        let jobs = h.app.search_key(PaletteKey::Char(c));
+        h.serve(jobs);
+    }
+    let jobs = h.app.search_key(PaletteKey::Enter);
+    h.serve(jobs);
+    assert_eq!(h.app.tab().unwrap().row, expected[0], "{:?}", h.app.message);
+    h.act(Action::SearchNext);
+    assert_eq!(h.app.tab().unwrap().row, expected[1]);
+    h.act(Action::SearchPrev);
+    assert_eq!(h.app.tab().unwrap().row, expected[0]);
+    assert!(h.screen().contains("zoë."), "{}", h.screen());
+    // A bad pattern is an error in the status bar, not a crash.
+    h.act(Action::Search);
+    for c in "([".chars() {
+        h.app.search_key(PaletteKey::Char(c));
+    }
+    let jobs = h.app.search_key(PaletteKey::Enter);
+    h.serve(jobs);
+    let m = h.app.message.clone().unwrap();
+    assert!(m.error && m.text.contains("search `([`"), "{m:?}");
+}
+
+#[test]
 fn palette_matches_actions_fuzzily() {
     let (mut app, _) = App::new(vec![dataset("a"), dataset("b")], Keymap::new(&[]).unwrap(), 100, 14);
     let best = app.palette_matches("nxt tab");
@@ -335,18 +412,23 @@ fn user_keymap_override_reaches_every_action() {
     let path = dir.path().join("config.toml");
     let mut text = String::from("theme = \"light\"\n");
     // Rebind every action to a function-free letter chord; each must be reachable.
-    let letters = "abcdefghijklmnopqrstuvwxyz";
-    assert!(letters.len() >= Action::ALL.len(), "more actions than test keys");
-    for ((_, name), letter) in Action::ALL.iter().zip(letters.chars()) {
-        text.push_str(&format!("[[keys]]\non = [\"ctrl-{letter}\"]\nrun = \"{name}\"\n"));
+    // ctrl-a … ctrl-z, then f2 … f12: more chords than actions.
+    let chords: Vec<String> =
+        ('a'..='z').map(|c| format!("ctrl-{c}")).chain((2..=12).map(|n| format!("f{n}"))).collect();
+    assert!(chords.len() >= Action::ALL.len(), "more actions than test keys");
+    for ((_, name), chord) in Action::ALL.iter().zip(&chords) {
+        text.push_str(&format!("[[keys]]\non = [\"{chord}\"]\nrun = \"{name}\"\n"));
     }
     std::fs::write(&path, &text).unwrap();
     let config = Config::parse(&std::fs::read_to_string(&path).unwrap(), "config.toml").unwrap();
     let keymap = Keymap::new(&config.keys).unwrap();
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-    for ((action, _), letter) in Action::ALL.iter().zip(letters.chars()) {
-        let key = KeyEvent::new(KeyCode::Char(letter), KeyModifiers::CONTROL);
-        assert_eq!(keymap.action(&key), Some(*action), "ctrl-{letter}");
+    for ((action, _), chord) in Action::ALL.iter().zip(&chords) {
+        let key = match chord.strip_prefix("ctrl-") {
+            Some(c) => KeyEvent::new(KeyCode::Char(c.chars().next().unwrap()), KeyModifiers::CONTROL),
+            None => KeyEvent::new(KeyCode::F(chord[1..].parse().unwrap()), KeyModifiers::NONE),
+        };
+        assert_eq!(keymap.action(&key), Some(*action), "{chord}");
     }
     // Through the binary: a bad user keymap is a clear input error before the screen.
     std::fs::write(&path, "[[keys]]\non = [\"x\"]\nrun = \"launch\"\n").unwrap();
