@@ -7,6 +7,9 @@ use std::process::ExitCode;
 use assay::cli::{self, Cli};
 use clap::{CommandFactory, Parser};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn data_dir() -> Option<std::path::PathBuf> {
     if let Ok(dir) = std::env::var("ASSAY_DATA_DIR") {
         return Some(dir.into());

@@ -179,7 +179,8 @@ pub fn write_schema(out: &mut dyn Write, table: &str, columns: &[Column], json: 
     writeln!(out, "{grid}").map_err(write_error)
 }
 
-fn short_number(v: f64) -> String {
+/// A number in at most a few characters, for tables and panels.
+pub fn short_number(v: f64) -> String {
     if v == v.trunc() && v.abs() < 1e15 {
         format!("{v:.0}")
     } else if v.abs() >= 1e6 || v.abs() < 1e-3 {

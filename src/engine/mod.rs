@@ -20,7 +20,7 @@ use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::SchemaRef;
 
 use crate::error::{Error, Result};
-use crate::source::{csv_diagnose, Dataset, Format, Location, OpenOptions};
+use crate::source::{self, csv_diagnose, Dataset, Format, Location, OpenOptions};
 use crate::transform::{self, Step};
 
 /// The two query engines.
@@ -177,22 +177,20 @@ impl Workspace {
     /// The number of rows of `ds` after `steps` (without steps: Parquet from metadata,
     /// text formats by a fast scan).
     pub async fn count(&self, ds: &Dataset, steps: &[Step]) -> Result<u64> {
+        if let (Format::Csv(dialect), Location::Local, true) = (ds.format, &ds.location, steps.is_empty()) {
+            // Stable-Rust Polars counts CSV rows slowly; see source::csv_count.
+            let files = ds.files.clone();
+            return blocking(move || {
+                files.iter().map(|f| source::csv_count::count_rows(f, &dialect)).sum::<Result<u64>>()
+            })
+            .await?;
+        }
         let owned = ds.clone();
         let steps = steps.to_vec();
         let table = self
             .run_polars(None, move || Ok(transform::apply(polars::scan(&owned)?, &steps)?.select([len()])))
             .await?;
-        use arrow::array::AsArray;
-        let batch = table.batches.first().ok_or_else(|| Error::runtime("count returned no rows"))?;
-        let col = batch.column(0);
-        let value = if let Some(a) = col.as_primitive_opt::<arrow::datatypes::UInt32Type>() {
-            a.value(0) as u64
-        } else if let Some(a) = col.as_primitive_opt::<arrow::datatypes::UInt64Type>() {
-            a.value(0)
-        } else {
-            return Err(Error::runtime(format!("count returned a {}", col.data_type())));
-        };
-        Ok(value)
+        first_index(&table)?.ok_or_else(|| Error::runtime("count returned no rows"))
     }
 
     /// The first row after `from` (or the last before it, going back) of `ds` after
@@ -229,20 +227,7 @@ impl Workspace {
                 Ok(hits.select([pick]))
             })
             .await?;
-        use arrow::array::AsArray;
-        let Some(batch) = table.batches.first() else { return Ok(None) };
-        let column = batch.column(0);
-        if batch.num_rows() == 0 || column.is_null(0) {
-            return Ok(None);
-        }
-        let value = if let Some(a) = column.as_primitive_opt::<arrow::datatypes::UInt32Type>() {
-            a.value(0) as u64
-        } else if let Some(a) = column.as_primitive_opt::<arrow::datatypes::UInt64Type>() {
-            a.value(0)
-        } else {
-            return Err(Error::runtime(format!("search returned a {}", column.data_type())));
-        };
-        Ok(Some(value))
+        first_index(&table)
     }
 
     /// Column statistics and histograms of `ds` after `steps` (two aggregating scans).
@@ -454,6 +439,25 @@ impl Workspace {
             }
             _ => self.read_failure("datafusion", &text),
         }
+    }
+}
+
+/// The first value of a one-column result of Polars' index type (u32, or u64 with
+/// `bigidx`): a count or a row number. `None` when there is no row or it is null.
+fn first_index(table: &Table) -> Result<Option<u64>> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{UInt32Type, UInt64Type};
+    let Some(batch) = table.batches.iter().find(|b| b.num_rows() > 0) else { return Ok(None) };
+    let column = batch.column(0);
+    if column.is_null(0) {
+        return Ok(None);
+    }
+    if let Some(a) = column.as_primitive_opt::<UInt32Type>() {
+        Ok(Some(a.value(0) as u64))
+    } else if let Some(a) = column.as_primitive_opt::<UInt64Type>() {
+        Ok(Some(a.value(0)))
+    } else {
+        Err(Error::runtime(format!("expected a row index, got a {}", column.data_type())))
     }
 }
 

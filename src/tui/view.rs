@@ -8,6 +8,7 @@ use ratatui::Frame;
 
 use super::app::{App, Mode, Profile, RowCount, Tab, CHROME_LINES, SLOW};
 use crate::config::ThemeName;
+use crate::output::short_number;
 use crate::profile::{sparkline, ColumnProfile};
 
 /// Smallest usable terminal.
@@ -344,16 +345,6 @@ fn render_popup(frame: &mut Frame, theme: &Theme, title: &str, text: &str) {
     );
 }
 
-fn number(v: f64) -> String {
-    if v == v.trunc() && v.abs() < 1e15 {
-        format!("{v:.0}")
-    } else if v.abs() >= 1e6 || v.abs() < 1e-3 {
-        format!("{v:.3e}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
 /// The profile panel: one line per column, then the current column in detail.
 fn render_profile(frame: &mut Frame, app: &App, theme: &Theme, area: Rect, scroll: usize) {
     let Some(tab) = app.tab() else { return };
@@ -413,7 +404,7 @@ fn profile_lines<'a>(columns: &'a [ColumnProfile], current: usize, theme: &Theme
             thousands(c.distinct),
             cut(c.min.as_deref().unwrap_or(""), 16),
             cut(c.max.as_deref().unwrap_or(""), 16),
-            c.mean.map(number).unwrap_or_default(),
+            c.mean.map(short_number).unwrap_or_default(),
             sparkline(&c.histogram),
         );
         let style = if i == current { theme.cursor } else { Style::default() };
@@ -430,14 +421,14 @@ fn profile_lines<'a>(columns: &'a [ColumnProfile], current: usize, theme: &Theme
             thousands(c.distinct)
         )));
         if let (Some(mean), Some(std)) = (c.mean, c.std) {
-            lines.push(Line::raw(format!("  mean {} · std {}", number(mean), number(std))));
+            lines.push(Line::raw(format!("  mean {} · std {}", short_number(mean), short_number(std))));
         }
         if let Some([q1, q2, q3]) = c.quantiles {
             lines.push(Line::raw(format!(
                 "  p25 {} · median {} · p75 {}",
-                number(q1),
-                number(q2),
-                number(q3)
+                short_number(q1),
+                short_number(q2),
+                short_number(q3)
             )));
         }
         let top_max = c.top.iter().map(|t| t.1).max().unwrap_or(1).max(1);
@@ -453,7 +444,7 @@ fn profile_lines<'a>(columns: &'a [ColumnProfile], current: usize, theme: &Theme
             let h_max = c.histogram.iter().map(|b| b.1).max().unwrap_or(1).max(1);
             for (lo, n) in &c.histogram {
                 let bar = "█".repeat(((n * 40) / h_max) as usize);
-                lines.push(Line::raw(format!("  {:>12} {:>10} {bar}", number(*lo), thousands(*n))));
+                lines.push(Line::raw(format!("  {:>12} {:>10} {bar}", short_number(*lo), thousands(*n))));
             }
         }
     }

@@ -199,3 +199,29 @@ fn explain_shows_both_engines_plans() {
         assay(&["explain", q, "-t", "sample-data/orders.csv", "--engine", "datafusion", "--format", "json"]);
     assert_eq!(json(one.ok())["plans"].as_array().unwrap().len(), 1);
 }
+
+/// Polars' own row count of a CSV file.
+fn polars_count(path: &str) -> u64 {
+    use polars::prelude::*;
+    let counted =
+        LazyCsvReader::new(PlRefPath::new(path)).finish().unwrap().select([len()]).collect().unwrap();
+    counted.column("len").unwrap().get(0).unwrap().extract::<u64>().unwrap()
+}
+
+#[test]
+fn fast_csv_count_agrees_with_polars_and_the_filtered_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "id,note\r\n1,\"two\nlines\"\r\n2,\"say \"\"hi\"\"\"\r\n3,plain\r\n4,\"\"\r\n5,last";
+    let path = write(dir.path(), "tricky.csv", text.as_bytes());
+    let expected = polars_count(&path);
+    assert_eq!(assay(&["count", &path]).ok().trim(), expected.to_string());
+    // The same count through the engine (a query is not the fast path).
+    let q = "SELECT COUNT(*) AS n FROM tricky";
+    let via_sql = json(assay(&["sql", q, "-t", &path, "--format", "json"]).ok())[0]["n"].as_u64().unwrap();
+    assert_eq!(via_sql, expected);
+    assert_eq!(expected, 5);
+    // Blank lines: Polars counts each as a row of nulls, and so does the fast count.
+    let blank = write(dir.path(), "blank.csv", b"a,b\n1,2\n\n3,4\r\n\r\n5,6\n");
+    let polars_blank = polars_count(&blank);
+    assert_eq!(assay(&["count", &blank]).ok().trim(), polars_blank.to_string());
+}
