@@ -206,7 +206,7 @@ pub fn write_profile(
         "column",
         "type",
         "nulls",
-        "distinct≈",
+        "distinct",
         "min",
         "max",
         "mean",

@@ -65,51 +65,46 @@ struct JobRunner {
 }
 
 impl JobRunner {
+    /// Runs `work` for `tab`, aborting the job of the same kind it replaces.
+    fn spawn(
+        map: &mut HashMap<usize, AbortHandle>,
+        tab: usize,
+        work: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        if let Some(h) = map.remove(&tab) {
+            h.abort();
+        }
+        map.insert(tab, tokio::spawn(work).abort_handle());
+    }
+
     fn start(&mut self, jobs: Vec<Job>) {
         for job in jobs {
             let ws = self.workspace.clone();
             let tx = self.tx.clone();
             match job {
                 Job::Page { tab, generation, steps, offset, len } => {
-                    if let Some(h) = self.pages.remove(&tab) {
-                        h.abort();
-                    }
-                    let handle = tokio::spawn(async move {
-                        let ds = &ws.datasets()[tab];
-                        let result = ws.page(ds, &steps, offset, len).await;
+                    Self::spawn(&mut self.pages, tab, async move {
+                        let result = ws.page(&ws.datasets()[tab], &steps, offset, len).await;
                         let _ = tx.send(Done::Page { tab, generation, offset, result });
                     });
-                    self.pages.insert(tab, handle.abort_handle());
                 }
                 Job::Count { tab, view, steps } => {
-                    if let Some(h) = self.counts.remove(&tab) {
-                        h.abort();
-                    }
-                    let handle = tokio::spawn(async move {
+                    Self::spawn(&mut self.counts, tab, async move {
                         let result = ws.count(&ws.datasets()[tab], &steps).await;
                         let _ = tx.send(Done::Count { tab, view, result });
                     });
-                    self.counts.insert(tab, handle.abort_handle());
                 }
                 Job::Profile { tab, view, steps } => {
-                    if let Some(h) = self.profiles.remove(&tab) {
-                        h.abort();
-                    }
-                    let handle = tokio::spawn(async move {
+                    Self::spawn(&mut self.profiles, tab, async move {
                         let result = ws.profile(&ws.datasets()[tab], &steps).await;
                         let _ = tx.send(Done::Profile { tab, view, result });
                     });
-                    self.profiles.insert(tab, handle.abort_handle());
                 }
                 Job::Find { tab, view, steps, pattern, from, forward } => {
-                    if let Some(h) = self.finds.remove(&tab) {
-                        h.abort();
-                    }
-                    let handle = tokio::spawn(async move {
+                    Self::spawn(&mut self.finds, tab, async move {
                         let result = ws.find(&ws.datasets()[tab], &steps, &pattern, from, forward).await;
                         let _ = tx.send(Done::Find { tab, view, pattern, result });
                     });
-                    self.finds.insert(tab, handle.abort_handle());
                 }
                 Job::Cancel { tab } => {
                     for map in [&mut self.pages, &mut self.counts, &mut self.profiles, &mut self.finds] {
