@@ -157,7 +157,18 @@ pub async fn run(specs: &[String], options: &OpenOptions) -> Result<()> {
     let mut workspace = Workspace::default();
     let mut problems: Vec<Error> = Vec::new();
     for spec in specs {
-        match Dataset::open(spec, None, options).await.and_then(|ds| workspace.add(ds)) {
+        let opened = Dataset::open(spec, None, options).await.map(|mut ds| {
+            // Tabs need distinct names too: `orders.csv` and `orders.parquet` side by side
+            // become `orders` and `orders_parquet`.
+            let base = ds.name.clone();
+            let mut n = 1;
+            while workspace.datasets().iter().any(|d| d.name == ds.name) {
+                ds.name = if n == 1 { format!("{base}_{}", ds.format.name()) } else { format!("{base}_{n}") };
+                n += 1;
+            }
+            ds
+        });
+        match opened.and_then(|ds| workspace.add(ds)) {
             Ok(()) => {}
             Err(e) => problems.push(e),
         }
