@@ -34,14 +34,6 @@ impl Error {
         }
     }
 
-    /// The same error with `context` put in front of its message.
-    pub fn context(self, context: impl std::fmt::Display) -> Self {
-        match self {
-            Error::Input(m) => Error::Input(format!("{context}: {m}")),
-            Error::Runtime(m) => Error::Runtime(format!("{context}: {m}")),
-        }
-    }
-
     pub fn message(&self) -> &str {
         match self {
             Error::Input(m) | Error::Runtime(m) => m,

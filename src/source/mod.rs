@@ -148,16 +148,6 @@ impl Dataset {
             Location::Local => None,
         }
     }
-
-    /// Total size in bytes of local files (S3 sizes are not fetched here).
-    pub fn local_size(&self) -> Option<u64> {
-        match self.location {
-            Location::Local => {
-                Some(self.files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum())
-            }
-            Location::S3(_) => None,
-        }
-    }
 }
 
 fn has_glob(s: &str) -> bool {
