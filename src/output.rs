@@ -240,7 +240,12 @@ pub fn write_profile(
     }
     writeln!(out, "{grid}").map_err(write_error)?;
     let rows = columns.first().map(|c| c.rows).unwrap_or(0);
-    writeln!(out, "{rows} rows, {} columns", columns.len()).map_err(write_error)
+    writeln!(out, "{rows} rows, {} columns", columns.len()).map_err(write_error)?;
+    if columns.iter().any(|c| c.approximate) {
+        let note = "quantiles are interpolated from fine histograms";
+        writeln!(out, "{note} (more than {} rows)", crate::profile::EXACT_ROWS).map_err(write_error)?;
+    }
+    Ok(())
 }
 
 pub fn write_count(out: &mut dyn Write, table: &str, rows: u64, json: bool) -> Result<()> {

@@ -10,17 +10,19 @@ pub mod datafusion;
 pub mod polars;
 pub mod sql;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ::datafusion::error::DataFusionError;
 use ::datafusion::physical_plan::display::DisplayableExecutionPlan;
 use ::datafusion::physical_plan::displayable;
-use ::polars::prelude::{len, LazyFrame, PolarsError};
+use ::polars::prelude::{len, DataFrame, LazyFrame, PolarsError};
 use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::SchemaRef;
 
 use crate::error::{Error, Result};
-use crate::source::{self, csv_diagnose, Dataset, Format, Location, OpenOptions};
+use crate::source::{self, csv_count, csv_diagnose, Dataset, Format, Location, OpenOptions};
 use crate::transform::{self, Step};
 
 /// The two query engines.
@@ -84,6 +86,51 @@ pub struct Plans {
 #[derive(Debug, Default, Clone)]
 pub struct Workspace {
     datasets: Vec<Dataset>,
+    /// Row-offset indexes of local CSV datasets, by dataset name, built by `count`.
+    csv_rows: Arc<Mutex<HashMap<String, Arc<CsvRows>>>>,
+}
+
+/// A local CSV dataset's row indexes (one per file) and the schema its scan infers, so
+/// a page anywhere in it is read by seeking instead of scanning up to it.
+#[derive(Debug)]
+struct CsvRows {
+    files: Vec<csv_count::RowIndex>,
+    dialect: source::CsvDialect,
+    schema: ::polars::prelude::SchemaRef,
+}
+
+impl CsvRows {
+    /// Rows `offset..offset + len` across the files, in order. The outer error is I/O,
+    /// the inner one Polars' parse of the rows.
+    fn page(&self, mut offset: u64, len: u64) -> Result<::polars::prelude::PolarsResult<DataFrame>> {
+        let mut parts: Vec<DataFrame> = Vec::new();
+        let mut left = len;
+        for file in &self.files {
+            if left == 0 {
+                break;
+            }
+            if offset >= file.rows {
+                offset -= file.rows;
+                continue;
+            }
+            let (bytes, skip) = file.read(offset, left, self.dialect.quote)?;
+            let df = match polars::read_csv_rows(bytes, &self.dialect, self.schema.clone()) {
+                Ok(df) => df,
+                Err(e) => return Ok(Err(e)),
+            };
+            let got = df.height() as u64 - skip.min(df.height() as u64);
+            parts.push(df.slice(skip as i64, got as usize));
+            left -= got.min(left);
+            offset = 0;
+        }
+        let mut out = DataFrame::empty_with_schema(&self.schema);
+        for part in parts {
+            if let Err(e) = out.vstack_mut(&part) {
+                return Ok(Err(e));
+            }
+        }
+        Ok(Ok(out))
+    }
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
@@ -164,8 +211,15 @@ impl Workspace {
     }
 
     /// Rows `offset..offset + len` of `ds` after `steps`: the window a grid shows.
-    /// Parquet and IPC skip to the offset by metadata; text formats are scanned up to it.
+    /// Parquet and IPC skip to the offset by metadata; a local CSV file whose rows were
+    /// counted (and so indexed) is read from the nearest checkpoint; other text formats
+    /// are scanned up to the offset.
     pub async fn page(&self, ds: &Dataset, steps: &[Step], offset: u64, len: usize) -> Result<Table> {
+        let indexed = self.csv_rows.lock().ok().and_then(|m| m.get(&ds.name).cloned());
+        if let (Some(rows), true) = (indexed, steps.is_empty()) {
+            let df = blocking(move || rows.page(offset, len as u64)).await??;
+            return Table::from_polars(df.map_err(|e| self.polars_error(e, None))?);
+        }
         let owned = ds.clone();
         let steps = steps.to_vec();
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
@@ -178,12 +232,24 @@ impl Workspace {
     /// text formats by a fast scan).
     pub async fn count(&self, ds: &Dataset, steps: &[Step]) -> Result<u64> {
         if let (Format::Csv(dialect), Location::Local, true) = (ds.format, &ds.location, steps.is_empty()) {
-            // Stable-Rust Polars counts CSV rows slowly; see source::csv_count.
-            let files = ds.files.clone();
-            return blocking(move || {
-                files.iter().map(|f| source::csv_count::count_rows(f, &dialect)).sum::<Result<u64>>()
+            // Stable-Rust Polars counts CSV rows slowly; see source::csv_count. The same
+            // pass indexes the rows for `page`.
+            let owned = ds.clone();
+            let (files, schema) = blocking(move || -> Result<_> {
+                let files = owned
+                    .files
+                    .iter()
+                    .map(|f| csv_count::index_rows(f, &dialect))
+                    .collect::<Result<Vec<_>>>()?;
+                let schema = polars::scan(&owned).and_then(|mut lf| lf.collect_schema()).ok();
+                Ok((files, schema))
             })
-            .await?;
+            .await??;
+            let rows = files.iter().map(|f| f.rows).sum();
+            if let (Some(schema), Ok(mut map)) = (schema, self.csv_rows.lock()) {
+                map.insert(ds.name.clone(), Arc::new(CsvRows { files, dialect, schema }));
+            }
+            return Ok(rows);
         }
         let owned = ds.clone();
         let steps = steps.to_vec();

@@ -6,7 +6,7 @@ use polars::io::cloud::CloudOptions;
 use polars::prelude::*;
 use polars_buffer::Buffer;
 
-use crate::source::{Dataset, Format};
+use crate::source::{CsvDialect, Dataset, Format};
 
 /// Rows read to infer the types of CSV and NDJSON columns.
 pub const INFER_SCHEMA_ROWS: usize = 10_000;
@@ -40,6 +40,21 @@ pub fn scan(ds: &Dataset) -> PolarsResult<LazyFrame> {
             UnifiedScanArgs { cloud_options: cloud, glob: false, ..Default::default() },
         ),
     }
+}
+
+/// Parses `bytes`, whole data rows of a CSV file without its header (cut out with a
+/// row index), as the lazy scan of the same file would: same dialect, same `schema`.
+pub fn read_csv_rows(bytes: Vec<u8>, d: &CsvDialect, schema: SchemaRef) -> PolarsResult<DataFrame> {
+    if bytes.is_empty() {
+        return Ok(DataFrame::empty_with_schema(&schema));
+    }
+    CsvReadOptions::default()
+        .with_has_header(false)
+        .with_schema(Some(schema))
+        .with_raise_if_empty(false)
+        .map_parse_options(|o| o.with_separator(d.delimiter).with_quote_char(Some(d.quote)))
+        .into_reader_with_file_handle(std::io::Cursor::new(bytes))
+        .finish()
 }
 
 /// Runs a lazy plan to a frame. The streaming engine runs scans, filters and

@@ -1,4 +1,5 @@
-//! A fast, quote-aware row count of a local CSV file.
+//! A fast, quote-aware row count of a local CSV file, and the row-offset index that lets
+//! the workbench jump to any row without reading the file up to it.
 //!
 //! Polars counts CSV rows with a SIMD line splitter that only exists in builds made with
 //! nightly Rust (`std::simd`); on stable it falls back to a byte-at-a-time loop that is
@@ -6,26 +7,103 @@
 //! `memchr2` (vectorised at run time) and gives the same answer: every line (a blank
 //! one is a row of nulls to Polars), newlines inside quoted fields not counted, a last
 //! line without a newline counted, minus the header.
+//!
+//! The same pass notes the byte offset of every `EVERY`th data row (as csvlens does), so
+//! reading rows `n..n+k` later costs one seek and at most `EVERY + k` rows of parsing.
 
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 
 use super::CsvDialect;
 use crate::error::{io_error, Result};
 
+/// Rows between two checkpoints of a [`RowIndex`].
+pub const EVERY: u64 = 1024;
+
+/// Where the data rows of one CSV file start: `offsets[k]` is the byte offset of data row
+/// `k * EVERY`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowIndex {
+    pub path: String,
+    pub rows: u64,
+    pub offsets: Vec<u64>,
+}
+
 /// The number of data rows in the CSV file at `path`.
 pub fn count_rows(path: &str, dialect: &CsvDialect) -> Result<u64> {
+    Ok(index_rows(path, dialect)?.rows)
+}
+
+/// Counts the data rows of the CSV file at `path` and notes where every `EVERY`th starts.
+pub fn index_rows(path: &str, dialect: &CsvDialect) -> Result<RowIndex> {
     let mut file = std::fs::File::open(path).map_err(|e| io_error(path, &e))?;
     let mut counter = Counter::new(dialect.quote);
+    let header = u64::from(dialect.has_header);
+    let mut offsets = Vec::new();
+    if header == 0 {
+        offsets.push(0);
+    }
     let mut buf = vec![0u8; 4 << 20];
+    let mut base = 0u64;
     loop {
         let n = file.read(&mut buf).map_err(|e| io_error(path, &e))?;
         if n == 0 {
             break;
         }
-        counter.feed(&buf[..n]);
+        counter.feed(&buf[..n], |records, end| {
+            // `records` records have ended; the next data row starts at `end`.
+            let data = records - header.min(records);
+            if records >= header && data % EVERY == 0 {
+                offsets.push(base + end as u64);
+            }
+            true
+        });
+        base += n as u64;
     }
     let records = counter.finish();
-    Ok(if dialect.has_header { records.saturating_sub(1) } else { records })
+    let rows = records.saturating_sub(header);
+    // A checkpoint at the very end of the file starts no row.
+    offsets.truncate(rows.div_ceil(EVERY) as usize);
+    Ok(RowIndex { path: path.to_string(), rows, offsets })
+}
+
+impl RowIndex {
+    /// The raw bytes of data rows `first..first + len` (cut to the file's rows), each
+    /// ending with its newline, and how many rows of it precede `first` (the bytes start
+    /// at a checkpoint).
+    pub fn read(&self, first: u64, len: u64, quote: u8) -> Result<(Vec<u8>, u64)> {
+        let first = first.min(self.rows);
+        let k = (first / EVERY) as usize;
+        let Some(&start) = self.offsets.get(k) else { return Ok((Vec::new(), 0)) };
+        let skip = first - k as u64 * EVERY;
+        let want = skip + len.min(self.rows - first);
+        let mut file = std::fs::File::open(&self.path).map_err(|e| io_error(&self.path, &e))?;
+        file.seek(SeekFrom::Start(start)).map_err(|e| io_error(&self.path, &e))?;
+        let mut counter = Counter::new(quote);
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 256 << 10];
+        if want == 0 {
+            return Ok((out, skip));
+        }
+        loop {
+            let n = file.read(&mut buf).map_err(|e| io_error(&self.path, &e))?;
+            if n == 0 {
+                break;
+            }
+            let mut cut = None;
+            counter.feed(&buf[..n], |records, end| {
+                if records == want {
+                    cut = Some(end);
+                    return false;
+                }
+                true
+            });
+            out.extend_from_slice(&buf[..cut.unwrap_or(n)]);
+            if cut.is_some() {
+                break;
+            }
+        }
+        Ok((out, skip))
+    }
 }
 
 struct Counter {
@@ -41,7 +119,10 @@ impl Counter {
         Counter { quote, in_quotes: false, records: 0, line_has_content: false }
     }
 
-    fn feed(&mut self, bytes: &[u8]) {
+    /// Takes the next bytes; `on_record(records, end)` is told each time a record ends
+    /// (the count so far, and the position just past its newline in `bytes`) and
+    /// returns whether to go on.
+    fn feed(&mut self, bytes: &[u8], mut on_record: impl FnMut(u64, usize) -> bool) {
         let mut pos = 0;
         while let Some(i) = memchr::memchr2(b'\n', self.quote, &bytes[pos..]) {
             let at = pos + i;
@@ -56,6 +137,9 @@ impl Counter {
                 // Polars reads a blank line as a row of nulls, so it counts too.
                 self.records += 1;
                 self.line_has_content = false;
+                if !on_record(self.records, at + 1) {
+                    return;
+                }
             }
             pos = at + 1;
         }
@@ -78,7 +162,7 @@ mod tests {
         let mut c = Counter::new(b'"');
         // Feed in small pieces to cross chunk boundaries inside quotes and CRLFs.
         for chunk in text.chunks(3) {
-            c.feed(chunk);
+            c.feed(chunk, |_, _| true);
         }
         c.finish()
     }

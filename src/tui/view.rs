@@ -425,7 +425,8 @@ fn profile_lines<'a>(columns: &'a [ColumnProfile], current: usize, theme: &Theme
         }
         if let Some([q1, q2, q3]) = c.quantiles {
             lines.push(Line::raw(format!(
-                "  p25 {} · median {} · p75 {}",
+                "  {}p25 {} · median {} · p75 {}",
+                if c.approximate { "≈ " } else { "" },
                 short_number(q1),
                 short_number(q2),
                 short_number(q3)
@@ -434,6 +435,8 @@ fn profile_lines<'a>(columns: &'a [ColumnProfile], current: usize, theme: &Theme
         let top_max = c.top.iter().map(|t| t.1).max().unwrap_or(1).max(1);
         if !c.top.is_empty() {
             lines.push(Line::styled("  top values", theme.dtype));
+        } else if c.approximate && c.distinct > 0 {
+            lines.push(Line::styled("  top values: not counted (mostly distinct values)", theme.dtype));
         }
         for (value, n) in &c.top {
             let bar = "█".repeat(((n * 30) / top_max) as usize);
