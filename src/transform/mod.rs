@@ -2,6 +2,8 @@
 //! data, as data. Each step lowers to a Polars lazy plan and prints as SQL, so a view on
 //! screen can be shown, saved and replayed on either engine.
 
+pub mod filter;
+
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use polars::prelude::{col, LazyFrame, PlSmallStr, PolarsResult, SortMultipleOptions};
@@ -22,6 +24,8 @@ pub enum Step {
     Filter { sql: String },
     /// Order the rows (nulls last).
     Sort { keys: Vec<SortKey> },
+    /// Keep these columns, in this order (hidden and reordered columns).
+    Select { columns: Vec<String> },
 }
 
 impl Step {
@@ -42,6 +46,9 @@ impl Step {
                     .with_maintain_order(true);
                 let exprs: Vec<_> = names.iter().map(|n| col(n.clone())).collect();
                 lf.sort_by_exprs(exprs, options)
+            }
+            Step::Select { columns } => {
+                lf.select(columns.iter().map(|c| col(c.as_str())).collect::<Vec<_>>())
             }
         })
     }
@@ -72,20 +79,26 @@ pub fn literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
-/// The steps as one SQL query over `table` (filters joined by AND, the last sort wins).
+/// The steps as one SQL query over `table` (filters joined by AND, the last sort and the
+/// last column selection win: a filter or sort only names columns that exist before
+/// any selection too, so the order of steps does not change the answer).
 pub fn to_sql(table: &str, steps: &[Step]) -> String {
     let filters: Vec<&str> = steps
         .iter()
         .filter_map(|s| match s {
             Step::Filter { sql } => Some(sql.as_str()),
-            Step::Sort { .. } => None,
+            _ => None,
         })
         .collect();
     let sort = steps.iter().rev().find_map(|s| match s {
         Step::Sort { keys } => Some(keys),
-        Step::Filter { .. } => None,
+        _ => None,
     });
-    let mut q = format!("SELECT * FROM {}", ident(table));
+    let projection = steps.iter().rev().find_map(|s| match s {
+        Step::Select { columns } => Some(columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ")),
+        _ => None,
+    });
+    let mut q = format!("SELECT {} FROM {}", projection.as_deref().unwrap_or("*"), ident(table));
     if !filters.is_empty() {
         let joined: Vec<String> = if filters.len() == 1 {
             vec![filters[0].to_string()]
@@ -130,10 +143,11 @@ mod tests {
             Step::filter("status = 'shipped'").unwrap(),
             Step::Sort { keys: vec![SortKey { column: "amount".into(), descending: true }] },
             Step::filter("\"Odd Name\" IS NOT NULL").unwrap(),
+            Step::Select { columns: vec!["status".into(), "Odd Name".into()] },
         ];
         assert_eq!(
             to_sql("orders", &steps),
-            "SELECT * FROM orders WHERE (status = 'shipped') AND (\"Odd Name\" IS NOT NULL) \
+            "SELECT status, \"Odd Name\" FROM orders WHERE (status = 'shipped') AND (\"Odd Name\" IS NOT NULL) \
              ORDER BY amount DESC NULLS LAST"
         );
         assert_eq!(ident("Odd Name"), "\"Odd Name\"");

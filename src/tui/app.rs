@@ -9,8 +9,10 @@ use crate::error::Result;
 use crate::output;
 use crate::profile::ColumnProfile;
 use crate::source::Dataset;
+use crate::transform::filter::{Combine, Group, Kind};
 use crate::transform::{self, SortKey, Step};
 
+use super::filter::{FilterEditor, Outcome};
 use super::keymap::{Action, Keymap};
 
 /// Rows fetched around the visible window, so short scrolls need no new job.
@@ -114,6 +116,8 @@ pub struct Tab {
     pub profile: Profile,
     /// When the running search started.
     pub finding: Option<Instant>,
+    /// Widths the user set (keys or mouse drag), by column name; they win over fitting.
+    pub user_widths: std::collections::HashMap<String, u16>,
 }
 
 impl Tab {
@@ -139,6 +143,7 @@ impl Tab {
             view: 0,
             profile: Profile::None,
             finding: None,
+            user_widths: Default::default(),
         }
     }
 
@@ -147,6 +152,32 @@ impl Tab {
             RowCount::Known(n) => Some(n),
             _ => self.end,
         }
+    }
+
+    /// The columns on screen in a grid `width` cells wide, with the x where each starts:
+    /// the frozen first column, then from `left` on, each followed by one blank cell.
+    pub fn visible_columns(&self, width: u16) -> Vec<(usize, u16)> {
+        let mut out = Vec::new();
+        let mut x = 0u16;
+        let frozen = self.columns.len() > 1;
+        let mut push = |c: usize, x: &mut u16| -> bool {
+            let w = self.widths.get(c).copied().unwrap_or(1) + 1;
+            if *x + w > width && !out.is_empty() {
+                return false;
+            }
+            out.push((c, *x));
+            *x += w;
+            true
+        };
+        if frozen {
+            push(0, &mut x);
+        }
+        for c in self.left.max(usize::from(frozen))..self.columns.len() {
+            if !push(c, &mut x) {
+                break;
+            }
+        }
+        out
     }
 
     pub fn cell(&self, row: u64, col: usize) -> Option<Option<&str>> {
@@ -177,7 +208,24 @@ pub enum Mode {
     Search {
         input: String,
     },
+    /// The filter builder.
+    Filter(Box<FilterEditor>),
 }
+
+/// What the mouse did, in screen cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mouse {
+    ScrollUp,
+    ScrollDown,
+    Press { x: u16, y: u16 },
+    Drag { x: u16, y: u16 },
+    Release,
+}
+
+/// Rows the mouse wheel moves per notch.
+const WHEEL_ROWS: u64 = 3;
+/// The screen line of the first data row (under the tab bar, names and types).
+const FIRST_DATA_LINE: u16 = 3;
 
 /// A line in the status bar.
 #[derive(Debug, Clone, PartialEq)]
@@ -198,6 +246,8 @@ pub struct App {
     /// Terminal size, from the last resize.
     pub width: u16,
     pub height: u16,
+    /// The column whose right edge the mouse is dragging, and where it starts.
+    resizing: Option<(usize, u16)>,
 }
 
 /// Screen lines that are not data rows: tab bar, column names, types, status bar.
@@ -216,6 +266,7 @@ impl App {
             quit: false,
             width,
             height,
+            resizing: None,
         };
         // Only the tab on screen is read now; the others start when first shown.
         let jobs = app.start_tab(0);
@@ -258,6 +309,135 @@ impl App {
         jobs
     }
 
+    /// Like `set_steps`, but keeps the cursor row and column (a change of columns only).
+    fn set_steps_keep_place(&mut self, tab: usize, steps: Vec<Step>) -> Vec<Job> {
+        let (row, top, col) = {
+            let t = &self.tabs[tab];
+            (t.row, t.top, t.col)
+        };
+        let jobs = self.set_steps(tab, steps);
+        let t = &mut self.tabs[tab];
+        (t.row, t.top, t.col) = (row, top, col);
+        let mut jobs = jobs;
+        // The page asked for by `set_steps` was for the top; ask for the window again.
+        jobs.retain(|j| !matches!(j, Job::Page { .. }));
+        jobs.extend(self.request_page(tab, true));
+        jobs
+    }
+
+    /// Shows only `names`, in this order (hiding or moving columns). Consecutive column
+    /// changes make one step.
+    fn select_columns(&mut self, tab: usize, names: Vec<String>) -> Vec<Job> {
+        let mut steps = self.tabs[tab].steps.clone();
+        match steps.last_mut() {
+            Some(Step::Select { columns }) => *columns = names,
+            _ => steps.push(Step::Select { columns: names }),
+        }
+        self.set_steps_keep_place(tab, steps)
+    }
+
+    /// Sets a column's width by hand (keys or mouse); fitting never overrides it.
+    pub fn set_width(&mut self, tab: usize, col: usize, width: u16) {
+        let Some(t) = self.tabs.get_mut(tab) else { return };
+        let (Some(info), Some(w)) = (t.columns.get(col), t.widths.get_mut(col)) else { return };
+        *w = width.clamp(1, 200);
+        t.user_widths.insert(info.name.clone(), *w);
+    }
+
+    /// The mouse in the grid: the wheel scrolls, a click selects a cell, dragging a
+    /// column's right edge (the blank cell after it) resizes it.
+    pub fn mouse(&mut self, event: Mouse) -> Vec<Job> {
+        let tab = self.active;
+        if self.tabs.is_empty() {
+            return Vec::new();
+        }
+        match (&self.mode, event) {
+            (Mode::Normal | Mode::Profile { .. }, Mouse::ScrollDown) => {
+                let mut jobs = Vec::new();
+                for _ in 0..WHEEL_ROWS {
+                    jobs = self.update(Action::Down);
+                }
+                jobs
+            }
+            (Mode::Normal | Mode::Profile { .. }, Mouse::ScrollUp) => {
+                let mut jobs = Vec::new();
+                for _ in 0..WHEEL_ROWS {
+                    jobs = self.update(Action::Up);
+                }
+                jobs
+            }
+            (Mode::Normal, Mouse::Press { x, y }) => {
+                let visible = self.visible_rows() as u16;
+                let t = &mut self.tabs[tab];
+                let columns = t.visible_columns(self.width);
+                let edge =
+                    columns.iter().find(|(c, start)| x == start + t.widths.get(*c).copied().unwrap_or(1));
+                if let (Some(&(c, start)), true) = (edge, y >= 1) {
+                    self.resizing = Some((c, start));
+                    return Vec::new();
+                }
+                let Some(&(c, _)) = columns.iter().rev().find(|(_, start)| x >= *start) else {
+                    return Vec::new();
+                };
+                t.col = c;
+                if y >= FIRST_DATA_LINE && y < FIRST_DATA_LINE + visible {
+                    let row = t.top + u64::from(y - FIRST_DATA_LINE);
+                    if t.rows().is_none_or(|n| row < n) {
+                        t.row = row;
+                    }
+                }
+                self.scroll_into_view(tab);
+                self.request_page(tab, false)
+            }
+            (_, Mouse::Drag { x, .. }) => {
+                if let Some((c, start)) = self.resizing {
+                    self.set_width(tab, c, x.saturating_sub(start).max(1));
+                }
+                Vec::new()
+            }
+            (_, Mouse::Release) => {
+                self.resizing = None;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Keys typed in the filter builder.
+    pub fn filter_key(&mut self, key: PaletteKey) -> Vec<Job> {
+        let tab = self.active;
+        let Some(t) = self.tabs.get(tab) else { return Vec::new() };
+        let Mode::Filter(editor) = &mut self.mode else { return Vec::new() };
+        match editor.key(key, &t.columns) {
+            Outcome::Continue => Vec::new(),
+            Outcome::Cancel => {
+                self.mode = Mode::Normal;
+                Vec::new()
+            }
+            Outcome::Apply(group) => {
+                let replaces = editor.replaces;
+                let mut steps = t.steps.clone();
+                if replaces {
+                    steps.pop();
+                }
+                if !group.items.is_empty() {
+                    match Step::filter(&group.to_sql()) {
+                        Ok(step) => steps.push(step),
+                        Err(e) => {
+                            editor.error = Some(e.to_string());
+                            return Vec::new();
+                        }
+                    }
+                } else if !replaces {
+                    self.mode = Mode::Normal;
+                    return Vec::new();
+                }
+                self.mode = Mode::Normal;
+                self.set_steps(tab, steps)
+            }
+        }
+    }
+
     /// A quick filter from the current cell: keep the rows equal (or not) to it.
     fn keep_cell(&mut self, tab: usize, equal: bool) -> Vec<Job> {
         let t = &self.tabs[tab];
@@ -269,7 +449,7 @@ impl App {
             None if equal => format!("{column} IS NULL"),
             None => format!("{column} IS NOT NULL"),
             Some(value) => {
-                let literal = sql_literal(&info.dtype, info.numeric, value);
+                let literal = Kind::of(&info.dtype, info.numeric).literal(value);
                 let op = if equal { "=" } else { "<>" };
                 if equal {
                     format!("{column} {op} {literal}")
@@ -451,7 +631,7 @@ impl App {
                 Action::Left | Action::Right | Action::FirstColumn | Action::LastColumn,
             ) => self.normal(action),
             (Mode::Profile { .. }, _) => Vec::new(),
-            (Mode::Palette { .. } | Mode::Search { .. }, _) => Vec::new(),
+            (Mode::Palette { .. } | Mode::Search { .. } | Mode::Filter(_), _) => Vec::new(),
             (Mode::Normal, action) => self.normal(action),
         }
     }
@@ -559,6 +739,57 @@ impl App {
                     return vec![Job::Profile { tab, view, steps: t.steps.clone() }];
                 }
                 Action::KeepNotEqual => return self.keep_cell(tab, false),
+                Action::Filter => {
+                    let kind_of = |name: &str| {
+                        t.columns.iter().find(|c| c.name == name).map(|c| Kind::of(&c.dtype, c.numeric))
+                    };
+                    // The view's last step, when it is a filter, opens for editing.
+                    let last = match t.steps.last() {
+                        Some(Step::Filter { sql }) => Group::from_sql(sql, &kind_of).ok(),
+                        _ => None,
+                    };
+                    let replaces = last.is_some();
+                    let group = last.unwrap_or_else(|| Group::new(Combine::All));
+                    self.mode = Mode::Filter(Box::new(FilterEditor::new(group, t.col, replaces)));
+                    return Vec::new();
+                }
+                Action::HideColumn => {
+                    if t.columns.len() <= 1 {
+                        self.message =
+                            Some(Message { text: "the last column cannot be hidden".into(), error: true });
+                        return Vec::new();
+                    }
+                    let mut names: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
+                    names.remove(t.col.min(names.len() - 1));
+                    return self.select_columns(tab, names);
+                }
+                Action::ShowColumns => {
+                    let steps: Vec<Step> =
+                        t.steps.iter().filter(|s| !matches!(s, Step::Select { .. })).cloned().collect();
+                    if steps.len() == t.steps.len() {
+                        return Vec::new();
+                    }
+                    return self.set_steps_keep_place(tab, steps);
+                }
+                Action::MoveColumnLeft | Action::MoveColumnRight => {
+                    let mut names: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
+                    let to =
+                        if action == Action::MoveColumnLeft { t.col.checked_sub(1) } else { Some(t.col + 1) };
+                    let Some(to) = to.filter(|&to| to < names.len()) else { return Vec::new() };
+                    names.swap(t.col, to);
+                    t.col = to;
+                    return self.select_columns(tab, names);
+                }
+                Action::WidenColumn | Action::NarrowColumn => {
+                    let Some(w) = t.widths.get(t.col).copied() else { return Vec::new() };
+                    let w = if action == Action::WidenColumn {
+                        w.saturating_add(2).min(200)
+                    } else {
+                        w.saturating_sub(2).max(3)
+                    };
+                    let col = t.col;
+                    self.set_width(tab, col, w);
+                }
                 Action::UndoStep => {
                     let mut steps = t.steps.clone();
                     if steps.pop().is_none() {
@@ -703,17 +934,31 @@ impl App {
                 t.fetching = None;
                 match result.and_then(|table| Ok((output::cells(&table, usize::MAX)?, table))) {
                     Ok((rows, table)) => {
-                        if t.columns.is_empty() {
-                            t.columns = table
-                                .schema
-                                .fields()
+                        let columns: Vec<ColumnInfo> = table
+                            .schema
+                            .fields()
+                            .iter()
+                            .map(|f| ColumnInfo {
+                                name: f.name().clone(),
+                                dtype: output::short_type(f.data_type()),
+                                numeric: f.data_type().is_numeric(),
+                            })
+                            .collect();
+                        if t.columns != columns {
+                            // Columns hidden or moved: widths follow their columns.
+                            let old: std::collections::HashMap<&str, u16> = t
+                                .columns
                                 .iter()
-                                .map(|f| ColumnInfo {
-                                    name: f.name().clone(),
-                                    dtype: output::short_type(f.data_type()),
-                                    numeric: f.data_type().is_numeric(),
-                                })
+                                .map(|c| c.name.as_str())
+                                .zip(t.widths.iter().copied())
                                 .collect();
+                            let widths = columns
+                                .iter()
+                                .map(|c| old.get(c.name.as_str()).copied().unwrap_or(0))
+                                .collect();
+                            t.widths = widths;
+                            t.columns = columns;
+                            t.col = t.col.min(t.columns.len().saturating_sub(1));
                         }
                         t.error = None;
                         fit_widths(t, &rows);
@@ -801,19 +1046,6 @@ impl App {
     }
 }
 
-/// A cell's display text as an SQL literal of its column's type.
-fn sql_literal(dtype: &str, numeric: bool, value: &str) -> String {
-    if numeric || dtype == "bool" {
-        value.to_string()
-    } else if dtype == "date" {
-        format!("DATE {}", transform::literal(value))
-    } else if dtype.starts_with("datetime") {
-        format!("TIMESTAMP {}", transform::literal(&value.replacen('T', " ", 1)))
-    } else {
-        transform::literal(value)
-    }
-}
-
 /// Keys the palette's text box takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaletteKey {
@@ -849,6 +1081,11 @@ fn fit_widths(t: &mut Tab, rows: &[Vec<Option<String>>]) {
         }
     } else {
         t.widths = widths;
+    }
+    for (c, w) in t.columns.iter().zip(t.widths.iter_mut()) {
+        if let Some(&user) = t.user_widths.get(&c.name) {
+            *w = user;
+        }
     }
 }
 

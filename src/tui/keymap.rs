@@ -44,6 +44,13 @@ pub enum Action {
     Search,
     SearchNext,
     SearchPrev,
+    Filter,
+    HideColumn,
+    ShowColumns,
+    MoveColumnLeft,
+    MoveColumnRight,
+    WidenColumn,
+    NarrowColumn,
 }
 
 impl Action {
@@ -77,6 +84,13 @@ impl Action {
         (Action::Search, "search"),
         (Action::SearchNext, "search_next"),
         (Action::SearchPrev, "search_prev"),
+        (Action::Filter, "filter"),
+        (Action::HideColumn, "hide_column"),
+        (Action::ShowColumns, "show_columns"),
+        (Action::MoveColumnLeft, "move_column_left"),
+        (Action::MoveColumnRight, "move_column_right"),
+        (Action::WidenColumn, "widen_column"),
+        (Action::NarrowColumn, "narrow_column"),
     ];
 
     pub fn name(self) -> &'static str {

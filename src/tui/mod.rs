@@ -3,6 +3,7 @@
 //! off the UI thread; the latest page request replaces the previous one, and Esc cancels.
 
 pub mod app;
+pub mod filter;
 pub mod keymap;
 pub mod view;
 
@@ -11,7 +12,10 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{
+    DisableMouseCapture, EnableMouseCapture, Event, EventStream, KeyCode, KeyEvent, KeyEventKind,
+    KeyModifiers, MouseButton, MouseEventKind,
+};
 use crossterm::{cursor, execute, terminal};
 use futures::StreamExt;
 use ratatui::backend::CrosstermBackend;
@@ -23,7 +27,7 @@ use crate::config::Config;
 use crate::engine::Workspace;
 use crate::error::{Error, Result};
 use crate::source::{Dataset, OpenOptions};
-use app::{App, Done, Job, Message, Mode, PaletteKey};
+use app::{App, Done, Job, Message, Mode, Mouse, PaletteKey};
 use keymap::Keymap;
 
 /// Raw mode and the alternate screen, undone on drop and on panic.
@@ -31,7 +35,7 @@ struct TerminalGuard;
 
 fn restore_terminal() {
     let _ = terminal::disable_raw_mode();
-    let _ = execute!(std::io::stdout(), terminal::LeaveAlternateScreen, cursor::Show);
+    let _ = execute!(std::io::stdout(), DisableMouseCapture, terminal::LeaveAlternateScreen, cursor::Show);
 }
 
 impl TerminalGuard {
@@ -42,7 +46,7 @@ impl TerminalGuard {
             previous(info);
         }));
         terminal::enable_raw_mode().map_err(|e| Error::runtime(format!("terminal: {e}")))?;
-        execute!(std::io::stdout(), terminal::EnterAlternateScreen, cursor::Hide)
+        execute!(std::io::stdout(), terminal::EnterAlternateScreen, EnableMouseCapture, cursor::Hide)
             .map_err(|e| Error::runtime(format!("terminal: {e}")))?;
         Ok(TerminalGuard)
     }
@@ -121,12 +125,12 @@ impl JobRunner {
 /// Turns a key into the app's jobs: text goes to the palette while it is open; every
 /// other key goes through the keymap.
 pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Job> {
-    if matches!(app.mode, Mode::Palette { .. } | Mode::Search { .. }) {
+    if matches!(app.mode, Mode::Palette { .. } | Mode::Search { .. } | Mode::Filter(_)) {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let pk = match key.code {
             KeyCode::Char('c') if ctrl => Some(PaletteKey::Esc),
             KeyCode::Char(c) if !ctrl => Some(PaletteKey::Char(c)),
-            KeyCode::Backspace => Some(PaletteKey::Backspace),
+            KeyCode::Backspace | KeyCode::Delete => Some(PaletteKey::Backspace),
             KeyCode::Enter => Some(PaletteKey::Enter),
             KeyCode::Esc => Some(PaletteKey::Esc),
             KeyCode::Up => Some(PaletteKey::Up),
@@ -134,8 +138,10 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Job> {
             _ => None,
         };
         let searching = matches!(app.mode, Mode::Search { .. });
+        let filtering = matches!(app.mode, Mode::Filter(_));
         return match pk {
             Some(k) if searching => app.search_key(k),
+            Some(k) if filtering => app.filter_key(k),
             Some(k) => app.palette_key(k),
             None => Vec::new(),
         };
@@ -222,6 +228,18 @@ async fn event_loop(
                         app.message = None;
                     }
                     handle_key(&mut app, key)
+                }
+                Some(Ok(Event::Mouse(m))) => {
+                    let event = match m.kind {
+                        MouseEventKind::ScrollDown => Some(Mouse::ScrollDown),
+                        MouseEventKind::ScrollUp => Some(Mouse::ScrollUp),
+                        MouseEventKind::Down(MouseButton::Left) => Some(Mouse::Press { x: m.column, y: m.row }),
+                        MouseEventKind::Drag(MouseButton::Left) => Some(Mouse::Drag { x: m.column, y: m.row }),
+                        MouseEventKind::Up(MouseButton::Left) => Some(Mouse::Release),
+                        _ => None,
+                    };
+                    dirty |= event.is_some();
+                    event.map(|e| app.mouse(e)).unwrap_or_default()
                 }
                 Some(Ok(Event::Resize(w, h))) => {
                     dirty = true;

@@ -7,9 +7,11 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::app::{App, Mode, Profile, RowCount, Tab, CHROME_LINES, SLOW};
+use super::filter::{FilterEditor, Stage};
 use crate::config::ThemeName;
 use crate::output::short_number;
 use crate::profile::{sparkline, ColumnProfile};
+use crate::transform::filter::{Combine, Node};
 
 /// Smallest usable terminal.
 pub const MIN_WIDTH: u16 = 30;
@@ -93,6 +95,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
         Mode::Palette { input, selected } => render_palette(frame, app, theme, input, *selected),
         Mode::Cell { title, text } => render_popup(frame, theme, title, text),
         Mode::Profile { scroll } => render_profile(frame, app, theme, grid, *scroll),
+        Mode::Filter(editor) => render_filter(frame, app, theme, editor),
         Mode::Search { input } => {
             let line = Line::from(vec![
                 Span::styled("/", theme.header),
@@ -130,30 +133,6 @@ fn fit(text: &str, width: usize, right: bool) -> String {
 }
 
 /// The columns drawn: the frozen first one, then from `left` while they fit.
-fn visible_columns(tab: &Tab, width: u16) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut x = 0u16;
-    let frozen = tab.columns.len() > 1;
-    let mut push = |c: usize, x: &mut u16| -> bool {
-        let w = tab.widths.get(c).copied().unwrap_or(1) + 1;
-        if *x + w > width && !out.is_empty() {
-            return false;
-        }
-        *x += w;
-        out.push(c);
-        true
-    };
-    if frozen {
-        push(0, &mut x);
-    }
-    for c in tab.left.max(usize::from(frozen))..tab.columns.len() {
-        if !push(c, &mut x) {
-            break;
-        }
-    }
-    out
-}
-
 fn render_grid(frame: &mut Frame, tab: &Tab, theme: &Theme, area: Rect) {
     if tab.columns.is_empty() {
         let text = match (&tab.error, tab.fetching) {
@@ -166,7 +145,7 @@ fn render_grid(frame: &mut Frame, tab: &Tab, theme: &Theme, area: Rect) {
         frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
         return;
     }
-    let cols = visible_columns(tab, area.width);
+    let cols: Vec<usize> = tab.visible_columns(area.width).into_iter().map(|(c, _)| c).collect();
     let mut lines: Vec<Line> = Vec::with_capacity(area.height as usize);
     let cell_text = |c: usize, text: &str, right: bool| {
         let w = tab.widths.get(c).copied().unwrap_or(1) as usize;
@@ -325,6 +304,99 @@ fn render_palette(frame: &mut Frame, app: &App, theme: &Theme, input: &str, sele
     frame.render_widget(Clear, area);
     let block = Block::default().borders(Borders::ALL).title(" command palette · a row number jumps there ");
     frame.render_widget(Paragraph::new(lines).block(block).style(theme.popup), area);
+}
+
+/// The filter builder: the conditions as a tree, the prompt being answered, the SQL.
+fn render_filter(frame: &mut Frame, app: &App, theme: &Theme, editor: &FilterEditor) {
+    let columns = app.tab().map(|t| t.columns.as_slice()).unwrap_or(&[]);
+    let combine = |c: Combine| if c == Combine::All { "all of (AND)" } else { "any of (OR)" };
+    let mut lines = Vec::new();
+    let list = editor.stage == Stage::List;
+    for (i, row) in editor.rows().iter().enumerate() {
+        let mut node: Option<&Node> = None;
+        let mut group = &editor.group;
+        for &k in &row.path {
+            node = group.items.get(k);
+            if let Some(Node::Group(g)) = node {
+                group = g;
+            }
+        }
+        let text = match node {
+            None => format!("keep rows matching {}", combine(editor.group.combine)),
+            Some(Node::Group(g)) => {
+                format!("{}{}", combine(g.combine), if g.items.is_empty() { " (empty)" } else { "" })
+            }
+            Some(Node::Condition(c)) => c.describe(),
+            Some(Node::Sql(sql)) => format!("sql: {sql}"),
+        };
+        let style = if list && i == editor.cursor { theme.cursor } else { Style::default() };
+        lines.push(Line::styled(format!("{}{text}", "  ".repeat(row.depth)), style));
+    }
+    if editor.group.items.is_empty() {
+        lines.push(Line::styled("  (no conditions yet)", theme.dtype));
+    }
+    lines.push(Line::raw(""));
+    match &editor.stage {
+        Stage::List => {}
+        Stage::Column { input, selected } => {
+            lines.push(Line::from(vec![
+                Span::styled("column: ", theme.header),
+                Span::raw(input.clone()),
+                Span::raw("▏"),
+            ]));
+            for (i, &c) in editor.column_matches(columns, input).iter().take(8).enumerate() {
+                let style = if i == *selected { theme.cursor } else { Style::default() };
+                let info = &columns[c];
+                lines.push(Line::styled(format!("  {:<24} {}", info.name, info.dtype), style));
+            }
+        }
+        Stage::Operator { column, selected } => {
+            let info = &columns[(*column).min(columns.len().saturating_sub(1))];
+            lines.push(Line::styled(format!("{} …", info.name), theme.header));
+            for (i, op) in FilterEditor::operators(info).iter().enumerate() {
+                let style = if i == *selected { theme.cursor } else { Style::default() };
+                lines.push(Line::styled(format!("  {}", op.label()), style));
+            }
+        }
+        Stage::Value { column, op, input } => {
+            let name = columns.get(*column).map(|c| c.name.as_str()).unwrap_or("?");
+            let hint = match op.arity() {
+                Some(2) => "  (low, high)",
+                None => "  (values separated by commas)",
+                _ => "",
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{name} {} ", op.label()), theme.header),
+                Span::raw(input.clone()),
+                Span::raw("▏"),
+                Span::styled(hint, theme.dtype),
+            ]));
+        }
+        Stage::Sql { input } => {
+            lines.push(Line::from(vec![
+                Span::styled("WHERE ", theme.header),
+                Span::raw(input.clone()),
+                Span::raw("▏"),
+            ]));
+        }
+    }
+    if let Some(e) = &editor.error {
+        lines.push(Line::styled(e.clone(), theme.error));
+    }
+    lines.push(Line::from(vec![Span::styled("SQL  ", theme.dtype), Span::raw(editor.sql())]));
+    let keys = match editor.stage {
+        Stage::List => "a add · g add group · o and/or · d delete · e edit as SQL · Enter apply · Esc cancel",
+        Stage::Sql { .. } => "Enter reads the SQL back into the builder · Esc back",
+        _ => "type to narrow · ↑↓ choose · Enter next · Esc back",
+    };
+    lines.push(Line::styled(keys, theme.dtype));
+    let area = centered(frame.area(), 96, (lines.len() as u16 + 2).min(frame.area().height));
+    frame.render_widget(Clear, area);
+    let block = Block::default().borders(Borders::ALL).title(" filter ");
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(block).style(theme.popup),
+        area,
+    );
 }
 
 fn render_popup(frame: &mut Frame, theme: &Theme, title: &str, text: &str) {

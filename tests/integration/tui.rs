@@ -8,7 +8,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use assay::config::Config;
 use assay::engine::Table;
 use assay::source::{CsvDialect, Dataset, Format, Location};
-use assay::tui::app::{App, Done, Job, Mode, PaletteKey};
+use assay::tui::app::{App, Done, Job, Mode, Mouse, PaletteKey};
 use assay::tui::keymap::{Action, Keymap};
 use assay::tui::view::{self, Theme};
 use ratatui::backend::TestBackend;
@@ -137,6 +137,28 @@ impl Harness {
         self
     }
 
+    /// Keys typed into the filter builder: text, with `\n` for Enter, `↓` for Down and
+    /// `⎋` for Esc.
+    fn filter(&mut self, keys: &str) -> &mut Self {
+        for c in keys.chars() {
+            let key = match c {
+                '\n' => PaletteKey::Enter,
+                '↓' => PaletteKey::Down,
+                '⎋' => PaletteKey::Esc,
+                c => PaletteKey::Char(c),
+            };
+            let jobs = self.app.filter_key(key);
+            self.serve(jobs);
+        }
+        self
+    }
+
+    fn mouse(&mut self, event: Mouse) -> &mut Self {
+        let jobs = self.app.mouse(event);
+        self.serve(jobs);
+        self
+    }
+
     fn screen(&self) -> String {
         let (w, h) = (self.app.width, self.app.height);
         let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -188,7 +210,7 @@ fn long_cell_popup() {
 
 #[test]
 fn help_is_generated_from_the_keymap() {
-    let mut h = Harness::new(100, 40, false);
+    let mut h = Harness::new(100, 56, false);
     h.act(Action::Help);
     let screen = h.screen();
     for (keys, _, desc) in h.app.keymap.help() {
@@ -488,9 +510,22 @@ fn end_to_end_in_tmux() {
     wait_for("row 25,000 of 50,000");
     keys(&["l", "l"]);
     wait_for("order_date (str)");
+    // Sort, then filter with the builder (column under the cursor, `=`, a value).
+    keys(&["]"]);
+    wait_for("ORDER BY order_date DESC");
+    keys(&["f", "Enter", "Enter", "2024-03-01", "Enter"]);
+    wait_for("SQL  order_date = '2024-03-01'");
+    keys(&["Enter"]);
+    wait_for("WHERE order_date = '2024-03-01'");
+    keys(&["U"]);
     keys(&["?"]);
     wait_for("Esc closes");
     keys(&["Escape"]);
+    // A key right after Esc would read as Alt+key: let the help close first.
+    let start = std::time::Instant::now();
+    while screen().contains("Esc closes") && start.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     keys(&["Tab"]);
     wait_for("lifetime_value");
     wait_for("row 1 of 5,000");
@@ -500,4 +535,91 @@ fn end_to_end_in_tmux() {
     let _ = std::process::Command::new("tmux").args(["kill-session", "-t", &session]).output();
     assert_eq!(alt.trim(), "0", "still on the alternate screen");
     assert!(!s.contains("order_id"), "the workbench was not cleared from the screen:\n{s}");
+}
+
+/// The headless row count of `query`'s WHERE clause over the sample orders.
+fn sample_count(condition: &str) -> u64 {
+    let q = format!("SELECT COUNT(*) AS n FROM orders WHERE {condition}");
+    json(assay(&["sql", &q, "-t", "sample-data/orders.csv", "--format", "json"]).ok())[0]["n"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn filter_builder_makes_and_or_groups_and_reads_its_sql_back() {
+    let mut h = Harness::real(&["sample-data/orders.csv"], 120, 30);
+    // The cursor on `amount` (the last column): f, Enter takes it; `>` is the 5th operator.
+    h.act(Action::LastColumn).act(Action::Filter);
+    h.filter("\n↓↓↓↓\n1000\n");
+    // A group (OR) of country in (US, DE) or country is null.
+    h.filter("gcountry\n↓↓↓↓↓↓↓\nUS, DE\n");
+    h.filter("acountry\n↓↓↓↓↓↓↓↓\n");
+    insta::assert_snapshot!("filter_builder", h.screen());
+    h.filter("\n");
+    let condition = "amount > 1000 AND (country IN ('US', 'DE') OR country IS NULL)";
+    assert_eq!(h.app.view_sql().unwrap(), format!("SELECT * FROM orders WHERE {condition}"));
+    assert_eq!(h.app.tab().unwrap().rows(), Some(sample_count(condition)));
+    // Reopening edits the same filter: as SQL, then back in the builder, then applied.
+    h.act(Action::Filter);
+    let Mode::Filter(editor) = &h.app.mode else { panic!("builder not open") };
+    assert!(editor.replaces);
+    h.filter("e");
+    let jobs = (0..condition.len()).flat_map(|_| h.app.filter_key(PaletteKey::Backspace)).collect::<Vec<_>>();
+    h.serve(jobs);
+    let edited = "status = 'shipped' OR quantity BETWEEN 2 AND 3";
+    h.filter(edited).filter("\n");
+    let Mode::Filter(editor) = &h.app.mode else { panic!("builder closed") };
+    assert_eq!(editor.group.items.len(), 2, "the SQL was read back into two conditions");
+    h.filter("\n");
+    assert_eq!(h.app.view_sql().unwrap(), format!("SELECT * FROM orders WHERE {edited}"));
+    assert_eq!(h.app.tab().unwrap().rows(), Some(sample_count(edited)));
+    assert_eq!(h.app.tab().unwrap().steps.len(), 1, "the edit replaced the filter");
+    // Esc leaves the builder without changing the view.
+    h.act(Action::Filter).filter("d⎋");
+    assert_eq!(h.app.view_sql().unwrap(), format!("SELECT * FROM orders WHERE {edited}"));
+}
+
+#[test]
+fn columns_hide_move_and_come_back() {
+    let mut h = Harness::real(&["sample-data/orders.csv"], 160, 20);
+    let names = |h: &Harness| h.app.tab().unwrap().columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+    let all = names(&h);
+    // Hide customer_id, then move status left of order_date.
+    h.act(Action::Right).act(Action::HideColumn);
+    assert!(!names(&h).contains(&"customer_id".to_string()));
+    h.act(Action::Right).act(Action::Right).act(Action::MoveColumnLeft);
+    let shown = names(&h);
+    assert_eq!(&shown[..4], ["order_id", "order_date", "status", "created_at"].map(String::from));
+    let sql = h.app.view_sql().unwrap();
+    assert!(sql.starts_with("SELECT order_id, order_date, status, created_at, email"), "{sql}");
+    assert_eq!(h.app.tab().unwrap().steps.len(), 1, "column changes make one step");
+    let screen = h.screen();
+    assert!(!screen.contains("customer_id") && screen.contains("status"), "{screen}");
+    h.act(Action::ShowColumns);
+    assert_eq!(names(&h), all);
+    assert_eq!(h.app.view_sql(), None);
+}
+
+#[test]
+fn mouse_scrolls_selects_and_resizes() {
+    let mut h = Harness::new(100, 20, false);
+    h.mouse(Mouse::ScrollDown).mouse(Mouse::ScrollDown);
+    assert_eq!(h.app.tab().unwrap().row, 6);
+    h.mouse(Mouse::ScrollUp);
+    assert_eq!(h.app.tab().unwrap().row, 3);
+    // Click the `amount` cell on the fifth data line.
+    let t = h.app.tab().unwrap();
+    let (_, x) = t.visible_columns(100)[2];
+    h.mouse(Mouse::Press { x: x + 1, y: 3 + 4 }).mouse(Mouse::Release);
+    let t = h.app.tab().unwrap();
+    assert_eq!((t.row, t.col), (t.top + 4, 2));
+    // Drag amount's right edge 5 cells to the right: it widens by 5 and stays so.
+    let w = t.widths[2];
+    let edge = x + w;
+    h.mouse(Mouse::Press { x: edge, y: 1 }).mouse(Mouse::Drag { x: edge + 5, y: 1 }).mouse(Mouse::Release);
+    assert_eq!(h.app.tab().unwrap().widths[2], w + 5);
+    h.act(Action::PageDown);
+    assert_eq!(h.app.tab().unwrap().widths[2], w + 5, "fitting does not undo a user's width");
+    h.act(Action::NarrowColumn);
+    assert_eq!(h.app.tab().unwrap().widths[2], w + 3);
 }

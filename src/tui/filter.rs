@@ -1,0 +1,399 @@
+//! The filter builder's editing state: a `transform::filter::Group` being built, the
+//! row the cursor is on, and the prompt being answered (column, operator, values, or the
+//! whole filter as SQL). It changes only through `FilterEditor::key`; the app turns the
+//! finished group into a filter step.
+
+use crate::transform::filter::{Combine, Condition, Group, Kind, Node, Op};
+
+use super::app::{fuzzy_score, ColumnInfo, PaletteKey};
+
+/// What the builder is asking for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stage {
+    /// Browsing the conditions.
+    List,
+    /// Picking a column (typing filters the list).
+    Column { input: String, selected: usize },
+    /// Picking an operator for `column`.
+    Operator { column: usize, selected: usize },
+    /// Typing the value(s) for `column op`.
+    Value { column: usize, op: Op, input: String },
+    /// Editing the whole filter as SQL.
+    Sql { input: String },
+}
+
+/// What a key did to the builder.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Continue,
+    /// Close and keep the rows matching the group (an empty group removes the filter).
+    Apply(Group),
+    /// Close without changing anything.
+    Cancel,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterEditor {
+    pub group: Group,
+    /// The row of `rows()` the cursor is on (0 is the outer group).
+    pub cursor: usize,
+    pub stage: Stage,
+    /// The column the cursor was on in the grid, offered first.
+    pub current_column: usize,
+    /// Whether applying replaces the view's last filter (it was opened from it).
+    pub replaces: bool,
+    pub error: Option<String>,
+}
+
+/// One line of the builder's list: how deep it is, and where in the tree it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub depth: usize,
+    pub path: Vec<usize>,
+}
+
+impl FilterEditor {
+    pub fn new(group: Group, current_column: usize, replaces: bool) -> FilterEditor {
+        let stage = if group.items.is_empty() {
+            Stage::Column { input: String::new(), selected: 0 }
+        } else {
+            Stage::List
+        };
+        FilterEditor { group, cursor: 0, stage, current_column, replaces, error: None }
+    }
+
+    /// Every group and condition, depth first, the outer group first.
+    pub fn rows(&self) -> Vec<Row> {
+        fn walk(g: &Group, depth: usize, path: &mut Vec<usize>, out: &mut Vec<Row>) {
+            for (i, item) in g.items.iter().enumerate() {
+                path.push(i);
+                out.push(Row { depth, path: path.clone() });
+                if let Node::Group(inner) = item {
+                    walk(inner, depth + 1, path, out);
+                }
+                path.pop();
+            }
+        }
+        let mut out = vec![Row { depth: 0, path: Vec::new() }];
+        walk(&self.group, 1, &mut Vec::new(), &mut out);
+        out
+    }
+
+    fn group_at(&mut self, path: &[usize]) -> Option<&mut Group> {
+        let mut g = &mut self.group;
+        for &i in path {
+            match g.items.get_mut(i) {
+                Some(Node::Group(inner)) => g = inner,
+                _ => return None,
+            }
+        }
+        Some(g)
+    }
+
+    /// The path of the group new items go into: the group under the cursor, or the
+    /// group holding the condition under it.
+    fn target(&self) -> Vec<usize> {
+        let rows = self.rows();
+        let path = rows.get(self.cursor).map(|r| r.path.clone()).unwrap_or_default();
+        let mut probe = self.clone();
+        if probe.group_at(&path).is_some() {
+            path
+        } else {
+            path[..path.len().saturating_sub(1)].to_vec()
+        }
+    }
+
+    /// Columns matching the typed text, best first (the grid's column first when empty).
+    pub fn column_matches(&self, columns: &[ColumnInfo], input: &str) -> Vec<usize> {
+        if input.is_empty() {
+            let mut all: Vec<usize> = (0..columns.len()).collect();
+            if self.current_column < all.len() {
+                all.remove(self.current_column);
+                all.insert(0, self.current_column);
+            }
+            return all;
+        }
+        let mut scored: Vec<(i64, usize)> = columns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| fuzzy_score(input, &c.name).map(|s| (s, i)))
+            .collect();
+        scored.sort_by_key(|s| std::cmp::Reverse(s.0));
+        scored.into_iter().map(|s| s.1).collect()
+    }
+
+    /// The operators that fit a column.
+    pub fn operators(column: &ColumnInfo) -> Vec<Op> {
+        let text = Kind::of(&column.dtype, column.numeric) == Kind::Text;
+        Op::ALL.into_iter().filter(|op| text || !op.text_only()).collect()
+    }
+
+    /// The SQL the builder stands for.
+    pub fn sql(&self) -> String {
+        self.group.to_sql()
+    }
+
+    pub fn key(&mut self, key: PaletteKey, columns: &[ColumnInfo]) -> Outcome {
+        self.error = None;
+        let stage = std::mem::replace(&mut self.stage, Stage::List);
+        self.stage = match stage {
+            Stage::List => return self.list_key(key),
+            Stage::Column { mut input, mut selected } => match key {
+                PaletteKey::Char(c) => {
+                    input.push(c);
+                    Stage::Column { input, selected: 0 }
+                }
+                PaletteKey::Backspace => {
+                    input.pop();
+                    Stage::Column { input, selected: 0 }
+                }
+                PaletteKey::Up => Stage::Column { input, selected: selected.saturating_sub(1) },
+                PaletteKey::Down => {
+                    selected =
+                        (selected + 1).min(self.column_matches(columns, &input).len().saturating_sub(1));
+                    Stage::Column { input, selected }
+                }
+                PaletteKey::Enter => match self.column_matches(columns, &input).get(selected) {
+                    Some(&column) => Stage::Operator { column, selected: 0 },
+                    None => {
+                        self.error = Some(format!("no column matches `{input}`"));
+                        Stage::Column { input, selected }
+                    }
+                },
+                PaletteKey::Esc => Stage::List,
+            },
+            Stage::Operator { column, selected } => {
+                let ops = columns.get(column).map(Self::operators).unwrap_or_default();
+                match key {
+                    PaletteKey::Up | PaletteKey::Char('k') => {
+                        Stage::Operator { column, selected: selected.saturating_sub(1) }
+                    }
+                    PaletteKey::Down | PaletteKey::Char('j') => {
+                        Stage::Operator { column, selected: (selected + 1).min(ops.len().saturating_sub(1)) }
+                    }
+                    PaletteKey::Enter => match ops.get(selected) {
+                        Some(&op) if op.arity() == Some(0) => {
+                            self.add(columns, column, op, Vec::new());
+                            Stage::List
+                        }
+                        Some(&op) => Stage::Value { column, op, input: String::new() },
+                        None => Stage::List,
+                    },
+                    PaletteKey::Esc => Stage::Column { input: String::new(), selected: 0 },
+                    _ => Stage::Operator { column, selected },
+                }
+            }
+            Stage::Value { column, op, mut input } => match key {
+                PaletteKey::Char(c) => {
+                    input.push(c);
+                    Stage::Value { column, op, input }
+                }
+                PaletteKey::Backspace => {
+                    input.pop();
+                    Stage::Value { column, op, input }
+                }
+                PaletteKey::Enter => match values(&input, op, columns.get(column)) {
+                    Ok(values) => {
+                        self.add(columns, column, op, values);
+                        Stage::List
+                    }
+                    Err(e) => {
+                        self.error = Some(e);
+                        Stage::Value { column, op, input }
+                    }
+                },
+                PaletteKey::Esc => Stage::Operator { column, selected: 0 },
+                PaletteKey::Up | PaletteKey::Down => Stage::Value { column, op, input },
+            },
+            Stage::Sql { mut input } => match key {
+                PaletteKey::Char(c) => {
+                    input.push(c);
+                    Stage::Sql { input }
+                }
+                PaletteKey::Backspace => {
+                    input.pop();
+                    Stage::Sql { input }
+                }
+                PaletteKey::Enter if input.trim().is_empty() => {
+                    self.group = Group::new(Combine::All);
+                    self.cursor = 0;
+                    Stage::List
+                }
+                PaletteKey::Enter => {
+                    let kind_of = |name: &str| {
+                        columns.iter().find(|c| c.name == name).map(|c| Kind::of(&c.dtype, c.numeric))
+                    };
+                    match Group::from_sql(&input, &kind_of) {
+                        Ok(group) => {
+                            self.group = group;
+                            self.cursor = 0;
+                            Stage::List
+                        }
+                        Err(e) => {
+                            self.error = Some(e.to_string());
+                            Stage::Sql { input }
+                        }
+                    }
+                }
+                PaletteKey::Esc => Stage::List,
+                PaletteKey::Up | PaletteKey::Down => Stage::Sql { input },
+            },
+        };
+        Outcome::Continue
+    }
+
+    fn list_key(&mut self, key: PaletteKey) -> Outcome {
+        let rows = self.rows();
+        match key {
+            PaletteKey::Down | PaletteKey::Char('j') => self.cursor = (self.cursor + 1).min(rows.len() - 1),
+            PaletteKey::Up | PaletteKey::Char('k') => self.cursor = self.cursor.saturating_sub(1),
+            PaletteKey::Char('a') => self.stage = Stage::Column { input: String::new(), selected: 0 },
+            PaletteKey::Char('g') => {
+                let target = self.target();
+                let Some(parent) = self.group_at(&target) else { return Outcome::Continue };
+                let combine = if parent.combine == Combine::All { Combine::Any } else { Combine::All };
+                parent.items.push(Node::Group(Group::new(combine)));
+                let mut path = target;
+                path.push(parent.items.len() - 1);
+                self.cursor = self.rows().iter().position(|r| r.path == path).unwrap_or(0);
+                self.stage = Stage::Column { input: String::new(), selected: 0 };
+            }
+            PaletteKey::Char('o') => {
+                let target = self.target();
+                if let Some(g) = self.group_at(&target) {
+                    g.combine = if g.combine == Combine::All { Combine::Any } else { Combine::All };
+                }
+            }
+            PaletteKey::Char('d') | PaletteKey::Backspace => {
+                let Some(row) = rows.get(self.cursor) else { return Outcome::Continue };
+                if let Some((&last, parent)) = row.path.split_last() {
+                    let parent = parent.to_vec();
+                    if let Some(g) = self.group_at(&parent) {
+                        g.items.remove(last);
+                    }
+                    // The next item moves up under the cursor; after the last, step back.
+                    self.cursor = self.cursor.min(self.rows().len() - 1);
+                }
+            }
+            PaletteKey::Char('e') => self.stage = Stage::Sql { input: self.group_sql_for_editing() },
+            PaletteKey::Enter => return Outcome::Apply(self.group.clone()),
+            PaletteKey::Esc => return Outcome::Cancel,
+            _ => {}
+        }
+        Outcome::Continue
+    }
+
+    fn group_sql_for_editing(&self) -> String {
+        if self.group.items.is_empty() {
+            String::new()
+        } else {
+            self.group.to_sql()
+        }
+    }
+
+    /// Adds `column op values` to the group at the cursor and moves the cursor to it.
+    fn add(&mut self, columns: &[ColumnInfo], column: usize, op: Op, values: Vec<String>) {
+        let Some(info) = columns.get(column) else { return };
+        let kind = if op.text_only() { Kind::Text } else { Kind::of(&info.dtype, info.numeric) };
+        let condition = Condition { column: info.name.clone(), op, kind, values };
+        let target = self.target();
+        let Some(g) = self.group_at(&target) else { return };
+        g.items.push(Node::Condition(condition));
+        let mut path = target;
+        path.push(g.items.len() - 1);
+        self.cursor = self.rows().iter().position(|r| r.path == path).unwrap_or(0);
+    }
+}
+
+/// The values typed for `op`: one, `low, high` for between, a comma list for in.
+fn values(input: &str, op: Op, column: Option<&ColumnInfo>) -> Result<Vec<String>, String> {
+    let numeric = column.is_some_and(|c| c.numeric) && !op.text_only();
+    let parts: Vec<String> = match op {
+        Op::Between | Op::In => input.split(',').map(|s| s.trim().to_string()).collect(),
+        _ => vec![if numeric { input.trim().to_string() } else { input.to_string() }],
+    };
+    if op == Op::Between && parts.len() != 2 {
+        return Err("between takes two values: low, high".into());
+    }
+    if numeric {
+        if let Some(bad) = parts.iter().find(|p| p.parse::<f64>().is_err()) {
+            return Err(format!("`{bad}` is not a number"));
+        }
+    }
+    if op == Op::Regex {
+        regex::Regex::new(input)
+            .map_err(|e| format!("regex: {}", crate::engine::first_line(&e.to_string())))?;
+    }
+    Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn columns() -> Vec<ColumnInfo> {
+        vec![
+            ColumnInfo { name: "status".into(), dtype: "str".into(), numeric: false },
+            ColumnInfo { name: "amount".into(), dtype: "f64".into(), numeric: true },
+        ]
+    }
+
+    fn typed(e: &mut FilterEditor, text: &str) {
+        for c in text.chars() {
+            e.key(PaletteKey::Char(c), &columns());
+        }
+    }
+
+    #[test]
+    fn keys_build_an_and_or_filter() {
+        let cols = columns();
+        let mut e = FilterEditor::new(Group::new(Combine::All), 1, false);
+        // Column prompt first, the grid's column offered first: amount > 10.
+        e.key(PaletteKey::Enter, &cols);
+        assert!(matches!(e.stage, Stage::Operator { column: 1, .. }));
+        for _ in 0..4 {
+            e.key(PaletteKey::Down, &cols);
+        }
+        e.key(PaletteKey::Enter, &cols);
+        typed(&mut e, "ten");
+        e.key(PaletteKey::Enter, &cols);
+        assert_eq!(e.error.as_deref(), Some("`ten` is not a number"));
+        for _ in 0..3 {
+            e.key(PaletteKey::Backspace, &cols);
+        }
+        typed(&mut e, "10");
+        e.key(PaletteKey::Enter, &cols);
+        // A subgroup (OR): status in (a, b) or status is null.
+        e.key(PaletteKey::Char('g'), &cols);
+        typed(&mut e, "sta");
+        e.key(PaletteKey::Enter, &cols);
+        for _ in 0..7 {
+            e.key(PaletteKey::Down, &cols);
+        }
+        e.key(PaletteKey::Enter, &cols);
+        typed(&mut e, "shipped, it's");
+        e.key(PaletteKey::Enter, &cols);
+        e.key(PaletteKey::Char('a'), &cols);
+        typed(&mut e, "status");
+        e.key(PaletteKey::Enter, &cols);
+        for _ in 0..8 {
+            e.key(PaletteKey::Down, &cols);
+        }
+        e.key(PaletteKey::Enter, &cols);
+        assert_eq!(e.sql(), "amount > 10 AND (status IN ('shipped', 'it''s') OR status IS NULL)");
+        // Flip the outer group to OR, then edit as SQL and come back.
+        e.cursor = 0;
+        e.key(PaletteKey::Char('o'), &cols);
+        assert_eq!(e.sql(), "amount > 10 OR (status IN ('shipped', 'it''s') OR status IS NULL)");
+        e.key(PaletteKey::Char('e'), &cols);
+        typed(&mut e, " OR amount BETWEEN 1 AND 2");
+        e.key(PaletteKey::Enter, &cols);
+        assert_eq!(e.stage, Stage::List);
+        assert_eq!(e.group.items.len(), 3, "{:?}", e.group);
+        // Delete the subgroup; Enter applies.
+        e.cursor = 2;
+        e.key(PaletteKey::Char('d'), &cols);
+        let Outcome::Apply(g) = e.key(PaletteKey::Enter, &cols) else { panic!("not applied") };
+        assert_eq!(g.to_sql(), "amount > 10 OR amount BETWEEN 1 AND 2");
+    }
+}
