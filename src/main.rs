@@ -77,7 +77,8 @@ fn main() -> ExitCode {
     init_logging();
     let args = Cli::parse();
     let Some(command) = args.command else {
-        if args.data.is_empty() {
+        // No data and no terminal (a pipe, CI): the help, not a workbench.
+        if args.data.is_empty() && !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
             let _ = Cli::command().print_help();
             return ExitCode::SUCCESS;
         }

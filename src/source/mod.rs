@@ -2,6 +2,7 @@
 //! sniffing and the CSV dialect. Opening a dataset reads at most a small prefix of its
 //! first file; the engines read the rest lazily.
 
+pub mod browse;
 pub mod csv_count;
 pub mod csv_diagnose;
 pub mod s3;

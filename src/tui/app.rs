@@ -8,6 +8,7 @@ use crate::engine::Table;
 use crate::error::Result;
 use crate::output;
 use crate::profile::ColumnProfile;
+use crate::source::browse::{self, Entry};
 use crate::source::Dataset;
 use crate::transform::filter::{Combine, Group, Kind};
 use crate::transform::{self, SortKey, Step};
@@ -34,15 +35,46 @@ pub enum Job {
     Find { tab: usize, view: u64, steps: Vec<Step>, pattern: String, from: u64, forward: bool },
     /// Drop every running job of `tab` (their answers will be ignored).
     Cancel { tab: usize },
+    /// List a folder or S3 prefix for the open dialog.
+    List { location: String },
+    /// Open a dataset as a new tab.
+    Open { spec: String },
 }
 
 /// A background job's answer.
 #[derive(Debug)]
 pub enum Done {
-    Page { tab: usize, generation: u64, offset: u64, result: Result<Table> },
-    Count { tab: usize, view: u64, result: Result<u64> },
-    Profile { tab: usize, view: u64, result: Result<Vec<ColumnProfile>> },
-    Find { tab: usize, view: u64, pattern: String, result: Result<Option<u64>> },
+    Page {
+        tab: usize,
+        generation: u64,
+        offset: u64,
+        result: Result<Table>,
+    },
+    Count {
+        tab: usize,
+        view: u64,
+        result: Result<u64>,
+    },
+    Profile {
+        tab: usize,
+        view: u64,
+        result: Result<Vec<ColumnProfile>>,
+    },
+    Find {
+        tab: usize,
+        view: u64,
+        pattern: String,
+        result: Result<Option<u64>>,
+    },
+    Listed {
+        location: String,
+        result: Result<Vec<Entry>>,
+    },
+    /// A dataset opened (and already added to the engines' workspace).
+    Opened {
+        spec: String,
+        result: Result<Dataset>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -210,6 +242,38 @@ pub enum Mode {
     },
     /// The filter builder.
     Filter(Box<FilterEditor>),
+    /// Choosing a file or S3 object to open.
+    Open(Box<OpenDialog>),
+}
+
+/// The open dialog: a folder's (or S3 prefix's) entries, narrowed by fuzzy typing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenDialog {
+    pub location: String,
+    pub entries: Vec<Entry>,
+    pub input: String,
+    pub selected: usize,
+    /// When the listing (or the opening) being waited for started.
+    pub waiting: Option<Instant>,
+    pub error: Option<String>,
+}
+
+impl OpenDialog {
+    /// The entries matching the typed text, best first (all, in order, when empty).
+    pub fn matches(&self) -> Vec<&Entry> {
+        if self.input.is_empty() || looks_like_path(&self.input) {
+            return self.entries.iter().collect();
+        }
+        let mut scored: Vec<(i64, &Entry)> =
+            self.entries.iter().filter_map(|e| fuzzy_score(&self.input, &e.name).map(|s| (s, e))).collect();
+        scored.sort_by_key(|s| std::cmp::Reverse(s.0));
+        scored.into_iter().map(|s| s.1).collect()
+    }
+}
+
+/// Typed text that is a location itself, not a filter of the list.
+fn looks_like_path(input: &str) -> bool {
+    input.starts_with(['/', '~', '.']) || input.starts_with("s3://") || input.contains(['/', '*'])
 }
 
 /// What the mouse did, in screen cells.
@@ -268,6 +332,10 @@ impl App {
             height,
             resizing: None,
         };
+        if app.tabs.is_empty() {
+            let jobs = app.open_dialog(".".into());
+            return (app, jobs);
+        }
         // Only the tab on screen is read now; the others start when first shown.
         let jobs = app.start_tab(0);
         (app, jobs)
@@ -403,6 +471,76 @@ impl App {
         }
     }
 
+    /// Opens the open dialog on `location` and asks for its listing.
+    pub fn open_dialog(&mut self, location: String) -> Vec<Job> {
+        self.mode = Mode::Open(Box::new(OpenDialog {
+            location: location.clone(),
+            entries: Vec::new(),
+            input: String::new(),
+            selected: 0,
+            waiting: Some(Instant::now()),
+            error: None,
+        }));
+        vec![Job::List { location }]
+    }
+
+    /// Keys typed in the open dialog.
+    pub fn open_key(&mut self, key: PaletteKey) -> Vec<Job> {
+        let Mode::Open(dialog) = &mut self.mode else { return Vec::new() };
+        match key {
+            PaletteKey::Char(c) => {
+                dialog.input.push(c);
+                dialog.selected = 0;
+            }
+            PaletteKey::Backspace if dialog.input.is_empty() => {
+                if let Some(up) = browse::parent(&dialog.location) {
+                    return self.open_dialog(up);
+                }
+            }
+            PaletteKey::Backspace => {
+                dialog.input.pop();
+                dialog.selected = 0;
+            }
+            PaletteKey::Up => dialog.selected = dialog.selected.saturating_sub(1),
+            PaletteKey::Down => {
+                dialog.selected = (dialog.selected + 1).min(dialog.matches().len().saturating_sub(1))
+            }
+            PaletteKey::Esc => {
+                self.mode = Mode::Normal;
+                if self.tabs.is_empty() {
+                    self.quit = true;
+                }
+            }
+            PaletteKey::Enter => {
+                let typed = dialog.input.trim().to_string();
+                let (spec, is_dir) = if looks_like_path(&typed) {
+                    let expanded = match typed.strip_prefix("~/") {
+                        Some(rest) => {
+                            std::env::var("HOME").map(|h| format!("{h}/{rest}")).unwrap_or(typed.clone())
+                        }
+                        None => typed.clone(),
+                    };
+                    let dir = expanded.ends_with('/') || std::path::Path::new(&expanded).is_dir();
+                    (expanded, dir)
+                } else {
+                    let matches = dialog.matches();
+                    let Some(entry) = matches.get(dialog.selected.min(matches.len().saturating_sub(1)))
+                    else {
+                        return Vec::new();
+                    };
+                    (entry.spec.clone(), entry.is_dir)
+                };
+                if is_dir {
+                    return self.open_dialog(spec);
+                }
+                dialog.waiting = Some(Instant::now());
+                dialog.error = None;
+                return vec![Job::Open { spec }];
+            }
+        }
+        Vec::new()
+    }
+
     /// Keys typed in the filter builder.
     pub fn filter_key(&mut self, key: PaletteKey) -> Vec<Job> {
         let tab = self.active;
@@ -510,7 +648,7 @@ impl App {
                 || matches!(t.count, RowCount::Counting(_))
                 || matches!(t.profile, Profile::Running { .. })
                 || t.finding.is_some()
-        })
+        }) || matches!(&self.mode, Mode::Open(d) if d.waiting.is_some())
     }
 
     pub fn resize(&mut self, width: u16, height: u16) -> Vec<Job> {
@@ -631,7 +769,7 @@ impl App {
                 Action::Left | Action::Right | Action::FirstColumn | Action::LastColumn,
             ) => self.normal(action),
             (Mode::Profile { .. }, _) => Vec::new(),
-            (Mode::Palette { .. } | Mode::Search { .. } | Mode::Filter(_), _) => Vec::new(),
+            (Mode::Palette { .. } | Mode::Search { .. } | Mode::Filter(_) | Mode::Open(_), _) => Vec::new(),
             (Mode::Normal, action) => self.normal(action),
         }
     }
@@ -640,8 +778,10 @@ impl App {
         let tab = self.active;
         let visible = self.visible_rows();
         if self.tabs.is_empty() {
-            if action == Action::Help {
-                self.mode = Mode::Help { scroll: 0 };
+            match action {
+                Action::Help => self.mode = Mode::Help { scroll: 0 },
+                Action::Open => return self.open_dialog(".".into()),
+                _ => {}
             }
             return Vec::new();
         }
@@ -739,6 +879,15 @@ impl App {
                     return vec![Job::Profile { tab, view, steps: t.steps.clone() }];
                 }
                 Action::KeepNotEqual => return self.keep_cell(tab, false),
+                Action::Open => {
+                    let here = match t.dataset.files.first() {
+                        Some(f) if f.starts_with("s3://") => browse::parent(f),
+                        Some(f) => std::path::Path::new(f).parent().map(|p| p.display().to_string()),
+                        None => None,
+                    };
+                    let here = here.filter(|h| !h.is_empty()).unwrap_or_else(|| ".".into());
+                    return self.open_dialog(here);
+                }
                 Action::Filter => {
                     let kind_of = |name: &str| {
                         t.columns.iter().find(|c| c.name == name).map(|c| Kind::of(&c.dtype, c.numeric))
@@ -924,6 +1073,39 @@ impl App {
     /// Takes a background job's answer.
     pub fn on_done(&mut self, done: Done) -> Vec<Job> {
         match done {
+            Done::Listed { location, result } => {
+                let Mode::Open(dialog) = &mut self.mode else { return Vec::new() };
+                if dialog.location != location {
+                    return Vec::new();
+                }
+                dialog.waiting = None;
+                match result {
+                    Ok(entries) => dialog.entries = entries,
+                    Err(e) => dialog.error = Some(e.to_string()),
+                }
+                Vec::new()
+            }
+            Done::Opened { spec, result } => match result {
+                Ok(dataset) => {
+                    if let Mode::Open(_) = self.mode {
+                        self.mode = Mode::Normal;
+                    }
+                    self.tabs.push(Tab::new(dataset));
+                    self.active = self.tabs.len() - 1;
+                    self.message = Some(Message { text: format!("opened {spec}"), error: false });
+                    self.start_tab(self.active)
+                }
+                Err(e) => {
+                    match &mut self.mode {
+                        Mode::Open(dialog) => {
+                            dialog.waiting = None;
+                            dialog.error = Some(e.to_string());
+                        }
+                        _ => self.message = Some(Message { text: e.to_string(), error: true }),
+                    }
+                    Vec::new()
+                }
+            },
             Done::Page { tab, generation, offset, result } => {
                 let Some(t) = self.tabs.get_mut(tab) else {
                     return Vec::new();

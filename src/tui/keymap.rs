@@ -51,6 +51,7 @@ pub enum Action {
     MoveColumnRight,
     WidenColumn,
     NarrowColumn,
+    Open,
 }
 
 impl Action {
@@ -91,6 +92,7 @@ impl Action {
         (Action::MoveColumnRight, "move_column_right"),
         (Action::WidenColumn, "widen_column"),
         (Action::NarrowColumn, "narrow_column"),
+        (Action::Open, "open"),
     ];
 
     pub fn name(self) -> &'static str {

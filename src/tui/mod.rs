@@ -61,6 +61,7 @@ impl Drop for TerminalGuard {
 /// Runs the app's jobs as tokio tasks; a new page request for a tab aborts the previous.
 struct JobRunner {
     workspace: Arc<Workspace>,
+    options: OpenOptions,
     tx: mpsc::UnboundedSender<Done>,
     pages: HashMap<usize, AbortHandle>,
     counts: HashMap<usize, AbortHandle>,
@@ -110,6 +111,20 @@ impl JobRunner {
                         let _ = tx.send(Done::Find { tab, view, pattern, result });
                     });
                 }
+                Job::List { location } => {
+                    let options = self.options.clone();
+                    tokio::spawn(async move {
+                        let result = crate::source::browse::list(&location, &options).await;
+                        let _ = tx.send(Done::Listed { location, result });
+                    });
+                }
+                Job::Open { spec } => {
+                    let options = self.options.clone();
+                    tokio::spawn(async move {
+                        let result = Dataset::open(&spec, None, &options).await;
+                        let _ = tx.send(Done::Opened { spec, result });
+                    });
+                }
                 Job::Cancel { tab } => {
                     for map in [&mut self.pages, &mut self.counts, &mut self.profiles, &mut self.finds] {
                         if let Some(h) = map.remove(&tab) {
@@ -122,10 +137,41 @@ impl JobRunner {
     }
 }
 
+impl JobRunner {
+    /// A dataset opened from the workbench joins the engines' workspace (under a name no
+    /// other tab has) before the app sees it; jobs already running keep the old one.
+    fn admit(&mut self, done: Done) -> Done {
+        match done {
+            Done::Opened { spec, result: Ok(ds) } => {
+                let mut ws = (*self.workspace).clone();
+                let result = add_unique(&mut ws, ds);
+                if result.is_ok() {
+                    self.workspace = Arc::new(ws);
+                }
+                Done::Opened { spec, result }
+            }
+            other => other,
+        }
+    }
+}
+
+/// Adds `ds` to `ws`, renamed if its table name is taken: `orders.csv` and
+/// `orders.parquet` side by side become `orders` and `orders_parquet`.
+fn add_unique(ws: &mut Workspace, mut ds: Dataset) -> Result<Dataset> {
+    let base = ds.name.clone();
+    let mut n = 1;
+    while ws.datasets().iter().any(|d| d.name == ds.name) {
+        ds.name = if n == 1 { format!("{base}_{}", ds.format.name()) } else { format!("{base}_{n}") };
+        n += 1;
+    }
+    ws.add(ds.clone())?;
+    Ok(ds)
+}
+
 /// Turns a key into the app's jobs: text goes to the palette while it is open; every
 /// other key goes through the keymap.
 pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Job> {
-    if matches!(app.mode, Mode::Palette { .. } | Mode::Search { .. } | Mode::Filter(_)) {
+    if matches!(app.mode, Mode::Palette { .. } | Mode::Search { .. } | Mode::Filter(_) | Mode::Open(_)) {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let pk = match key.code {
             KeyCode::Char('c') if ctrl => Some(PaletteKey::Esc),
@@ -139,7 +185,9 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Job> {
         };
         let searching = matches!(app.mode, Mode::Search { .. });
         let filtering = matches!(app.mode, Mode::Filter(_));
+        let opening = matches!(app.mode, Mode::Open(_));
         return match pk {
+            Some(k) if opening => app.open_key(k),
             Some(k) if searching => app.search_key(k),
             Some(k) if filtering => app.filter_key(k),
             Some(k) => app.palette_key(k),
@@ -163,19 +211,9 @@ pub async fn run(specs: &[String], options: &OpenOptions) -> Result<()> {
     let mut workspace = Workspace::default();
     let mut problems: Vec<Error> = Vec::new();
     for spec in specs {
-        let opened = Dataset::open(spec, None, options).await.map(|mut ds| {
-            // Tabs need distinct names too: `orders.csv` and `orders.parquet` side by side
-            // become `orders` and `orders_parquet`.
-            let base = ds.name.clone();
-            let mut n = 1;
-            while workspace.datasets().iter().any(|d| d.name == ds.name) {
-                ds.name = if n == 1 { format!("{base}_{}", ds.format.name()) } else { format!("{base}_{n}") };
-                n += 1;
-            }
-            ds
-        });
-        match opened.and_then(|ds| workspace.add(ds)) {
-            Ok(()) => {}
+        // Tabs need distinct names too.
+        match Dataset::open(spec, None, options).await.and_then(|ds| add_unique(&mut workspace, ds)) {
+            Ok(_) => {}
             Err(e) => problems.push(e),
         }
     }
@@ -183,13 +221,14 @@ pub async fn run(specs: &[String], options: &OpenOptions) -> Result<()> {
         return Err(problems.remove(0));
     }
     let guard = TerminalGuard::enter()?;
-    let result = event_loop(workspace, keymap, theme, problems).await;
+    let result = event_loop(workspace, options.clone(), keymap, theme, problems).await;
     drop(guard);
     result
 }
 
 async fn event_loop(
     workspace: Workspace,
+    options: OpenOptions,
     keymap: Keymap,
     theme: view::Theme,
     problems: Vec<Error>,
@@ -204,6 +243,7 @@ async fn event_loop(
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut runner = JobRunner {
         workspace: Arc::new(workspace),
+        options,
         tx,
         pages: HashMap::new(),
         counts: HashMap::new(),
@@ -251,6 +291,7 @@ async fn event_loop(
             },
             Some(done) = rx.recv() => {
                 dirty = true;
+                let done = runner.admit(done);
                 app.on_done(done)
             }
             _ = tick.tick() => {

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::app::{App, Mode, Profile, RowCount, Tab, CHROME_LINES, SLOW};
+use super::app::{App, Mode, OpenDialog, Profile, RowCount, Tab, CHROME_LINES, SLOW};
 use super::filter::{FilterEditor, Stage};
 use crate::config::ThemeName;
 use crate::output::short_number;
@@ -96,6 +96,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
         Mode::Cell { title, text } => render_popup(frame, theme, title, text),
         Mode::Profile { scroll } => render_profile(frame, app, theme, grid, *scroll),
         Mode::Filter(editor) => render_filter(frame, app, theme, editor),
+        Mode::Open(dialog) => render_open(frame, theme, dialog),
         Mode::Search { input } => {
             let line = Line::from(vec![
                 Span::styled("/", theme.header),
@@ -304,6 +305,68 @@ fn render_palette(frame: &mut Frame, app: &App, theme: &Theme, input: &str, sele
     frame.render_widget(Clear, area);
     let block = Block::default().borders(Borders::ALL).title(" command palette · a row number jumps there ");
     frame.render_widget(Paragraph::new(lines).block(block).style(theme.popup), area);
+}
+
+/// The open dialog: where we are, what was typed, and the matching entries.
+fn render_open(frame: &mut Frame, theme: &Theme, dialog: &OpenDialog) {
+    let height = frame.area().height.saturating_sub(4).clamp(6, 30);
+    let mut lines = vec![Line::from(vec![
+        Span::styled("open ", theme.header),
+        Span::raw(dialog.input.clone()),
+        Span::raw("▏"),
+    ])];
+    if let Some(e) = &dialog.error {
+        lines.push(Line::styled(e.clone(), theme.error));
+    }
+    match dialog.waiting {
+        Some(started) if started.elapsed() >= SLOW => {
+            lines.push(Line::raw(format!("{} reading {}…", spinner(started), dialog.location)));
+        }
+        _ => {}
+    }
+    let matches = dialog.matches();
+    let room = (height as usize).saturating_sub(lines.len() + 3);
+    let selected = dialog.selected.min(matches.len().saturating_sub(1));
+    let first = selected.saturating_sub(room.saturating_sub(1));
+    for (i, e) in matches.iter().enumerate().skip(first).take(room) {
+        let size = e.size.map(human_bytes).unwrap_or_default();
+        let style = if i == selected {
+            theme.cursor
+        } else if e.is_dir || e.data {
+            Style::default()
+        } else {
+            theme.dtype
+        };
+        lines.push(Line::styled(format!("  {:<60} {size:>10}", fit(&e.name, 60, false)), style));
+    }
+    if matches.is_empty() && dialog.waiting.is_none() && dialog.error.is_none() {
+        lines.push(Line::styled("  nothing here matches", theme.dtype));
+    }
+    lines.push(Line::styled(
+        "type to narrow · ↑↓ · Enter opens · Backspace: up a folder · a path, glob or s3://bucket/ · Esc",
+        theme.dtype,
+    ));
+    let area = centered(frame.area(), 96, (lines.len() as u16 + 2).min(frame.area().height));
+    frame.render_widget(Clear, area);
+    let title = format!(" {} ", dialog.location);
+    let block = Block::default().borders(Borders::ALL).title(title);
+    frame.render_widget(Paragraph::new(lines).block(block).style(theme.popup), area);
+}
+
+/// A byte count as people read it: 1.2 MB.
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1000.0 && unit < UNITS.len() - 1 {
+        v /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
 }
 
 /// The filter builder: the conditions as a tree, the prompt being answered, the SQL.

@@ -153,3 +153,24 @@ fn unreachable_endpoint_is_a_runtime_error() {
     env.push(("AWS_ENDPOINT_URL", endpoint.as_str()));
     assay_env(&["count", "s3://lake/orders.csv"], &env).fails(3, &["s3://lake/orders.csv", "unreachable"]);
 }
+
+/// The open dialog's S3 listing: folders (common prefixes) first, then objects with sizes.
+#[tokio::test(flavor = "multi_thread")]
+async fn prefixes_list_like_folders() {
+    let s = server();
+    // Only this test reads S3 in this process; the children of other tests get their own env.
+    for (k, v) in creds() {
+        std::env::set_var(k, v);
+    }
+    let options = assay::OpenOptions { s3_endpoint: Some(s.endpoint.clone()), ..Default::default() };
+    let top = assay::source::browse::list("s3://lake/", &options).await.unwrap();
+    assert!(
+        top.iter().any(|e| e.name == "customers/" && e.is_dir && e.spec == "s3://lake/customers/"),
+        "{top:?}"
+    );
+    let inside = assay::source::browse::list("s3://lake/customers/", &options).await.unwrap();
+    let names: Vec<&str> = inside.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["part-0.parquet", "part-1.parquet", "part-2.parquet", "README.txt"]);
+    assert!(inside[0].data && !inside[3].data && inside[0].size.unwrap() > 1000);
+    assert_eq!(assay::source::browse::parent("s3://lake/customers/").as_deref(), Some("s3://lake/"));
+}

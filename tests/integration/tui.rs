@@ -120,6 +120,19 @@ impl Harness {
                     Done::Find { tab, view, pattern, result }
                 }
                 (Job::Find { .. }, None) => continue,
+                (Job::List { location }, _) => {
+                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    let result = rt.block_on(assay::source::browse::list(&location, &Default::default()));
+                    Done::Listed { location, result }
+                }
+                (Job::Open { spec }, _) => {
+                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    let result = rt.block_on(Dataset::open(&spec, None, &Default::default()));
+                    if let (Ok(ds), Some((ws, _))) = (&result, &mut self.real) {
+                        ws.add(ds.clone()).unwrap();
+                    }
+                    Done::Opened { spec, result }
+                }
                 (Job::Profile { tab, view, .. }, None) => {
                     let table = table(0, self.rows as usize, self.wide);
                     let df = assay::engine::bridge::batches_to_frame(&table.schema, &table.batches).unwrap();
@@ -148,6 +161,20 @@ impl Harness {
                 c => PaletteKey::Char(c),
             };
             let jobs = self.app.filter_key(key);
+            self.serve(jobs);
+        }
+        self
+    }
+
+    fn open(&mut self, keys: &str) -> &mut Self {
+        for c in keys.chars() {
+            let key = match c {
+                '\n' => PaletteKey::Enter,
+                '↓' => PaletteKey::Down,
+                '⌫' => PaletteKey::Backspace,
+                c => PaletteKey::Char(c),
+            };
+            let jobs = self.app.open_key(key);
             self.serve(jobs);
         }
         self
@@ -210,7 +237,7 @@ fn long_cell_popup() {
 
 #[test]
 fn help_is_generated_from_the_keymap() {
-    let mut h = Harness::new(100, 56, false);
+    let mut h = Harness::new(100, 60, false);
     h.act(Action::Help);
     let screen = h.screen();
     for (keys, _, desc) in h.app.keymap.help() {
@@ -622,4 +649,33 @@ fn mouse_scrolls_selects_and_resizes() {
     assert_eq!(h.app.tab().unwrap().widths[2], w + 5, "fitting does not undo a user's width");
     h.act(Action::NarrowColumn);
     assert_eq!(h.app.tab().unwrap().widths[2], w + 3);
+}
+
+#[test]
+fn open_dialog_browses_narrows_and_opens_tabs() {
+    // No data given: the workbench starts in the open dialog on the current folder.
+    let mut h = Harness::real(&[], 100, 24);
+    let Mode::Open(dialog) = &h.app.mode else { panic!("no open dialog") };
+    assert!(dialog.entries.iter().any(|e| e.name == "sample-data/" && e.is_dir));
+    h.open("sample-data/\n");
+    h.open("ordrs");
+    let Mode::Open(dialog) = &h.app.mode else { panic!("dialog closed") };
+    assert_eq!(dialog.matches()[0].name, "orders.csv", "fuzzy typing narrows the list");
+    insta::assert_snapshot!("open_dialog", h.screen().replace(&root().display().to_string(), "<root>"));
+    h.open("\n");
+    assert_eq!(h.app.mode, Mode::Normal);
+    assert_eq!(h.app.tabs.len(), 1);
+    assert_eq!(h.app.tab().unwrap().rows(), Some(50_000));
+    // `o` opens the dialog beside the current file; a second dataset becomes a new tab.
+    h.act(Action::Open);
+    h.open("cust\n");
+    assert_eq!(h.app.tabs.len(), 2);
+    assert_eq!((h.app.active, h.app.tab().unwrap().dataset.name.as_str()), (1, "customers"));
+    assert_eq!(h.app.tab().unwrap().rows(), Some(5_000));
+    // A file that cannot be opened is an error in the dialog; the app keeps running.
+    h.act(Action::Open);
+    h.open("/no/such/file.csv\n");
+    let Mode::Open(dialog) = &h.app.mode else { panic!("dialog closed") };
+    assert!(dialog.error.as_deref().unwrap_or("").contains("/no/such/file.csv"), "{:?}", dialog.error);
+    h.open("⌫");
 }
