@@ -150,34 +150,29 @@ impl Harness {
         self
     }
 
-    /// Keys typed into the filter builder: text, with `\n` for Enter, `↓` for Down and
-    /// `⎋` for Esc.
-    fn filter(&mut self, keys: &str) -> &mut Self {
-        for c in keys.chars() {
-            let key = match c {
-                '\n' => PaletteKey::Enter,
-                '↓' => PaletteKey::Down,
-                '⎋' => PaletteKey::Esc,
-                c => PaletteKey::Char(c),
-            };
-            let jobs = self.app.filter_key(key);
-            self.serve(jobs);
-        }
-        self
-    }
-
-    fn open(&mut self, keys: &str) -> &mut Self {
+    /// Keys typed into a text prompt through `to`: text, with `\n` for Enter, `↓` for
+    /// Down, `⌫` for Backspace and `⎋` for Esc.
+    fn typed(&mut self, keys: &str, to: fn(&mut App, PaletteKey) -> Vec<Job>) -> &mut Self {
         for c in keys.chars() {
             let key = match c {
                 '\n' => PaletteKey::Enter,
                 '↓' => PaletteKey::Down,
                 '⌫' => PaletteKey::Backspace,
+                '⎋' => PaletteKey::Esc,
                 c => PaletteKey::Char(c),
             };
-            let jobs = self.app.open_key(key);
+            let jobs = to(&mut self.app, key);
             self.serve(jobs);
         }
         self
+    }
+
+    fn filter(&mut self, keys: &str) -> &mut Self {
+        self.typed(keys, App::filter_key)
+    }
+
+    fn open(&mut self, keys: &str) -> &mut Self {
+        self.typed(keys, App::open_key)
     }
 
     fn mouse(&mut self, event: Mouse) -> &mut Self {
