@@ -113,14 +113,13 @@ impl CsvRows {
                 offset -= file.rows;
                 continue;
             }
-            let (bytes, skip) = file.read(offset, left, self.dialect.quote)?;
+            let bytes = file.read(offset, left, self.dialect.quote)?;
             let df = match polars::read_csv_rows(bytes, &self.dialect, self.schema.clone()) {
                 Ok(df) => df,
                 Err(e) => return Ok(Err(e)),
             };
-            let got = df.height() as u64 - skip.min(df.height() as u64);
-            parts.push(df.slice(skip as i64, got as usize));
-            left -= got.min(left);
+            left -= (df.height() as u64).min(left);
+            parts.push(df);
             offset = 0;
         }
         let mut out = DataFrame::empty_with_schema(&self.schema);
@@ -215,7 +214,34 @@ impl Workspace {
     /// counted (and so indexed) is read from the nearest checkpoint; other text formats
     /// are scanned up to the offset.
     pub async fn page(&self, ds: &Dataset, steps: &[Step], offset: u64, len: usize) -> Result<Table> {
-        let indexed = self.csv_rows.lock().ok().and_then(|m| m.get(&ds.name).cloned());
+        let started = Instant::now();
+        let table = self.page_inner(ds, steps, offset, len).await;
+        tracing::debug!(table = %ds.name, offset, len, steps = steps.len(), elapsed = ?started.elapsed(), "page");
+        table
+    }
+
+    async fn page_inner(&self, ds: &Dataset, steps: &[Step], offset: u64, len: usize) -> Result<Table> {
+        let mut indexed = self.csv_rows.lock().ok().and_then(|m| m.get(&ds.name).cloned());
+        if let (None, true, Format::Csv(dialect), Location::Local, [file]) =
+            (&indexed, steps.is_empty(), ds.format, &ds.location, ds.files.as_slice())
+        {
+            // Not counted yet: rows are found by counting from the start of the file
+            // (memchr, no parsing), far cheaper than the engine's scan up to them.
+            let (owned, file) = (ds.clone(), file.clone());
+            let provisional = blocking(move || -> Result<Option<CsvRows>> {
+                let index = csv_count::RowIndex::provisional(&file, &dialect)?;
+                let schema = polars::scan(&owned).and_then(|mut lf| lf.collect_schema()).ok();
+                Ok(schema.map(|schema| CsvRows { files: vec![index], dialect, schema }))
+            })
+            .await??;
+            // Kept until the count replaces it with the full index (never the reverse).
+            indexed = match (provisional, self.csv_rows.lock()) {
+                (Some(p), Ok(mut map)) => {
+                    Some(map.entry(ds.name.clone()).or_insert_with(|| Arc::new(p)).clone())
+                }
+                (p, _) => p.map(Arc::new),
+            };
+        }
         if let (Some(rows), true) = (indexed, steps.is_empty()) {
             let df = blocking(move || rows.page(offset, len as u64)).await??;
             return Table::from_polars(df.map_err(|e| self.polars_error(e, None))?);
@@ -231,6 +257,13 @@ impl Workspace {
     /// The number of rows of `ds` after `steps` (without steps: Parquet from metadata,
     /// text formats by a fast scan).
     pub async fn count(&self, ds: &Dataset, steps: &[Step]) -> Result<u64> {
+        let started = Instant::now();
+        let rows = self.count_inner(ds, steps).await;
+        tracing::debug!(table = %ds.name, steps = steps.len(), elapsed = ?started.elapsed(), "count");
+        rows
+    }
+
+    async fn count_inner(&self, ds: &Dataset, steps: &[Step]) -> Result<u64> {
         if let (Format::Csv(dialect), Location::Local, true) = (ds.format, &ds.location, steps.is_empty()) {
             // Stable-Rust Polars counts CSV rows slowly; see source::csv_count. The same
             // pass indexes the rows for `page`.

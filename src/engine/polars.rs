@@ -1,6 +1,8 @@
 //! Datasets as Polars LazyFrames, Polars SQL, and Polars' plans.
 
+use std::collections::HashMap;
 use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
 
 use polars::io::cloud::CloudOptions;
 use polars::prelude::*;
@@ -11,9 +13,92 @@ use crate::source::{CsvDialect, Dataset, Format};
 /// Rows read to infer the types of CSV and NDJSON columns.
 pub const INFER_SCHEMA_ROWS: usize = 10_000;
 
-/// A lazy scan of `ds`: nothing is read until the frame is collected (the schema of a
-/// CSV or NDJSON source is inferred from its first rows when first asked for).
+/// Schemas inferred for text sources, by what was read: every page, count and query of
+/// the workbench scans again, and inference is not free.
+static INFERRED: Mutex<Option<HashMap<String, SchemaRef>>> = Mutex::new(None);
+
+/// What identifies an inferred schema: the format and the files, with each local file's
+/// size and modification time (a file changed on disk is inferred again).
+fn inference_key(ds: &Dataset) -> String {
+    let mut key = format!("{:?}", ds.format);
+    for f in &ds.files {
+        let stamp = std::fs::metadata(f).ok().map(|m| (m.len(), m.modified().ok()));
+        key.push_str(&format!("|{f}:{stamp:?}"));
+    }
+    key
+}
+
+/// A lazy scan of `ds`: nothing is read until the frame is collected. The schema of a
+/// CSV or NDJSON source is inferred from its first rows once per process, then reused.
 pub fn scan(ds: &Dataset) -> PolarsResult<LazyFrame> {
+    if !matches!(ds.format, Format::Csv(_) | Format::NdJson) {
+        return scan_with(ds, None, true);
+    }
+    let key = inference_key(ds);
+    // Held while inferring, so many scans of a new dataset infer once, not each.
+    let mut cache = INFERRED.lock().unwrap_or_else(|e| e.into_inner());
+    let map = cache.get_or_insert_with(HashMap::new);
+    if let Some(schema) = map.get(&key) {
+        return scan_with(ds, Some(schema.clone()), true);
+    }
+    let schema = match ds.format {
+        Format::Csv(_) => infer_csv_schema(ds)?,
+        _ => scan_with(ds, None, true)?.collect_schema()?,
+    };
+    map.insert(key, schema.clone());
+    scan_with(ds, Some(schema), true)
+}
+
+/// A CSV schema as Polars' `try_parse_dates` inference gives it, ten times faster.
+///
+/// Polars tries every date pattern on every string value it infers from (about 26 µs a
+/// row: 0.26 s for `INFER_SCHEMA_ROWS`, on any file, before the first screen). Instead:
+/// infer without dates (13 ms), then try only the string columns of the same rows as a
+/// date, a datetime, then a UTC datetime (values with offsets), with the format
+/// inferred from the first value: a column
+/// becomes a date or datetime when every non-null value parses, as with Polars.
+fn infer_csv_schema(ds: &Dataset) -> PolarsResult<SchemaRef> {
+    let plain = scan_with(ds, None, false)?.collect_schema()?;
+    let strings: Vec<PlSmallStr> =
+        plain.iter().filter(|(_, dt)| **dt == DataType::String).map(|(n, _)| n.clone()).collect();
+    if strings.is_empty() {
+        return Ok(plain);
+    }
+    let rows = IdxSize::try_from(INFER_SCHEMA_ROWS).unwrap_or(IdxSize::MAX);
+    let sample = scan_with(ds, Some(plain.clone()), false)?
+        .select(strings.iter().map(|n| col(n.clone())).collect::<Vec<_>>())
+        .limit(rows)
+        .collect()?;
+    let mut schema = (*plain).clone();
+    let options = StrptimeOptions { format: None, strict: false, exact: true, cache: true };
+    for name in &strings {
+        let column = sample.column(name)?;
+        let nulls = column.null_count();
+        if nulls == column.len() {
+            continue;
+        }
+        let one = DataFrame::new(column.len(), vec![column.clone()])?;
+        let c = || col(name.clone()).str();
+        let tries = [
+            c().to_date(options.clone()),
+            c().to_datetime(Some(TimeUnit::Microseconds), None, options.clone(), lit("raise")),
+            // Offsets (`+00:00`, `Z`) make a UTC datetime, as in Polars' own inference.
+            c().to_datetime(Some(TimeUnit::Microseconds), Some(TimeZone::UTC), options.clone(), lit("raise")),
+        ];
+        for attempt in tries {
+            // A column whose first value has no known date format fails: not a date.
+            let Ok(parsed) = one.clone().lazy().select([attempt]).collect() else { continue };
+            let Ok(parsed) = parsed.column(name) else { continue };
+            if parsed.null_count() == nulls {
+                schema.with_column(name.clone(), parsed.dtype().clone());
+                break;
+            }
+        }
+    }
+    Ok(Arc::new(schema))
+}
+
+fn scan_with(ds: &Dataset, schema: Option<SchemaRef>, parse_dates: bool) -> PolarsResult<LazyFrame> {
     let paths: Buffer<PlRefPath> = ds.files.iter().map(|f| PlRefPath::new(f.as_str())).collect();
     let cloud = ds.s3().map(|c| CloudOptions::default().with_aws(c.object_store_options()));
     match ds.format {
@@ -21,8 +106,9 @@ pub fn scan(ds: &Dataset) -> PolarsResult<LazyFrame> {
             .with_separator(d.delimiter)
             .with_has_header(d.has_header)
             .with_quote_char(Some(d.quote))
-            .with_try_parse_dates(true)
+            .with_try_parse_dates(parse_dates)
             .with_infer_schema_length(Some(INFER_SCHEMA_ROWS))
+            .with_schema(schema)
             .with_cloud_options(cloud)
             .with_glob(false)
             .finish(),
@@ -32,6 +118,7 @@ pub fn scan(ds: &Dataset) -> PolarsResult<LazyFrame> {
         ),
         Format::NdJson => LazyJsonLineReader::new_paths(paths)
             .with_infer_schema_length(NonZeroUsize::new(INFER_SCHEMA_ROWS))
+            .with_schema(schema)
             .with_cloud_options(cloud)
             .finish(),
         Format::Ipc => LazyFrame::scan_ipc_sources(
@@ -75,4 +162,43 @@ pub fn sql_context(datasets: &[Dataset]) -> PolarsResult<polars::sql::SQLContext
         ctx.register(&ds.name, scan(ds)?);
     }
     Ok(ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{CsvDialect, Location};
+
+    /// Our inference agrees with Polars' own `try_parse_dates` on the kinds of text
+    /// columns date detection has to get right.
+    #[test]
+    fn csv_schema_matches_polars_date_inference() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::from("d,dt,dt_t,frac,tz,dirty,words,empty,n,x\n");
+        for i in 0..3000 {
+            let dirty = if i == 2500 { "tbd".to_string() } else { format!("2024-02-{:02}", i % 28 + 1) };
+            text.push_str(&format!(
+                "2024-01-{:02},2024-01-01 10:{:02}:00,2024-01-01T10:{:02}:05,2024-01-01 10:00:00.{:03},\
+                 2024-01-01T10:00:00+00:00,{dirty},word {i},,{i},{i}.5\n",
+                i % 28 + 1,
+                i % 60,
+                i % 60,
+                i % 1000
+            ));
+        }
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, text).unwrap();
+        let ds = Dataset {
+            name: "t".into(),
+            spec: path.display().to_string(),
+            files: vec![path.display().to_string()],
+            format: Format::Csv(CsvDialect::default()),
+            location: Location::Local,
+        };
+        let ours = infer_csv_schema(&ds).unwrap();
+        let polars = scan_with(&ds, None, true).unwrap().collect_schema().unwrap();
+        assert_eq!(ours, polars);
+        assert_eq!(ours.get("d"), Some(&DataType::Date));
+        assert_eq!(ours.get("dirty"), Some(&DataType::String));
+    }
 }

@@ -67,42 +67,75 @@ pub fn index_rows(path: &str, dialect: &CsvDialect) -> Result<RowIndex> {
 }
 
 impl RowIndex {
+    /// An index that knows only where the data starts (the file not counted yet): rows
+    /// are found by counting from there, which costs a fast scan up to them.
+    pub fn provisional(path: &str, dialect: &CsvDialect) -> Result<RowIndex> {
+        let mut file = std::fs::File::open(path).map_err(|e| io_error(path, &e))?;
+        let mut start = 0u64;
+        if dialect.has_header {
+            let mut counter = Counter::new(dialect.quote);
+            let mut buf = vec![0u8; 64 << 10];
+            let mut base = 0u64;
+            let mut found = None;
+            while found.is_none() {
+                let n = file.read(&mut buf).map_err(|e| io_error(path, &e))?;
+                if n == 0 {
+                    break;
+                }
+                counter.feed(&buf[..n], |_, end| {
+                    found = Some(base + end as u64);
+                    false
+                });
+                base += n as u64;
+            }
+            start = found.unwrap_or(base);
+        }
+        Ok(RowIndex { path: path.to_string(), rows: u64::MAX, offsets: vec![start] })
+    }
+
     /// The raw bytes of data rows `first..first + len` (cut to the file's rows), each
-    /// ending with its newline, and how many rows of it precede `first` (the bytes start
-    /// at a checkpoint).
-    pub fn read(&self, first: u64, len: u64, quote: u8) -> Result<(Vec<u8>, u64)> {
+    /// ending with its newline; read from the checkpoint before `first`, counting
+    /// records and keeping only the wanted ones.
+    pub fn read(&self, first: u64, len: u64, quote: u8) -> Result<Vec<u8>> {
         let first = first.min(self.rows);
-        let k = (first / EVERY) as usize;
-        let Some(&start) = self.offsets.get(k) else { return Ok((Vec::new(), 0)) };
+        let k = ((first / EVERY) as usize).min(self.offsets.len().saturating_sub(1));
+        let Some(&start) = self.offsets.get(k) else { return Ok(Vec::new()) };
         let skip = first - k as u64 * EVERY;
         let want = skip + len.min(self.rows - first);
+        let mut out = Vec::new();
+        if want == skip {
+            return Ok(out);
+        }
         let mut file = std::fs::File::open(&self.path).map_err(|e| io_error(&self.path, &e))?;
         file.seek(SeekFrom::Start(start)).map_err(|e| io_error(&self.path, &e))?;
         let mut counter = Counter::new(quote);
-        let mut out = Vec::new();
         let mut buf = vec![0u8; 256 << 10];
-        if want == 0 {
-            return Ok((out, skip));
-        }
+        let mut began = skip == 0;
         loop {
             let n = file.read(&mut buf).map_err(|e| io_error(&self.path, &e))?;
             if n == 0 {
                 break;
             }
-            let mut cut = None;
+            let (mut from, mut cut) = (if began { Some(0) } else { None }, None);
             counter.feed(&buf[..n], |records, end| {
+                if records == skip {
+                    from = Some(end);
+                }
                 if records == want {
                     cut = Some(end);
                     return false;
                 }
                 true
             });
-            out.extend_from_slice(&buf[..cut.unwrap_or(n)]);
+            if let Some(from) = from {
+                began = true;
+                out.extend_from_slice(&buf[from..cut.unwrap_or(n)]);
+            }
             if cut.is_some() {
                 break;
             }
         }
-        Ok((out, skip))
+        Ok(out)
     }
 }
 

@@ -267,4 +267,21 @@ async fn indexed_csv_pages_equal_scanned_pages() {
         assert_eq!(&got, expect, "page at row {o}");
     }
     assert_eq!(scanned.last().unwrap().len(), 3 * 2501 - 7502);
+
+    // One file: before the count, pages come from counting rows from the start; after
+    // it, from the index; both equal the engine's own scan (a no-op step forces it).
+    let one = format!("{}/part1.csv", dir.path().display());
+    let ws = assay::Workspace::open(&[(None, one)], &Default::default()).await.unwrap();
+    let ds = ws.datasets()[0].clone();
+    let names: Vec<String> = ws.schema(&ds).await.unwrap().into_iter().map(|c| c.name).collect();
+    let scan = [assay::transform::Step::Select { columns: names }];
+    for &o in &[0u64, 5, 1023, 1024, 2000, 2480, 2501] {
+        let engine = assay::output::cells(&ws.page(&ds, &scan, o, 30).await.unwrap(), usize::MAX).unwrap();
+        assert_eq!(page_text(&ws, o, 30).await, engine, "counted from the start, row {o}");
+    }
+    ws.count(&ds, &[]).await.unwrap();
+    for &o in &[0u64, 1023, 1024, 2490] {
+        let engine = assay::output::cells(&ws.page(&ds, &scan, o, 30).await.unwrap(), usize::MAX).unwrap();
+        assert_eq!(page_text(&ws, o, 30).await, engine, "indexed, row {o}");
+    }
 }
