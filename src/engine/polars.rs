@@ -53,9 +53,9 @@ pub fn scan(ds: &Dataset) -> PolarsResult<LazyFrame> {
 ///
 /// Polars tries every date pattern on every string value it infers from (about 26 µs a
 /// row: 0.26 s for `INFER_SCHEMA_ROWS`, on any file, before the first screen). Instead:
-/// infer without dates (13 ms), then try only the string columns of the same rows as a
-/// date, a datetime, then a UTC datetime (values with offsets), with the format
-/// inferred from the first value: a column
+/// infer without dates (13 ms), then parse only the string columns of the same rows that
+/// look like dates, as a date, datetime or UTC datetime (from the first value's shape),
+/// with the format inferred from the first value: a column
 /// becomes a date or datetime when every non-null value parses, as with Polars.
 fn infer_csv_schema(ds: &Dataset) -> PolarsResult<SchemaRef> {
     let plain = scan_with(ds, None, false)?.collect_schema()?;
@@ -65,12 +65,18 @@ fn infer_csv_schema(ds: &Dataset) -> PolarsResult<SchemaRef> {
         return Ok(plain);
     }
     let rows = IdxSize::try_from(INFER_SCHEMA_ROWS).unwrap_or(IdxSize::MAX);
-    let sample = scan_with(ds, Some(plain.clone()), false)?
-        .select(strings.iter().map(|n| col(n.clone())).collect::<Vec<_>>())
-        .limit(rows)
-        .collect()?;
+    // Streaming stops reading after the first rows (the in-memory engine read the whole
+    // file here).
+    let sample = collect(
+        scan_with(ds, Some(plain.clone()), false)?
+            .limit(rows)
+            .select(strings.iter().map(|n| col(n.clone())).collect::<Vec<_>>()),
+    )?;
     let mut schema = (*plain).clone();
     let options = StrptimeOptions { format: None, strict: false, exact: true, cache: true };
+    // Every date format Polars infers starts with three numbers split by - / or . : a
+    // vectorised regex rules out the other columns before any (slow) date parsing.
+    let shape = lit(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}");
     for name in &strings {
         let column = sample.column(name)?;
         let nulls = column.null_count();
@@ -79,20 +85,32 @@ fn infer_csv_schema(ds: &Dataset) -> PolarsResult<SchemaRef> {
         }
         let one = DataFrame::new(column.len(), vec![column.clone()])?;
         let c = || col(name.clone()).str();
-        let tries = [
-            c().to_date(options.clone()),
-            c().to_datetime(Some(TimeUnit::Microseconds), None, options.clone(), lit("raise")),
-            // Offsets (`+00:00`, `Z`) make a UTC datetime, as in Polars' own inference.
-            c().to_datetime(Some(TimeUnit::Microseconds), Some(TimeZone::UTC), options.clone(), lit("raise")),
-        ];
-        for attempt in tries {
-            // A column whose first value has no known date format fails: not a date.
-            let Ok(parsed) = one.clone().lazy().select([attempt]).collect() else { continue };
-            let Ok(parsed) = parsed.column(name) else { continue };
-            if parsed.null_count() == nulls {
-                schema.with_column(name.clone(), parsed.dtype().clone());
-                break;
+        let shaped = one.clone().lazy().select([c().contains(shape.clone(), true).not().sum()]).collect()?;
+        if shaped.column(name)?.get(0)?.extract::<u64>() != Some(0) {
+            continue;
+        }
+        // The first value says which to try: a time part makes a datetime, an offset
+        // (`Z`, `+02:00`) a UTC datetime, as in Polars' own inference.
+        let first = column.as_materialized_series().str()?.iter().flatten().next().unwrap_or("").to_string();
+        let timed = first.contains(':');
+        let zoned = timed && (first.ends_with('Z') || first.rfind(['+', '-']).is_some_and(|i| i > 10));
+        let attempt = match (timed, zoned) {
+            (false, _) => c().to_date(options.clone()),
+            (true, false) => {
+                c().to_datetime(Some(TimeUnit::Microseconds), None, options.clone(), lit("raise"))
             }
+            (true, true) => c().to_datetime(
+                Some(TimeUnit::Microseconds),
+                Some(TimeZone::UTC),
+                options.clone(),
+                lit("raise"),
+            ),
+        };
+        // A first value with no known date format fails: not a date.
+        let Ok(parsed) = one.lazy().select([attempt]).collect() else { continue };
+        let parsed = parsed.column(name)?;
+        if parsed.null_count() == nulls {
+            schema.with_column(name.clone(), parsed.dtype().clone());
         }
     }
     Ok(Arc::new(schema))
@@ -174,16 +192,18 @@ mod tests {
     #[test]
     fn csv_schema_matches_polars_date_inference() {
         let dir = tempfile::tempdir().unwrap();
-        let mut text = String::from("d,dt,dt_t,frac,tz,dirty,words,empty,n,x\n");
+        let mut text = String::from("d,dt,dt_t,frac,tz,dirty,words,empty,n,x,slash,dots\n");
         for i in 0..3000 {
             let dirty = if i == 2500 { "tbd".to_string() } else { format!("2024-02-{:02}", i % 28 + 1) };
             text.push_str(&format!(
                 "2024-01-{:02},2024-01-01 10:{:02}:00,2024-01-01T10:{:02}:05,2024-01-01 10:00:00.{:03},\
-                 2024-01-01T10:00:00+00:00,{dirty},word {i},,{i},{i}.5\n",
+                 2024-01-01T10:00:00+00:00,{dirty},word {i},,{i},{i}.5,2024/01/{:02},{:02}.01.2024\n",
                 i % 28 + 1,
                 i % 60,
                 i % 60,
-                i % 1000
+                i % 1000,
+                i % 28 + 1,
+                i % 28 + 1,
             ));
         }
         let path = dir.path().join("t.csv");
