@@ -12,6 +12,7 @@ Needs tmux, csvlens (`cargo install csvlens`) and VisiData (`pip install visidat
 on PATH; assay from the release build. Prints a Markdown table of medians.
 """
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -33,7 +34,7 @@ def wait_for(needle, timeout=120.0):
     start = time.perf_counter()
     while True:
         text = screen()
-        if needle in text:
+        if re.search(needle, text, re.MULTILINE):
             if os.environ.get("BENCH_DEBUG"):
                 print(f"--- {needle!r} after {time.perf_counter() - start:.3f} s:\n{text}", file=sys.stderr)
             return time.perf_counter()
@@ -89,14 +90,16 @@ def run(tool, argv, first, last, end_keys, quit_keys):
 def main():
     path = sys.argv[1]
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    # The first row's email and the last row's order id (neither is part of the file's
-    # name, which the tools show), read the same way for every format.
+    # A line starting with the first row's order id and customer id, and one with the
+    # last row's (the file's name, which the tools show, holds digits too), read the same
+    # way for every format; every tool shows these first two columns in full.
     ids = subprocess.run(
         ["python3", "-c", "import polars as pl, sys; c = pl.scan_csv(sys.argv[1]) if sys.argv[1].endswith('.csv') "
-         "else pl.scan_parquet(sys.argv[1]); d = c.select('email', 'order_id').collect(); "
-         "print(d['email'][0], d['order_id'][-1])", path],
+         "else pl.scan_parquet(sys.argv[1]); d = c.select('order_id', 'customer_id').collect(); "
+         "print(d['order_id'][0], d['customer_id'][0], d['order_id'][-1], d['customer_id'][-1])", path],
         capture_output=True, text=True, check=True).stdout.split()
-    first_id, last_id = ids
+    line = lambda i, c: rf"^\W*(\d+\W+)?{i}\W+{c}\b"
+    first_id, last_id = line(ids[0], ids[1]), line(ids[2], ids[3])
     target = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/assay-target"))
     assay = os.path.join(target, "release", "assay")
     tools = [

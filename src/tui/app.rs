@@ -148,6 +148,8 @@ pub struct Tab {
     pub profile: Profile,
     /// When the running search started.
     pub finding: Option<Instant>,
+    /// The count waits for the first page (see `App::restart`).
+    count_after_page: bool,
     /// Widths the user set (keys or mouse drag), by column name; they win over fitting.
     pub user_widths: std::collections::HashMap<String, u16>,
 }
@@ -176,6 +178,7 @@ impl Tab {
             profile: Profile::None,
             finding: None,
             user_widths: Default::default(),
+            count_after_page: false,
         }
     }
 
@@ -357,9 +360,19 @@ impl App {
     fn restart(&mut self, tab: usize) -> Vec<Job> {
         let t = &mut self.tabs[tab];
         t.count = RowCount::Counting(Instant::now());
-        let mut jobs = vec![Job::Count { tab, view: t.view, steps: t.steps.clone() }];
-        jobs.extend(self.request_page(tab, true));
-        jobs
+        // The count starts when the first page is in: on two cores, a count scanning a
+        // big file at the same time delays the first screen.
+        t.count_after_page = true;
+        self.request_page(tab, true)
+    }
+
+    /// The count deferred by `restart`, once the first page of the view answered.
+    fn deferred_count(&mut self, tab: usize) -> Vec<Job> {
+        let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
+        if !std::mem::take(&mut t.count_after_page) || !matches!(t.count, RowCount::Counting(_)) {
+            return Vec::new();
+        }
+        vec![Job::Count { tab, view: t.view, steps: t.steps.clone() }]
     }
 
     /// Replaces a tab's steps: back to the first row of the new view.
@@ -1156,7 +1169,9 @@ impl App {
                     }
                 }
                 self.scroll_into_view(tab);
-                self.request_page(tab, false)
+                let mut jobs = self.deferred_count(tab);
+                jobs.extend(self.request_page(tab, false));
+                jobs
             }
             Done::Find { tab, view, pattern, result } => {
                 let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
