@@ -7,6 +7,11 @@ the time from pressing the jump-to-end key until the last row is on screen, and 
 peak RSS (VmHWM) of the tool's process after browsing (page down x20, end, top).
 
     python3 bench/tui.py bench/data/orders_10000000.csv [RUNS]
+    python3 bench/tui.py --latency bench/data/orders_10000000.csv
+
+`--latency` measures assay alone: keystroke to finished redraw (from its debug log), for
+100 `j` presses while a regex search with no match scans the whole file in the
+background.
 
 Needs tmux, csvlens (`cargo install csvlens`) and VisiData (`pip install visidata`)
 on PATH; assay from the release build. Prints a Markdown table of medians.
@@ -87,7 +92,35 @@ def run(tool, argv, first, last, end_keys, quit_keys):
     return shown - start, at_end - pressed, rss
 
 
+def latency(path):
+    import tempfile
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/assay-target"))
+    assay = os.path.join(target, "release", "assay")
+    with tempfile.TemporaryDirectory() as data:
+        env = dict(os.environ, NO_COLOR="1", ASSAY_CONFIG="/nonexistent", ASSAY_DATA_DIR=data,
+                   ASSAY_LOG="assay=debug")
+        subprocess.run(["tmux", "new-session", "-d", "-s", SESSION, "-x", "160", "-y", "48", assay, path], env=env)
+        wait_for(r"row 1 of \d")
+        tmux("send-keys", "-t", SESSION, "/", "zzz_no_match_zzz", "Enter")
+        time.sleep(0.3)
+        for _ in range(100):
+            tmux("send-keys", "-t", SESSION, "j")
+            time.sleep(0.02)
+        searching = "no more matches" not in screen()
+        tmux("send-keys", "-t", SESSION, "q")
+        time.sleep(0.5)
+        tmux("kill-session", "-t", SESSION)
+        with open(os.path.join(data, "assay.log")) as f:
+            busy = [int(m.group(1)) for m in re.finditer(r"key drawn busy=true micros=(\d+)", f.read())]
+    busy.sort()
+    print(f"keystroke to redraw while a search runs: {len(busy)} keys, median {busy[len(busy) // 2] / 1000:.2f} ms, "
+          f"p99 {busy[int(len(busy) * 0.99) - 1] / 1000:.2f} ms, max {busy[-1] / 1000:.2f} ms "
+          f"(search still running at the end: {searching})")
+
+
 def main():
+    if sys.argv[1] == "--latency":
+        return latency(sys.argv[2])
     path = sys.argv[1]
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     # A line starting with the first row's order id and customer id, and one with the

@@ -254,15 +254,21 @@ async fn event_loop(
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut dirty = true;
+    let mut key_at: Option<std::time::Instant> = None;
     while !app.quit {
         if dirty {
             terminal.draw(|f| view::render(f, &app, &theme)).map_err(term_err)?;
             dirty = false;
+            // Keystroke to screen, for BENCHMARKS.md (`ASSAY_LOG=assay=debug`).
+            if let Some(at) = key_at.take() {
+                tracing::debug!(busy = app.busy(), micros = at.elapsed().as_micros() as u64, "key drawn");
+            }
         }
         let jobs = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
                     dirty = true;
+                    key_at = Some(std::time::Instant::now());
                     // A key clears an old message unless it opens something.
                     if matches!(app.mode, Mode::Normal) {
                         app.message = None;
