@@ -9,6 +9,7 @@ pub mod error;
 pub mod generate;
 pub mod output;
 pub mod profile;
+pub mod progress;
 pub mod source;
 pub mod transform;
 pub mod tui;

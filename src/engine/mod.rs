@@ -22,6 +22,7 @@ use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::SchemaRef;
 
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 use crate::source::{self, csv_count, csv_diagnose, Dataset, Format, Location, OpenOptions};
 use crate::transform::{self, Step};
 
@@ -257,22 +258,43 @@ impl Workspace {
     /// The number of rows of `ds` after `steps` (without steps: Parquet from metadata,
     /// text formats by a fast scan).
     pub async fn count(&self, ds: &Dataset, steps: &[Step]) -> Result<u64> {
+        self.count_with_progress(ds, steps, None).await
+    }
+
+    /// `count`, telling `progress` how far it got (bytes of a local CSV file; other
+    /// counts are quick or give no progress).
+    pub async fn count_with_progress(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        progress: Option<Arc<Progress>>,
+    ) -> Result<u64> {
         let started = Instant::now();
-        let rows = self.count_inner(ds, steps).await;
+        let rows = self.count_inner(ds, steps, progress).await;
         tracing::debug!(table = %ds.name, steps = steps.len(), elapsed = ?started.elapsed(), "count");
         rows
     }
 
-    async fn count_inner(&self, ds: &Dataset, steps: &[Step]) -> Result<u64> {
+    async fn count_inner(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        progress: Option<Arc<Progress>>,
+    ) -> Result<u64> {
         if let (Format::Csv(dialect), Location::Local, true) = (ds.format, &ds.location, steps.is_empty()) {
             // Stable-Rust Polars counts CSV rows slowly; see source::csv_count. The same
             // pass indexes the rows for `page`.
             let owned = ds.clone();
             let (files, schema) = blocking(move || -> Result<_> {
+                if let Some(p) = &progress {
+                    p.set_total(
+                        owned.files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum(),
+                    );
+                }
                 let files = owned
                     .files
                     .iter()
-                    .map(|f| csv_count::index_rows(f, &dialect))
+                    .map(|f| csv_count::index_rows(f, &dialect, progress.as_deref()))
                     .collect::<Result<Vec<_>>>()?;
                 let schema = polars::scan(&owned).and_then(|mut lf| lf.collect_schema()).ok();
                 Ok((files, schema))

@@ -15,6 +15,7 @@ use std::io::{Read, Seek, SeekFrom};
 
 use super::CsvDialect;
 use crate::error::{io_error, Result};
+use crate::progress::Progress;
 
 /// Rows between two checkpoints of a [`RowIndex`].
 pub const EVERY: u64 = 1024;
@@ -30,11 +31,12 @@ pub struct RowIndex {
 
 /// The number of data rows in the CSV file at `path`.
 pub fn count_rows(path: &str, dialect: &CsvDialect) -> Result<u64> {
-    Ok(index_rows(path, dialect)?.rows)
+    Ok(index_rows(path, dialect, None)?.rows)
 }
 
-/// Counts the data rows of the CSV file at `path` and notes where every `EVERY`th starts.
-pub fn index_rows(path: &str, dialect: &CsvDialect) -> Result<RowIndex> {
+/// Counts the data rows of the CSV file at `path` and notes where every `EVERY`th starts;
+/// `progress` is told the bytes read.
+pub fn index_rows(path: &str, dialect: &CsvDialect, progress: Option<&Progress>) -> Result<RowIndex> {
     let mut file = std::fs::File::open(path).map_err(|e| io_error(path, &e))?;
     let mut counter = Counter::new(dialect.quote);
     let header = u64::from(dialect.has_header);
@@ -58,6 +60,9 @@ pub fn index_rows(path: &str, dialect: &CsvDialect) -> Result<RowIndex> {
             true
         });
         base += n as u64;
+        if let Some(p) = progress {
+            p.add(n as u64);
+        }
     }
     let records = counter.finish();
     let rows = records.saturating_sub(header);

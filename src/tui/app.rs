@@ -2,12 +2,14 @@
 //! The app never computes data: it asks for jobs (`Job`), which the event loop runs off
 //! the UI thread, and takes their answers (`Done`). Rendering reads it (`view`).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::engine::Table;
 use crate::error::Result;
 use crate::output;
 use crate::profile::ColumnProfile;
+use crate::progress::Progress;
 use crate::source::browse::{self, Entry};
 use crate::source::Dataset;
 use crate::transform::filter::{Combine, Group, Kind};
@@ -28,7 +30,7 @@ pub enum Job {
     /// answers apart.
     Page { tab: usize, generation: u64, steps: Vec<Step>, offset: u64, len: usize },
     /// The row count of tab `tab` after its steps, for view number `view`.
-    Count { tab: usize, view: u64, steps: Vec<Step> },
+    Count { tab: usize, view: u64, steps: Vec<Step>, progress: Arc<Progress> },
     /// Column statistics of tab `tab` after its steps, for view number `view`.
     Profile { tab: usize, view: u64, steps: Vec<Step> },
     /// The next (or previous) row from `from` matching `pattern` in any column.
@@ -150,6 +152,8 @@ pub struct Tab {
     pub finding: Option<Instant>,
     /// The count waits for the first page (see `App::restart`).
     count_after_page: bool,
+    /// How far the running count has got.
+    pub count_progress: Arc<Progress>,
     /// Widths the user set (keys or mouse drag), by column name; they win over fitting.
     pub user_widths: std::collections::HashMap<String, u16>,
 }
@@ -179,6 +183,7 @@ impl Tab {
             finding: None,
             user_widths: Default::default(),
             count_after_page: false,
+            count_progress: Default::default(),
         }
     }
 
@@ -372,7 +377,8 @@ impl App {
         if !std::mem::take(&mut t.count_after_page) || !matches!(t.count, RowCount::Counting(_)) {
             return Vec::new();
         }
-        vec![Job::Count { tab, view: t.view, steps: t.steps.clone() }]
+        t.count_progress = Arc::new(Progress::default());
+        vec![Job::Count { tab, view: t.view, steps: t.steps.clone(), progress: t.count_progress.clone() }]
     }
 
     /// Replaces a tab's steps: back to the first row of the new view.

@@ -93,9 +93,10 @@ impl JobRunner {
                         let _ = tx.send(Done::Page { tab, generation, offset, result });
                     });
                 }
-                Job::Count { tab, view, steps } => {
+                Job::Count { tab, view, steps, progress } => {
                     Self::spawn(&mut self.counts, tab, async move {
-                        let result = ws.count(&ws.datasets()[tab], &steps).await;
+                        let result =
+                            ws.count_with_progress(&ws.datasets()[tab], &steps, Some(progress)).await;
                         let _ = tx.send(Done::Count { tab, view, result });
                     });
                 }

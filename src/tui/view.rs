@@ -223,9 +223,10 @@ fn render_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     };
     let total = match &tab.count {
         RowCount::Known(n) => thousands(*n),
-        RowCount::Counting(started) if started.elapsed() >= SLOW => {
-            format!("{} counting", spinner(*started))
-        }
+        RowCount::Counting(started) if started.elapsed() >= SLOW => match tab.count_progress.fraction() {
+            Some(f) => format!("{} counting {:.0}%", spinner(*started), f * 100.0),
+            None => format!("{} counting", spinner(*started)),
+        },
         RowCount::Counting(_) | RowCount::NotStarted => "…".into(),
         RowCount::Failed(_) => "?".into(),
         RowCount::Cancelled => "? (count cancelled)".into(),

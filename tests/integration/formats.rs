@@ -261,7 +261,9 @@ async fn indexed_csv_pages_equal_scanned_pages() {
     }
     // Counting indexes the files; the same pages now come from the index.
     let ds = ws.datasets()[0].clone();
-    assert_eq!(ws.count(&ds, &[]).await.unwrap(), 3 * 2501);
+    let progress = std::sync::Arc::new(assay::progress::Progress::default());
+    assert_eq!(ws.count_with_progress(&ds, &[], Some(progress.clone())).await.unwrap(), 3 * 2501);
+    assert_eq!(progress.fraction(), Some(1.0), "every byte of the three files was counted");
     for (&o, expect) in offsets.iter().zip(&scanned) {
         let got = page_text(&ws, o, 40).await;
         assert_eq!(&got, expect, "page at row {o}");

@@ -102,7 +102,7 @@ impl Harness {
                     let result = rt.block_on(ws.page(&ws.datasets()[tab], &steps, offset, len));
                     Done::Page { tab, generation, offset, result }
                 }
-                (Job::Count { tab, view, steps }, Some((ws, rt))) => {
+                (Job::Count { tab, view, steps, .. }, Some((ws, rt))) => {
                     let result = rt.block_on(ws.count(&ws.datasets()[tab], &steps));
                     Done::Count { tab, view, result }
                 }
