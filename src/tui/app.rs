@@ -396,15 +396,22 @@ impl App {
         jobs
     }
 
-    /// Like `set_steps`, but keeps the cursor row and column (a change of columns only).
+    /// Like `set_steps`, but keeps the cursor row and column and the row count (a change
+    /// of columns only).
     fn set_steps_keep_place(&mut self, tab: usize, steps: Vec<Step>) -> Vec<Job> {
-        let (row, top, col) = {
+        let (row, top, col, count, end) = {
             let t = &self.tabs[tab];
-            (t.row, t.top, t.col)
+            (t.row, t.top, t.col, t.count.clone(), t.end)
         };
         let jobs = self.set_steps(tab, steps);
         let t = &mut self.tabs[tab];
         (t.row, t.top, t.col) = (row, top, col);
+        // Choosing columns keeps every row: a known count (or end) still holds.
+        if let RowCount::Known(_) = count {
+            t.count = count;
+            t.count_after_page = false;
+        }
+        t.end = end;
         let mut jobs = jobs;
         // The page asked for by `set_steps` was for the top; ask for the window again.
         jobs.retain(|j| !matches!(j, Job::Page { .. }));
