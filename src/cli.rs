@@ -79,6 +79,18 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = SchemaFormat::Table)]
         format: SchemaFormat,
     },
+    /// Run the checks of a rules file over the data, in one scan.
+    Check {
+        data: String,
+        /// The rules file (TOML, `[[checks]]` as in SPEC.md).
+        #[arg(long, value_name = "FILE")]
+        rules: String,
+        #[arg(long, value_enum, default_value_t = SchemaFormat::Table)]
+        format: SchemaFormat,
+        /// The lowest severity whose failure makes the exit code 1.
+        #[arg(long, value_enum, default_value_t = FailOn::Error)]
+        fail_on: FailOn,
+    },
     /// Run a SQL query on Polars or DataFusion.
     Sql {
         query: String,
@@ -126,6 +138,12 @@ pub enum OutFormat {
     Table,
     Csv,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FailOn {
+    Warn,
+    Error,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -248,6 +266,26 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             let ds = &ws.datasets()[0];
             let profile = ws.profile(ds, &[]).await?;
             output::write_profile(out, &ds.name, &profile, matches!(format, SchemaFormat::Json))
+        }
+        Command::Check { data, rules, format, fail_on } => {
+            // The rules are read and checked before any data.
+            let rules = crate::quality::Rules::load(&rules)?;
+            let ws = Workspace::open(&[(None, data)], &options).await?;
+            let ds = &ws.datasets()[0];
+            let report = ws.check(ds, &rules).await?;
+            output::write_check_report(out, &report, matches!(format, SchemaFormat::Json))?;
+            let severity = match fail_on {
+                FailOn::Warn => crate::quality::Severity::Warn,
+                FailOn::Error => crate::quality::Severity::Error,
+            };
+            match report.failed_at(severity) {
+                0 => Ok(()),
+                n => Err(Error::ChecksFailed(format!(
+                    "{n} check{} failed at severity {} or above",
+                    if n == 1 { "" } else { "s" },
+                    if severity == crate::quality::Severity::Warn { "warn" } else { "error" }
+                ))),
+            }
         }
         Command::Sql { query, tables, engine, format, max_rows } => {
             let ws = Workspace::open(&table_specs(&tables), &options).await?;

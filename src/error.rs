@@ -13,6 +13,10 @@ pub enum Error {
     /// Something failed while running: I/O, network, an engine. Exit code 3.
     #[error("{0}")]
     Runtime(String),
+    /// The data ran and an error-severity check (or, with `--fail-on warn`, a warning)
+    /// failed. Exit code 1.
+    #[error("{0}")]
+    ChecksFailed(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -26,9 +30,11 @@ impl Error {
         Error::Runtime(message.into())
     }
 
-    /// The process exit code for this error (SPEC.md: 2 unusable input, 3 runtime failure).
+    /// The process exit code for this error (SPEC.md: 1 a check failed, 2 unusable input,
+    /// 3 runtime failure).
     pub fn exit_code(&self) -> i32 {
         match self {
+            Error::ChecksFailed(_) => 1,
             Error::Input(_) => 2,
             Error::Runtime(_) => 3,
         }
@@ -36,7 +42,7 @@ impl Error {
 
     pub fn message(&self) -> &str {
         match self {
-            Error::Input(m) | Error::Runtime(m) => m,
+            Error::Input(m) | Error::Runtime(m) | Error::ChecksFailed(m) => m,
         }
     }
 }

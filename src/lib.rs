@@ -10,6 +10,7 @@ pub mod generate;
 pub mod output;
 pub mod profile;
 pub mod progress;
+pub mod quality;
 pub mod source;
 pub mod transform;
 pub mod tui;

@@ -292,3 +292,49 @@ pub fn write_plans(out: &mut dyn Write, query: &str, plans: &[Plans], json: bool
     }
     Ok(())
 }
+
+/// A check report: a table with one line per check (status coloured unless `NO_COLOR`),
+/// or the JSON of `quality::Report`.
+pub fn write_check_report(out: &mut dyn Write, report: &crate::quality::Report, json: bool) -> Result<()> {
+    if json {
+        let value = serde_json::to_value(report).map_err(|e| Error::runtime(format!("json: {e}")))?;
+        return writeln!(out, "{value}").map_err(write_error);
+    }
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let mut grid = new_grid();
+    grid.set_header(["check", "type", "status", "failing", "observed", "threshold"]);
+    for c in &report.checks {
+        let status = comfy_table::Cell::new(c.status.name());
+        let status = match (color, c.status) {
+            (false, _) => status,
+            (true, crate::quality::Status::Pass) => status.fg(comfy_table::Color::Green),
+            (true, crate::quality::Status::Warn) => status.fg(comfy_table::Color::Yellow),
+            (true, crate::quality::Status::Fail) => status.fg(comfy_table::Color::Red),
+        };
+        let row_level = !matches!(c.kind.as_str(), "row_count" | "null_fraction" | "distinct_count" | "stat");
+        grid.add_row(vec![
+            comfy_table::Cell::new(&c.id),
+            comfy_table::Cell::new(&c.kind),
+            status,
+            comfy_table::Cell::new(if row_level {
+                format!("{} ({:.2}%)", c.failing_rows, c.failing_fraction * 100.0)
+            } else {
+                String::new()
+            }),
+            comfy_table::Cell::new(c.observed.map(short_number).unwrap_or_else(|| "∅".into())),
+            comfy_table::Cell::new(&c.threshold),
+        ]);
+    }
+    writeln!(out, "{grid}").map_err(write_error)?;
+    let passed = report.checks.iter().filter(|c| c.status == crate::quality::Status::Pass).count();
+    writeln!(
+        out,
+        "{}: {} rows, {passed} of {} checks passed, {} scan, {} ms",
+        report.table,
+        report.rows,
+        report.checks.len(),
+        report.scans,
+        report.elapsed_ms
+    )
+    .map_err(write_error)
+}

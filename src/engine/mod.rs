@@ -360,6 +360,24 @@ impl Workspace {
             .map_err(|e| self.polars_error(e, None))
     }
 
+    /// Runs the checks of `rules` over `ds` in one aggregating scan.
+    pub async fn check(&self, ds: &Dataset, rules: &crate::quality::Rules) -> Result<crate::quality::Report> {
+        let owned = ds.clone();
+        let rules = rules.clone();
+        blocking(move || {
+            crate::quality::run(
+                &owned.name,
+                polars::scan(&owned).map_err(|e| Error::runtime(e.to_string()))?,
+                &rules,
+            )
+        })
+        .await?
+        .map_err(|e| match e {
+            Error::Runtime(m) => self.read_failure("polars", &m),
+            other => other,
+        })
+    }
+
     /// Runs `query` on `engine` over every dataset in the workspace.
     pub async fn sql(&self, query: &str, engine: EngineKind) -> Result<Table> {
         self.check_query(query)?;

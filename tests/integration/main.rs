@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod bridge;
+mod checks;
 mod common;
 mod differential;
 mod formats;

@@ -1,0 +1,129 @@
+//! Checks: the rules file (`[[checks]]`, SPEC.md), compiled into one Polars aggregation
+//! over the data, and the results (status from each check's threshold and severity).
+//!
+//! Every check, row-level or table-level, becomes one or two aggregate expressions in
+//! a single `select`, so the data is scanned once however many checks there are (as in
+//! Deequ). Row-level checks count their failing rows: a null value fails only
+//! `not_null` (a null is unknown, not out of range; `between` on a null passes), and
+//! `unique` fails every row whose key occurs more than once, nulls included as a value.
+
+pub mod rules;
+
+use std::time::Instant;
+
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+pub use rules::{Check, Rules, Severity};
+
+/// What a check found.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CheckResult {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub columns: Vec<String>,
+    pub severity: Severity,
+    /// `pass`, `warn` (beyond its threshold at severity warn or info) or `fail`
+    /// (beyond its threshold at severity error).
+    pub status: Status,
+    /// Rows that failed (row-level checks; 0 for table-level ones).
+    pub failing_rows: u64,
+    pub failing_fraction: f64,
+    /// What was measured: failing rows, or the table-level value.
+    pub observed: Option<f64>,
+    /// The bound the observation was held to, as written.
+    pub threshold: String,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+}
+
+impl Status {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+        }
+    }
+}
+
+/// The whole run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Report {
+    pub table: String,
+    pub rows: u64,
+    /// Scans of the data the checks took.
+    pub scans: u32,
+    pub checks: Vec<CheckResult>,
+    pub elapsed_ms: u64,
+}
+
+impl Report {
+    /// Checks beyond their threshold at `severity` or above.
+    pub fn failed_at(&self, severity: Severity) -> usize {
+        self.checks.iter().filter(|c| c.status != Status::Pass && c.severity >= severity).count()
+    }
+}
+
+fn key(i: usize, what: &str) -> PlSmallStr {
+    format!("__check{i}_{what}").into()
+}
+
+/// Runs every check of `rules` over `lf` in one aggregating scan.
+pub fn run(table: &str, lf: LazyFrame, rules: &Rules) -> Result<Report> {
+    let started = Instant::now();
+    let mut lf = lf;
+    let schema = lf.collect_schema().map_err(|e| Error::runtime(format!("checks: {e}")))?;
+    rules.check_columns(&schema)?;
+    let mut exprs = vec![len().alias("__rows")];
+    for (i, check) in rules.checks.iter().enumerate() {
+        exprs.extend(check.exprs(i, &schema)?);
+    }
+    let df = crate::engine::polars::collect(lf.select(exprs))
+        .map_err(|e| Error::runtime(format!("checks on {table}: {e}")))?;
+    let value = |name: &str| -> Option<f64> {
+        let v = df.column(name).ok()?.get(0).ok()?;
+        if v.is_null() {
+            return None;
+        }
+        v.extract::<f64>()
+    };
+    let rows = value("__rows").unwrap_or(0.0) as u64;
+    let elapsed = started.elapsed().as_millis() as u64;
+    let checks = rules
+        .checks
+        .iter()
+        .enumerate()
+        .map(|(i, check)| {
+            let observed = value(&key(i, "value"));
+            let (failing, status_ok, threshold) = check.judge(rows, observed);
+            CheckResult {
+                id: check.id(),
+                kind: check.kind().to_string(),
+                columns: check.columns(),
+                severity: check.common().severity,
+                status: if status_ok {
+                    Status::Pass
+                } else if check.common().severity == Severity::Error {
+                    Status::Fail
+                } else {
+                    Status::Warn
+                },
+                failing_rows: failing,
+                failing_fraction: if rows == 0 { 0.0 } else { failing as f64 / rows as f64 },
+                observed,
+                threshold,
+                elapsed_ms: elapsed,
+            }
+        })
+        .collect();
+    Ok(Report { table: table.to_string(), rows, scans: 1, checks, elapsed_ms: elapsed })
+}

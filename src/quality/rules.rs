@@ -1,0 +1,448 @@
+//! The rules file: `[[checks]]` entries of SPEC.md, each with exactly one key (the check
+//! type) whose table holds the check's arguments and the common fields. Unknown keys,
+//! missing arguments and wrong types are reported with the file, line and column
+//! (serde over `toml`), and columns are checked against the data's schema before any
+//! row is read.
+
+use polars::prelude::*;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warn,
+    #[default]
+    Error,
+}
+
+/// A failure allowance: a count (`10`) or a percentage of the rows (`"0.5%"`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum MaxFailures {
+    Count(u64),
+    Text(String),
+}
+
+/// Fields every check has.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Common {
+    pub id: Option<String>,
+    pub severity: Severity,
+    /// Fraction of rows that must pass.
+    pub mostly: Option<f64>,
+    pub max_failures: Option<MaxFailures>,
+    pub description: Option<String>,
+}
+
+/// Declares a check's argument struct with the common fields beside its own, so that
+/// `deny_unknown_fields` sees them all (serde's `flatten` would switch it off).
+macro_rules! check_args {
+    ($name:ident { $($field:ident : $ty:ty),* $(,)? }) => {
+        #[derive(Debug, Clone, PartialEq, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $(pub $field: $ty,)*
+            #[serde(default)]
+            pub id: Option<String>,
+            #[serde(default)]
+            pub severity: Severity,
+            #[serde(default)]
+            pub mostly: Option<f64>,
+            #[serde(default)]
+            pub max_failures: Option<MaxFailures>,
+            #[serde(default)]
+            pub description: Option<String>,
+        }
+
+        impl $name {
+            fn common(&self) -> Common {
+                Common {
+                    id: self.id.clone(),
+                    severity: self.severity,
+                    mostly: self.mostly,
+                    max_failures: self.max_failures.clone(),
+                    description: self.description.clone(),
+                }
+            }
+        }
+    };
+}
+
+check_args!(ColumnArgs { column: String });
+check_args!(UniqueArgs { columns: Vec<String> });
+check_args!(SetArgs { column: String, values: Vec<toml::Value> });
+check_args!(BetweenArgs { column: String, min: Option<f64>, max: Option<f64>, exclusive: Option<bool> });
+check_args!(RegexArgs { column: String, pattern: String });
+check_args!(LengthArgs { column: String, min: Option<u64>, max: Option<u64> });
+check_args!(CompareArgs { left: String, op: String, right: String });
+check_args!(ExpressionArgs { sql: String });
+check_args!(RowCountArgs { min: Option<u64>, max: Option<u64> });
+check_args!(NullFractionArgs { column: String, max: f64 });
+check_args!(DistinctCountArgs { column: String, min: Option<u64>, max: Option<u64> });
+check_args!(StatArgs { column: String, metric: Metric, min: Option<f64>, max: Option<f64> });
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    Mean,
+    Std,
+    Min,
+    Max,
+    Median,
+    P95,
+    Sum,
+}
+
+/// One check: its type and arguments.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Check {
+    NotNull(ColumnArgs),
+    Unique(UniqueArgs),
+    InSet(SetArgs),
+    NotInSet(SetArgs),
+    Between(BetweenArgs),
+    Regex(RegexArgs),
+    Length(LengthArgs),
+    Compare(CompareArgs),
+    Expression(ExpressionArgs),
+    RowCount(RowCountArgs),
+    NullFraction(NullFractionArgs),
+    DistinctCount(DistinctCountArgs),
+    Stat(StatArgs),
+}
+
+/// A rules file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rules {
+    #[serde(default)]
+    pub checks: Vec<Check>,
+}
+
+impl Rules {
+    /// Reads the rules file at `path`.
+    pub fn load(path: &str) -> Result<Rules> {
+        let text = std::fs::read_to_string(path).map_err(|e| crate::error::io_error(path, &e))?;
+        Rules::parse(&text, path)
+    }
+
+    /// Parses rules; errors name `origin`, the line and the column.
+    pub fn parse(text: &str, origin: &str) -> Result<Rules> {
+        let rules: Rules = toml::from_str(text).map_err(|e| {
+            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            Error::input(format!("{origin}:{line}:{col}: {}", e.message().trim()))
+        })?;
+        for (i, check) in rules.checks.iter().enumerate() {
+            check
+                .validate()
+                .map_err(|m| Error::input(format!("{origin}: check {} ({}): {m}", i + 1, check.id())))?;
+        }
+        Ok(rules)
+    }
+
+    /// Every column a check names exists, with a type the check can use.
+    pub fn check_columns(&self, schema: &Schema) -> Result<()> {
+        for check in &self.checks {
+            for column in check.columns() {
+                let Some(dtype) = schema.get(column.as_str()) else {
+                    let known: Vec<&str> = schema.iter_names().map(|n| n.as_str()).collect();
+                    return Err(Error::input(format!(
+                        "check {}: no column `{column}` (columns: {})",
+                        check.id(),
+                        known.join(", ")
+                    )));
+                };
+                let numeric = dtype.is_primitive_numeric();
+                let text = dtype == &DataType::String;
+                let wrong = match check {
+                    Check::Between(_) | Check::Stat(_) => !numeric && !dtype.is_temporal(),
+                    Check::Regex(_) | Check::Length(_) => !text,
+                    _ => false,
+                };
+                if wrong {
+                    return Err(Error::input(format!(
+                        "check {}: `{}` cannot check column `{column}` of type {dtype}",
+                        check.id(),
+                        check.kind()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// 1-based line and column of byte `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, col)
+}
+
+impl Check {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Check::NotNull(_) => "not_null",
+            Check::Unique(_) => "unique",
+            Check::InSet(_) => "in_set",
+            Check::NotInSet(_) => "not_in_set",
+            Check::Between(_) => "between",
+            Check::Regex(_) => "regex",
+            Check::Length(_) => "length",
+            Check::Compare(_) => "compare",
+            Check::Expression(_) => "expression",
+            Check::RowCount(_) => "row_count",
+            Check::NullFraction(_) => "null_fraction",
+            Check::DistinctCount(_) => "distinct_count",
+            Check::Stat(_) => "stat",
+        }
+    }
+
+    pub fn common(&self) -> Common {
+        match self {
+            Check::NotNull(a) => a.common(),
+            Check::Unique(a) => a.common(),
+            Check::InSet(a) | Check::NotInSet(a) => a.common(),
+            Check::Between(a) => a.common(),
+            Check::Regex(a) => a.common(),
+            Check::Length(a) => a.common(),
+            Check::Compare(a) => a.common(),
+            Check::Expression(a) => a.common(),
+            Check::RowCount(a) => a.common(),
+            Check::NullFraction(a) => a.common(),
+            Check::DistinctCount(a) => a.common(),
+            Check::Stat(a) => a.common(),
+        }
+    }
+
+    /// The columns the check reads.
+    pub fn columns(&self) -> Vec<String> {
+        match self {
+            Check::NotNull(a) => vec![a.column.clone()],
+            Check::Unique(a) => a.columns.clone(),
+            Check::InSet(a) | Check::NotInSet(a) => vec![a.column.clone()],
+            Check::Between(a) => vec![a.column.clone()],
+            Check::Regex(a) => vec![a.column.clone()],
+            Check::Length(a) => vec![a.column.clone()],
+            Check::Compare(a) => vec![a.left.clone(), a.right.clone()],
+            Check::Expression(_) | Check::RowCount(_) => Vec::new(),
+            Check::NullFraction(a) => vec![a.column.clone()],
+            Check::DistinctCount(a) => vec![a.column.clone()],
+            Check::Stat(a) => vec![a.column.clone()],
+        }
+    }
+
+    /// The id given, or one made of the type and the columns.
+    pub fn id(&self) -> String {
+        self.common().id.unwrap_or_else(|| {
+            let columns = self.columns();
+            if columns.is_empty() {
+                self.kind().to_string()
+            } else {
+                format!("{}_{}", self.kind(), columns.join("_"))
+            }
+        })
+    }
+
+    fn row_level(&self) -> bool {
+        !matches!(
+            self,
+            Check::RowCount(_) | Check::NullFraction(_) | Check::DistinctCount(_) | Check::Stat(_)
+        )
+    }
+
+    /// Argument errors a parser cannot see.
+    fn validate(&self) -> std::result::Result<(), String> {
+        let c = self.common();
+        if let Some(m) = c.mostly {
+            if !(0.0..=1.0).contains(&m) {
+                return Err(format!("mostly = {m} is not a fraction between 0 and 1"));
+            }
+        }
+        if c.mostly.is_some() && c.max_failures.is_some() {
+            return Err("give mostly or max_failures, not both".into());
+        }
+        if !self.row_level() && (c.mostly.is_some() || c.max_failures.is_some()) {
+            return Err(format!(
+                "{} is a table-level check: mostly and max_failures do not apply",
+                self.kind()
+            ));
+        }
+        if let Some(MaxFailures::Text(t)) = &c.max_failures {
+            parse_percent(t)?;
+        }
+        match self {
+            Check::Regex(a) => regex::Regex::new(&a.pattern).map(|_| ()).map_err(|e| format!("pattern: {e}")),
+            Check::Compare(a) if !["<", "<=", ">", ">=", "=", "!=", "<>"].contains(&a.op.as_str()) => {
+                Err(format!("op `{}` is not one of < <= > >= = !=", a.op))
+            }
+            Check::Expression(a) => crate::transform::check_expression(&a.sql).map_err(|e| e.to_string()),
+            Check::Unique(a) if a.columns.is_empty() => Err("columns is empty".into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// The aggregate expressions of check number `i`: `value` is the failing row count
+    /// of a row-level check, or the table-level observation.
+    pub fn exprs(&self, i: usize, schema: &Schema) -> Result<Vec<Expr>> {
+        let name = super::key(i, "value");
+        let c = |n: &str| col(n.to_string());
+        let failing =
+            |fail: Expr| fail.fill_null(lit(false)).cast(DataType::UInt64).sum().alias(name.clone());
+        Ok(vec![match self {
+            Check::NotNull(a) => c(&a.column).null_count().cast(DataType::UInt64).alias(name),
+            Check::Unique(a) => {
+                let keys: Vec<Expr> = a.columns.iter().map(|n| c(n)).collect();
+                let key = if keys.len() == 1 { keys[0].clone() } else { as_struct(keys) };
+                failing(key.is_duplicated())
+            }
+            Check::InSet(a) => {
+                let values = Series::from_any_values("values".into(), &any_values(&a.values), false)
+                    .map_err(|e| Error::input(format!("check {}: values: {e}", self.id())))?;
+                failing(c(&a.column).is_in(lit(values).implode(false), false).not())
+            }
+            Check::NotInSet(a) => {
+                let values = Series::from_any_values("values".into(), &any_values(&a.values), false)
+                    .map_err(|e| Error::input(format!("check {}: values: {e}", self.id())))?;
+                failing(c(&a.column).is_in(lit(values).implode(false), false))
+            }
+            Check::Between(a) => {
+                let dtype = schema.get(a.column.as_str()).cloned().unwrap_or(DataType::Float64);
+                let v = || {
+                    c(&a.column).cast(if dtype.is_temporal() { DataType::Int64 } else { DataType::Float64 })
+                };
+                let exclusive = a.exclusive.unwrap_or(false);
+                let mut fail = lit(false);
+                if let Some(min) = a.min {
+                    fail = fail.or(if exclusive { v().lt_eq(lit(min)) } else { v().lt(lit(min)) });
+                }
+                if let Some(max) = a.max {
+                    fail = fail.or(if exclusive { v().gt_eq(lit(max)) } else { v().gt(lit(max)) });
+                }
+                failing(fail)
+            }
+            Check::Regex(a) => {
+                let full = format!("^(?:{})$", a.pattern);
+                failing(c(&a.column).str().contains(lit(full), true).not())
+            }
+            Check::Length(a) => {
+                let n = || c(&a.column).str().len_chars();
+                let mut fail = lit(false);
+                if let Some(min) = a.min {
+                    fail = fail.or(n().lt(lit(min)));
+                }
+                if let Some(max) = a.max {
+                    fail = fail.or(n().gt(lit(max)));
+                }
+                failing(fail)
+            }
+            Check::Compare(a) => {
+                let (l, r) = (c(&a.left), c(&a.right));
+                let holds = match a.op.as_str() {
+                    "<" => l.lt(r),
+                    "<=" => l.lt_eq(r),
+                    ">" => l.gt(r),
+                    ">=" => l.gt_eq(r),
+                    "=" => l.eq(r),
+                    _ => l.neq(r),
+                };
+                failing(holds.not())
+            }
+            Check::Expression(a) => {
+                let holds = polars::sql::sql_expr(&a.sql)
+                    .map_err(|e| Error::input(format!("check {}: {e}", self.id())))?;
+                failing(holds.not())
+            }
+            Check::RowCount(_) => len().cast(DataType::Float64).alias(name),
+            Check::NullFraction(a) => (c(&a.column).null_count().cast(DataType::Float64)
+                / len().cast(DataType::Float64))
+            .alias(name),
+            Check::DistinctCount(a) => {
+                c(&a.column).drop_nulls().n_unique().cast(DataType::Float64).alias(name)
+            }
+            Check::Stat(a) => {
+                let v = c(&a.column).cast(DataType::Float64);
+                match a.metric {
+                    Metric::Mean => v.mean(),
+                    Metric::Std => v.std(1),
+                    Metric::Min => v.min(),
+                    Metric::Max => v.max(),
+                    Metric::Median => v.median(),
+                    Metric::P95 => v.quantile(lit(0.95), QuantileMethod::Linear),
+                    Metric::Sum => v.sum(),
+                }
+                .alias(name)
+            }
+        }])
+    }
+
+    /// Failing rows, whether the check passes, and the threshold as text, from the
+    /// observation.
+    pub fn judge(&self, rows: u64, observed: Option<f64>) -> (u64, bool, String) {
+        let within = |v: Option<f64>, min: Option<f64>, max: Option<f64>| {
+            v.is_some_and(|v| min.is_none_or(|m| v >= m) && max.is_none_or(|m| v <= m))
+        };
+        let bounds = |min: Option<f64>, max: Option<f64>| match (min, max) {
+            (Some(a), Some(b)) => format!("between {a} and {b}"),
+            (Some(a), None) => format!(">= {a}"),
+            (None, Some(b)) => format!("<= {b}"),
+            (None, None) => "any".into(),
+        };
+        match self {
+            Check::RowCount(a) => {
+                let (min, max) = (a.min.map(|v| v as f64), a.max.map(|v| v as f64));
+                (0, within(observed, min, max), bounds(min, max))
+            }
+            Check::NullFraction(a) => {
+                (0, within(observed.or(Some(0.0)), None, Some(a.max)), bounds(None, Some(a.max)))
+            }
+            Check::DistinctCount(a) => {
+                let (min, max) = (a.min.map(|v| v as f64), a.max.map(|v| v as f64));
+                (0, within(observed, min, max), bounds(min, max))
+            }
+            Check::Stat(a) => (0, within(observed, a.min, a.max), bounds(a.min, a.max)),
+            _ => {
+                let failing = observed.unwrap_or(0.0) as u64;
+                let c = self.common();
+                let (allowed, text) = match (c.mostly, &c.max_failures) {
+                    (Some(m), _) => (((1.0 - m) * rows as f64 + 1e-9).floor() as u64, format!("mostly {m}")),
+                    (None, Some(MaxFailures::Count(n))) => (*n, format!("max_failures {n}")),
+                    (None, Some(MaxFailures::Text(t))) => {
+                        let pct = parse_percent(t).unwrap_or(0.0);
+                        (((pct / 100.0) * rows as f64 + 1e-9).floor() as u64, format!("max_failures {t}"))
+                    }
+                    (None, None) => (0, "no failures".into()),
+                };
+                (failing, failing <= allowed, text)
+            }
+        }
+    }
+}
+
+fn any_values(values: &[toml::Value]) -> Vec<AnyValue<'static>> {
+    values
+        .iter()
+        .map(|v| match v {
+            toml::Value::Integer(i) => AnyValue::Int64(*i),
+            toml::Value::Float(f) => AnyValue::Float64(*f),
+            toml::Value::Boolean(b) => AnyValue::Boolean(*b),
+            other => AnyValue::StringOwned(
+                other.as_str().map(str::to_string).unwrap_or_else(|| other.to_string()).into(),
+            ),
+        })
+        .collect()
+}
+
+/// `"0.5%"` as 0.5.
+fn parse_percent(text: &str) -> std::result::Result<f64, String> {
+    text.trim()
+        .strip_suffix('%')
+        .and_then(|n| n.trim().parse::<f64>().ok())
+        .filter(|p| (0.0..=100.0).contains(p))
+        .ok_or_else(|| format!("max_failures `{text}` is not a count or a percentage like \"0.5%\""))
+}

@@ -1,0 +1,196 @@
+//! `assay check`: every check type on data whose failing rows are known, the thresholds
+//! at their boundaries, agreement with hand-written SQL on the dirty sample, exit codes,
+//! and malformed rules files.
+
+use crate::common::*;
+
+/// Ten rows with known faults: id 3 repeats, name null on row 4, score out of range on
+/// rows 2 and 9 (row 7's score is null), an email without `@` on row 5.
+const DATA: &str = "id,name,score,email,lo,hi\n\
+1,ann,50,ann@x.org,1,2\n\
+2,bob,150,bob@x.org,1,2\n\
+3,cy,20,cy@x.org,3,2\n\
+3,,30,dee@x.org,1,2\n\
+5,eve,40,eve-at-x.org,1,2\n\
+6,fay,60,fay@x.org,1,2\n\
+7,gus,,gus@x.org,1,2\n\
+8,hal,70,hal@x.org,1,1\n\
+9,ivy,-5,ivy@x.org,1,2\n\
+10,jo,80,jo@x.org,1,2\n";
+
+fn report(data: &str, rules: &str, extra: &[&str]) -> (serde_json::Value, i32) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "people.csv", data.as_bytes());
+    let rules_path = write(dir.path(), "rules.toml", rules.as_bytes());
+    let mut args = vec!["check", path.as_str(), "--rules", rules_path.as_str(), "--format", "json"];
+    args.extend_from_slice(extra);
+    let run = assay(&args);
+    (json(&run.stdout), run.code)
+}
+
+fn by_id(report: &serde_json::Value, id: &str) -> serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no {id}"))
+        .clone()
+}
+
+#[test]
+fn every_check_type_counts_the_known_failures() {
+    let rules = r#"
+[[checks]]
+not_null = { column = "name" }
+[[checks]]
+unique = { columns = ["id"] }
+[[checks]]
+unique = { columns = ["lo", "hi"], id = "pair" }
+[[checks]]
+in_set = { column = "name", values = ["ann", "bob", "cy", "eve", "fay", "gus", "hal", "ivy", "jo"] }
+[[checks]]
+not_in_set = { column = "id", values = [3, 5] }
+[[checks]]
+between = { column = "score", min = 0, max = 100 }
+[[checks]]
+between = { column = "score", min = 20, max = 80, exclusive = true, id = "strict" }
+[[checks]]
+regex = { column = "email", pattern = "[a-z]+@x\\.org" }
+[[checks]]
+length = { column = "name", min = 3 }
+[[checks]]
+compare = { left = "lo", op = "<=", right = "hi" }
+[[checks]]
+expression = { sql = "score IS NULL OR score * 2 < 200" }
+[[checks]]
+row_count = { min = 10, max = 10 }
+[[checks]]
+null_fraction = { column = "score", max = 0.1 }
+[[checks]]
+distinct_count = { column = "id", min = 10 }
+[[checks]]
+stat = { column = "score", metric = "max", max = 150 }
+[[checks]]
+stat = { column = "score", metric = "median", min = 50, max = 50, id = "median" }
+"#;
+    let (r, code) = report(DATA, rules, &[]);
+    assert_eq!(code, 1, "{r}");
+    assert_eq!((r["rows"].as_u64(), r["scans"].as_u64()), (Some(10), Some(1)));
+    let failing = |id: &str| by_id(&r, id)["failing_rows"].as_u64().unwrap();
+    let status = |id: &str| by_id(&r, id)["status"].as_str().unwrap().to_string();
+    assert_eq!(failing("not_null_name"), 1);
+    assert_eq!(failing("unique_id"), 2, "both rows of the repeated key fail");
+    assert_eq!(failing("pair"), 8, "8 rows share (1, 2)");
+    // A null is not in the set and is not a failure of in_set (only not_null fails nulls).
+    assert_eq!(failing("in_set_name"), 0);
+    assert_eq!(failing("not_in_set_id"), 3);
+    // Rows 2 (150) and 9 (-5) are out of range; row 7's null score is not a failure.
+    assert_eq!(failing("between_score"), 2);
+    // Exclusive bounds: 20 and 80 fail too, with 150 and -5.
+    assert_eq!(failing("strict"), 4);
+    assert_eq!(failing("regex_email"), 1);
+    assert_eq!(failing("length_name"), 2, "cy and jo are shorter than 3; the null name passes");
+    assert_eq!(failing("compare_lo_hi"), 1);
+    assert_eq!(failing("expression"), 1);
+    assert_eq!(status("row_count"), "pass");
+    assert_eq!(by_id(&r, "null_fraction_score")["observed"].as_f64(), Some(0.1));
+    assert_eq!(status("null_fraction_score"), "pass", "exactly at the bound passes");
+    assert_eq!(
+        (status("distinct_count_id"), by_id(&r, "distinct_count_id")["observed"].as_f64()),
+        ("fail".into(), Some(9.0))
+    );
+    assert_eq!(status("stat_score"), "pass");
+    assert_eq!(by_id(&r, "median")["observed"].as_f64(), Some(50.0));
+    assert_eq!(status("between_score"), "fail");
+}
+
+#[test]
+fn thresholds_pass_at_their_boundary_and_fail_past_it() {
+    // between_score fails 2 of 10 rows.
+    let case = |threshold: &str| {
+        let rules =
+            format!("[[checks]]\nbetween = {{ column = \"score\", min = 0, max = 100, {threshold} }}\n");
+        let (r, code) = report(DATA, &rules, &[]);
+        (r["checks"][0]["status"].as_str().unwrap().to_string(), code)
+    };
+    assert_eq!(case("mostly = 0.8"), ("pass".into(), 0));
+    assert_eq!(case("mostly = 0.81"), ("fail".into(), 1));
+    assert_eq!(case("max_failures = 2"), ("pass".into(), 0));
+    assert_eq!(case("max_failures = 1"), ("fail".into(), 1));
+    assert_eq!(case("max_failures = \"20%\""), ("pass".into(), 0));
+    assert_eq!(case("max_failures = \"19.9%\""), ("fail".into(), 1));
+    // A warning fails the run only with --fail-on warn.
+    let rules = "[[checks]]\nbetween = { column = \"score\", min = 0, max = 100, severity = \"warn\" }\n";
+    let (r, code) = report(DATA, rules, &[]);
+    assert_eq!((r["checks"][0]["status"].as_str(), code), (Some("warn"), 0));
+    assert_eq!(report(DATA, rules, &["--fail-on", "warn"]).1, 1);
+    // An empty table: no row fails; row_count sees 0.
+    let rules = "[[checks]]\nnot_null = { column = \"name\" }\n[[checks]]\nrow_count = { min = 1 }\n";
+    let (r, code) = report("id,name,score,email,lo,hi\n", rules, &[]);
+    assert_eq!((r["rows"].as_u64(), code), (Some(0), 1));
+    assert_eq!(r["checks"][0]["status"], "pass");
+    assert_eq!(r["checks"][1]["status"], "fail");
+}
+
+/// Each check's failing count on the dirty sample equals a hand-written DataFusion query.
+#[test]
+fn failing_counts_agree_with_hand_written_sql() {
+    let cases = [
+        ("not_null = { column = \"amount\" }", "amount IS NULL"),
+        (
+            "in_set = { column = \"status\", values = [\"pending\", \"shipped\", \"delivered\", \"returned\", \"cancelled\"] }",
+            "status NOT IN ('pending', 'shipped', 'delivered', 'returned', 'cancelled')",
+        ),
+        ("between = { column = \"amount\", min = 0, max = 10000 }", "amount < 0 OR amount > 10000"),
+        ("regex = { column = \"email\", pattern = \"[^@ ]+@[^@ ]+\" }", "NOT (email ~ '^(?:[^@ ]+@[^@ ]+)$')"),
+        ("length = { column = \"country\", min = 2, max = 2 }", "length(country) <> 2"),
+        ("compare = { left = \"amount\", op = \">=\", right = \"price\" }", "NOT (amount >= price)"),
+        ("expression = { sql = \"quantity * price > 10\" }", "NOT (quantity * price > 10)"),
+    ];
+    let mut rules = String::new();
+    for (check, _) in &cases {
+        rules.push_str(&format!("[[checks]]\n{check}\n"));
+    }
+    rules.push_str("[[checks]]\nunique = { columns = [\"order_id\"] }\n");
+    let dir = tempfile::tempdir().unwrap();
+    let rules_path = write(dir.path(), "rules.toml", rules.as_bytes());
+    let run = assay(&["check", "sample-data/orders.csv", "--rules", &rules_path, "--format", "json"]);
+    let r = json(&run.stdout);
+    let sql_count = |condition: &str| {
+        let q = format!("SELECT COUNT(*) AS n FROM orders WHERE {condition}");
+        let out =
+            assay(&["sql", &q, "-t", "sample-data/orders.csv", "--engine", "datafusion", "--format", "json"]);
+        json(out.ok())[0]["n"].as_u64().unwrap()
+    };
+    for (i, (_, condition)) in cases.iter().enumerate() {
+        let got = r["checks"][i]["failing_rows"].as_u64().unwrap();
+        assert_eq!(got, sql_count(condition), "{condition}");
+        assert!(got > 0 || i >= 4, "the sample is dirty for {condition}");
+    }
+    let dupes = "SELECT COUNT(*) AS n FROM orders WHERE order_id IN \
+                 (SELECT order_id FROM orders GROUP BY order_id HAVING COUNT(*) > 1)";
+    let out =
+        assay(&["sql", dupes, "-t", "sample-data/orders.csv", "--engine", "datafusion", "--format", "json"]);
+    assert_eq!(r["checks"][cases.len()]["failing_rows"], json(out.ok())[0]["n"]);
+}
+
+#[test]
+fn malformed_rules_are_refused_before_reading_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = |name: &str, text: &str| write(dir.path(), name, text.as_bytes());
+    let check = |path: &str| assay(&["check", "sample-data/orders.csv", "--rules", path]);
+    let unknown_key = rules("a.toml", "[[checks]]\nnot_null = { column = \"amount\", severty = \"warn\" }\n");
+    check(&unknown_key).fails(2, &["a.toml:2:", "unknown field `severty`"]);
+    let unknown_type = rules("b.toml", "[[checks]]\nnot_empty = { column = \"amount\" }\n");
+    check(&unknown_type).fails(2, &["b.toml:2:", "unknown variant `not_empty`"]);
+    let wrong_type = rules("c.toml", "[[checks]]\nbetween = { column = \"amount\", min = \"zero\" }\n");
+    check(&wrong_type).fails(2, &["c.toml:2:", "invalid type"]);
+    let no_column = rules("d.toml", "[[checks]]\nnot_null = { column = \"amout\" }\n");
+    check(&no_column).fails(2, &["no column `amout`"]);
+    let mismatch = rules("e.toml", "[[checks]]\nbetween = { column = \"email\", min = 1 }\n");
+    check(&mismatch).fails(2, &["`between` cannot check column `email` of type str"]);
+    let bad_mostly = rules("f.toml", "[[checks]]\nnot_null = { column = \"amount\", mostly = 1.5 }\n");
+    check(&bad_mostly).fails(2, &["f.toml: check 1", "mostly = 1.5"]);
+    check("/no/such/rules.toml").fails(2, &["/no/such/rules.toml"]);
+}
