@@ -326,6 +326,9 @@ pub fn write_check_report(out: &mut dyn Write, report: &crate::quality::Report, 
         ]);
     }
     writeln!(out, "{grid}").map_err(write_error)?;
+    for c in report.checks.iter().filter(|c| c.detail.is_some()) {
+        writeln!(out, "{}: {}", c.id, c.detail.as_deref().unwrap_or("")).map_err(write_error)?;
+    }
     let passed = report.checks.iter().filter(|c| c.status == crate::quality::Status::Pass).count();
     writeln!(
         out,

@@ -34,6 +34,9 @@ pub struct CheckResult {
     pub observed: Option<f64>,
     /// The bound the observation was held to, as written.
     pub threshold: String,
+    /// What was wrong, in words, when a number does not say it (a schema check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     pub elapsed_ms: u64,
 }
 
@@ -87,7 +90,7 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules) -> Result<Report> {
     for (i, check) in rules.checks.iter().enumerate() {
         exprs.extend(check.exprs(i, &schema)?);
     }
-    let df = crate::engine::polars::collect(lf.select(exprs))
+    let df = crate::engine::polars::collect(lf.clone().select(exprs))
         .map_err(|e| Error::runtime(format!("checks on {table}: {e}")))?;
     let value = |name: &str| -> Option<f64> {
         let v = df.column(name).ok()?.get(0).ok()?;
@@ -97,13 +100,42 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules) -> Result<Report> {
         v.extract::<f64>()
     };
     let rows = value("__rows").unwrap_or(0.0) as u64;
+    let mut scans = 1;
+    // Checks that are not one aggregate: a schema check reads no data; an `sql` check
+    // is its own query over the table (one more scan each).
+    let mut own: std::collections::HashMap<usize, (f64, Option<String>)> = Default::default();
+    for (i, check) in rules.checks.iter().enumerate() {
+        match check {
+            Check::Schema(a) => {
+                let problems = rules::schema_problems(a, &schema);
+                let detail = (!problems.is_empty()).then(|| problems.join("; "));
+                own.insert(i, (problems.len() as f64, detail));
+            }
+            Check::Sql(a) => {
+                let mut ctx = polars::sql::SQLContext::new();
+                ctx.register(table, lf.clone());
+                let failing = ctx
+                    .execute(&a.query)
+                    .and_then(|q| crate::engine::polars::collect(q.select([len()])))
+                    .map_err(|e| Error::input(format!("check {}: {e}", check.id())))?;
+                let n =
+                    failing.column("len").ok().and_then(|c| c.get(0).ok()).and_then(|v| v.extract::<f64>());
+                own.insert(i, (n.unwrap_or(0.0), None));
+                scans += 1;
+            }
+            _ => {}
+        }
+    }
     let elapsed = started.elapsed().as_millis() as u64;
     let checks = rules
         .checks
         .iter()
         .enumerate()
         .map(|(i, check)| {
-            let observed = value(&key(i, "value"));
+            let (observed, detail) = match own.remove(&i) {
+                Some((v, detail)) => (Some(v), detail),
+                None => (value(&key(i, "value")), None),
+            };
             let (failing, status_ok, threshold) = check.judge(rows, observed);
             CheckResult {
                 id: check.id(),
@@ -121,9 +153,10 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules) -> Result<Report> {
                 failing_fraction: if rows == 0 { 0.0 } else { failing as f64 / rows as f64 },
                 observed,
                 threshold,
+                detail,
                 elapsed_ms: elapsed,
             }
         })
         .collect();
-    Ok(Report { table: table.to_string(), rows, scans: 1, checks, elapsed_ms: elapsed })
+    Ok(Report { table: table.to_string(), rows, scans, checks, elapsed_ms: elapsed })
 }

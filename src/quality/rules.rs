@@ -83,6 +83,51 @@ check_args!(RowCountArgs { min: Option<u64>, max: Option<u64> });
 check_args!(NullFractionArgs { column: String, max: f64 });
 check_args!(DistinctCountArgs { column: String, min: Option<u64>, max: Option<u64> });
 check_args!(StatArgs { column: String, metric: Metric, min: Option<f64>, max: Option<f64> });
+check_args!(FormatArgs { column: String, r#as: TextFormat, strftime: Option<String> });
+check_args!(ParseableArgs { column: String, r#as: Parse, strftime: Option<String> });
+check_args!(MonotonicArgs { column: String, direction: Direction, strict: Option<bool> });
+check_args!(DuplicateRowsArgs { max: Option<u64> });
+check_args!(FreshnessArgs { column: String, max_age: String });
+check_args!(SchemaArgs { columns: toml::Table, mode: Option<SchemaMode>, ordered: Option<bool> });
+check_args!(SqlArgs { query: String });
+
+/// What a `format` check expects of a text column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextFormat {
+    Email,
+    Uuid,
+    Url,
+    Ipv4,
+    Date,
+    Datetime,
+}
+
+/// What a `parseable` check parses a text column as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Parse {
+    Int,
+    Float,
+    Date,
+    Datetime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Increasing,
+    Decreasing,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SchemaMode {
+    /// Exactly these columns (extra columns fail).
+    Exact,
+    /// At least these columns.
+    Subset,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -113,6 +158,13 @@ pub enum Check {
     NullFraction(NullFractionArgs),
     DistinctCount(DistinctCountArgs),
     Stat(StatArgs),
+    Format(FormatArgs),
+    Parseable(ParseableArgs),
+    Monotonic(MonotonicArgs),
+    DuplicateRows(DuplicateRowsArgs),
+    Freshness(FreshnessArgs),
+    Schema(SchemaArgs),
+    Sql(SqlArgs),
 }
 
 /// A rules file.
@@ -160,7 +212,8 @@ impl Rules {
                 let text = dtype == &DataType::String;
                 let wrong = match check {
                     Check::Between(_) | Check::Stat(_) => !numeric && !dtype.is_temporal(),
-                    Check::Regex(_) | Check::Length(_) => !text,
+                    Check::Regex(_) | Check::Length(_) | Check::Format(_) | Check::Parseable(_) => !text,
+                    Check::Freshness(_) => !dtype.is_temporal(),
                     _ => false,
                 };
                 if wrong {
@@ -200,6 +253,13 @@ impl Check {
             Check::NullFraction(_) => "null_fraction",
             Check::DistinctCount(_) => "distinct_count",
             Check::Stat(_) => "stat",
+            Check::Format(_) => "format",
+            Check::Parseable(_) => "parseable",
+            Check::Monotonic(_) => "monotonic",
+            Check::DuplicateRows(_) => "duplicate_rows",
+            Check::Freshness(_) => "freshness",
+            Check::Schema(_) => "schema",
+            Check::Sql(_) => "sql",
         }
     }
 
@@ -217,6 +277,13 @@ impl Check {
             Check::NullFraction(a) => a.common(),
             Check::DistinctCount(a) => a.common(),
             Check::Stat(a) => a.common(),
+            Check::Format(a) => a.common(),
+            Check::Parseable(a) => a.common(),
+            Check::Monotonic(a) => a.common(),
+            Check::DuplicateRows(a) => a.common(),
+            Check::Freshness(a) => a.common(),
+            Check::Schema(a) => a.common(),
+            Check::Sql(a) => a.common(),
         }
     }
 
@@ -234,6 +301,12 @@ impl Check {
             Check::NullFraction(a) => vec![a.column.clone()],
             Check::DistinctCount(a) => vec![a.column.clone()],
             Check::Stat(a) => vec![a.column.clone()],
+            Check::Format(a) => vec![a.column.clone()],
+            Check::Parseable(a) => vec![a.column.clone()],
+            Check::Monotonic(a) => vec![a.column.clone()],
+            Check::Freshness(a) => vec![a.column.clone()],
+            // A schema check is about which columns exist: it must not fail on them first.
+            Check::DuplicateRows(_) | Check::Schema(_) | Check::Sql(_) => Vec::new(),
         }
     }
 
@@ -249,10 +322,17 @@ impl Check {
         })
     }
 
-    fn row_level(&self) -> bool {
+    /// Whether rows pass or fail it one by one (the others observe one value).
+    pub fn row_level(&self) -> bool {
         !matches!(
             self,
-            Check::RowCount(_) | Check::NullFraction(_) | Check::DistinctCount(_) | Check::Stat(_)
+            Check::RowCount(_)
+                | Check::NullFraction(_)
+                | Check::DistinctCount(_)
+                | Check::Stat(_)
+                | Check::DuplicateRows(_)
+                | Check::Freshness(_)
+                | Check::Schema(_)
         )
     }
 
@@ -283,6 +363,8 @@ impl Check {
             }
             Check::Expression(a) => crate::transform::check_expression(&a.sql).map_err(|e| e.to_string()),
             Check::Unique(a) if a.columns.is_empty() => Err("columns is empty".into()),
+            Check::Freshness(a) => parse_age(&a.max_age).map(|_| ()),
+            Check::Sql(a) => crate::engine::sql::parse(&a.query).map(|_| ()).map_err(|e| e.to_string()),
             _ => Ok(()),
         }
     }
@@ -358,6 +440,55 @@ impl Check {
                     .map_err(|e| Error::input(format!("check {}: {e}", self.id())))?;
                 failing(holds.not())
             }
+            Check::Format(a) => {
+                let pattern = match a.r#as {
+                    TextFormat::Email => r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                    TextFormat::Uuid => {
+                        r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+                    }
+                    TextFormat::Url => r"^(?i:https?|ftp)://[^\s/$.?#][^\s]*$",
+                    TextFormat::Ipv4 => {
+                        r"^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$"
+                    }
+                    TextFormat::Date => {
+                        return Ok(vec![failing(unparsed(&a.column, Parse::Date, &a.strftime))])
+                    }
+                    TextFormat::Datetime => {
+                        return Ok(vec![failing(unparsed(&a.column, Parse::Datetime, &a.strftime))]);
+                    }
+                };
+                failing(c(&a.column).str().contains(lit(pattern), true).not())
+            }
+            Check::Parseable(a) => failing(unparsed(&a.column, a.r#as, &a.strftime)),
+            Check::Monotonic(a) => {
+                let step =
+                    c(&a.column).to_physical().cast(DataType::Float64).diff(lit(1), Default::default());
+                let strict = a.strict.unwrap_or(false);
+                failing(match (a.direction, strict) {
+                    (Direction::Increasing, false) => step.lt(lit(0.0)),
+                    (Direction::Increasing, true) => step.lt_eq(lit(0.0)),
+                    (Direction::Decreasing, false) => step.gt(lit(0.0)),
+                    (Direction::Decreasing, true) => step.gt_eq(lit(0.0)),
+                })
+            }
+            Check::DuplicateRows(_) => {
+                let all: Vec<Expr> = schema.iter_names().map(|n| col(n.clone())).collect();
+                (len().cast(DataType::Float64) - as_struct(all).n_unique().cast(DataType::Float64))
+                    .alias(name)
+            }
+            Check::Freshness(a) => {
+                let dtype = schema.get(a.column.as_str()).cloned().unwrap_or(DataType::Null);
+                let v = if dtype == DataType::Date {
+                    c(&a.column).cast(DataType::Datetime(TimeUnit::Milliseconds, None))
+                } else {
+                    c(&a.column)
+                };
+                // The newest value, as seconds since the epoch; its age is taken in `judge`.
+                (v.dt().timestamp(TimeUnit::Milliseconds).max().cast(DataType::Float64) / lit(1000.0))
+                    .alias(name)
+            }
+            // Checked against the schema (no data) and by its own query, in `quality::run`.
+            Check::Schema(_) | Check::Sql(_) => return Ok(Vec::new()),
             Check::RowCount(_) => len().cast(DataType::Float64).alias(name),
             Check::NullFraction(a) => (c(&a.column).null_count().cast(DataType::Float64)
                 / len().cast(DataType::Float64))
@@ -406,6 +537,24 @@ impl Check {
                 (0, within(observed, min, max), bounds(min, max))
             }
             Check::Stat(a) => (0, within(observed, a.min, a.max), bounds(a.min, a.max)),
+            Check::DuplicateRows(a) => {
+                let max = a.max.unwrap_or(0) as f64;
+                (0, within(observed, None, Some(max)), bounds(None, Some(max)))
+            }
+            Check::Freshness(a) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs_f64())
+                    .unwrap_or(0.0);
+                let max = parse_age(&a.max_age).unwrap_or(0.0);
+                // No value at all is not fresh.
+                (
+                    0,
+                    within(observed.map(|newest| now - newest), None, Some(max)),
+                    format!("age <= {}", a.max_age),
+                )
+            }
+            Check::Schema(_) => (0, observed == Some(0.0), "the columns and types given".into()),
             _ => {
                 let failing = observed.unwrap_or(0.0) as u64;
                 let c = self.common();
@@ -436,6 +585,95 @@ fn any_values(values: &[toml::Value]) -> Vec<AnyValue<'static>> {
             ),
         })
         .collect()
+}
+
+/// What is wrong with `schema` for a `schema` check: missing columns, other types, extra
+/// columns (mode exact), another order (ordered). Types are Polars' names (`i64`, `str`,
+/// `date`, `datetime[μs]`) or the families `int`, `float`, `string`, `bool`, `datetime`.
+pub fn schema_problems(a: &SchemaArgs, schema: &Schema) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (name, want) in &a.columns {
+        let want = want.as_str().unwrap_or("").to_string();
+        match schema.get(name.as_str()) {
+            None => problems.push(format!("no column `{name}`")),
+            Some(dtype) if !type_matches(dtype, &want) => {
+                problems.push(format!("`{name}` is {dtype}, not {want}"));
+            }
+            Some(_) => {}
+        }
+    }
+    if a.mode == Some(SchemaMode::Exact) {
+        for name in schema.iter_names() {
+            if !a.columns.contains_key(name.as_str()) {
+                problems.push(format!("unexpected column `{name}`"));
+            }
+        }
+    }
+    if a.ordered == Some(true) {
+        let expected: Vec<&str> = a.columns.keys().map(String::as_str).collect();
+        let actual: Vec<&str> =
+            schema.iter_names().map(|n| n.as_str()).filter(|n| a.columns.contains_key(*n)).collect();
+        if actual != expected {
+            problems.push(format!(
+                "columns in order {} (expected {})",
+                actual.join(", "),
+                expected.join(", ")
+            ));
+        }
+    }
+    problems
+}
+
+fn type_matches(dtype: &DataType, want: &str) -> bool {
+    match want.to_ascii_lowercase().as_str() {
+        "int" | "integer" => dtype.is_integer(),
+        "float" | "double" => dtype.is_float(),
+        "number" | "numeric" => dtype.is_primitive_numeric(),
+        "string" | "str" | "text" | "utf8" => dtype == &DataType::String,
+        "bool" | "boolean" => dtype == &DataType::Boolean,
+        "date" => dtype == &DataType::Date,
+        "datetime" | "timestamp" => matches!(dtype, DataType::Datetime(..)),
+        other => dtype.to_string() == other,
+    }
+}
+
+/// Values of a text column that do not parse as `what` (nulls are not failures).
+fn unparsed(column: &str, what: Parse, strftime: &Option<String>) -> Expr {
+    let c = || col(column.to_string());
+    let options = |default: &str| StrptimeOptions {
+        format: Some(strftime.clone().unwrap_or_else(|| default.to_string()).into()),
+        strict: false,
+        exact: true,
+        cache: true,
+    };
+    let parsed = match what {
+        Parse::Int => c().str().strip_chars(lit(NULL)).cast(DataType::Int64),
+        Parse::Float => c().str().strip_chars(lit(NULL)).cast(DataType::Float64),
+        Parse::Date => c().str().to_date(options("%Y-%m-%d")),
+        Parse::Datetime => c().str().to_datetime(
+            Some(TimeUnit::Microseconds),
+            None,
+            options("%Y-%m-%d %H:%M:%S"),
+            lit("raise"),
+        ),
+    };
+    c().is_not_null().and(parsed.is_null())
+}
+
+/// `"6h"`, `"30m"`, `"2d"`, `"45s"` as seconds.
+fn parse_age(text: &str) -> std::result::Result<f64, String> {
+    let t = text.trim();
+    let (number, unit) = t.split_at(t.find(|c: char| c.is_alphabetic()).unwrap_or(t.len()));
+    let n: f64 = number.trim().parse().map_err(|_| format!("max_age `{text}` is not like \"6h\""))?;
+    let scale = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86400.0,
+        "w" => 604800.0,
+        _ => return Err(format!("max_age `{text}`: the unit is one of s m h d w")),
+    };
+    Ok(n * scale)
 }
 
 /// `"0.5%"` as 0.5.

@@ -194,3 +194,91 @@ fn malformed_rules_are_refused_before_reading_data() {
     check(&bad_mostly).fails(2, &["f.toml: check 1", "mostly = 1.5"]);
     check("/no/such/rules.toml").fails(2, &["/no/such/rules.toml"]);
 }
+
+/// The text, order, schema, freshness and query checks, on rows with known faults.
+#[test]
+fn format_parse_order_schema_freshness_and_sql_checks() {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let stamp = |secs_ago: i64| {
+        let t = now - secs_ago;
+        let days = t.div_euclid(86400);
+        // Civil date from days since the epoch (Howard Hinnant's algorithm).
+        let z = days + 719468;
+        let era = z.div_euclid(146097);
+        let doe = z - era * 146097;
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        let s = t.rem_euclid(86400);
+        format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", s / 3600, s % 3600 / 60, s % 60)
+    };
+    let data = format!(
+        "seq,ts,email,uuid,ip,day,qty,note\n\
+         1,{},a@x.org,123e4567-e89b-12d3-a456-426614174000,10.0.0.1,2024-01-31,12,ok\n\
+         2,{},b@x,123e4567-e89b-12d3-a456-42661417400Z,10.0.0.256,2024-02-30,x,ok\n\
+         2,{},c@x.org,123E4567-E89B-12D3-A456-426614174000,192.168.1.1,2024-03-01, 7 ,ok\n\
+         1,{},d@x.org,,8.8.8.8,,,ok\n\
+         1,{},d@x.org,,8.8.8.8,,,ok\n",
+        stamp(7200),
+        stamp(3600),
+        stamp(60),
+        stamp(30),
+        stamp(30)
+    );
+    let rules = r#"
+[[checks]]
+format = { column = "email", as = "email" }
+[[checks]]
+format = { column = "uuid", as = "uuid" }
+[[checks]]
+format = { column = "ip", as = "ipv4" }
+[[checks]]
+format = { column = "day", as = "date" }
+[[checks]]
+parseable = { column = "qty", as = "int" }
+[[checks]]
+monotonic = { column = "seq", direction = "increasing" }
+[[checks]]
+monotonic = { column = "ts", direction = "increasing", strict = true, id = "ts_strict" }
+[[checks]]
+duplicate_rows = {}
+[[checks]]
+freshness = { column = "ts", max_age = "10m" }
+[[checks]]
+freshness = { column = "ts", max_age = "10s", id = "stale", severity = "warn" }
+[[checks]]
+schema = { columns = { seq = "i64", ts = "datetime", email = "string" }, mode = "subset", ordered = true }
+[[checks]]
+schema = { columns = { seq = "int", email = "str", ts = "date" }, mode = "exact", ordered = true, id = "exact" }
+[[checks]]
+sql = { query = "SELECT * FROM people WHERE note <> 'ok' OR qty = 'x'" }
+"#;
+    let (r, code) = report(&data, rules, &[]);
+    assert_eq!(code, 1, "{r}");
+    let failing = |id: &str| by_id(&r, id)["failing_rows"].as_u64().unwrap();
+    let status = |id: &str| by_id(&r, id)["status"].as_str().unwrap().to_string();
+    assert_eq!(failing("format_email"), 1, "b@x has no dot after the @");
+    assert_eq!(failing("format_uuid"), 1, "Z is not hex; upper case is; nulls pass");
+    assert_eq!(failing("format_ip"), 1, "256 is not an octet");
+    assert_eq!(failing("format_day"), 1, "February 30th");
+    assert_eq!(failing("parseable_qty"), 1, "x; ' 7 ' parses once trimmed");
+    assert_eq!(failing("monotonic_seq"), 1, "2 -> 1 goes down; 1 -> 1 is allowed");
+    assert_eq!(failing("ts_strict"), 1, "the last two stamps are equal");
+    assert_eq!(by_id(&r, "duplicate_rows")["observed"].as_f64(), Some(1.0));
+    assert_eq!(status("duplicate_rows"), "fail");
+    assert_eq!(status("freshness_ts"), "pass");
+    assert_eq!(status("stale"), "warn");
+    assert_eq!(status("schema"), "pass");
+    assert_eq!(status("exact"), "fail");
+    let detail = by_id(&r, "exact")["detail"].as_str().unwrap().to_string();
+    for needle in
+        ["`ts` is datetime[μs], not date", "unexpected column `uuid`", "columns in order seq, ts, email"]
+    {
+        assert!(detail.contains(needle), "{detail}");
+    }
+    assert_eq!(failing("sql"), 1);
+    assert_eq!(r["scans"].as_u64(), Some(2), "one aggregation and the sql check's query");
+}
