@@ -85,8 +85,8 @@ pub enum Command {
         /// The rules file (TOML, `[[checks]]` as in SPEC.md).
         #[arg(long, value_name = "FILE")]
         rules: String,
-        #[arg(long, value_enum, default_value_t = SchemaFormat::Table)]
-        format: SchemaFormat,
+        #[arg(long, value_enum, default_value_t = CheckFormatArg::Table)]
+        format: CheckFormatArg,
         /// The lowest severity whose failure makes the exit code 1.
         #[arg(long, value_enum, default_value_t = FailOn::Error)]
         fail_on: FailOn,
@@ -138,6 +138,25 @@ pub enum OutFormat {
     Table,
     Csv,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CheckFormatArg {
+    Table,
+    Json,
+    Junit,
+    Markdown,
+}
+
+impl From<CheckFormatArg> for output::CheckFormat {
+    fn from(f: CheckFormatArg) -> Self {
+        match f {
+            CheckFormatArg::Table => output::CheckFormat::Table,
+            CheckFormatArg::Json => output::CheckFormat::Json,
+            CheckFormatArg::Junit => output::CheckFormat::Junit,
+            CheckFormatArg::Markdown => output::CheckFormat::Markdown,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -273,7 +292,7 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             let ws = Workspace::open(&[(None, data)], &options).await?;
             let ds = &ws.datasets()[0];
             let report = ws.check(ds, &rules).await?;
-            output::write_check_report(out, &report, matches!(format, SchemaFormat::Json))?;
+            output::write_check_report(out, &report, format.into())?;
             let severity = match fail_on {
                 FailOn::Warn => crate::quality::Severity::Warn,
                 FailOn::Error => crate::quality::Severity::Error,

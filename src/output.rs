@@ -295,10 +295,19 @@ pub fn write_plans(out: &mut dyn Write, query: &str, plans: &[Plans], json: bool
 
 /// A check report: a table with one line per check (status coloured unless `NO_COLOR`),
 /// or the JSON of `quality::Report`.
-pub fn write_check_report(out: &mut dyn Write, report: &crate::quality::Report, json: bool) -> Result<()> {
-    if json {
-        let value = serde_json::to_value(report).map_err(|e| Error::runtime(format!("json: {e}")))?;
-        return writeln!(out, "{value}").map_err(write_error);
+pub fn write_check_report(
+    out: &mut dyn Write,
+    report: &crate::quality::Report,
+    format: CheckFormat,
+) -> Result<()> {
+    match format {
+        CheckFormat::Json => {
+            let value = serde_json::to_value(report).map_err(|e| Error::runtime(format!("json: {e}")))?;
+            return writeln!(out, "{value}").map_err(write_error);
+        }
+        CheckFormat::Junit => return write!(out, "{}", junit(report)).map_err(write_error),
+        CheckFormat::Markdown => return write!(out, "{}", markdown(report)).map_err(write_error),
+        CheckFormat::Table => {}
     }
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut grid = new_grid();
@@ -329,6 +338,11 @@ pub fn write_check_report(out: &mut dyn Write, report: &crate::quality::Report, 
     for c in report.checks.iter().filter(|c| c.detail.is_some()) {
         writeln!(out, "{}: {}", c.id, c.detail.as_deref().unwrap_or("")).map_err(write_error)?;
     }
+    for c in
+        report.checks.iter().filter(|c| c.status != crate::quality::Status::Pass && !c.samples.is_empty())
+    {
+        writeln!(out, "{}: {}", c.id, sample_text(c)).map_err(write_error)?;
+    }
     let passed = report.checks.iter().filter(|c| c.status == crate::quality::Status::Pass).count();
     writeln!(
         out,
@@ -340,4 +354,135 @@ pub fn write_check_report(out: &mut dyn Write, report: &crate::quality::Report, 
         report.elapsed_ms
     )
     .map_err(write_error)
+}
+
+/// How `assay check` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckFormat {
+    Table,
+    Json,
+    /// One JUnit testcase per check, for CI systems.
+    Junit,
+    /// A Markdown table, for pull-request comments.
+    Markdown,
+}
+
+/// A check's failing-row samples on one line: `row 2 (id=2, score=150), ...`.
+fn sample_text(c: &crate::quality::CheckResult) -> String {
+    c.samples
+        .iter()
+        .map(|s| {
+            let values: Vec<String> =
+                s.values.iter().map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("∅"))).collect();
+            format!("row {} ({})", s.row, values.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// The report as JUnit XML: one testsuite (the table), one testcase per check. A check
+/// beyond its threshold is a `<failure>` (with its failing-row samples) at severity
+/// error, and a passing testcase with a `<system-out>` warning otherwise, so CI systems
+/// count only the failures that fail the run.
+pub fn junit(report: &crate::quality::Report) -> String {
+    use crate::quality::Status;
+    let failures = report.checks.iter().filter(|c| c.status == Status::Fail).count();
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    x.push_str(&format!(
+        "<testsuites name=\"assay check\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" time=\"{:.3}\">\n",
+        report.checks.len(),
+        report.elapsed_ms as f64 / 1000.0
+    ));
+    x.push_str(&format!(
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{:.3}\">\n",
+        xml_escape(&report.table),
+        report.checks.len(),
+        report.elapsed_ms as f64 / 1000.0
+    ));
+    for c in &report.checks {
+        x.push_str(&format!(
+            "    <testcase classname=\"{}.{}\" name=\"{}\" time=\"{:.3}\"",
+            xml_escape(&report.table),
+            c.kind,
+            xml_escape(&c.id),
+            c.elapsed_ms as f64 / 1000.0
+        ));
+        let observed = c.observed.map(short_number).unwrap_or_else(|| "none".into());
+        let message = format!(
+            "{} failing rows ({:.2}%), observed {observed}, threshold {}{}",
+            c.failing_rows,
+            c.failing_fraction * 100.0,
+            c.threshold,
+            c.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+        );
+        match c.status {
+            Status::Pass => x.push_str(" />\n"),
+            Status::Fail => x.push_str(&format!(
+                ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>\n",
+                c.kind,
+                xml_escape(&message),
+                xml_escape(&sample_text(c))
+            )),
+            Status::Warn => x.push_str(&format!(
+                ">\n      <system-out>warning: {}</system-out>\n    </testcase>\n",
+                xml_escape(&message)
+            )),
+        }
+    }
+    x.push_str("  </testsuite>\n</testsuites>\n");
+    x
+}
+
+/// The report as a Markdown table, for a pull-request comment.
+pub fn markdown(report: &crate::quality::Report) -> String {
+    use crate::quality::Status;
+    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let passed = report.checks.iter().filter(|c| c.status == Status::Pass).count();
+    let mut m = format!(
+        "### assay check: `{}`\n\n{} rows · {passed} of {} checks passed\n\n",
+        cell(&report.table),
+        report.rows,
+        report.checks.len()
+    );
+    m.push_str("| | check | type | failing | observed | threshold |\n|---|---|---|---|---|---|\n");
+    for c in &report.checks {
+        let mark = match c.status {
+            Status::Pass => "✅",
+            Status::Warn => "⚠️",
+            Status::Fail => "❌",
+        };
+        m.push_str(&format!(
+            "| {mark} | `{}` | {} | {} ({:.2}%) | {} | {} |\n",
+            cell(&c.id),
+            c.kind,
+            c.failing_rows,
+            c.failing_fraction * 100.0,
+            c.observed.map(short_number).unwrap_or_default(),
+            cell(&c.threshold)
+        ));
+    }
+    let notes: Vec<String> = report
+        .checks
+        .iter()
+        .filter(|c| c.status != Status::Pass && (!c.samples.is_empty() || c.detail.is_some()))
+        .map(|c| {
+            format!(
+                "- `{}`: {}",
+                cell(&c.id),
+                cell(c.detail.as_deref().map(str::to_string).unwrap_or_else(|| sample_text(c)).as_str())
+            )
+        })
+        .collect();
+    if !notes.is_empty() {
+        m.push_str(&format!("\n{}\n", notes.join("\n")));
+    }
+    m
 }

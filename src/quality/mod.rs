@@ -34,10 +34,20 @@ pub struct CheckResult {
     pub observed: Option<f64>,
     /// The bound the observation was held to, as written.
     pub threshold: String,
+    /// Up to `samples` failing rows: row number (1-based, as in the file) and values of
+    /// the key columns and the check's columns.
+    pub samples: Vec<FailingRow>,
     /// What was wrong, in words, when a number does not say it (a schema check).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     pub elapsed_ms: u64,
+}
+
+/// One failing row of a sample.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FailingRow {
+    pub row: u64,
+    pub values: std::collections::BTreeMap<String, Option<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -76,6 +86,9 @@ impl Report {
     }
 }
 
+/// The row number column added for samples (0-based, in the order rows are read).
+const ROW: &str = "__assay_row";
+
 fn key(i: usize, what: &str) -> PlSmallStr {
     format!("__check{i}_{what}").into()
 }
@@ -87,10 +100,11 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules) -> Result<Report> {
     let schema = lf.collect_schema().map_err(|e| Error::runtime(format!("checks: {e}")))?;
     rules.check_columns(&schema)?;
     let mut exprs = vec![len().alias("__rows")];
+    let samples = rules::Samples { n: rules.samples.unwrap_or(5), key: rules.key.clone() };
     for (i, check) in rules.checks.iter().enumerate() {
-        exprs.extend(check.exprs(i, &schema)?);
+        exprs.extend(check.exprs(i, &schema, &samples)?);
     }
-    let df = crate::engine::polars::collect(lf.clone().select(exprs))
+    let df = crate::engine::polars::collect(lf.clone().with_row_index(ROW, None).select(exprs))
         .map_err(|e| Error::runtime(format!("checks on {table}: {e}")))?;
     let value = |name: &str| -> Option<f64> {
         let v = df.column(name).ok()?.get(0).ok()?;
@@ -153,10 +167,41 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules) -> Result<Report> {
                 failing_fraction: if rows == 0 { 0.0 } else { failing as f64 / rows as f64 },
                 observed,
                 threshold,
+                samples: failing_rows(&df, i, &samples.columns_of(check)),
                 detail,
                 elapsed_ms: elapsed,
             }
         })
         .collect();
     Ok(Report { table: table.to_string(), rows, scans, checks, elapsed_ms: elapsed })
+}
+
+/// The sampled failing rows of check `i` from the aggregation's list columns.
+fn failing_rows(df: &DataFrame, i: usize, columns: &[String]) -> Vec<FailingRow> {
+    let list = |name: &str| -> Vec<AnyValue<'static>> {
+        let Ok(c) = df.column(name) else { return Vec::new() };
+        let Ok(AnyValue::List(inner)) = c.get(0) else { return Vec::new() };
+        inner.iter().map(|v| v.into_static()).collect()
+    };
+    let rows = list(&key(i, "rows"));
+    let values: Vec<(String, Vec<AnyValue<'static>>)> =
+        columns.iter().map(|c| (c.clone(), list(&key(i, &format!("sample_{c}"))))).collect();
+    rows.iter()
+        .enumerate()
+        .filter_map(|(r, row)| {
+            let row = row.extract::<u64>()? + 1;
+            let values = values
+                .iter()
+                .map(|(c, vs)| {
+                    let v = vs.get(r).filter(|v| !v.is_null()).map(|v| match v {
+                        AnyValue::String(s) => s.to_string(),
+                        AnyValue::StringOwned(s) => s.to_string(),
+                        other => other.to_string(),
+                    });
+                    (c.clone(), v)
+                })
+                .collect();
+            Some(FailingRow { row, values })
+        })
+        .collect()
 }

@@ -171,8 +171,34 @@ pub enum Check {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rules {
+    /// Columns that identify a row, shown with every failing-row sample.
+    #[serde(default)]
+    pub key: Vec<String>,
+    /// Failing rows sampled per check (default 5).
+    #[serde(default)]
+    pub samples: Option<usize>,
     #[serde(default)]
     pub checks: Vec<Check>,
+}
+
+/// What a failing-row sample shows.
+#[derive(Debug, Clone)]
+pub struct Samples {
+    pub n: usize,
+    pub key: Vec<String>,
+}
+
+impl Samples {
+    /// The key columns, then the check's own.
+    pub fn columns_of(&self, check: &Check) -> Vec<String> {
+        let mut out = self.key.clone();
+        for c in check.columns() {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
+    }
 }
 
 impl Rules {
@@ -198,6 +224,11 @@ impl Rules {
 
     /// Every column a check names exists, with a type the check can use.
     pub fn check_columns(&self, schema: &Schema) -> Result<()> {
+        for k in &self.key {
+            if schema.get(k.as_str()).is_none() {
+                return Err(Error::input(format!("key: no column `{k}`")));
+            }
+        }
         for check in &self.checks {
             for column in check.columns() {
                 let Some(dtype) = schema.get(column.as_str()) else {
@@ -371,13 +402,50 @@ impl Check {
 
     /// The aggregate expressions of check number `i`: `value` is the failing row count
     /// of a row-level check, or the table-level observation.
-    pub fn exprs(&self, i: usize, schema: &Schema) -> Result<Vec<Expr>> {
+    pub fn exprs(&self, i: usize, schema: &Schema, samples: &Samples) -> Result<Vec<Expr>> {
         let name = super::key(i, "value");
         let c = |n: &str| col(n.to_string());
-        let failing =
-            |fail: Expr| fail.fill_null(lit(false)).cast(DataType::UInt64).sum().alias(name.clone());
+        // Row-level checks: the per-row failure, kept to sample the failing rows.
+        let fails = std::cell::RefCell::new(None::<Expr>);
+        let failing = |fail: Expr| {
+            let fail = fail.fill_null(lit(false));
+            *fails.borrow_mut() = Some(fail.clone());
+            fail.cast(DataType::UInt64).sum().alias(name.clone())
+        };
+        let mut exprs = self.value_expr(i, schema, &failing, &c)?;
+        if let Some(fail) = fails.into_inner() {
+            let n = IdxSize::try_from(samples.n).unwrap_or(IdxSize::MAX);
+            exprs.push(
+                col(super::ROW)
+                    .filter(fail.clone())
+                    .head(Some(n as usize))
+                    .implode(false)
+                    .alias(super::key(i, "rows")),
+            );
+            for column in samples.columns_of(self) {
+                exprs.push(
+                    col(column.as_str())
+                        .filter(fail.clone())
+                        .head(Some(n as usize))
+                        .cast(DataType::String)
+                        .implode(false)
+                        .alias(super::key(i, &format!("sample_{column}"))),
+                );
+            }
+        }
+        Ok(exprs)
+    }
+
+    fn value_expr(
+        &self,
+        i: usize,
+        schema: &Schema,
+        failing: &dyn Fn(Expr) -> Expr,
+        c: &dyn Fn(&str) -> Expr,
+    ) -> Result<Vec<Expr>> {
+        let name = super::key(i, "value");
         Ok(vec![match self {
-            Check::NotNull(a) => c(&a.column).null_count().cast(DataType::UInt64).alias(name),
+            Check::NotNull(a) => failing(c(&a.column).is_null()),
             Check::Unique(a) => {
                 let keys: Vec<Expr> = a.columns.iter().map(|n| c(n)).collect();
                 let key = if keys.len() == 1 { keys[0].clone() } else { as_struct(keys) };

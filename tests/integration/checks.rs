@@ -41,6 +41,8 @@ fn by_id(report: &serde_json::Value, id: &str) -> serde_json::Value {
 #[test]
 fn every_check_type_counts_the_known_failures() {
     let rules = r#"
+key = ["id"]
+
 [[checks]]
 not_null = { column = "name" }
 [[checks]]
@@ -103,6 +105,20 @@ stat = { column = "score", metric = "median", min = 50, max = 50, id = "median" 
     assert_eq!(status("stat_score"), "pass");
     assert_eq!(by_id(&r, "median")["observed"].as_f64(), Some(50.0));
     assert_eq!(status("between_score"), "fail");
+    // Failing rows are sampled with their row number, the key and the checked column.
+    let samples = by_id(&r, "between_score")["samples"].clone();
+    assert_eq!(
+        samples,
+        serde_json::json!([
+            {"row": 2, "values": {"id": "2", "score": "150"}},
+            {"row": 9, "values": {"id": "9", "score": "-5"}}
+        ])
+    );
+    assert_eq!(
+        by_id(&r, "not_null_name")["samples"][0],
+        serde_json::json!({"row": 4, "values": {"id": "3", "name": null}})
+    );
+    assert_eq!(by_id(&r, "row_count")["samples"], serde_json::json!([]));
 }
 
 #[test]
@@ -281,4 +297,44 @@ sql = { query = "SELECT * FROM people WHERE note <> 'ok' OR qty = 'x'" }
     }
     assert_eq!(failing("sql"), 1);
     assert_eq!(r["scans"].as_u64(), Some(2), "one aggregation and the sql check's query");
+}
+
+#[test]
+fn junit_and_markdown_reports() {
+    let rules = "key = [\"id\"]\n[[checks]]\nbetween = { column = \"score\", min = 0, max = 100 }\n\
+                 [[checks]]\nnot_null = { column = \"name\", severity = \"warn\" }\n\
+                 [[checks]]\nrow_count = { min = 1 }\n";
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "people.csv", DATA.as_bytes());
+    let rules = write(dir.path(), "rules.toml", rules.as_bytes());
+    let junit = assay(&["check", &data, "--rules", &rules, "--format", "junit"]);
+    assert_eq!(junit.code, 1);
+    // Well-formed XML with one testcase per check and one failure, read by a real parser.
+    let parsed = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.etree.ElementTree as E; r = E.fromstring(sys.stdin.read().encode()); \
+             s = r.find('testsuite'); print(r.tag, s.get('tests'), s.get('failures'), len(s.findall('testcase')), \
+             len(s.findall('testcase/failure')), s.find('testcase/failure').get('type'))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(junit.stdout.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("python3 parses the JUnit XML");
+    assert_eq!(
+        String::from_utf8_lossy(&parsed.stdout).trim(),
+        "testsuites 3 1 3 1 between",
+        "{}",
+        junit.stdout
+    );
+    assert!(junit.stdout.contains("row 2 (id=2, score=150)"), "{}", junit.stdout);
+    let md = assay(&["check", &data, "--rules", &rules, "--format", "markdown"]);
+    assert!(md.stdout.contains("| ❌ | `between_score` | between | 2 (20.00%) |"), "{}", md.stdout);
+    assert!(md.stdout.contains("| ⚠️ | `not_null_name` |"), "{}", md.stdout);
+    assert!(md.stdout.contains("1 of 3 checks passed"), "{}", md.stdout);
 }
