@@ -90,6 +90,15 @@ pub enum Command {
         /// The lowest severity whose failure makes the exit code 1.
         #[arg(long, value_enum, default_value_t = FailOn::Error)]
         fail_on: FailOn,
+        /// Write the rows that pass every row-level check here (.parquet, .csv, .ndjson, .arrow).
+        #[arg(long, value_name = "OUT", requires = "quarantine")]
+        valid: Option<String>,
+        /// Write the rows that fail a row-level check here, with the ids of the checks failed.
+        #[arg(long, value_name = "BAD", requires = "valid")]
+        quarantine: Option<String>,
+        /// Replace existing output files.
+        #[arg(long)]
+        overwrite: bool,
     },
     /// Run a SQL query on Polars or DataFusion.
     Sql {
@@ -286,13 +295,33 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             let profile = ws.profile(ds, &[]).await?;
             output::write_profile(out, &ds.name, &profile, matches!(format, SchemaFormat::Json))
         }
-        Command::Check { data, rules, format, fail_on } => {
+        Command::Check { data, rules, format, fail_on, valid, quarantine, overwrite } => {
             // The rules are read and checked before any data.
             let rules = crate::quality::Rules::load(&rules)?;
             let ws = Workspace::open(&[(None, data)], &options).await?;
             let ds = &ws.datasets()[0];
+            let outputs = valid.zip(quarantine);
+            if let Some((v, q)) = &outputs {
+                for dest in [v, q] {
+                    crate::sink::check_destination(dest, &ds.files, overwrite)?;
+                }
+                if v == q {
+                    return Err(Error::input("--valid and --quarantine name the same file"));
+                }
+            }
             let report = ws.check(ds, &rules).await?;
             output::write_check_report(out, &report, format.into())?;
+            // An error-severity failure writes no output at all (SPEC.md, gate).
+            let blocked = report.failed_at(crate::quality::Severity::Error) > 0;
+            if let (Some((v, q)), false) = (&outputs, blocked) {
+                let split = ws.quarantine(ds, &rules, report.rows, v, q).await?;
+                eprintln!(
+                    "{} rows in = {} valid ({v}) + {} quarantined ({q})",
+                    report.rows, split.0, split.1
+                );
+            } else if let (Some(_), true) = (&outputs, blocked) {
+                eprintln!("an error-severity check failed: no output written");
+            }
             let severity = match fail_on {
                 FailOn::Warn => crate::quality::Severity::Warn,
                 FailOn::Error => crate::quality::Severity::Error,

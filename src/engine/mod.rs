@@ -378,6 +378,29 @@ impl Workspace {
         })
     }
 
+    /// Splits `ds` into valid and quarantined rows by the row-level checks of `rules` and
+    /// writes them (atomically) to `valid` and `quarantine`; returns the two row counts.
+    pub async fn quarantine(
+        &self,
+        ds: &Dataset,
+        rules: &crate::quality::Rules,
+        rows_in: u64,
+        valid: &str,
+        quarantine: &str,
+    ) -> Result<(u64, u64)> {
+        let (owned, rules) = (ds.clone(), rules.clone());
+        let (valid, quarantine) = (valid.to_string(), quarantine.to_string());
+        blocking(move || {
+            let lf = polars::scan(&owned).map_err(|e| Error::runtime(e.to_string()))?;
+            let csv = matches!(Format::from_extension(&quarantine), Some(Format::Csv(_)));
+            let (mut good, mut bad) = crate::quality::quarantine(lf, &rules, rows_in, csv)?;
+            crate::sink::write_frame(&mut good, &valid)?;
+            crate::sink::write_frame(&mut bad, &quarantine)?;
+            Ok((good.height() as u64, bad.height() as u64))
+        })
+        .await?
+    }
+
     /// Runs `query` on `engine` over every dataset in the workspace.
     pub async fn sql(&self, query: &str, engine: EngineKind) -> Result<Table> {
         self.check_query(query)?;

@@ -205,3 +205,62 @@ fn failing_rows(df: &DataFrame, i: usize, columns: &[String]) -> Vec<FailingRow>
         })
         .collect()
 }
+
+/// The name of the quarantine's list column: the ids of the checks a row failed.
+pub const FAILED_CHECKS: &str = "failed_checks";
+
+/// Splits `lf` into the rows that pass every row-level check and the rows that fail at
+/// least one, the latter with `failed_checks` (the ids, as a list; joined with `;` for
+/// CSV, which has no lists). Rows in = valid + quarantined is checked here.
+pub fn quarantine(lf: LazyFrame, rules: &Rules, rows_in: u64, csv: bool) -> Result<(DataFrame, DataFrame)> {
+    let mut lf = lf;
+    let schema = lf.collect_schema().map_err(|e| Error::runtime(format!("quarantine: {e}")))?;
+    let mut tags = Vec::new();
+    for (i, check) in rules.checks.iter().enumerate() {
+        if let Some(fail) = check.row_failure(i, &schema)? {
+            tags.push(when(fail).then(lit(check.id())).otherwise(lit(NULL).cast(DataType::String)));
+        }
+    }
+    let failed = if tags.is_empty() {
+        lit(Series::new_empty("".into(), &DataType::String)).implode(false)
+    } else {
+        concat_list(tags)
+            .map_err(|e| Error::runtime(format!("quarantine: {e}")))?
+            .list()
+            .eval(element().drop_nulls())
+    };
+    let tagged = crate::engine::polars::collect(lf.with_column(failed.alias(FAILED_CHECKS)))
+        .map_err(|e| Error::runtime(format!("quarantine: {e}")))?;
+    let failing = tagged
+        .column(FAILED_CHECKS)
+        .and_then(|c| c.list())
+        .map(|l| l.lst_lengths().gt(0))
+        .map_err(|e| Error::runtime(format!("quarantine: {e}")))?;
+    let split =
+        |mask: &BooleanChunked| tagged.filter(mask).map_err(|e| Error::runtime(format!("quarantine: {e}")));
+    let mut valid = split(&!&failing)?;
+    let mut bad = split(&failing)?;
+    let _ = valid.drop_in_place(FAILED_CHECKS);
+    if csv {
+        let joined = bad
+            .column(FAILED_CHECKS)
+            .and_then(|c| c.list())
+            .map(|l| l.clone().into_series())
+            .and_then(|s| {
+                DataFrame::new(s.len(), vec![s.into()])?
+                    .lazy()
+                    .select([col(FAILED_CHECKS).list().join(lit(";"), true)])
+                    .collect()
+            })
+            .map_err(|e| Error::runtime(format!("quarantine: {e}")))?;
+        bad.with_column(joined.column(FAILED_CHECKS).cloned().map_err(|e| Error::runtime(e.to_string()))?)
+            .map_err(|e| Error::runtime(format!("quarantine: {e}")))?;
+    }
+    let (v, q) = (valid.height() as u64, bad.height() as u64);
+    if v + q != rows_in {
+        return Err(Error::runtime(format!(
+            "quarantine lost rows: {rows_in} in, {v} valid + {q} quarantined (a bug in assay; nothing was written)"
+        )));
+    }
+    Ok((valid, bad))
+}

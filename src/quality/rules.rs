@@ -436,6 +436,20 @@ impl Check {
         Ok(exprs)
     }
 
+    /// The per-row failure of a row-level check (true where the row fails), or `None`.
+    pub fn row_failure(&self, i: usize, schema: &Schema) -> Result<Option<Expr>> {
+        if !self.row_level() || matches!(self, Check::Sql(_)) {
+            return Ok(None);
+        }
+        let fails = std::cell::RefCell::new(None::<Expr>);
+        let failing = |fail: Expr| {
+            *fails.borrow_mut() = Some(fail.fill_null(lit(false)));
+            lit(0)
+        };
+        self.value_expr(i, schema, &failing, &|n: &str| col(n.to_string()))?;
+        Ok(fails.into_inner())
+    }
+
     fn value_expr(
         &self,
         i: usize,

@@ -338,3 +338,88 @@ fn junit_and_markdown_reports() {
     assert!(md.stdout.contains("| ⚠️ | `not_null_name` |"), "{}", md.stdout);
     assert!(md.stdout.contains("1 of 3 checks passed"), "{}", md.stdout);
 }
+
+const SPLIT_RULES: &str = r#"key = ["order_id"]
+[[checks]]
+not_null = { column = "amount", max_failures = "1%" }
+[[checks]]
+between = { column = "amount", min = 0, max = 10000, mostly = 0.99 }
+[[checks]]
+in_set = { column = "status", values = ["pending", "shipped", "delivered", "returned", "cancelled"], severity = "warn" }
+"#;
+
+/// Rows in = valid + quarantined, on the sample and on a generated file; the valid rows
+/// are exactly those a hand-written query keeps; the quarantine says which checks failed.
+#[test]
+fn quarantine_conserves_rows_and_tags_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(dir.path(), "rules.toml", SPLIT_RULES.as_bytes());
+    let generated = dir.path().join("gen.csv").display().to_string();
+    assay(&["gen", "orders", "--rows", "20000", "--seed", "7", "--out", &generated]).ok();
+    for (data, rows) in [("sample-data/orders.csv", 50_000u64), (generated.as_str(), 20_000)] {
+        let valid = dir.path().join("valid.parquet").display().to_string();
+        let bad = dir.path().join("bad.parquet").display().to_string();
+        let run = assay(&[
+            "check",
+            data,
+            "--rules",
+            &rules,
+            "--valid",
+            &valid,
+            "--quarantine",
+            &bad,
+            "--overwrite",
+        ]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let count = |p: &str| assay(&["count", p]).ok().trim().parse::<u64>().unwrap();
+        let (v, q) = (count(&valid), count(&bad));
+        assert_eq!(v + q, rows, "{data}");
+        assert!(run.stderr.contains(&format!("{rows} rows in = {v} valid")), "{}", run.stderr);
+        let keep = "amount IS NOT NULL AND amount BETWEEN 0 AND 10000 AND \
+                    status IN ('pending', 'shipped', 'delivered', 'returned', 'cancelled')";
+        let q_keep = format!("SELECT COUNT(*) AS n FROM t WHERE {keep}");
+        let expect = json(assay(&["sql", &q_keep, "-t", &format!("t={data}"), "--format", "json"]).ok())[0]
+            ["n"]
+            .clone();
+        assert_eq!(serde_json::json!(v), expect, "{data}");
+        // Every quarantined row names at least one check, and only checks that exist.
+        let tags = "SELECT COUNT(*) AS n FROM t WHERE array_length(failed_checks, 1) = 0 OR array_length(failed_checks, 1) IS NULL";
+        let untagged = json(
+            assay(&["sql", tags, "-t", &format!("t={bad}"), "--engine", "datafusion", "--format", "json"])
+                .ok(),
+        );
+        assert_eq!(untagged[0]["n"], 0);
+    }
+}
+
+#[test]
+fn a_failing_gate_writes_nothing_and_outputs_are_guarded() {
+    let dir = tempfile::tempdir().unwrap();
+    let strict = write(dir.path(), "strict.toml", b"[[checks]]\nnot_null = { column = \"amount\" }\n");
+    let valid = dir.path().join("valid.parquet").display().to_string();
+    let bad = dir.path().join("bad.csv").display().to_string();
+    let run = assay(&[
+        "check",
+        "sample-data/orders.csv",
+        "--rules",
+        &strict,
+        "--valid",
+        &valid,
+        "--quarantine",
+        &bad,
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("no output written"), "{}", run.stderr);
+    assert!(!std::path::Path::new(&valid).exists() && !std::path::Path::new(&bad).exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(leftovers.len(), 1, "only the rules file: {leftovers:?}");
+    // An existing output needs --overwrite; an input is never an output.
+    let rules = write(dir.path(), "rules.toml", SPLIT_RULES.as_bytes());
+    std::fs::write(&valid, b"old").unwrap();
+    assay(&["check", "sample-data/orders.csv", "--rules", &rules, "--valid", &valid, "--quarantine", &bad])
+        .fails(2, &["already exists", "--overwrite"]);
+    assert_eq!(std::fs::read(&valid).unwrap(), b"old");
+    let input = write(dir.path(), "in.csv", std::fs::read("sample-data/orders.csv").unwrap().as_slice());
+    assay(&["check", &input, "--rules", &rules, "--valid", &input, "--quarantine", &bad, "--overwrite"])
+        .fails(2, &["is an input"]);
+}
