@@ -664,7 +664,7 @@ fn open_dialog_browses_narrows_and_opens_tabs() {
     let Mode::Open(dialog) = &h.app.mode else { panic!("no open dialog") };
     assert!(dialog.entries.iter().any(|e| e.name == "sample-data/" && e.is_dir));
     h.open("sample-data/\n");
-    h.open("ordrs");
+    h.open("ordrs.cs");
     let Mode::Open(dialog) = &h.app.mode else { panic!("dialog closed") };
     assert_eq!(dialog.matches()[0].name, "orders.csv", "fuzzy typing narrows the list");
     insta::assert_snapshot!("open_dialog", h.screen().replace(&root().display().to_string(), "<root>"));
