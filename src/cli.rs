@@ -99,6 +99,9 @@ pub enum Command {
         /// Replace existing output files.
         #[arg(long)]
         overwrite: bool,
+        /// Print how the checks would run (scans and the plan) instead of running them.
+        #[arg(long)]
+        explain: bool,
     },
     /// Run a SQL query on Polars or DataFusion.
     Sql {
@@ -295,11 +298,18 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             let profile = ws.profile(ds, &[]).await?;
             output::write_profile(out, &ds.name, &profile, matches!(format, SchemaFormat::Json))
         }
-        Command::Check { data, rules, format, fail_on, valid, quarantine, overwrite } => {
+        Command::Check { data, rules, format, fail_on, valid, quarantine, overwrite, explain } => {
             // The rules are read and checked before any data.
             let rules = crate::quality::Rules::load(&rules)?;
             let ws = Workspace::open(&[(None, data)], &options).await?;
             let ds = &ws.datasets()[0];
+            if explain {
+                let plan = crate::quality::explain(
+                    crate::engine::polars::scan(ds).map_err(|e| Error::runtime(e.to_string()))?,
+                    &rules,
+                )?;
+                return write!(out, "{plan}").map_err(|e| Error::runtime(format!("writing output: {e}")));
+            }
             let outputs = valid.zip(quarantine);
             if let Some((v, q)) = &outputs {
                 for dest in [v, q] {

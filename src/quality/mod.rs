@@ -93,9 +93,9 @@ fn key(i: usize, what: &str) -> PlSmallStr {
     format!("__check{i}_{what}").into()
 }
 
-/// Runs every check of `rules` over `lf` in one aggregating scan.
-pub fn run(table: &str, lf: LazyFrame, rules: &Rules) -> Result<Report> {
-    let started = Instant::now();
+/// The one aggregation that runs every check but `sql` ones, over `lf` with row numbers.
+#[allow(clippy::type_complexity)]
+fn compile(lf: LazyFrame, rules: &Rules) -> Result<(LazyFrame, SchemaRef, LazyFrame, rules::Samples)> {
     let mut lf = lf;
     let schema = lf.collect_schema().map_err(|e| Error::runtime(format!("checks: {e}")))?;
     rules.check_columns(&schema)?;
@@ -104,7 +104,40 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules) -> Result<Report> {
     for (i, check) in rules.checks.iter().enumerate() {
         exprs.extend(check.exprs(i, &schema, &samples)?);
     }
-    let df = crate::engine::polars::collect(lf.clone().with_row_index(ROW, None).select(exprs))
+    let aggregation = lf.clone().with_row_index(ROW, None).select(exprs);
+    Ok((lf, schema, aggregation, samples))
+}
+
+/// How the checks will run, without running them: the number of scans and Polars'
+/// optimized plan of the shared aggregation (one line per check's query after it).
+pub fn explain(lf: LazyFrame, rules: &Rules) -> Result<String> {
+    let (_, _, aggregation, _) = compile(lf, rules)?;
+    let plan = aggregation.describe_optimized_plan().map_err(|e| Error::runtime(format!("explain: {e}")))?;
+    let own: Vec<&Check> = rules.checks.iter().filter(|c| matches!(c, Check::Sql(_))).collect();
+    let schema_only = rules.checks.iter().filter(|c| matches!(c, Check::Schema(_))).count();
+    let mut text = format!(
+        "{} checks in {} scan{}: one aggregation for {} check{}{}{}\n\n{plan}\n",
+        rules.checks.len(),
+        1 + own.len(),
+        if own.is_empty() { "" } else { "s" },
+        rules.checks.len() - own.len() - schema_only,
+        if rules.checks.len() - own.len() - schema_only == 1 { "" } else { "s" },
+        if schema_only > 0 { format!(", {schema_only} schema check(s) read no data") } else { String::new() },
+        if own.is_empty() { String::new() } else { format!(", {} sql check(s) one query each", own.len()) },
+    );
+    for c in own {
+        if let Check::Sql(a) = c {
+            text.push_str(&format!("\n{}: {}\n", c.id(), a.query));
+        }
+    }
+    Ok(text)
+}
+
+/// Runs every check of `rules` over `lf` in one aggregating scan.
+pub fn run(table: &str, lf: LazyFrame, rules: &Rules) -> Result<Report> {
+    let started = Instant::now();
+    let (lf, schema, aggregation, samples) = compile(lf, rules)?;
+    let df = crate::engine::polars::collect(aggregation)
         .map_err(|e| Error::runtime(format!("checks on {table}: {e}")))?;
     let value = |name: &str| -> Option<f64> {
         let v = df.column(name).ok()?.get(0).ok()?;

@@ -423,3 +423,25 @@ fn a_failing_gate_writes_nothing_and_outputs_are_guarded() {
     assay(&["check", &input, "--rules", &rules, "--valid", &input, "--quarantine", &bad, "--overwrite"])
         .fails(2, &["is an input"]);
 }
+
+#[test]
+fn explain_shows_one_scan_and_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "rules.toml",
+        format!(
+            "{SPLIT_RULES}[[checks]]\nsql = {{ query = \"SELECT * FROM orders WHERE quantity > 100\" }}\n"
+        )
+        .as_bytes(),
+    );
+    let out = assay(&["check", "sample-data/orders.csv", "--rules", &rules, "--explain"]);
+    let text = out.ok();
+    assert!(
+        text.starts_with("4 checks in 2 scans: one aggregation for 3 checks, 1 sql check(s) one query each"),
+        "{text}"
+    );
+    assert!(text.contains("Csv SCAN [sample-data/orders.csv]"), "{text}");
+    // Only the columns the checks read are read.
+    assert!(text.contains("PROJECT 3/10 COLUMNS"), "{text}");
+}
