@@ -103,6 +103,8 @@ pub enum Command {
         #[arg(long)]
         explain: bool,
     },
+    /// Propose checks from a profile of the data, printed as a rules file.
+    Suggest { data: String },
     /// Run a SQL query on Polars or DataFusion.
     Sql {
         query: String,
@@ -344,6 +346,11 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
                     if severity == crate::quality::Severity::Warn { "warn" } else { "error" }
                 ))),
             }
+        }
+        Command::Suggest { data } => {
+            let ws = Workspace::open(&[(None, data)], &options).await?;
+            let text = ws.suggest(&ws.datasets()[0]).await?;
+            write!(out, "{text}").map_err(|e| Error::runtime(format!("writing output: {e}")))
         }
         Command::Sql { query, tables, engine, format, max_rows } => {
             let ws = Workspace::open(&table_specs(&tables), &options).await?;

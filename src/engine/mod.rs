@@ -401,6 +401,19 @@ impl Workspace {
         .await?
     }
 
+    /// A rules file proposed from the data (see `quality::suggest`): a profile, then one
+    /// scan for categorical values and one for all candidate checks.
+    pub async fn suggest(&self, ds: &Dataset) -> Result<String> {
+        let profile = self.profile(ds, &[]).await?;
+        let owned = ds.clone();
+        blocking(move || {
+            let lf = || polars::scan(&owned).map_err(|e| Error::runtime(e.to_string()));
+            let values = crate::quality::suggest::category_values(lf()?, &profile)?;
+            crate::quality::suggest::suggest(&owned.name, lf()?, &profile, &values)
+        })
+        .await?
+    }
+
     /// Runs `query` on `engine` over every dataset in the workspace.
     pub async fn sql(&self, query: &str, engine: EngineKind) -> Result<Table> {
         self.check_query(query)?;

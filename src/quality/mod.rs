@@ -8,6 +8,7 @@
 //! `unique` fails every row whose key occurs more than once, nulls included as a value.
 
 pub mod rules;
+pub mod suggest;
 
 use std::time::Instant;
 

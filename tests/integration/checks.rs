@@ -445,3 +445,44 @@ fn explain_shows_one_scan_and_the_plan() {
     // Only the columns the checks read are read.
     assert!(text.contains("PROJECT 3/10 COLUMNS"), "{text}");
 }
+
+/// `assay suggest` proposes a rules file that `assay check` runs, and each suggestion's
+/// "fails N rows today" is what the check then finds.
+#[test]
+fn suggestions_are_runnable_rules_with_todays_failures() {
+    let text = assay(&["suggest", "sample-data/orders.csv"]).ok().to_string();
+    for needle in [
+        "not_null = { column = \"order_id\" }",
+        "null_fraction = { column = \"customer_id\", max = 0.02 }",
+        "format = { column = \"email\", as = \"email\" }",
+        "format = { column = \"order_date\", as = \"date\" }",
+        "in_set = { column = \"status\", values = [\"cancelled\", \"delivered\", \"pending\", \"returned\", \"shipped\"] }",
+    ] {
+        assert!(text.contains(needle), "missing {needle}:\n{text}");
+    }
+    assert!(!text.contains("unique = { columns = [\"order_id\"] }"), "order ids repeat in the sample");
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(dir.path(), "suggested.toml", text.as_bytes());
+    let run = assay(&["check", "sample-data/orders.csv", "--rules", &rules, "--format", "json"]);
+    let report = json(&run.stdout);
+    let said: Vec<u64> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# fails "))
+        .map(|l| l.split(' ').next().unwrap().parse().unwrap())
+        .collect();
+    let found: Vec<u64> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            !matches!(c["type"].as_str(), Some("null_fraction" | "row_count" | "distinct_count" | "stat"))
+        })
+        .map(|c| c["failing_rows"].as_u64().unwrap())
+        .collect();
+    assert_eq!(said, found);
+    let dirty = "SELECT COUNT(*) AS n FROM orders WHERE status NOT IN ('cancelled', 'delivered', 'pending', 'returned', 'shipped')";
+    let n = json(assay(&["sql", dirty, "-t", "sample-data/orders.csv", "--format", "json"]).ok())[0]["n"]
+        .as_u64()
+        .unwrap();
+    assert!(text.contains(&format!("# fails {n} rows")), "{text}");
+}

@@ -1,0 +1,165 @@
+//! `assay suggest`: a rules file proposed from a profile of the data, after Deequ's
+//! heuristics. Candidates are made from the profile (completeness, uniqueness, ranges,
+//! categorical sets) and, for text columns, every format and parse a column might hold;
+//! all candidates are run in one scan, text candidates are kept only where at least 90%
+//! of the values fit, and every suggestion says how many rows would fail it today.
+
+use std::fmt::Write as _;
+
+use polars::prelude::LazyFrame;
+
+use super::rules::{Check, Rules};
+use crate::error::Result;
+use crate::profile::ColumnProfile;
+
+/// A text column fits a format or a parse when at most this fraction of its non-null
+/// values do not.
+const FIT: f64 = 0.10;
+/// A value belongs to a categorical set when at least this fraction of rows hold it.
+const COMMON: f64 = 0.01;
+/// Columns with more distinct values than this are not categorical.
+const MAX_CATEGORIES: u64 = 50;
+
+/// The proposed rules as TOML, each check preceded by what it would find today.
+pub fn suggest(
+    table: &str,
+    lf: LazyFrame,
+    profile: &[ColumnProfile],
+    values: &CategoryValues,
+) -> Result<String> {
+    let rows = profile.first().map(|c| c.rows).unwrap_or(0);
+    let mut candidates: Vec<(String, bool)> = Vec::new(); // (TOML of the check, keep only if it fits)
+    for c in profile {
+        let name = toml_string(&c.name);
+        if rows == 0 {
+            break;
+        }
+        if c.nulls == 0 {
+            candidates.push((format!("not_null = {{ column = {name} }}"), false));
+        } else if c.null_fraction < 0.5 {
+            let max = (c.null_fraction * 100.0).ceil() / 100.0;
+            candidates.push((format!("null_fraction = {{ column = {name}, max = {max} }}"), false));
+        }
+        if c.distinct == rows - c.nulls && rows > 1 {
+            candidates.push((format!("unique = {{ columns = [{name}] }}"), false));
+        }
+        let numeric = c.mean.is_some();
+        if numeric {
+            if let (Some(lo), Some(hi)) = (c.min.as_deref(), c.max.as_deref()) {
+                let lo: f64 = lo.parse().unwrap_or(0.0);
+                let hi: f64 = hi.parse().unwrap_or(0.0);
+                // Deequ's non-negative rule, or the range seen.
+                if lo >= 0.0 {
+                    candidates.push((format!("between = {{ column = {name}, min = 0 }}"), false));
+                } else {
+                    candidates
+                        .push((format!("between = {{ column = {name}, min = {lo}, max = {hi} }}"), false));
+                }
+            }
+        }
+        if c.dtype == "str" {
+            if let Some(set) = values.get(&c.name) {
+                let list: Vec<String> = set.iter().map(|v| toml_string(v)).collect();
+                candidates
+                    .push((format!("in_set = {{ column = {name}, values = [{}] }}", list.join(", ")), false));
+            }
+            for format in ["email", "uuid", "url", "ipv4", "date", "datetime"] {
+                candidates.push((format!("format = {{ column = {name}, as = \"{format}\" }}"), true));
+            }
+            for parse in ["int", "float"] {
+                candidates.push((format!("parseable = {{ column = {name}, as = \"{parse}\" }}"), true));
+            }
+        }
+    }
+    let text: String = candidates.iter().map(|(c, _)| format!("[[checks]]\n{c}\n")).collect();
+    let rules = Rules::parse(&text, "suggestions")?;
+    let report = super::run(table, lf, &rules)?;
+    let mut out = format!(
+        "# Checks suggested by `assay suggest` for {table} ({rows} rows). Each says how many rows\n\
+         # would fail it today; keep, edit or drop them, then run `assay check DATA --rules FILE`.\n"
+    );
+    let mut taken_format: Vec<String> = Vec::new();
+    for ((toml_check, must_fit), (check, result)) in
+        candidates.iter().zip(rules.checks.iter().zip(&report.checks))
+    {
+        let column = check.columns().first().cloned().unwrap_or_default();
+        let non_null = profile.iter().find(|p| p.name == column).map(|p| p.rows - p.nulls).unwrap_or(rows);
+        if *must_fit {
+            let fits = non_null > 0 && (result.failing_rows as f64) <= FIT * non_null as f64;
+            // One format or parse per column: the first that fits (int before float).
+            if !fits || taken_format.contains(&column) {
+                continue;
+            }
+            taken_format.push(column.clone());
+        }
+        let why = match check {
+            Check::InSet(_) => " (values held by at least 1% of the rows)",
+            Check::Between(a) if a.max.is_none() => " (no negative values seen)",
+            _ => "",
+        };
+        let today = if check.row_level() {
+            format!("fails {} rows ({:.2}%) today{why}", result.failing_rows, result.failing_fraction * 100.0)
+        } else {
+            format!(
+                "{} today (observed {})",
+                result.status.name(),
+                result.observed.map(crate::output::short_number).unwrap_or_default()
+            )
+        };
+        let _ = write!(out, "\n# {today}\n[[checks]]\n{toml_check}\n");
+    }
+    Ok(out)
+}
+
+/// The common values of each low-cardinality text column (see `COMMON`).
+pub type CategoryValues = std::collections::HashMap<String, Vec<String>>;
+
+/// Which text columns are categorical, and their common values, in one scan.
+pub fn category_values(lf: LazyFrame, profile: &[ColumnProfile]) -> Result<CategoryValues> {
+    use polars::prelude::*;
+    let rows = profile.first().map(|c| c.rows).unwrap_or(0);
+    let columns: Vec<&ColumnProfile> = profile
+        .iter()
+        .filter(|c| c.dtype == "str" && c.distinct > 0 && c.distinct <= MAX_CATEGORIES)
+        .collect();
+    if columns.is_empty() || rows == 0 {
+        return Ok(CategoryValues::new());
+    }
+    let exprs: Vec<Expr> = columns
+        .iter()
+        .map(|c| {
+            col(c.name.as_str())
+                .drop_nulls()
+                .value_counts(true, false, "n", false)
+                .implode(false)
+                .alias(c.name.as_str())
+        })
+        .collect();
+    let df = crate::engine::polars::collect(lf.select(exprs))
+        .map_err(|e| crate::error::Error::runtime(format!("suggest: {e}")))?;
+    let mut out = CategoryValues::new();
+    for c in columns {
+        let Ok(AnyValue::List(inner)) = df.column(c.name.as_str()).and_then(|s| s.get(0)) else { continue };
+        let Ok(fields) = inner.struct_().map(|s| s.fields_as_series()) else { continue };
+        let (Some(values), Some(counts)) = (fields.first(), fields.get(1)) else { continue };
+        let mut keep = Vec::new();
+        for i in 0..values.len() {
+            let n = counts.get(i).ok().and_then(|v| v.extract::<u64>()).unwrap_or(0);
+            if n as f64 >= COMMON * rows as f64 {
+                if let Ok(AnyValue::String(s)) = values.get(i) {
+                    keep.push(s.to_string());
+                }
+            }
+        }
+        if !keep.is_empty() {
+            keep.sort();
+            out.insert(c.name.clone(), keep);
+        }
+    }
+    Ok(out)
+}
+
+/// A TOML basic string.
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
