@@ -102,6 +102,9 @@ pub enum Command {
         /// Print how the checks would run (scans and the plan) instead of running them.
         #[arg(long)]
         explain: bool,
+        /// Another table a foreign key references: NAME=DATA. Repeatable.
+        #[arg(long = "table", short = 't', value_name = "NAME=DATA")]
+        tables: Vec<String>,
     },
     /// Propose checks from a profile of the data, printed as a rules file.
     Suggest { data: String },
@@ -300,15 +303,18 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             let profile = ws.profile(ds, &[]).await?;
             output::write_profile(out, &ds.name, &profile, matches!(format, SchemaFormat::Json))
         }
-        Command::Check { data, rules, format, fail_on, valid, quarantine, overwrite, explain } => {
+        Command::Check { data, rules, format, fail_on, valid, quarantine, overwrite, explain, tables } => {
             // The rules are read and checked before any data.
             let rules = crate::quality::Rules::load(&rules)?;
-            let ws = Workspace::open(&[(None, data)], &options).await?;
+            let mut specs = vec![(None, data)];
+            specs.extend(table_specs(&tables));
+            let ws = Workspace::open(&specs, &options).await?;
             let ds = &ws.datasets()[0];
             if explain {
                 let plan = crate::quality::explain(
                     crate::engine::polars::scan(ds).map_err(|e| Error::runtime(e.to_string()))?,
                     &rules,
+                    &ws.sources(ds)?,
                 )?;
                 return write!(out, "{plan}").map_err(|e| Error::runtime(format!("writing output: {e}")));
             }

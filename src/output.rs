@@ -346,11 +346,12 @@ pub fn write_check_report(
     let passed = report.checks.iter().filter(|c| c.status == crate::quality::Status::Pass).count();
     writeln!(
         out,
-        "{}: {} rows, {passed} of {} checks passed, {} scan, {} ms",
+        "{}: {} rows, {passed} of {} checks passed, {} scan{}, {} ms",
         report.table,
         report.rows,
         report.checks.len(),
         report.scans,
+        if report.scans == 1 { "" } else { "s" },
         report.elapsed_ms
     )
     .map_err(write_error)

@@ -360,15 +360,26 @@ impl Workspace {
             .map_err(|e| self.polars_error(e, None))
     }
 
+    /// Every dataset but `ds`, by name, for checks that reference another table.
+    pub fn sources(&self, ds: &Dataset) -> Result<crate::quality::Sources> {
+        self.datasets
+            .iter()
+            .filter(|d| d.name != ds.name)
+            .map(|d| Ok((d.name.clone(), polars::scan(d).map_err(|e| self.polars_error(e, None))?)))
+            .collect()
+    }
+
     /// Runs the checks of `rules` over `ds` in one aggregating scan.
     pub async fn check(&self, ds: &Dataset, rules: &crate::quality::Rules) -> Result<crate::quality::Report> {
         let owned = ds.clone();
         let rules = rules.clone();
+        let sources = self.sources(ds)?;
         blocking(move || {
             crate::quality::run(
                 &owned.name,
                 polars::scan(&owned).map_err(|e| Error::runtime(e.to_string()))?,
                 &rules,
+                &sources,
             )
         })
         .await?
@@ -390,10 +401,11 @@ impl Workspace {
     ) -> Result<(u64, u64)> {
         let (owned, rules) = (ds.clone(), rules.clone());
         let (valid, quarantine) = (valid.to_string(), quarantine.to_string());
+        let sources = self.sources(ds)?;
         blocking(move || {
             let lf = polars::scan(&owned).map_err(|e| Error::runtime(e.to_string()))?;
             let csv = matches!(Format::from_extension(&quarantine), Some(Format::Csv(_)));
-            let (mut good, mut bad) = crate::quality::quarantine(lf, &rules, rows_in, csv)?;
+            let (mut good, mut bad) = crate::quality::quarantine(lf, &rules, &sources, rows_in, csv)?;
             crate::sink::write_frame(&mut good, &valid)?;
             crate::sink::write_frame(&mut bad, &quarantine)?;
             Ok((good.height() as u64, bad.height() as u64))

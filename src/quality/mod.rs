@@ -87,6 +87,9 @@ impl Report {
     }
 }
 
+/// Other tables by name, for foreign keys.
+pub type Sources = std::collections::HashMap<String, LazyFrame>;
+
 /// The row number column added for samples (0-based, in the order rows are read).
 const ROW: &str = "__assay_row";
 
@@ -96,12 +99,37 @@ fn key(i: usize, what: &str) -> PlSmallStr {
 
 /// The one aggregation that runs every check but `sql` ones, over `lf` with row numbers.
 #[allow(clippy::type_complexity)]
-fn compile(lf: LazyFrame, rules: &Rules) -> Result<(LazyFrame, SchemaRef, LazyFrame, rules::Samples)> {
+fn compile(
+    lf: LazyFrame,
+    rules: &Rules,
+    sources: &Sources,
+) -> Result<(LazyFrame, SchemaRef, LazyFrame, rules::Context)> {
     let mut lf = lf;
     let schema = lf.collect_schema().map_err(|e| Error::runtime(format!("checks: {e}")))?;
     rules.check_columns(&schema)?;
     let mut exprs = vec![len().alias("__rows")];
-    let samples = rules::Samples { n: rules.samples.unwrap_or(5), key: rules.key.clone() };
+    let mut samples =
+        rules::Context { n: rules.samples.unwrap_or(5), key: rules.key.clone(), ..Default::default() };
+    // A foreign key reads the referenced column's distinct values first (one scan of it).
+    for check in &rules.checks {
+        if let Check::ForeignKey(a) = check {
+            let (source, column) = rules::reference(&a.references).map_err(Error::input)?;
+            let Some(other) = sources.get(&source) else {
+                let known: Vec<&str> = sources.keys().map(String::as_str).collect();
+                return Err(Error::input(format!(
+                    "check {}: no source `{source}` (give it with --table {source}=DATA; have: {})",
+                    check.id(),
+                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                )));
+            };
+            let values = crate::engine::polars::collect(
+                other.clone().select([col(column.as_str()).drop_nulls().unique()]),
+            )
+            .and_then(|df| Ok(df.column(column.as_str())?.as_materialized_series().clone()))
+            .map_err(|e| Error::input(format!("check {}: {}: {e}", check.id(), a.references)))?;
+            samples.references.insert(a.references.clone(), values);
+        }
+    }
     for (i, check) in rules.checks.iter().enumerate() {
         exprs.extend(check.exprs(i, &schema, &samples)?);
     }
@@ -111,8 +139,8 @@ fn compile(lf: LazyFrame, rules: &Rules) -> Result<(LazyFrame, SchemaRef, LazyFr
 
 /// How the checks will run, without running them: the number of scans and Polars'
 /// optimized plan of the shared aggregation (one line per check's query after it).
-pub fn explain(lf: LazyFrame, rules: &Rules) -> Result<String> {
-    let (_, _, aggregation, _) = compile(lf, rules)?;
+pub fn explain(lf: LazyFrame, rules: &Rules, sources: &Sources) -> Result<String> {
+    let (_, _, aggregation, _) = compile(lf, rules, sources)?;
     let plan = aggregation.describe_optimized_plan().map_err(|e| Error::runtime(format!("explain: {e}")))?;
     let own: Vec<&Check> = rules.checks.iter().filter(|c| matches!(c, Check::Sql(_))).collect();
     let schema_only = rules.checks.iter().filter(|c| matches!(c, Check::Schema(_))).count();
@@ -135,9 +163,9 @@ pub fn explain(lf: LazyFrame, rules: &Rules) -> Result<String> {
 }
 
 /// Runs every check of `rules` over `lf` in one aggregating scan.
-pub fn run(table: &str, lf: LazyFrame, rules: &Rules) -> Result<Report> {
+pub fn run(table: &str, lf: LazyFrame, rules: &Rules, sources: &Sources) -> Result<Report> {
     let started = Instant::now();
-    let (lf, schema, aggregation, samples) = compile(lf, rules)?;
+    let (lf, schema, aggregation, samples) = compile(lf, rules, sources)?;
     let df = crate::engine::polars::collect(aggregation)
         .map_err(|e| Error::runtime(format!("checks on {table}: {e}")))?;
     let value = |name: &str| -> Option<f64> {
@@ -148,7 +176,7 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules) -> Result<Report> {
         v.extract::<f64>()
     };
     let rows = value("__rows").unwrap_or(0.0) as u64;
-    let mut scans = 1;
+    let mut scans = 1 + samples.references.len() as u32;
     // Checks that are not one aggregate: a schema check reads no data; an `sql` check
     // is its own query over the table (one more scan each).
     let mut own: std::collections::HashMap<usize, (f64, Option<String>)> = Default::default();
@@ -246,12 +274,17 @@ pub const FAILED_CHECKS: &str = "failed_checks";
 /// Splits `lf` into the rows that pass every row-level check and the rows that fail at
 /// least one, the latter with `failed_checks` (the ids, as a list; joined with `;` for
 /// CSV, which has no lists). Rows in = valid + quarantined is checked here.
-pub fn quarantine(lf: LazyFrame, rules: &Rules, rows_in: u64, csv: bool) -> Result<(DataFrame, DataFrame)> {
-    let mut lf = lf;
-    let schema = lf.collect_schema().map_err(|e| Error::runtime(format!("quarantine: {e}")))?;
+pub fn quarantine(
+    lf: LazyFrame,
+    rules: &Rules,
+    sources: &Sources,
+    rows_in: u64,
+    csv: bool,
+) -> Result<(DataFrame, DataFrame)> {
+    let (lf, schema, _, context) = compile(lf, rules, sources)?;
     let mut tags = Vec::new();
     for (i, check) in rules.checks.iter().enumerate() {
-        if let Some(fail) = check.row_failure(i, &schema)? {
+        if let Some(fail) = check.row_failure(i, &schema, &context)? {
             tags.push(when(fail).then(lit(check.id())).otherwise(lit(NULL).cast(DataType::String)));
         }
     }

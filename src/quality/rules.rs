@@ -90,6 +90,7 @@ check_args!(DuplicateRowsArgs { max: Option<u64> });
 check_args!(FreshnessArgs { column: String, max_age: String });
 check_args!(SchemaArgs { columns: toml::Table, mode: Option<SchemaMode>, ordered: Option<bool> });
 check_args!(SqlArgs { query: String });
+check_args!(ForeignKeyArgs { column: String, references: String });
 
 /// What a `format` check expects of a text column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -165,6 +166,7 @@ pub enum Check {
     Freshness(FreshnessArgs),
     Schema(SchemaArgs),
     Sql(SqlArgs),
+    ForeignKey(ForeignKeyArgs),
 }
 
 /// A rules file.
@@ -181,14 +183,16 @@ pub struct Rules {
     pub checks: Vec<Check>,
 }
 
-/// What a failing-row sample shows.
-#[derive(Debug, Clone)]
-pub struct Samples {
+/// What compiling the checks needs besides the data: what a failing-row sample shows,
+/// and the values of the columns that foreign keys reference (`"source.column"`).
+#[derive(Debug, Clone, Default)]
+pub struct Context {
     pub n: usize,
     pub key: Vec<String>,
+    pub references: std::collections::HashMap<String, Series>,
 }
 
-impl Samples {
+impl Context {
     /// The key columns, then the check's own.
     pub fn columns_of(&self, check: &Check) -> Vec<String> {
         let mut out = self.key.clone();
@@ -291,6 +295,7 @@ impl Check {
             Check::Freshness(_) => "freshness",
             Check::Schema(_) => "schema",
             Check::Sql(_) => "sql",
+            Check::ForeignKey(_) => "foreign_key",
         }
     }
 
@@ -315,6 +320,7 @@ impl Check {
             Check::Freshness(a) => a.common(),
             Check::Schema(a) => a.common(),
             Check::Sql(a) => a.common(),
+            Check::ForeignKey(a) => a.common(),
         }
     }
 
@@ -336,6 +342,7 @@ impl Check {
             Check::Parseable(a) => vec![a.column.clone()],
             Check::Monotonic(a) => vec![a.column.clone()],
             Check::Freshness(a) => vec![a.column.clone()],
+            Check::ForeignKey(a) => vec![a.column.clone()],
             // A schema check is about which columns exist: it must not fail on them first.
             Check::DuplicateRows(_) | Check::Schema(_) | Check::Sql(_) => Vec::new(),
         }
@@ -395,6 +402,7 @@ impl Check {
             Check::Expression(a) => crate::transform::check_expression(&a.sql).map_err(|e| e.to_string()),
             Check::Unique(a) if a.columns.is_empty() => Err("columns is empty".into()),
             Check::Freshness(a) => parse_age(&a.max_age).map(|_| ()),
+            Check::ForeignKey(a) => reference(&a.references).map(|_| ()),
             Check::Sql(a) => crate::engine::sql::parse(&a.query).map(|_| ()).map_err(|e| e.to_string()),
             _ => Ok(()),
         }
@@ -402,7 +410,8 @@ impl Check {
 
     /// The aggregate expressions of check number `i`: `value` is the failing row count
     /// of a row-level check, or the table-level observation.
-    pub fn exprs(&self, i: usize, schema: &Schema, samples: &Samples) -> Result<Vec<Expr>> {
+    pub fn exprs(&self, i: usize, schema: &Schema, samples: &Context) -> Result<Vec<Expr>> {
+        let context = samples;
         let name = super::key(i, "value");
         let c = |n: &str| col(n.to_string());
         // Row-level checks: the per-row failure, kept to sample the failing rows.
@@ -412,7 +421,7 @@ impl Check {
             *fails.borrow_mut() = Some(fail.clone());
             fail.cast(DataType::UInt64).sum().alias(name.clone())
         };
-        let mut exprs = self.value_expr(i, schema, &failing, &c)?;
+        let mut exprs = self.value_expr(i, schema, context, &failing, &c)?;
         if let Some(fail) = fails.into_inner() {
             let n = IdxSize::try_from(samples.n).unwrap_or(IdxSize::MAX);
             exprs.push(
@@ -437,7 +446,7 @@ impl Check {
     }
 
     /// The per-row failure of a row-level check (true where the row fails), or `None`.
-    pub fn row_failure(&self, i: usize, schema: &Schema) -> Result<Option<Expr>> {
+    pub fn row_failure(&self, i: usize, schema: &Schema, context: &Context) -> Result<Option<Expr>> {
         if !self.row_level() || matches!(self, Check::Sql(_)) {
             return Ok(None);
         }
@@ -446,7 +455,7 @@ impl Check {
             *fails.borrow_mut() = Some(fail.fill_null(lit(false)));
             lit(0)
         };
-        self.value_expr(i, schema, &failing, &|n: &str| col(n.to_string()))?;
+        self.value_expr(i, schema, context, &failing, &|n: &str| col(n.to_string()))?;
         Ok(fails.into_inner())
     }
 
@@ -454,6 +463,7 @@ impl Check {
         &self,
         i: usize,
         schema: &Schema,
+        context: &Context,
         failing: &dyn Fn(Expr) -> Expr,
         c: &dyn Fn(&str) -> Expr,
     ) -> Result<Vec<Expr>> {
@@ -542,6 +552,16 @@ impl Check {
                 failing(c(&a.column).str().contains(lit(pattern), true).not())
             }
             Check::Parseable(a) => failing(unparsed(&a.column, a.r#as, &a.strftime)),
+            Check::ForeignKey(a) => {
+                let values = context.references.get(&a.references).cloned().ok_or_else(|| {
+                    Error::input(format!("check {}: `{}` was not given", self.id(), a.references))
+                })?;
+                failing(
+                    c(&a.column)
+                        .is_not_null()
+                        .and(c(&a.column).is_in(lit(values).implode(false), false).not()),
+                )
+            }
             Check::Monotonic(a) => {
                 let step =
                     c(&a.column).to_physical().cast(DataType::Float64).diff(lit(1), Default::default());
@@ -740,6 +760,16 @@ fn unparsed(column: &str, what: Parse, strftime: &Option<String>) -> Expr {
         ),
     };
     c().is_not_null().and(parsed.is_null())
+}
+
+/// `"customers.customer_id"` as the source and the column.
+pub fn reference(text: &str) -> std::result::Result<(String, String), String> {
+    match text.split_once('.') {
+        Some((source, column)) if !source.is_empty() && !column.is_empty() => {
+            Ok((source.to_string(), column.to_string()))
+        }
+        _ => Err(format!("references `{text}` is not like \"source.column\"")),
+    }
 }
 
 /// `"6h"`, `"30m"`, `"2d"`, `"45s"` as seconds.

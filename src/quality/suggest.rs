@@ -73,7 +73,7 @@ pub fn suggest(
     }
     let text: String = candidates.iter().map(|(c, _)| format!("[[checks]]\n{c}\n")).collect();
     let rules = Rules::parse(&text, "suggestions")?;
-    let report = super::run(table, lf, &rules)?;
+    let report = super::run(table, lf, &rules, &Default::default())?;
     let mut out = format!(
         "# Checks suggested by `assay suggest` for {table} ({rows} rows). Each says how many rows\n\
          # would fail it today; keep, edit or drop them, then run `assay check DATA --rules FILE`.\n"

@@ -486,3 +486,29 @@ fn suggestions_are_runnable_rules_with_todays_failures() {
         .unwrap();
     assert!(text.contains(&format!("# fails {n} rows")), "{text}");
 }
+
+#[test]
+fn foreign_keys_read_the_referenced_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "people.csv", DATA.as_bytes());
+    // Ids 1..=8 exist; 9 and 10 are orphans (and 3 appears twice: still one match).
+    let teams = write(dir.path(), "teams.csv", b"member,team\n1,a\n2,a\n3,b\n5,b\n6,c\n7,c\n8,c\n");
+    let rules = write(
+        dir.path(),
+        "rules.toml",
+        b"key = [\"id\"]\n[[checks]]\nforeign_key = { column = \"id\", references = \"teams.member\" }\n",
+    );
+    let run = assay(&["check", &data, "--rules", &rules, "-t", &teams, "--format", "json"]);
+    let r = json(&run.stdout);
+    assert_eq!(run.code, 1);
+    assert_eq!(r["checks"][0]["failing_rows"], 2);
+    assert_eq!(r["checks"][0]["samples"][0]["values"]["id"], "9");
+    assert_eq!(r["scans"], 2, "the referenced column is read once, then the checks' aggregation");
+    assay(&["check", &data, "--rules", &rules]).fails(2, &["no source `teams`", "--table teams=DATA"]);
+    let bad = write(
+        dir.path(),
+        "bad.toml",
+        b"[[checks]]\nforeign_key = { column = \"id\", references = \"teams\" }\n",
+    );
+    assay(&["check", &data, "--rules", &bad, "-t", &teams]).fails(2, &["not like \"source.column\""]);
+}
