@@ -320,12 +320,11 @@ pub fn write_check_report(
             (true, crate::quality::Status::Warn) => status.fg(comfy_table::Color::Yellow),
             (true, crate::quality::Status::Fail) => status.fg(comfy_table::Color::Red),
         };
-        let row_level = !matches!(c.kind.as_str(), "row_count" | "null_fraction" | "distinct_count" | "stat");
         grid.add_row(vec![
             comfy_table::Cell::new(&c.id),
             comfy_table::Cell::new(&c.kind),
             status,
-            comfy_table::Cell::new(if row_level {
+            comfy_table::Cell::new(if c.row_level {
                 format!("{} ({:.2}%)", c.failing_rows, c.failing_fraction * 100.0)
             } else {
                 String::new()

@@ -25,6 +25,8 @@ pub struct CheckResult {
     pub kind: String,
     pub columns: Vec<String>,
     pub severity: Severity,
+    /// Rows pass or fail it one by one (else it observes one value of the table).
+    pub row_level: bool,
     /// `pass`, `warn` (beyond its threshold at severity warn or info) or `fail`
     /// (beyond its threshold at severity error).
     pub status: Status,
@@ -218,6 +220,7 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules, sources: &Sources) -> Resu
                 kind: check.kind().to_string(),
                 columns: check.columns(),
                 severity: check.common().severity,
+                row_level: check.row_level(),
                 status: if status_ok {
                     Status::Pass
                 } else if check.common().severity == Severity::Error {

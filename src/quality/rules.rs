@@ -206,10 +206,38 @@ impl Context {
 }
 
 impl Rules {
-    /// Reads the rules file at `path`.
+    /// Reads the rules file at `path`: TOML, or YAML when it ends in `.yaml` / `.yml`.
     pub fn load(path: &str) -> Result<Rules> {
         let text = std::fs::read_to_string(path).map_err(|e| crate::error::io_error(path, &e))?;
-        Rules::parse(&text, path)
+        if path.ends_with(".yaml") || path.ends_with(".yml") {
+            Rules::parse_yaml(&text, path)
+        } else {
+            Rules::parse(&text, path)
+        }
+    }
+
+    /// Parses YAML rules (the same model); errors name `origin`, the line and the column.
+    pub fn parse_yaml(text: &str, origin: &str) -> Result<Rules> {
+        // Each check is a one-key map, as in TOML (not a YAML `!tag`).
+        let de = serde_norway::Deserializer::from_str(text);
+        let rules: Rules = serde_norway::with::singleton_map_recursive::deserialize(de).map_err(|e| {
+            let (line, col) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
+            let message = e.to_string();
+            // The message repeats the position at its end; keep the words.
+            let message = message.split(" at line ").next().unwrap_or(&message).trim().to_string();
+            Error::input(format!("{origin}:{line}:{col}: {message}"))
+        })?;
+        rules.validate(origin)?;
+        Ok(rules)
+    }
+
+    fn validate(&self, origin: &str) -> Result<()> {
+        for (i, check) in self.checks.iter().enumerate() {
+            check
+                .validate()
+                .map_err(|m| Error::input(format!("{origin}: check {} ({}): {m}", i + 1, check.id())))?;
+        }
+        Ok(())
     }
 
     /// Parses rules; errors name `origin`, the line and the column.
@@ -218,11 +246,7 @@ impl Rules {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
             Error::input(format!("{origin}:{line}:{col}: {}", e.message().trim()))
         })?;
-        for (i, check) in rules.checks.iter().enumerate() {
-            check
-                .validate()
-                .map_err(|m| Error::input(format!("{origin}: check {} ({}): {m}", i + 1, check.id())))?;
-        }
+        rules.validate(origin)?;
         Ok(rules)
     }
 

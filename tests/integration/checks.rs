@@ -512,3 +512,36 @@ fn foreign_keys_read_the_referenced_table() {
     );
     assay(&["check", &data, "--rules", &bad, "-t", &teams]).fails(2, &["not like \"source.column\""]);
 }
+
+#[test]
+fn yaml_rules_are_the_same_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "people.csv", DATA.as_bytes());
+    let toml = write(
+        dir.path(),
+        "rules.toml",
+        b"key = [\"id\"]\n[[checks]]\nbetween = { column = \"score\", min = 0, max = 100, mostly = 0.8 }\n\
+          [[checks]]\nin_set = { column = \"name\", values = [\"ann\", \"bob\"], severity = \"warn\" }\n\
+          [[checks]]\nschema = { columns = { id = \"int\", name = \"string\" } }\n",
+    );
+    let yaml = write(
+        dir.path(),
+        "rules.yaml",
+        b"key: [id]\nchecks:\n  - between: {column: score, min: 0, max: 100, mostly: 0.8}\n\
+          \x20 - in_set:\n      column: name\n      values: [ann, bob]\n      severity: warn\n\
+          \x20 - schema: {columns: {id: int, name: string}}\n",
+    );
+    let strip = |mut v: serde_json::Value| {
+        v["elapsed_ms"] = 0.into();
+        for c in v["checks"].as_array_mut().unwrap() {
+            c["elapsed_ms"] = 0.into();
+        }
+        v
+    };
+    let a = strip(json(&assay(&["check", &data, "--rules", &toml, "--format", "json"]).stdout));
+    let b = strip(json(&assay(&["check", &data, "--rules", &yaml, "--format", "json"]).stdout));
+    assert_eq!(a, b);
+    assert_eq!(a["checks"][1]["failing_rows"], 7);
+    let bad = write(dir.path(), "bad.yml", b"checks:\n  - not_null: {column: name, severty: warn}\n");
+    assay(&["check", &data, "--rules", &bad]).fails(2, &["bad.yml:2:", "unknown field `severty`"]);
+}
