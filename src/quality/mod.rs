@@ -135,7 +135,7 @@ fn compile(
     for (i, check) in rules.checks.iter().enumerate() {
         exprs.extend(check.exprs(i, &schema, &samples)?);
     }
-    let aggregation = lf.clone().with_row_index(ROW, None).select(exprs);
+    let aggregation = lf.clone().select(exprs);
     Ok((lf, schema, aggregation, samples))
 }
 
@@ -205,7 +205,7 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules, sources: &Sources) -> Resu
         }
     }
     let elapsed = started.elapsed().as_millis() as u64;
-    let checks = rules
+    let checks: Vec<CheckResult> = rules
         .checks
         .iter()
         .enumerate()
@@ -232,39 +232,51 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules, sources: &Sources) -> Resu
                 failing_fraction: if rows == 0 { 0.0 } else { failing as f64 / rows as f64 },
                 observed,
                 threshold,
-                samples: failing_rows(&df, i, &samples.columns_of(check)),
+                samples: Vec::new(),
                 detail,
                 elapsed_ms: elapsed,
             }
         })
         .collect();
+    // Samples of each failing row-level check: its first failing rows, by a query that
+    // stops reading once it has them (in the aggregation, gathering them cost 3x the
+    // checks themselves on 10M rows: BENCHMARKS.md).
+    let mut checks = checks;
+    for (i, (check, result)) in rules.checks.iter().zip(checks.iter_mut()).enumerate() {
+        if samples.n == 0 || result.failing_rows == 0 {
+            continue;
+        }
+        let Some(fail) = check.row_failure(i, &schema, &samples)? else { continue };
+        let columns = samples.columns_of(check);
+        let mut select = vec![col(ROW)];
+        select.extend(columns.iter().map(|c| col(c.as_str()).cast(DataType::String)));
+        let n = IdxSize::try_from(samples.n).unwrap_or(IdxSize::MAX);
+        let found = crate::engine::polars::collect(
+            lf.clone().with_row_index(ROW, None).filter(fail).select(select).limit(n),
+        )
+        .map_err(|e| Error::runtime(format!("samples of {}: {e}", check.id())))?;
+        result.samples = failing_rows(&found, &columns);
+    }
+    let elapsed = started.elapsed().as_millis() as u64;
     Ok(Report { table: table.to_string(), rows, scans, checks, elapsed_ms: elapsed })
 }
 
-/// The sampled failing rows of check `i` from the aggregation's list columns.
-fn failing_rows(df: &DataFrame, i: usize, columns: &[String]) -> Vec<FailingRow> {
-    let list = |name: &str| -> Vec<AnyValue<'static>> {
-        let Ok(c) = df.column(name) else { return Vec::new() };
-        let Ok(AnyValue::List(inner)) = c.get(0) else { return Vec::new() };
-        inner.iter().map(|v| v.into_static()).collect()
+/// Failing rows from a sample query's frame (row number, then `columns` as text).
+fn failing_rows(df: &DataFrame, columns: &[String]) -> Vec<FailingRow> {
+    let text = |v: AnyValue| -> Option<String> {
+        match v {
+            AnyValue::Null => None,
+            AnyValue::String(s) => Some(s.to_string()),
+            AnyValue::StringOwned(s) => Some(s.to_string()),
+            other => Some(other.to_string()),
+        }
     };
-    let rows = list(&key(i, "rows"));
-    let values: Vec<(String, Vec<AnyValue<'static>>)> =
-        columns.iter().map(|c| (c.clone(), list(&key(i, &format!("sample_{c}"))))).collect();
-    rows.iter()
-        .enumerate()
-        .filter_map(|(r, row)| {
-            let row = row.extract::<u64>()? + 1;
-            let values = values
+    (0..df.height())
+        .filter_map(|r| {
+            let row = df.column(ROW).ok()?.get(r).ok()?.extract::<u64>()? + 1;
+            let values = columns
                 .iter()
-                .map(|(c, vs)| {
-                    let v = vs.get(r).filter(|v| !v.is_null()).map(|v| match v {
-                        AnyValue::String(s) => s.to_string(),
-                        AnyValue::StringOwned(s) => s.to_string(),
-                        other => other.to_string(),
-                    });
-                    (c.clone(), v)
-                })
+                .map(|c| (c.clone(), df.column(c).ok().and_then(|s| s.get(r).ok()).and_then(text)))
                 .collect();
             Some(FailingRow { row, values })
         })

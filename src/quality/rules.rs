@@ -445,28 +445,7 @@ impl Check {
             *fails.borrow_mut() = Some(fail.clone());
             fail.cast(DataType::UInt64).sum().alias(name.clone())
         };
-        let mut exprs = self.value_expr(i, schema, context, &failing, &c)?;
-        if let Some(fail) = fails.into_inner() {
-            let n = IdxSize::try_from(samples.n).unwrap_or(IdxSize::MAX);
-            exprs.push(
-                col(super::ROW)
-                    .filter(fail.clone())
-                    .head(Some(n as usize))
-                    .implode(false)
-                    .alias(super::key(i, "rows")),
-            );
-            for column in samples.columns_of(self) {
-                exprs.push(
-                    col(column.as_str())
-                        .filter(fail.clone())
-                        .head(Some(n as usize))
-                        .cast(DataType::String)
-                        .implode(false)
-                        .alias(super::key(i, &format!("sample_{column}"))),
-                );
-            }
-        }
-        Ok(exprs)
+        self.value_expr(i, schema, context, &failing, &c)
     }
 
     /// The per-row failure of a row-level check (true where the row fails), or `None`.

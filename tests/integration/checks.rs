@@ -443,7 +443,7 @@ fn explain_shows_one_scan_and_the_plan() {
     );
     assert!(text.contains("Csv SCAN [sample-data/orders.csv]"), "{text}");
     // Only the columns the checks read are read.
-    assert!(text.contains("PROJECT 3/10 COLUMNS"), "{text}");
+    assert!(text.contains("PROJECT 2/10 COLUMNS"), "{text}");
 }
 
 /// `assay suggest` proposes a rules file that `assay check` runs, and each suggestion's
