@@ -4,12 +4,7 @@
 # (bench/checks_direct.py), on the 10M-row orders CSV and its Parquet twin (made by
 # bench/run.sh). Needs hyperfine and polars (pip).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/assay-target}"
-ROWS="${ROWS:-10000000}"
-RUNS="${RUNS:-5}"
-cargo build --release --quiet
-A="$CARGO_TARGET_DIR/release/assay"
+source "$(dirname "$0")/env.sh"
 mkdir -p bench/results
 { echo "samples = 0"; cat bench/checks.toml; } > bench/results/checks_nosamples.toml
 for f in "bench/data/orders_${ROWS}.csv" "bench/data/orders_${ROWS}.parquet"; do

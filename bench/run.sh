@@ -9,12 +9,7 @@
 # Needs: hyperfine (apt), polars duckdb datafusion (pip). Data and results go to
 # bench/data and bench/results (not committed).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/assay-target}"
-ROWS="${ROWS:-10000000}"
-RUNS="${RUNS:-5}"
-cargo build --release --quiet
-A="$CARGO_TARGET_DIR/release/assay"
+source "$(dirname "$0")/env.sh"
 mkdir -p bench/data bench/results
 CSV="bench/data/orders_${ROWS}.csv"
 PQ="bench/data/orders_${ROWS}.parquet"
