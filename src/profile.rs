@@ -67,15 +67,17 @@ fn scalar_f64(df: &DataFrame, name: &str) -> Option<f64> {
 }
 
 fn scalar_text(df: &DataFrame, name: &str) -> Option<String> {
-    let v = df.column(name).ok()?.get(0).ok()?;
-    if v.is_null() {
-        return None;
+    text(&df.column(name).ok()?.get(0).ok()?)
+}
+
+/// A value as a person reads it (strings without quotes), or `None` for null.
+pub fn text(v: &AnyValue) -> Option<String> {
+    match v {
+        AnyValue::Null => None,
+        AnyValue::String(s) => Some(s.to_string()),
+        AnyValue::StringOwned(s) => Some(s.to_string()),
+        other => Some(other.to_string()),
     }
-    Some(match v {
-        AnyValue::String(s) => s.to_string(),
-        AnyValue::StringOwned(s) => s.to_string(),
-        other => other.to_string(),
-    })
 }
 
 /// Profiles every column of `lf` (which is not collected whole: both scans aggregate).
@@ -229,17 +231,14 @@ fn fine_quantile(lo: f64, hi: f64, bins: &[u64], q: f64) -> f64 {
 }
 
 /// The (value, count) pairs of an imploded `value_counts` result.
-fn counts(df: &DataFrame, name: &str) -> Vec<(Option<String>, u64)> {
+pub fn counts(df: &DataFrame, name: &str) -> Vec<(Option<String>, u64)> {
     let Ok(column) = df.column(name) else { return Vec::new() };
     let Ok(AnyValue::List(inner)) = column.get(0) else { return Vec::new() };
     let Ok(fields) = inner.struct_().map(|s| s.fields_as_series()) else { return Vec::new() };
     let (Some(values), Some(n)) = (fields.first(), fields.get(1)) else { return Vec::new() };
     (0..inner.len())
         .map(|r| {
-            let value = values.get(r).ok().filter(|v| !v.is_null()).map(|v| match v {
-                AnyValue::String(s) => s.to_string(),
-                other => other.to_string(),
-            });
+            let value = values.get(r).ok().and_then(|v| text(&v));
             let count = n.get(r).ok().and_then(|v| v.extract::<u64>()).unwrap_or(0);
             (value, count)
         })

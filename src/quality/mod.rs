@@ -263,20 +263,17 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules, sources: &Sources) -> Resu
 
 /// Failing rows from a sample query's frame (row number, then `columns` as text).
 fn failing_rows(df: &DataFrame, columns: &[String]) -> Vec<FailingRow> {
-    let text = |v: AnyValue| -> Option<String> {
-        match v {
-            AnyValue::Null => None,
-            AnyValue::String(s) => Some(s.to_string()),
-            AnyValue::StringOwned(s) => Some(s.to_string()),
-            other => Some(other.to_string()),
-        }
-    };
     (0..df.height())
         .filter_map(|r| {
             let row = df.column(ROW).ok()?.get(r).ok()?.extract::<u64>()? + 1;
             let values = columns
                 .iter()
-                .map(|c| (c.clone(), df.column(c).ok().and_then(|s| s.get(r).ok()).and_then(text)))
+                .map(|c| {
+                    (
+                        c.clone(),
+                        df.column(c).ok().and_then(|s| s.get(r).ok()).and_then(|v| crate::profile::text(&v)),
+                    )
+                })
                 .collect();
             Some(FailingRow { row, values })
         })

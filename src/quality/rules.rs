@@ -434,18 +434,11 @@ impl Check {
 
     /// The aggregate expressions of check number `i`: `value` is the failing row count
     /// of a row-level check, or the table-level observation.
-    pub fn exprs(&self, i: usize, schema: &Schema, samples: &Context) -> Result<Vec<Expr>> {
-        let context = samples;
+    pub fn exprs(&self, i: usize, schema: &Schema, context: &Context) -> Result<Vec<Expr>> {
         let name = super::key(i, "value");
-        let c = |n: &str| col(n.to_string());
-        // Row-level checks: the per-row failure, kept to sample the failing rows.
-        let fails = std::cell::RefCell::new(None::<Expr>);
-        let failing = |fail: Expr| {
-            let fail = fail.fill_null(lit(false));
-            *fails.borrow_mut() = Some(fail.clone());
-            fail.cast(DataType::UInt64).sum().alias(name.clone())
-        };
-        self.value_expr(i, schema, context, &failing, &c)
+        self.value_expr(i, schema, context, &|fail| {
+            fail.fill_null(lit(false)).cast(DataType::UInt64).sum().alias(name.clone())
+        })
     }
 
     /// The per-row failure of a row-level check (true where the row fails), or `None`.
@@ -453,12 +446,12 @@ impl Check {
         if !self.row_level() || matches!(self, Check::Sql(_)) {
             return Ok(None);
         }
+        // The same expressions as `exprs`, caught before they are summed.
         let fails = std::cell::RefCell::new(None::<Expr>);
-        let failing = |fail: Expr| {
+        self.value_expr(i, schema, context, &|fail| {
             *fails.borrow_mut() = Some(fail.fill_null(lit(false)));
             lit(0)
-        };
-        self.value_expr(i, schema, context, &failing, &|n: &str| col(n.to_string()))?;
+        })?;
         Ok(fails.into_inner())
     }
 
@@ -468,9 +461,9 @@ impl Check {
         schema: &Schema,
         context: &Context,
         failing: &dyn Fn(Expr) -> Expr,
-        c: &dyn Fn(&str) -> Expr,
     ) -> Result<Vec<Expr>> {
         let name = super::key(i, "value");
+        let c = |n: &str| col(n.to_string());
         Ok(vec![match self {
             Check::NotNull(a) => failing(c(&a.column).is_null()),
             Check::Unique(a) => {

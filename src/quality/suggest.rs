@@ -71,7 +71,10 @@ pub fn suggest(
             }
         }
     }
-    let text: String = candidates.iter().map(|(c, _)| format!("[[checks]]\n{c}\n")).collect();
+    // Only the counts are wanted: no failing-row samples (each would be one more query).
+    let text: String = std::iter::once("samples = 0\n".to_string())
+        .chain(candidates.iter().map(|(c, _)| format!("[[checks]]\n{c}\n")))
+        .collect();
     let rules = Rules::parse(&text, "suggestions")?;
     let report = super::run(table, lf, &rules, &Default::default())?;
     let mut out = format!(
@@ -139,18 +142,11 @@ pub fn category_values(lf: LazyFrame, profile: &[ColumnProfile]) -> Result<Categ
         .map_err(|e| crate::error::Error::runtime(format!("suggest: {e}")))?;
     let mut out = CategoryValues::new();
     for c in columns {
-        let Ok(AnyValue::List(inner)) = df.column(c.name.as_str()).and_then(|s| s.get(0)) else { continue };
-        let Ok(fields) = inner.struct_().map(|s| s.fields_as_series()) else { continue };
-        let (Some(values), Some(counts)) = (fields.first(), fields.get(1)) else { continue };
-        let mut keep = Vec::new();
-        for i in 0..values.len() {
-            let n = counts.get(i).ok().and_then(|v| v.extract::<u64>()).unwrap_or(0);
-            if n as f64 >= COMMON * rows as f64 {
-                if let Ok(AnyValue::String(s)) = values.get(i) {
-                    keep.push(s.to_string());
-                }
-            }
-        }
+        let mut keep: Vec<String> = crate::profile::counts(&df, &c.name)
+            .into_iter()
+            .filter(|(_, n)| *n as f64 >= COMMON * rows as f64)
+            .filter_map(|(value, _)| value)
+            .collect();
         if !keep.is_empty() {
             keep.sort();
             out.insert(c.name.clone(), keep);

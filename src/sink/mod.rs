@@ -27,17 +27,19 @@ pub fn check_destination(dest: &str, inputs: &[String], overwrite: bool) -> Resu
             return Err(Error::input(format!("{dest}: already exists (give --overwrite to replace it)")));
         }
     }
+    output_format(dest).map(|_| ())
+}
+
+/// The format an output path's extension names.
+fn output_format(dest: &str) -> Result<Format> {
     Format::from_extension(dest).ok_or_else(|| {
         Error::input(format!("{dest}: unknown output format (use .parquet, .csv, .tsv, .ndjson or .arrow)"))
-    })?;
-    Ok(())
+    })
 }
 
 /// Writes `df` to `dest` atomically.
 pub fn write_frame(df: &mut DataFrame, dest: &str) -> Result<()> {
-    let format = Format::from_extension(dest).ok_or_else(|| {
-        Error::input(format!("{dest}: unknown output format (use .parquet, .csv, .ndjson or .arrow)"))
-    })?;
+    let format = output_format(dest)?;
     let path = Path::new(dest);
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir.display(), &e))?;

@@ -906,12 +906,9 @@ impl App {
                 }
                 Action::KeepNotEqual => return self.keep_cell(tab, false),
                 Action::Open => {
-                    let here = match t.dataset.files.first() {
-                        Some(f) if f.starts_with("s3://") => browse::parent(f),
-                        Some(f) => std::path::Path::new(f).parent().map(|p| p.display().to_string()),
-                        None => None,
-                    };
-                    let here = here.filter(|h| !h.is_empty()).unwrap_or_else(|| ".".into());
+                    // The folder (or S3 prefix) of the current dataset's first file.
+                    let here =
+                        t.dataset.files.first().and_then(|f| browse::parent(f)).unwrap_or_else(|| ".".into());
                     return self.open_dialog(here);
                 }
                 Action::Filter => {

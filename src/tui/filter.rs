@@ -90,16 +90,27 @@ impl FilterEditor {
         Some(g)
     }
 
+    /// The item at `path` (`None` for the outer group, the empty path, or no item).
+    pub fn node_at(&self, path: &[usize]) -> Option<&Node> {
+        let (&last, parents) = path.split_last()?;
+        let mut g = &self.group;
+        for &i in parents {
+            match g.items.get(i) {
+                Some(Node::Group(inner)) => g = inner,
+                _ => return None,
+            }
+        }
+        g.items.get(last)
+    }
+
     /// The path of the group new items go into: the group under the cursor, or the
     /// group holding the condition under it.
     fn target(&self) -> Vec<usize> {
         let rows = self.rows();
         let path = rows.get(self.cursor).map(|r| r.path.clone()).unwrap_or_default();
-        let mut probe = self.clone();
-        if probe.group_at(&path).is_some() {
-            path
-        } else {
-            path[..path.len().saturating_sub(1)].to_vec()
+        match self.node_at(&path) {
+            None | Some(Node::Group(_)) => path,
+            Some(_) => path[..path.len() - 1].to_vec(),
         }
     }
 

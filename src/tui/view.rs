@@ -377,15 +377,7 @@ fn render_filter(frame: &mut Frame, app: &App, theme: &Theme, editor: &FilterEdi
     let mut lines = Vec::new();
     let list = editor.stage == Stage::List;
     for (i, row) in editor.rows().iter().enumerate() {
-        let mut node: Option<&Node> = None;
-        let mut group = &editor.group;
-        for &k in &row.path {
-            node = group.items.get(k);
-            if let Some(Node::Group(g)) = node {
-                group = g;
-            }
-        }
-        let text = match node {
+        let text = match editor.node_at(&row.path) {
             None => format!("keep rows matching {}", combine(editor.group.combine)),
             Some(Node::Group(g)) => {
                 format!("{}{}", combine(g.combine), if g.items.is_empty() { " (empty)" } else { "" })
