@@ -29,6 +29,11 @@ pub struct Cli {
     #[arg(value_name = "DATA")]
     pub data: Vec<String>,
 
+    /// A rules file for the first dataset's checks panel (default: `NAME.rules.toml`
+    /// beside the data, when there is one).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<String>,
+
     #[command(flatten)]
     pub input: InputArgs,
 }
@@ -327,7 +332,7 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
                     return Err(Error::input("--valid and --quarantine name the same file"));
                 }
             }
-            let report = ws.check(ds, &rules).await?;
+            let report = ws.check(ds, &[], &rules).await?;
             output::write_check_report(out, &report, format.into())?;
             // An error-severity failure writes no output at all (SPEC.md, gate).
             let blocked = report.failed_at(crate::quality::Severity::Error) > 0;
@@ -355,7 +360,9 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
         }
         Command::Suggest { data } => {
             let ws = Workspace::open(&[(None, data)], &options).await?;
-            let text = ws.suggest(&ws.datasets()[0]).await?;
+            let ds = &ws.datasets()[0];
+            let (rows, suggestions) = ws.suggest(ds, &[]).await?;
+            let text = crate::quality::suggest::to_toml(&ds.name, rows, &suggestions);
             write!(out, "{text}").map_err(|e| Error::runtime(format!("writing output: {e}")))
         }
         Command::Sql { query, tables, engine, format, max_rows } => {

@@ -85,10 +85,9 @@ fn main() -> ExitCode {
         let Some(runtime) = runtime() else {
             return ExitCode::from(3);
         };
-        let result = args
-            .input
-            .open_options()
-            .and_then(|options| runtime.block_on(assay::tui::run(&args.data, &options)));
+        let result = args.input.open_options().and_then(|options| {
+            runtime.block_on(assay::tui::run(&args.data, args.rules.as_deref(), &options))
+        });
         return match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -369,15 +369,22 @@ impl Workspace {
             .collect()
     }
 
-    /// Runs the checks of `rules` over `ds` in one aggregating scan.
-    pub async fn check(&self, ds: &Dataset, rules: &crate::quality::Rules) -> Result<crate::quality::Report> {
-        let owned = ds.clone();
+    /// Runs the checks of `rules` over `ds` after `steps` in one aggregating scan.
+    pub async fn check(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        rules: &crate::quality::Rules,
+    ) -> Result<crate::quality::Report> {
+        let (owned, steps) = (ds.clone(), steps.to_vec());
         let rules = rules.clone();
         let sources = self.sources(ds)?;
         blocking(move || {
             crate::quality::run(
                 &owned.name,
-                polars::scan(&owned).map_err(|e| Error::runtime(e.to_string()))?,
+                polars::scan(&owned)
+                    .and_then(|lf| transform::apply(lf, &steps))
+                    .map_err(|e| Error::runtime(e.to_string()))?,
                 &rules,
                 &sources,
             )
@@ -387,6 +394,25 @@ impl Workspace {
             Error::Runtime(m) => self.read_failure("polars", &m),
             other => other,
         })
+    }
+
+    /// A check on `column` of `ds` after `steps`, its bounds read from the data (see
+    /// `quality::suggest::from_column`).
+    pub async fn check_from_column(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        column: &str,
+        kind: crate::quality::suggest::FromColumn,
+    ) -> Result<crate::quality::Check> {
+        let (owned, steps, column) = (ds.clone(), steps.to_vec(), column.to_string());
+        blocking(move || {
+            let lf = polars::scan(&owned)
+                .and_then(|lf| transform::apply(lf, &steps))
+                .map_err(|e| Error::runtime(e.to_string()))?;
+            crate::quality::suggest::from_column(lf, &column, kind)
+        })
+        .await?
     }
 
     /// Splits `ds` into valid and quarantined rows by the row-level checks of `rules` and
@@ -415,13 +441,23 @@ impl Workspace {
 
     /// A rules file proposed from the data (see `quality::suggest`): a profile, then one
     /// scan for categorical values and one for all candidate checks.
-    pub async fn suggest(&self, ds: &Dataset) -> Result<String> {
-        let profile = self.profile(ds, &[]).await?;
-        let owned = ds.clone();
+    /// Returns the row count too.
+    pub async fn suggest(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+    ) -> Result<(u64, Vec<crate::quality::suggest::Suggestion>)> {
+        let profile = self.profile(ds, steps).await?;
+        let (owned, steps) = (ds.clone(), steps.to_vec());
         blocking(move || {
-            let lf = || polars::scan(&owned).map_err(|e| Error::runtime(e.to_string()));
+            let lf = || {
+                polars::scan(&owned)
+                    .and_then(|lf| transform::apply(lf, &steps))
+                    .map_err(|e| Error::runtime(e.to_string()))
+            };
             let values = crate::quality::suggest::category_values(lf()?, &profile)?;
-            crate::quality::suggest::suggest(&owned.name, lf()?, &profile, &values)
+            let rows = profile.first().map(|c| c.rows).unwrap_or(0);
+            Ok((rows, crate::quality::suggest::suggest(&owned.name, lf()?, &profile, &values)?))
         })
         .await?
     }

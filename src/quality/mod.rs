@@ -44,6 +44,10 @@ pub struct CheckResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     pub elapsed_ms: u64,
+    /// The failing rows as an SQL condition, where one says it (`Check::failure_sql`):
+    /// the workbench shows them as a filtered view.
+    #[serde(skip)]
+    pub failing_sql: Option<String>,
 }
 
 /// One failing row of a sample.
@@ -235,6 +239,7 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules, sources: &Sources) -> Resu
                 samples: Vec::new(),
                 detail,
                 elapsed_ms: elapsed,
+                failing_sql: check.failure_sql(&schema),
             }
         })
         .collect();

@@ -19,7 +19,7 @@ pub enum Severity {
 }
 
 /// A failure allowance: a count (`10`) or a percentage of the rows (`"0.5%"`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(untagged)]
 pub enum MaxFailures {
     Count(u64),
@@ -41,19 +41,22 @@ pub struct Common {
 /// `deny_unknown_fields` sees them all (serde's `flatten` would switch it off).
 macro_rules! check_args {
     ($name:ident { $($field:ident : $ty:ty),* $(,)? }) => {
-        #[derive(Debug, Clone, PartialEq, Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
         #[serde(deny_unknown_fields)]
         pub struct $name {
-            $(pub $field: $ty,)*
-            #[serde(default)]
+            $(
+                #[serde(skip_serializing_if = "Unset::unset")]
+                pub $field: $ty,
+            )*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
             pub id: Option<String>,
-            #[serde(default)]
+            #[serde(default, skip_serializing_if = "Unset::unset")]
             pub severity: Severity,
-            #[serde(default)]
+            #[serde(default, skip_serializing_if = "Option::is_none")]
             pub mostly: Option<f64>,
-            #[serde(default)]
+            #[serde(default, skip_serializing_if = "Option::is_none")]
             pub max_failures: Option<MaxFailures>,
-            #[serde(default)]
+            #[serde(default, skip_serializing_if = "Option::is_none")]
             pub description: Option<String>,
         }
 
@@ -70,6 +73,32 @@ macro_rules! check_args {
         }
     };
 }
+
+/// Arguments left out when a check is written back as TOML: `None`s and defaults.
+trait Unset {
+    fn unset(&self) -> bool {
+        false
+    }
+}
+impl<T> Unset for Option<T> {
+    fn unset(&self) -> bool {
+        self.is_none()
+    }
+}
+impl Unset for Severity {
+    fn unset(&self) -> bool {
+        *self == Severity::Error
+    }
+}
+impl Unset for String {}
+impl Unset for Vec<String> {}
+impl Unset for Vec<toml::Value> {}
+impl Unset for f64 {}
+impl Unset for toml::Table {}
+impl Unset for TextFormat {}
+impl Unset for Parse {}
+impl Unset for Direction {}
+impl Unset for Metric {}
 
 check_args!(ColumnArgs { column: String });
 check_args!(UniqueArgs { columns: Vec<String> });
@@ -93,7 +122,7 @@ check_args!(SqlArgs { query: String });
 check_args!(ForeignKeyArgs { column: String, references: String });
 
 /// What a `format` check expects of a text column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TextFormat {
     Email,
@@ -105,7 +134,7 @@ pub enum TextFormat {
 }
 
 /// What a `parseable` check parses a text column as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Parse {
     Int,
@@ -114,14 +143,14 @@ pub enum Parse {
     Datetime,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     Increasing,
     Decreasing,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SchemaMode {
     /// Exactly these columns (extra columns fail).
@@ -130,7 +159,7 @@ pub enum SchemaMode {
     Subset,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Metric {
     Mean,
@@ -143,7 +172,7 @@ pub enum Metric {
 }
 
 /// One check: its type and arguments.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Check {
     NotNull(ColumnArgs),
@@ -170,7 +199,7 @@ pub enum Check {
 }
 
 /// A rules file.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rules {
     /// Columns that identify a row, shown with every failing-row sample.
@@ -248,6 +277,21 @@ impl Rules {
         })?;
         rules.validate(origin)?;
         Ok(rules)
+    }
+
+    /// The rules as a rules file (TOML), to save what was built in the workbench.
+    pub fn to_toml(&self) -> String {
+        let mut out = String::new();
+        if !self.key.is_empty() {
+            out.push_str(&format!("key = {}\n", toml::Value::from(self.key.clone())));
+        }
+        if let Some(n) = self.samples {
+            out.push_str(&format!("samples = {n}\n"));
+        }
+        for check in &self.checks {
+            out.push_str(&format!("\n[[checks]]\n{}\n", check.to_toml()));
+        }
+        out
     }
 
     /// Every column a check names exists, with a type the check can use.
@@ -381,6 +425,107 @@ impl Check {
             } else {
                 format!("{}_{}", self.kind(), columns.join("_"))
             }
+        })
+    }
+
+    /// The check as one line of a rules file: `not_null = { column = "id" }`.
+    pub fn to_toml(&self) -> String {
+        /// Whole numbers read as they were written (`min = 0`, not `min = 0.0`).
+        fn whole(v: toml::Value) -> toml::Value {
+            match v {
+                toml::Value::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => toml::Value::Integer(f as i64),
+                toml::Value::Table(t) => {
+                    toml::Value::Table(t.into_iter().map(|(k, v)| (k, whole(v))).collect())
+                }
+                other => other,
+            }
+        }
+        match toml::Value::try_from(self).map(whole) {
+            Ok(toml::Value::Table(t)) => {
+                t.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join("\n")
+            }
+            // Every check is a one-key table; nothing else can come out.
+            other => format!("# {other:?}"),
+        }
+    }
+
+    /// The rows a row-level check fails, as an SQL boolean expression (true where a row
+    /// fails; null, like false, where it does not), to show them as a filtered view or to
+    /// count them on an SQL engine. `None` where no per-row expression says it the same
+    /// on every engine: a foreign key needs another table, `monotonic` the row order,
+    /// and date parsing takes strftime formats that SQL engines spell differently.
+    pub fn failure_sql(&self, schema: &Schema) -> Option<String> {
+        use crate::transform::{ident, literal};
+        let either = |parts: Vec<String>| {
+            if parts.is_empty() {
+                "FALSE".to_string()
+            } else {
+                parts.join(" OR ")
+            }
+        };
+        Some(match self {
+            Check::NotNull(a) => format!("{} IS NULL", ident(&a.column)),
+            Check::Unique(a) => {
+                let keys: Vec<String> = a.columns.iter().map(|c| ident(c)).collect();
+                format!("COUNT(*) OVER (PARTITION BY {}) > 1", keys.join(", "))
+            }
+            Check::InSet(a) | Check::NotInSet(a) => {
+                let values: Vec<String> = a
+                    .values
+                    .iter()
+                    .map(|v| match v {
+                        toml::Value::String(t) => literal(t),
+                        other => other.to_string(),
+                    })
+                    .collect();
+                let not = if matches!(self, Check::InSet(_)) { "NOT " } else { "" };
+                format!("{} {not}IN ({})", ident(&a.column), values.join(", "))
+            }
+            Check::Between(a) => {
+                if schema.get(a.column.as_str()).is_some_and(|t| t.is_temporal()) {
+                    return None;
+                }
+                let c = ident(&a.column);
+                let (lt, gt) = if a.exclusive.unwrap_or(false) { ("<=", ">=") } else { ("<", ">") };
+                let mut parts = Vec::new();
+                if let Some(min) = a.min {
+                    parts.push(format!("{c} {lt} {min}"));
+                }
+                if let Some(max) = a.max {
+                    parts.push(format!("{c} {gt} {max}"));
+                }
+                either(parts)
+            }
+            Check::Regex(a) => {
+                format!("NOT ({} ~ {})", ident(&a.column), literal(&format!("^(?:{})$", a.pattern)))
+            }
+            Check::Format(a) => match text_pattern(a.r#as) {
+                Some(p) => format!("NOT ({} ~ {})", ident(&a.column), literal(p)),
+                None => return None,
+            },
+            Check::Length(a) => {
+                let n = format!("LENGTH({})", ident(&a.column));
+                let mut parts = Vec::new();
+                if let Some(min) = a.min {
+                    parts.push(format!("{n} < {min}"));
+                }
+                if let Some(max) = a.max {
+                    parts.push(format!("{n} > {max}"));
+                }
+                either(parts)
+            }
+            Check::Compare(a) => format!("NOT ({} {} {})", ident(&a.left), a.op, ident(&a.right)),
+            Check::Expression(a) => format!("NOT ({})", a.sql),
+            Check::Parseable(a) => {
+                let to = match a.r#as {
+                    Parse::Int => "BIGINT",
+                    Parse::Float => "DOUBLE",
+                    Parse::Date | Parse::Datetime => return None,
+                };
+                let c = ident(&a.column);
+                format!("{c} IS NOT NULL AND TRY_CAST(TRIM({c}) AS {to}) IS NULL")
+            }
+            _ => return None,
         })
     }
 
@@ -528,25 +673,11 @@ impl Check {
                     .map_err(|e| Error::input(format!("check {}: {e}", self.id())))?;
                 failing(holds.not())
             }
-            Check::Format(a) => {
-                let pattern = match a.r#as {
-                    TextFormat::Email => r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-                    TextFormat::Uuid => {
-                        r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-                    }
-                    TextFormat::Url => r"^(?i:https?|ftp)://[^\s/$.?#][^\s]*$",
-                    TextFormat::Ipv4 => {
-                        r"^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$"
-                    }
-                    TextFormat::Date => {
-                        return Ok(vec![failing(unparsed(&a.column, Parse::Date, &a.strftime))])
-                    }
-                    TextFormat::Datetime => {
-                        return Ok(vec![failing(unparsed(&a.column, Parse::Datetime, &a.strftime))]);
-                    }
-                };
-                failing(c(&a.column).str().contains(lit(pattern), true).not())
-            }
+            Check::Format(a) => match (text_pattern(a.r#as), a.r#as) {
+                (Some(pattern), _) => failing(c(&a.column).str().contains(lit(pattern), true).not()),
+                (None, TextFormat::Date) => failing(unparsed(&a.column, Parse::Date, &a.strftime)),
+                (None, _) => failing(unparsed(&a.column, Parse::Datetime, &a.strftime)),
+            },
             Check::Parseable(a) => failing(unparsed(&a.column, a.r#as, &a.strftime)),
             Check::ForeignKey(a) => {
                 let values = context.references.get(&a.references).cloned().ok_or_else(|| {
@@ -735,6 +866,17 @@ fn type_matches(dtype: &DataType, want: &str) -> bool {
     }
 }
 
+/// The regular expression of a `format` (dates and datetimes are parsed instead).
+fn text_pattern(format: TextFormat) -> Option<&'static str> {
+    Some(match format {
+        TextFormat::Email => r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        TextFormat::Uuid => r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        TextFormat::Url => r"^(?i:https?|ftp)://[^\s/$.?#][^\s]*$",
+        TextFormat::Ipv4 => r"^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$",
+        TextFormat::Date | TextFormat::Datetime => return None,
+    })
+}
+
 /// Values of a text column that do not parse as `what` (nulls are not failures).
 fn unparsed(column: &str, what: Parse, strftime: &Option<String>) -> Expr {
     let c = || col(column.to_string());
@@ -791,4 +933,90 @@ fn parse_percent(text: &str) -> std::result::Result<f64, String> {
         .and_then(|n| n.trim().parse::<f64>().ok())
         .filter(|p| (0.0..=100.0).contains(p))
         .ok_or_else(|| format!("max_failures `{text}` is not a count or a percentage like \"0.5%\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_written_back_read_the_same() {
+        let text = r#"
+key = ["order_id"]
+samples = 3
+
+[[checks]]
+not_null = { column = "order_id", severity = "warn", description = "ids" }
+
+[[checks]]
+between = { column = "amount", min = 0, max = 10000.5, exclusive = true, mostly = 0.99 }
+
+[[checks]]
+in_set = { column = "status", values = ["new", "it's", 3], max_failures = "0.5%" }
+
+[[checks]]
+format = { column = "email", as = "email", id = "emails" }
+
+[[checks]]
+schema = { columns = { b = "int", a = "string" }, mode = "exact", ordered = true }
+
+[[checks]]
+unique = { columns = ["a", "b"], max_failures = 2 }
+"#;
+        let rules = Rules::parse(text, "t").unwrap();
+        let written = rules.to_toml();
+        assert_eq!(Rules::parse(&written, "written").unwrap(), rules, "{written}");
+        assert!(
+            written.contains("[[checks]]\nnot_null = { column = \"order_id\", severity = \"warn\""),
+            "{written}"
+        );
+        // Defaults are left out.
+        assert!(!written.contains("severity = \"error\""), "{written}");
+    }
+
+    #[test]
+    fn failing_rows_as_sql() {
+        let schema = Schema::from_iter([
+            Field::new("amount".into(), DataType::Float64),
+            Field::new("day".into(), DataType::Date),
+            Field::new("Odd Name".into(), DataType::String),
+        ]);
+        let sql = |text: &str| {
+            let rules = Rules::parse(&format!("[[checks]]\n{text}\n"), "t").unwrap();
+            rules.checks[0].failure_sql(&schema)
+        };
+        assert_eq!(
+            sql(r#"between = { column = "amount", min = 0, max = 10 }"#).unwrap(),
+            "amount < 0 OR amount > 10"
+        );
+        assert_eq!(
+            sql(r#"between = { column = "amount", min = 0, exclusive = true }"#).unwrap(),
+            "amount <= 0"
+        );
+        assert_eq!(sql(r#"between = { column = "day", min = 0 }"#), None);
+        assert_eq!(
+            sql(r#"in_set = { column = "Odd Name", values = ["a", "b'c", 1] }"#).unwrap(),
+            r#""Odd Name" NOT IN ('a', 'b''c', 1)"#
+        );
+        assert_eq!(
+            sql(r#"unique = { columns = ["amount", "Odd Name"] }"#).unwrap(),
+            r#"COUNT(*) OVER (PARTITION BY amount, "Odd Name") > 1"#
+        );
+        assert_eq!(
+            sql(r#"regex = { column = "Odd Name", pattern = "a|b" }"#).unwrap(),
+            r#"NOT ("Odd Name" ~ '^(?:a|b)$')"#
+        );
+        assert_eq!(sql(r#"foreign_key = { column = "amount", references = "x.y" }"#), None);
+        assert_eq!(sql("row_count = { min = 1 }"), None);
+        for text in [
+            r#"not_null = { column = "amount" }"#,
+            r#"length = { column = "Odd Name", min = 2 }"#,
+            r#"compare = { left = "amount", op = "<=", right = "amount" }"#,
+            r#"parseable = { column = "Odd Name", as = "int" }"#,
+            r#"format = { column = "Odd Name", as = "uuid" }"#,
+        ] {
+            let s = sql(text).unwrap();
+            crate::transform::check_expression(&s).unwrap_or_else(|e| panic!("{text}: {s}: {e}"));
+        }
+    }
 }

@@ -20,13 +20,22 @@ const COMMON: f64 = 0.01;
 /// Columns with more distinct values than this are not categorical.
 const MAX_CATEGORIES: u64 = 50;
 
-/// The proposed rules as TOML, each check preceded by what it would find today.
+/// One proposed check and what it finds today.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggestion {
+    pub check: Check,
+    /// How it fares on the data today, in words (`fails 3 rows (0.01%) today`).
+    pub today: String,
+    pub failing_rows: u64,
+}
+
+/// The proposed checks, each with what it would find today.
 pub fn suggest(
     table: &str,
     lf: LazyFrame,
     profile: &[ColumnProfile],
     values: &CategoryValues,
-) -> Result<String> {
+) -> Result<Vec<Suggestion>> {
     let rows = profile.first().map(|c| c.rows).unwrap_or(0);
     let mut candidates: Vec<(String, bool)> = Vec::new(); // (TOML of the check, keep only if it fits)
     for c in profile {
@@ -77,14 +86,9 @@ pub fn suggest(
         .collect();
     let rules = Rules::parse(&text, "suggestions")?;
     let report = super::run(table, lf, &rules, &Default::default())?;
-    let mut out = format!(
-        "# Checks suggested by `assay suggest` for {table} ({rows} rows). Each says how many rows\n\
-         # would fail it today; keep, edit or drop them, then run `assay check DATA --rules FILE`.\n"
-    );
+    let mut out = Vec::new();
     let mut taken_format: Vec<String> = Vec::new();
-    for ((toml_check, must_fit), (check, result)) in
-        candidates.iter().zip(rules.checks.iter().zip(&report.checks))
-    {
+    for ((_, must_fit), (check, result)) in candidates.iter().zip(rules.checks.iter().zip(&report.checks)) {
         let column = check.columns().first().cloned().unwrap_or_default();
         let non_null = profile.iter().find(|p| p.name == column).map(|p| p.rows - p.nulls).unwrap_or(rows);
         if *must_fit {
@@ -109,9 +113,21 @@ pub fn suggest(
                 result.observed.map(crate::output::short_number).unwrap_or_default()
             )
         };
-        let _ = write!(out, "\n# {today}\n[[checks]]\n{toml_check}\n");
+        out.push(Suggestion { check: check.clone(), today, failing_rows: result.failing_rows });
     }
     Ok(out)
+}
+
+/// The suggestions as a rules file, each check preceded by what it would find today.
+pub fn to_toml(table: &str, rows: u64, suggestions: &[Suggestion]) -> String {
+    let mut out = format!(
+        "# Checks suggested by `assay suggest` for {table} ({rows} rows). Each says how many rows\n\
+         # would fail it today; keep, edit or drop them, then run `assay check DATA --rules FILE`.\n"
+    );
+    for s in suggestions {
+        let _ = write!(out, "\n# {}\n[[checks]]\n{}\n", s.today, s.check.to_toml());
+    }
+    out
 }
 
 /// The common values of each low-cardinality text column (see `COMMON`).
@@ -158,4 +174,83 @@ pub fn category_values(lf: LazyFrame, profile: &[ColumnProfile]) -> Result<Categ
 /// A TOML basic string.
 fn toml_string(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
+}
+
+/// A check made from one column in the workbench (two keys: `a`, then which).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FromColumn {
+    NotNull,
+    Unique,
+    /// `in_set` of the values the column holds now.
+    InValues,
+    /// `between` the column's minimum and maximum now.
+    Range,
+}
+
+/// Distinct values past which `in_set` from the current values is refused (not a set).
+pub const MAX_SET: usize = 100;
+
+/// The check `kind` on `column`, its set or range read from `lf` (one aggregation).
+pub fn from_column(lf: LazyFrame, column: &str, kind: FromColumn) -> Result<Check> {
+    use crate::error::Error;
+    use polars::prelude::*;
+    let made = |text: String| -> Result<Check> {
+        let rules = Rules::parse(&format!("[[checks]]\n{text}\n"), "workbench")?;
+        Ok(rules.checks.into_iter().next().expect("one check was written"))
+    };
+    let name = toml_string(column);
+    let mut lf = lf;
+    let dtype = lf
+        .collect_schema()
+        .map_err(|e| Error::runtime(e.to_string()))?
+        .get(column)
+        .cloned()
+        .ok_or_else(|| Error::input(format!("no column `{column}`")))?;
+    match kind {
+        FromColumn::NotNull => made(format!("not_null = {{ column = {name} }}")),
+        FromColumn::Unique => made(format!("unique = {{ columns = [{name}] }}")),
+        FromColumn::InValues => {
+            if !(dtype == DataType::String || dtype.is_integer() || dtype == DataType::Boolean) {
+                return Err(Error::input(format!(
+                    "`{column}` is {dtype}: a set of values is for text, integer or boolean columns"
+                )));
+            }
+            let df = crate::engine::polars::collect(lf.select([
+                col(column).drop_nulls().unique().sort(Default::default()).head(Some(MAX_SET + 1)),
+            ]))
+            .map_err(|e| Error::runtime(e.to_string()))?;
+            let s = df.column(column).map_err(|e| Error::runtime(e.to_string()))?;
+            if s.len() > MAX_SET {
+                return Err(Error::input(format!(
+                    "`{column}` holds more than {MAX_SET} distinct values: not a set (try a range or a regex)"
+                )));
+            }
+            let values: Vec<String> = s
+                .as_materialized_series()
+                .iter()
+                .map(|v| match v {
+                    AnyValue::Boolean(b) => b.to_string(),
+                    v if v.is_integer() => v.extract::<i64>().map(|i| i.to_string()).unwrap_or_default(),
+                    v => toml_string(&crate::profile::text(&v).unwrap_or_default()),
+                })
+                .collect();
+            made(format!("in_set = {{ column = {name}, values = [{}] }}", values.join(", ")))
+        }
+        FromColumn::Range => {
+            if !dtype.is_primitive_numeric() {
+                return Err(Error::input(format!("`{column}` is {dtype}: a range is for numeric columns")));
+            }
+            let v = || col(column).cast(DataType::Float64);
+            let df =
+                crate::engine::polars::collect(lf.select([v().min().alias("lo"), v().max().alias("hi")]))
+                    .map_err(|e| Error::runtime(e.to_string()))?;
+            let get = |n: &str| df.column(n).ok()?.get(0).ok()?.extract::<f64>();
+            match (get("lo"), get("hi")) {
+                (Some(lo), Some(hi)) => {
+                    made(format!("between = {{ column = {name}, min = {lo:?}, max = {hi:?} }}"))
+                }
+                _ => Err(Error::input(format!("`{column}` has no values to take a range from"))),
+            }
+        }
+    }
 }

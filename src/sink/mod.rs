@@ -40,12 +40,27 @@ fn output_format(dest: &str) -> Result<Format> {
 /// Writes `df` to `dest` atomically.
 pub fn write_frame(df: &mut DataFrame, dest: &str) -> Result<()> {
     let format = output_format(dest)?;
+    write_atomic(dest, |temp| write_to(df, temp, format))
+}
+
+/// Writes `text` to `dest` atomically (a rules file saved from the workbench).
+pub fn write_text(text: &str, dest: &str) -> Result<()> {
+    write_atomic(dest, |temp| {
+        let shown = temp.display().to_string();
+        std::fs::write(temp, text).map_err(|e| io_error(&shown, &e))?;
+        std::fs::File::open(temp).and_then(|f| f.sync_all()).map_err(|e| io_error(&shown, &e))
+    })
+}
+
+/// Runs `write` on a temporary path beside `dest`, then renames it over `dest`; on any
+/// error the temporary file is removed and `dest` is as it was.
+pub fn write_atomic(dest: &str, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let path = Path::new(dest);
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir.display(), &e))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let temp: PathBuf = dir.join(format!(".{name}.assay-partial-{}", std::process::id()));
-    let written = write_to(df, &temp, format);
+    let written = write(&temp);
     let result = written.and_then(|()| std::fs::rename(&temp, path).map_err(|e| io_error(dest, &e)));
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);

@@ -15,6 +15,7 @@ use crate::source::Dataset;
 use crate::transform::filter::{Combine, Group, Kind};
 use crate::transform::{self, SortKey, Step};
 
+use super::checks::{CheckRun, Checks};
 use super::filter::{FilterEditor, Outcome};
 use super::keymap::{Action, Keymap};
 
@@ -41,6 +42,23 @@ pub enum Job {
     List { location: String },
     /// Open a dataset as a new tab.
     Open { spec: String },
+    /// Run the checks of tab `tab` (rules version `version`) on its view.
+    Check { tab: usize, version: u64, steps: Vec<Step>, rules: crate::quality::Rules },
+    /// Stop running the checks (and suggestions) of `tab`.
+    CancelChecks { tab: usize },
+    /// Propose checks for tab `tab`'s view.
+    Suggest { tab: usize, steps: Vec<Step> },
+    /// Make a check of `kind` on `column` of tab `tab`'s view.
+    CheckFromColumn {
+        tab: usize,
+        steps: Vec<Step>,
+        column: String,
+        kind: crate::quality::suggest::FromColumn,
+    },
+    /// Load the rules file beside tab `tab`'s dataset, if there is one.
+    LoadRules { tab: usize },
+    /// Write tab `tab`'s rules to `path`.
+    SaveRules { tab: usize, path: String, text: String },
 }
 
 /// A background job's answer.
@@ -76,6 +94,31 @@ pub enum Done {
     Opened {
         spec: String,
         result: Result<Dataset>,
+    },
+    Checked {
+        tab: usize,
+        version: u64,
+        steps: Vec<Step>,
+        result: Result<crate::quality::Report>,
+    },
+    Suggested {
+        tab: usize,
+        result: Result<Vec<crate::quality::suggest::Suggestion>>,
+    },
+    CheckMade {
+        tab: usize,
+        result: Result<crate::quality::Check>,
+    },
+    Saved {
+        tab: usize,
+        path: String,
+        result: Result<()>,
+    },
+    /// The rules file found beside a dataset, read.
+    RulesLoaded {
+        tab: usize,
+        path: String,
+        result: Result<crate::quality::Rules>,
     },
 }
 
@@ -156,6 +199,8 @@ pub struct Tab {
     pub count_progress: Arc<Progress>,
     /// Widths the user set (keys or mouse drag), by column name; they win over fitting.
     pub user_widths: std::collections::HashMap<String, u16>,
+    /// The rules being built for this dataset and their last results.
+    pub checks: Checks,
 }
 
 impl Tab {
@@ -184,6 +229,7 @@ impl Tab {
             user_widths: Default::default(),
             count_after_page: false,
             count_progress: Default::default(),
+            checks: Checks::default(),
         }
     }
 
@@ -252,6 +298,14 @@ pub enum Mode {
     Filter(Box<FilterEditor>),
     /// Choosing a file or S3 object to open.
     Open(Box<OpenDialog>),
+    /// The checks panel, `selected` indexing its checks then its suggestions.
+    Checks {
+        selected: usize,
+    },
+    /// `a` was pressed on `column`: the next key says which check to add.
+    AddCheck {
+        column: String,
+    },
 }
 
 /// The open dialog: a folder's (or S3 prefix's) entries, narrowed by fuzzy typing.
@@ -382,7 +436,7 @@ impl App {
     }
 
     /// Replaces a tab's steps: back to the first row of the new view.
-    fn set_steps(&mut self, tab: usize, steps: Vec<Step>) -> Vec<Job> {
+    pub(super) fn set_steps(&mut self, tab: usize, steps: Vec<Step>) -> Vec<Job> {
         let t = &mut self.tabs[tab];
         t.steps = steps;
         t.view += 1;
@@ -674,6 +728,7 @@ impl App {
                 || matches!(t.count, RowCount::Counting(_))
                 || matches!(t.profile, Profile::Running { .. })
                 || t.finding.is_some()
+                || t.checks.running()
         }) || matches!(&self.mode, Mode::Open(d) if d.waiting.is_some())
     }
 
@@ -795,7 +850,15 @@ impl App {
                 Action::Left | Action::Right | Action::FirstColumn | Action::LastColumn,
             ) => self.normal(action),
             (Mode::Profile { .. }, _) => Vec::new(),
-            (Mode::Palette { .. } | Mode::Search { .. } | Mode::Filter(_) | Mode::Open(_), _) => Vec::new(),
+            (
+                Mode::Palette { .. }
+                | Mode::Search { .. }
+                | Mode::Filter(_)
+                | Mode::Open(_)
+                | Mode::Checks { .. }
+                | Mode::AddCheck { .. },
+                _,
+            ) => Vec::new(),
             (Mode::Normal, action) => self.normal(action),
         }
     }
@@ -870,6 +933,23 @@ impl App {
                         t.pending_bottom = false;
                         cancelled = true;
                     }
+                    if t.checks.running() {
+                        let version = t.checks.version;
+                        if matches!(t.checks.run, CheckRun::Running { .. }) {
+                            t.checks.run = CheckRun::Failed {
+                                version,
+                                error: "cancelled (r in the checks panel runs them)".into(),
+                            };
+                        }
+                        t.checks.suggesting = None;
+                        t.checks.adding = None;
+                        self.message = Some(Message { text: "checks cancelled".into(), error: false });
+                        let mut jobs = vec![Job::CancelChecks { tab }];
+                        if cancelled {
+                            jobs.push(Job::Cancel { tab });
+                        }
+                        return jobs;
+                    }
                     if cancelled {
                         self.message = Some(Message {
                             text: "cancelled (move to fetch rows again)".into(),
@@ -910,6 +990,13 @@ impl App {
                     let here =
                         t.dataset.files.first().and_then(|f| browse::parent(f)).unwrap_or_else(|| ".".into());
                     return self.open_dialog(here);
+                }
+                Action::Checks => return self.open_checks(),
+                Action::AddCheck => {
+                    if let Some(c) = t.columns.get(t.col) {
+                        self.mode = Mode::AddCheck { column: c.name.clone() };
+                    }
+                    return Vec::new();
                 }
                 Action::Filter => {
                     let kind_of = |name: &str| {
@@ -1116,7 +1203,9 @@ impl App {
                     self.tabs.push(Tab::new(dataset));
                     self.active = self.tabs.len() - 1;
                     self.message = Some(Message { text: format!("opened {spec}"), error: false });
-                    self.start_tab(self.active)
+                    let mut jobs = self.start_tab(self.active);
+                    jobs.push(Job::LoadRules { tab: self.active });
+                    jobs
                 }
                 Err(e) => {
                     match &mut self.mode {
@@ -1129,6 +1218,78 @@ impl App {
                     Vec::new()
                 }
             },
+            Done::Checked { tab, version, steps, result } => {
+                let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
+                if !matches!(t.checks.run, CheckRun::Running { version: v, .. } if v == version) {
+                    return Vec::new(); // the rules changed (or the run was cancelled) since
+                }
+                t.checks.run = match result {
+                    Ok(report) => CheckRun::Ready { version, steps, report },
+                    Err(e) => {
+                        self.message = Some(Message { text: format!("checks: {e}"), error: true });
+                        CheckRun::Failed { version, error: e.to_string() }
+                    }
+                };
+                Vec::new()
+            }
+            Done::Suggested { tab, result } => {
+                let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
+                if t.checks.suggesting.take().is_none() {
+                    return Vec::new();
+                }
+                match result {
+                    Ok(found) => {
+                        // Only checks the rules do not have yet.
+                        let have: Vec<String> = t.checks.rules.checks.iter().map(|c| c.id()).collect();
+                        t.checks.suggestions =
+                            found.into_iter().filter(|s| !have.contains(&s.check.id())).collect();
+                        self.message = Some(Message {
+                            text: format!(
+                                "{} suggested checks (y accepts, d rejects, Y accepts all)",
+                                t.checks.suggestions.len()
+                            ),
+                            error: false,
+                        });
+                    }
+                    Err(e) => self.message = Some(Message { text: format!("suggest: {e}"), error: true }),
+                }
+                Vec::new()
+            }
+            Done::CheckMade { tab, result } => {
+                let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
+                if t.checks.adding.take().is_none() {
+                    return Vec::new();
+                }
+                match result {
+                    Ok(check) => self.add_check(tab, check),
+                    Err(e) => {
+                        self.message = Some(Message { text: e.to_string(), error: true });
+                        Vec::new()
+                    }
+                }
+            }
+            Done::RulesLoaded { tab, path, result } => match result {
+                Ok(rules) => self.set_rules(tab, path, rules),
+                Err(e) => {
+                    self.message = Some(Message { text: format!("rules not loaded: {e}"), error: true });
+                    Vec::new()
+                }
+            },
+            Done::Saved { tab, path, result } => {
+                let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
+                self.message = Some(match result {
+                    Ok(()) => {
+                        t.checks.path = Some(path.clone());
+                        t.checks.unsaved = false;
+                        Message {
+                            text: format!("saved {} checks to {path}", t.checks.rules.checks.len()),
+                            error: false,
+                        }
+                    }
+                    Err(e) => Message { text: format!("rules not saved: {e}"), error: true },
+                });
+                Vec::new()
+            }
             Done::Page { tab, generation, offset, result } => {
                 let Some(t) = self.tabs.get_mut(tab) else {
                     return Vec::new();

@@ -52,6 +52,8 @@ pub enum Action {
     WidenColumn,
     NarrowColumn,
     Open,
+    Checks,
+    AddCheck,
 }
 
 impl Action {
@@ -77,6 +79,8 @@ impl Action {
         (Action::SortDesc, "sort_desc"),
         (Action::SortAddAsc, "sort_add_asc"),
         (Action::SortAddDesc, "sort_add_desc"),
+        (Action::Checks, "checks"),
+        (Action::AddCheck, "add_check"),
         (Action::KeepEqual, "keep_equal"),
         (Action::KeepNotEqual, "keep_not_equal"),
         (Action::UndoStep, "undo_step"),

@@ -3,6 +3,7 @@
 //! off the UI thread; the latest page request replaces the previous one, and Esc cancels.
 
 pub mod app;
+pub mod checks;
 pub mod filter;
 pub mod keymap;
 pub mod view;
@@ -67,6 +68,9 @@ struct JobRunner {
     counts: HashMap<usize, AbortHandle>,
     profiles: HashMap<usize, AbortHandle>,
     finds: HashMap<usize, AbortHandle>,
+    checks: HashMap<usize, AbortHandle>,
+    suggestions: HashMap<usize, AbortHandle>,
+    adds: HashMap<usize, AbortHandle>,
 }
 
 impl JobRunner {
@@ -126,6 +130,45 @@ impl JobRunner {
                         let _ = tx.send(Done::Opened { spec, result });
                     });
                 }
+                Job::Check { tab, version, steps, rules } => {
+                    Self::spawn(&mut self.checks, tab, async move {
+                        let result = ws.check(&ws.datasets()[tab], &steps, &rules).await;
+                        let _ = tx.send(Done::Checked { tab, version, steps, result });
+                    });
+                }
+                Job::Suggest { tab, steps } => {
+                    Self::spawn(&mut self.suggestions, tab, async move {
+                        let result = ws.suggest(&ws.datasets()[tab], &steps).await.map(|(_, s)| s);
+                        let _ = tx.send(Done::Suggested { tab, result });
+                    });
+                }
+                Job::CheckFromColumn { tab, steps, column, kind } => {
+                    Self::spawn(&mut self.adds, tab, async move {
+                        let result = ws.check_from_column(&ws.datasets()[tab], &steps, &column, kind).await;
+                        let _ = tx.send(Done::CheckMade { tab, result });
+                    });
+                }
+                Job::SaveRules { tab, path, text } => {
+                    tokio::task::spawn_blocking(move || {
+                        let result = crate::sink::write_text(&text, &path);
+                        let _ = tx.send(Done::Saved { tab, path, result });
+                    });
+                }
+                Job::LoadRules { tab } => {
+                    tokio::task::spawn_blocking(move || {
+                        if let Some(path) = checks::rules_beside(&ws.datasets()[tab]) {
+                            let result = crate::quality::Rules::load(&path);
+                            let _ = tx.send(Done::RulesLoaded { tab, path, result });
+                        }
+                    });
+                }
+                Job::CancelChecks { tab } => {
+                    for map in [&mut self.checks, &mut self.suggestions, &mut self.adds] {
+                        if let Some(h) = map.remove(&tab) {
+                            h.abort();
+                        }
+                    }
+                }
                 Job::Cancel { tab } => {
                     for map in [&mut self.pages, &mut self.counts, &mut self.profiles, &mut self.finds] {
                         if let Some(h) = map.remove(&tab) {
@@ -172,7 +215,15 @@ fn add_unique(ws: &mut Workspace, mut ds: Dataset) -> Result<Dataset> {
 /// Turns a key into the app's jobs: text goes to the palette while it is open; every
 /// other key goes through the keymap.
 pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Job> {
-    if matches!(app.mode, Mode::Palette { .. } | Mode::Search { .. } | Mode::Filter(_) | Mode::Open(_)) {
+    if matches!(
+        app.mode,
+        Mode::Palette { .. }
+            | Mode::Search { .. }
+            | Mode::Filter(_)
+            | Mode::Open(_)
+            | Mode::Checks { .. }
+            | Mode::AddCheck { .. }
+    ) {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let pk = match key.code {
             KeyCode::Char('c') if ctrl => Some(PaletteKey::Esc),
@@ -187,8 +238,12 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Job> {
         let searching = matches!(app.mode, Mode::Search { .. });
         let filtering = matches!(app.mode, Mode::Filter(_));
         let opening = matches!(app.mode, Mode::Open(_));
+        let checking = matches!(app.mode, Mode::Checks { .. });
+        let adding = matches!(app.mode, Mode::AddCheck { .. });
         return match pk {
             Some(k) if opening => app.open_key(k),
+            Some(k) if checking => app.checks_key(k),
+            Some(k) if adding => app.add_check_key(k),
             Some(k) if searching => app.search_key(k),
             Some(k) if filtering => app.filter_key(k),
             Some(k) => app.palette_key(k),
@@ -204,7 +259,9 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Job> {
 /// Opens `specs` and runs the workbench until the user quits. Datasets that cannot be
 /// opened are reported in the status bar; if none can, the error is returned before
 /// the screen is touched.
-pub async fn run(specs: &[String], options: &OpenOptions) -> Result<()> {
+/// `rules` (a rules file) goes with the first dataset; the others take the rules file
+/// beside them, if any (`checks::rules_beside`).
+pub async fn run(specs: &[String], rules: Option<&str>, options: &OpenOptions) -> Result<()> {
     let config = Config::load()?;
     let keymap = Keymap::new(&config.keys)?;
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -221,8 +278,28 @@ pub async fn run(specs: &[String], options: &OpenOptions) -> Result<()> {
     if workspace.datasets().is_empty() && !problems.is_empty() {
         return Err(problems.remove(0));
     }
+    // Rules are read before the screen is touched: a bad rules file given on the command
+    // line stops here with its position (exit 2); one found beside the data is reported.
+    let mut loaded = Vec::new();
+    for (tab, ds) in workspace.datasets().iter().enumerate() {
+        let path = match (tab, rules) {
+            (0, Some(path)) => path.to_string(),
+            _ => match checks::rules_beside(ds) {
+                Some(path) => path,
+                None => continue,
+            },
+        };
+        match crate::quality::Rules::load(&path) {
+            Ok(r) => loaded.push((tab, path, r)),
+            Err(e) if tab == 0 && rules.is_some() => return Err(e),
+            Err(e) => problems.push(e),
+        }
+    }
+    if rules.is_some() && workspace.datasets().is_empty() {
+        return Err(Error::input("--rules needs DATA to check"));
+    }
     let guard = TerminalGuard::enter()?;
-    let result = event_loop(workspace, options.clone(), keymap, theme, problems).await;
+    let result = event_loop(workspace, options.clone(), keymap, theme, problems, loaded).await;
     drop(guard);
     result
 }
@@ -233,11 +310,15 @@ async fn event_loop(
     keymap: Keymap,
     theme: view::Theme,
     problems: Vec<Error>,
+    rules: Vec<(usize, String, crate::quality::Rules)>,
 ) -> Result<()> {
     let term_err = |e: std::io::Error| Error::runtime(format!("terminal: {e}"));
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout())).map_err(term_err)?;
     let size = terminal.size().map_err(term_err)?;
-    let (mut app, jobs) = App::new(workspace.datasets().to_vec(), keymap, size.width, size.height);
+    let (mut app, mut jobs) = App::new(workspace.datasets().to_vec(), keymap, size.width, size.height);
+    for (tab, path, r) in rules {
+        jobs.extend(app.set_rules(tab, path, r));
+    }
     if let Some(p) = problems.first() {
         app.message = Some(Message { text: p.to_string(), error: true });
     }
@@ -250,6 +331,9 @@ async fn event_loop(
         counts: HashMap::new(),
         profiles: HashMap::new(),
         finds: HashMap::new(),
+        checks: HashMap::new(),
+        suggestions: HashMap::new(),
+        adds: HashMap::new(),
     };
     runner.start(jobs);
     let mut events = EventStream::new();

@@ -7,10 +7,12 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::app::{App, Mode, OpenDialog, Profile, RowCount, Tab, CHROME_LINES, SLOW};
+use super::checks::CheckRun;
 use super::filter::{FilterEditor, Stage};
 use crate::config::ThemeName;
 use crate::output::short_number;
 use crate::profile::{sparkline, ColumnProfile};
+use crate::quality::Status;
 use crate::transform::filter::{Combine, Node};
 
 /// Smallest usable terminal.
@@ -31,6 +33,10 @@ pub struct Theme {
     pub tab_active: Style,
     pub tab: Style,
     pub popup: Style,
+    /// Check statuses.
+    pub pass: Style,
+    pub warn: Style,
+    pub fail: Style,
 }
 
 impl Theme {
@@ -49,6 +55,9 @@ impl Theme {
                 tab_active: plain.add_modifier(Modifier::REVERSED),
                 tab: plain,
                 popup: plain,
+                pass: plain,
+                warn: plain.add_modifier(Modifier::BOLD),
+                fail: plain.add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
             };
         }
         let (fg, accent, dim, bar) = match name {
@@ -67,6 +76,9 @@ impl Theme {
             tab_active: Style::default().fg(Color::Black).bg(accent).add_modifier(Modifier::BOLD),
             tab: Style::default().fg(fg),
             popup: Style::default().fg(fg),
+            pass: Style::default().fg(Color::Green),
+            warn: Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            fail: Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
         }
     }
 }
@@ -97,6 +109,15 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
         Mode::Profile { scroll } => render_profile(frame, app, theme, grid, *scroll),
         Mode::Filter(editor) => render_filter(frame, app, theme, editor),
         Mode::Open(dialog) => render_open(frame, theme, dialog),
+        Mode::Checks { selected } => render_checks(frame, app, theme, grid, *selected),
+        Mode::AddCheck { column } => {
+            let line = Line::from(vec![
+                Span::styled(format!(" add a check on {column}: "), theme.header),
+                Span::raw("n not null · u unique · s in its current values · r its current range · Esc"),
+            ]);
+            frame.render_widget(Clear, status);
+            frame.render_widget(Paragraph::new(line).style(theme.status), status);
+        }
         Mode::Search { input } => {
             let line = Line::from(vec![
                 Span::styled("/", theme.header),
@@ -248,6 +269,9 @@ fn render_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         if started.elapsed() >= SLOW {
             left.push_str(&format!(" · {} fetching rows (Esc cancels)", spinner(started)));
         }
+    }
+    if let Some(summary) = checks_summary(tab) {
+        left.push_str(&format!(" · {summary}"));
     }
     if let Some(sql) = app.view_sql() {
         // The view as the SQL it stands for, after its `SELECT * FROM t`.
@@ -455,6 +479,186 @@ fn render_filter(frame: &mut Frame, app: &App, theme: &Theme, editor: &FilterEdi
     );
 }
 
+/// The status bar's word on a tab's checks: `checks 9 ✓ 1 ! 2 ✗`.
+fn checks_summary(tab: &Tab) -> Option<String> {
+    let checks = &tab.checks;
+    if let CheckRun::Running { started, .. } = &checks.run {
+        return Some(format!("{} checking", spinner(*started)));
+    }
+    if let Some(started) = checks.suggesting.or(checks.adding) {
+        return Some(format!("{} reading the data for checks", spinner(started)));
+    }
+    let CheckRun::Ready { report, steps, version } = &checks.run else { return None };
+    let n = |s: Status| report.checks.iter().filter(|c| c.status == s).count();
+    let stale = if *steps != tab.steps || *version != checks.version { " (older view)" } else { "" };
+    Some(format!("checks {} ✓ {} ! {} ✗{stale}", n(Status::Pass), n(Status::Warn), n(Status::Fail)))
+}
+
+/// The checks panel: one line per check and per suggestion, then the selected one in
+/// detail with its first failing rows.
+fn render_checks(frame: &mut Frame, app: &App, theme: &Theme, area: Rect, selected: usize) {
+    let Some(tab) = app.tab() else { return };
+    let checks = &tab.checks;
+    frame.render_widget(Clear, area);
+    let from = match (&checks.path, checks.unsaved) {
+        (Some(p), false) => format!(" · {p}"),
+        (Some(p), true) => format!(" · {p} (unsaved)"),
+        (None, _) if checks.rules.checks.is_empty() => String::new(),
+        (None, _) => " · not saved yet".into(),
+    };
+    let title = format!(" checks · {}{from} · c or Esc closes ", tab.dataset.name);
+    let block = Block::default().borders(Borders::ALL).title(title).style(theme.popup);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut lines: Vec<Line> = Vec::new();
+    let report = checks.report();
+    match &checks.run {
+        CheckRun::None if checks.rules.checks.is_empty() => lines.push(Line::raw(
+            "No checks yet. On a column, press a then n (not null), u (unique), s (its values) or r (its range); \
+             or S here to suggest checks from a profile of the data.",
+        )),
+        CheckRun::None => lines.push(Line::styled("not run yet (r runs them)", theme.dtype)),
+        CheckRun::Running { started, .. } => lines.push(Line::raw(format!(
+            "{} running {} checks on the view (one scan; Esc in the grid cancels)…",
+            spinner(*started),
+            checks.rules.checks.len()
+        ))),
+        CheckRun::Failed { error, .. } => lines.push(Line::styled(error.clone(), theme.error)),
+        CheckRun::Ready { steps, report, version } => {
+            let n = |s: Status| report.checks.iter().filter(|c| c.status == s).count();
+            lines.push(Line::from(vec![
+                Span::raw(format!("{} rows · ", thousands(report.rows))),
+                Span::styled(format!("{} pass", n(Status::Pass)), theme.pass),
+                Span::raw(" · "),
+                Span::styled(format!("{} warn", n(Status::Warn)), theme.warn),
+                Span::raw(" · "),
+                Span::styled(format!("{} fail", n(Status::Fail)), theme.fail),
+                Span::raw(format!(
+                    " · {} scan{} · {} ms",
+                    report.scans,
+                    if report.scans == 1 { "" } else { "s" },
+                    report.elapsed_ms
+                )),
+            ]));
+            if *steps != tab.steps || *version != checks.version {
+                lines.push(Line::styled("(the view or the rules changed since: r runs them again)", theme.dtype));
+            }
+        }
+    }
+    if !checks.is_empty() {
+        lines.push(Line::styled(
+            format!(
+                "  {:<6} {:<34} {:<14} {:>12} {:>8} {:>14}  {}",
+                "status", "check", "type", "failing", "%", "observed", "threshold"
+            ),
+            theme.header,
+        ));
+    }
+    let mut selected_line = 0;
+    for (i, check) in checks.rules.checks.iter().enumerate() {
+        let id = check.id();
+        let result = report.and_then(|r| r.checks.get(i)).filter(|r| r.id == id);
+        let (status, style) = match result.map(|r| r.status) {
+            Some(Status::Pass) => ("✓ pass", theme.pass),
+            Some(Status::Warn) => ("! warn", theme.warn),
+            Some(Status::Fail) => ("✗ fail", theme.fail),
+            None => ("·", theme.dtype),
+        };
+        let numbers = match result {
+            Some(r) if r.row_level => {
+                format!("{:>12} {:>7.2}% {:>14}", thousands(r.failing_rows), r.failing_fraction * 100.0, "")
+            }
+            Some(r) => {
+                format!("{:>12} {:>8} {:>14}", "", "", r.observed.map(short_number).unwrap_or_default())
+            }
+            None => String::new(),
+        };
+        let threshold = result.map(|r| r.threshold.clone()).unwrap_or_default();
+        let marker = if i == selected { "▸ " } else { "  " };
+        let row_style = if i == selected { theme.cursor_row } else { Style::default() };
+        if i == selected {
+            selected_line = lines.len();
+        }
+        lines.push(Line::from(vec![
+            Span::styled(marker, row_style),
+            Span::styled(format!("{status:<6}"), style),
+            Span::styled(
+                format!(" {:<34} {:<14} {numbers}  {threshold}", cut(&id, 34), check.kind()),
+                row_style,
+            ),
+        ]));
+    }
+    if !checks.suggestions.is_empty() {
+        lines.push(Line::styled("  suggested (y accepts · d rejects · Y accepts all)", theme.header));
+        for (j, s) in checks.suggestions.iter().enumerate() {
+            let i = checks.rules.checks.len() + j;
+            let marker = if i == selected { "▸ " } else { "  " };
+            let row_style = if i == selected { theme.cursor_row } else { Style::default() };
+            if i == selected {
+                selected_line = lines.len();
+            }
+            lines.push(Line::styled(
+                format!("{marker}+      {:<60} {}", cut(&s.check.to_toml(), 60), s.today),
+                row_style,
+            ));
+        }
+    }
+    // The selected check in detail.
+    if let Some(check) = checks.rules.checks.get(selected) {
+        let id = check.id();
+        let result = report.and_then(|r| r.checks.get(selected)).filter(|r| r.id == id);
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(check.to_toml(), theme.header));
+        if let Some(d) = &check.common().description {
+            lines.push(Line::raw(format!("  {d}")));
+        }
+        if let Some(r) = result {
+            if let Some(detail) = &r.detail {
+                lines.push(Line::raw(format!("  {detail}")));
+            }
+            if let Some(sql) = r.failing_sql.as_ref().filter(|_| r.failing_rows > 0) {
+                lines.push(Line::styled(format!("  Enter shows the failing rows: WHERE {sql}"), theme.dtype));
+            }
+            if !r.samples.is_empty() {
+                let names: Vec<&String> = r.samples[0].values.keys().collect();
+                let mut head = format!("  {:>10}", "row");
+                for n in &names {
+                    head.push_str(&format!("  {:<18}", cut(n, 18)));
+                }
+                lines.push(Line::styled(head, theme.dtype));
+                for sample in &r.samples {
+                    let mut text = format!("  {:>10}", thousands(sample.row));
+                    for n in &names {
+                        let v = sample.values.get(*n).cloned().flatten().unwrap_or_else(|| "∅".into());
+                        text.push_str(&format!("  {:<18}", cut(&v, 18)));
+                    }
+                    lines.push(Line::raw(text));
+                }
+            }
+        }
+    }
+    let keys =
+        "j/k move · Enter failing rows (or accept) · d delete · r re-run · S suggest · s save · Esc close";
+    let body = inner.height.saturating_sub(1) as usize;
+    // Keep the selected row on screen, a few lines of its detail below it if they fit.
+    let skip = (selected_line + 4).saturating_sub(body);
+    let shown: Vec<Line> = lines.into_iter().skip(skip).take(body).collect();
+    let [list, foot] =
+        Layout::vertical([Constraint::Length(inner.height.saturating_sub(1)), Constraint::Length(1)])
+            .areas(inner);
+    frame.render_widget(Paragraph::new(shown), list);
+    frame.render_widget(Paragraph::new(Line::styled(keys, theme.dtype)), foot);
+}
+
+/// `s` cut to `w` characters, an ellipsis marking the cut.
+fn cut(s: &str, w: usize) -> String {
+    if s.chars().count() > w {
+        format!("{}…", s.chars().take(w.saturating_sub(1)).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
 fn render_popup(frame: &mut Frame, theme: &Theme, title: &str, text: &str) {
     let longest = text.chars().count().max(title.chars().count() + 16) as u16;
     let width = (longest + 4).clamp(30, 90);
@@ -516,13 +720,6 @@ fn profile_lines<'a>(columns: &'a [ColumnProfile], current: usize, theme: &Theme
             theme.header,
         ),
     ];
-    let cut = |s: &str, w: usize| -> String {
-        if s.chars().count() > w {
-            format!("{}…", s.chars().take(w - 1).collect::<String>())
-        } else {
-            s.to_string()
-        }
-    };
     for (i, c) in columns.iter().enumerate() {
         let text = format!(
             "{:<20} {:<12} {:>7.1}% {:>10} {:<16} {:<16} {:>10} {}",

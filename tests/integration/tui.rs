@@ -9,6 +9,7 @@ use assay::config::Config;
 use assay::engine::Table;
 use assay::source::{CsvDialect, Dataset, Format, Location};
 use assay::tui::app::{App, Done, Job, Mode, Mouse, PaletteKey};
+use assay::tui::checks::rules_beside;
 use assay::tui::keymap::{Action, Keymap};
 use assay::tui::view::{self, Theme};
 use ratatui::backend::TestBackend;
@@ -133,6 +134,38 @@ impl Harness {
                     }
                     Done::Opened { spec, result }
                 }
+                (Job::Check { tab, version, steps, rules }, Some((ws, rt))) => {
+                    let result = rt.block_on(ws.check(&ws.datasets()[tab], &steps, &rules));
+                    Done::Checked { tab, version, steps, result }
+                }
+                (Job::Suggest { tab, steps }, Some((ws, rt))) => {
+                    let result = rt.block_on(ws.suggest(&ws.datasets()[tab], &steps)).map(|(_, s)| s);
+                    Done::Suggested { tab, result }
+                }
+                (Job::CheckFromColumn { tab, steps, column, kind }, Some((ws, rt))) => {
+                    let result =
+                        rt.block_on(ws.check_from_column(&ws.datasets()[tab], &steps, &column, kind));
+                    Done::CheckMade { tab, result }
+                }
+                (Job::SaveRules { tab, path, text }, _) => {
+                    let result = assay::sink::write_text(&text, &path);
+                    Done::Saved { tab, path, result }
+                }
+                (Job::LoadRules { tab }, Some((ws, _))) => match rules_beside(&ws.datasets()[tab]) {
+                    Some(path) => {
+                        let result = assay::quality::Rules::load(&path);
+                        Done::RulesLoaded { tab, path, result }
+                    }
+                    None => continue,
+                },
+                (Job::CancelChecks { .. }, _) => continue,
+                (
+                    Job::Check { .. }
+                    | Job::Suggest { .. }
+                    | Job::CheckFromColumn { .. }
+                    | Job::LoadRules { .. },
+                    None,
+                ) => continue,
                 (Job::Profile { tab, view, .. }, None) => {
                     let table = table(0, self.rows as usize, self.wide);
                     let df = assay::engine::bridge::batches_to_frame(&table.schema, &table.batches).unwrap();
@@ -173,6 +206,19 @@ impl Harness {
 
     fn open(&mut self, keys: &str) -> &mut Self {
         self.typed(keys, App::open_key)
+    }
+
+    fn checks(&mut self, keys: &str) -> &mut Self {
+        self.typed(keys, App::checks_key)
+    }
+
+    fn add_check(&mut self, key: &str) -> &mut Self {
+        self.act(Action::AddCheck).typed(key, App::add_check_key)
+    }
+
+    /// The checks of the active tab as the panel last ran them.
+    fn report(&self) -> assay::quality::Report {
+        self.app.tab().unwrap().checks.report().expect("the checks ran").clone()
     }
 
     fn mouse(&mut self, event: Mouse) -> &mut Self {
@@ -232,7 +278,7 @@ fn long_cell_popup() {
 
 #[test]
 fn help_is_generated_from_the_keymap() {
-    let mut h = Harness::new(100, 60, false);
+    let mut h = Harness::new(100, 70, false);
     h.act(Action::Help);
     let screen = h.screen();
     for (keys, _, desc) in h.app.keymap.help() {
@@ -460,9 +506,12 @@ fn user_keymap_override_reaches_every_action() {
     let path = dir.path().join("config.toml");
     let mut text = String::from("theme = \"light\"\n");
     // Rebind every action to a function-free letter chord; each must be reachable.
-    // ctrl-a … ctrl-z, then f2 … f12: more chords than actions.
-    let chords: Vec<String> =
-        ('a'..='z').map(|c| format!("ctrl-{c}")).chain((2..=12).map(|n| format!("f{n}"))).collect();
+    // ctrl-a … ctrl-z, f2 … f12, then ctrl-f1 … ctrl-f12: more chords than actions.
+    let chords: Vec<String> = ('a'..='z')
+        .map(|c| format!("ctrl-{c}"))
+        .chain((2..=12).map(|n| format!("f{n}")))
+        .chain((1..=12).map(|n| format!("ctrl-f{n}")))
+        .collect();
     assert!(chords.len() >= Action::ALL.len(), "more actions than test keys");
     for ((_, name), chord) in Action::ALL.iter().zip(&chords) {
         text.push_str(&format!("[[keys]]\non = [\"{chord}\"]\nrun = \"{name}\"\n"));
@@ -472,10 +521,15 @@ fn user_keymap_override_reaches_every_action() {
     let keymap = Keymap::new(&config.keys).unwrap();
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     for ((action, _), chord) in Action::ALL.iter().zip(&chords) {
-        let key = match chord.strip_prefix("ctrl-") {
-            Some(c) => KeyEvent::new(KeyCode::Char(c.chars().next().unwrap()), KeyModifiers::CONTROL),
-            None => KeyEvent::new(KeyCode::F(chord[1..].parse().unwrap()), KeyModifiers::NONE),
+        let (key, modifiers) = match chord.strip_prefix("ctrl-") {
+            Some(k) => (k, KeyModifiers::CONTROL),
+            None => (chord.as_str(), KeyModifiers::NONE),
         };
+        let code = match key.len() {
+            1 => KeyCode::Char(key.chars().next().unwrap()),
+            _ => KeyCode::F(key[1..].parse().unwrap()),
+        };
+        let key = KeyEvent::new(code, modifiers);
         assert_eq!(keymap.action(&key), Some(*action), "{chord}");
     }
     // Through the binary: a bad user keymap is a clear input error before the screen.
@@ -544,6 +598,13 @@ fn end_to_end_in_tmux() {
     keys(&["Enter"]);
     wait_for("WHERE order_date = '2024-03-01'");
     keys(&["U"]);
+    // The rules beside the sample ran in the background; the panel lists them.
+    wait_for("checks 7 ✓ 2 ! 3 ✗");
+    keys(&["c"]);
+    wait_for("✗ fail unique_order_id");
+    keys(&["j", "Enter"]);
+    wait_for("rows failing unique_order_id (272)");
+    keys(&["u"]);
     keys(&["?"]);
     wait_for("Esc closes");
     keys(&["Escape"]);
@@ -684,4 +745,72 @@ fn open_dialog_browses_narrows_and_opens_tabs() {
     let Mode::Open(dialog) = &h.app.mode else { panic!("dialog closed") };
     assert!(dialog.error.as_deref().unwrap_or("").contains("/no/such/file.csv"), "{:?}", dialog.error);
     h.open("⌫");
+}
+
+#[test]
+fn checks_panel_adds_runs_suggests_shows_failing_rows_and_saves() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("orders.csv");
+    std::fs::copy(root().join("sample-data/orders.csv"), &data).unwrap();
+    let data = data.display().to_string();
+    let mut h = Harness::real(&[&data], 160, 40);
+    h.act(Action::Checks);
+    assert!(h.screen().contains("No checks yet"), "{}", h.screen());
+    h.checks("⎋");
+    // Two keys on a column: not null on amount (the last column), the range of price,
+    // the values status holds.
+    h.act(Action::LastColumn).add_check("n");
+    h.act(Action::Left).add_check("r");
+    h.act(Action::Left).act(Action::Left).act(Action::Left).act(Action::Left).add_check("s");
+    let report = h.report();
+    let ids: Vec<&str> = report.checks.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["not_null_amount", "between_price", "in_set_status"]);
+    // The range and the set were read from the data: today they pass.
+    assert_eq!(report.checks[1].failing_rows, 0);
+    assert_eq!(report.checks[2].failing_rows, 0);
+    let nulls = report.checks[0].failing_rows;
+    assert_eq!(nulls, sample_count("amount IS NULL"));
+    // Saved beside the data, the rules give the same answers headless.
+    h.act(Action::Checks).checks("s");
+    let saved = format!("{}/orders.rules.toml", dir.path().display());
+    let cli = assay(&["check", &data, "--rules", &saved, "--format", "json"]);
+    let cli = json(&cli.stdout);
+    for (panel, headless) in report.checks.iter().zip(cli["checks"].as_array().unwrap()) {
+        assert_eq!(panel.id, headless["id"].as_str().unwrap());
+        assert_eq!(panel.failing_rows, headless["failing_rows"].as_u64().unwrap(), "{}", panel.id);
+    }
+    assert!(!h.app.tab().unwrap().checks.unsaved);
+    // Suggestions: accept the first, reject the next.
+    h.checks("S");
+    let suggested = h.app.tab().unwrap().checks.suggestions.len();
+    assert!(suggested > 3, "{suggested} suggestions");
+    assert!(h.app.tab().unwrap().checks.suggestions.iter().all(|s| s.check.id() != "not_null_amount"));
+    let first = h.app.tab().unwrap().checks.suggestions[0].check.id();
+    h.checks("jjj").checks("y").checks("d");
+    let t = h.app.tab().unwrap();
+    assert_eq!(t.checks.rules.checks.last().unwrap().id(), first);
+    assert_eq!(t.checks.suggestions.len(), suggested - 2);
+    assert!(t.checks.unsaved);
+    let screen = regex::Regex::new(r"\d+ ms").unwrap().replace(&h.screen(), "_ ms").into_owned();
+    let screen = screen.replace(&dir.path().display().to_string(), "<dir>");
+    insta::assert_snapshot!("checks_panel", screen);
+    // Enter on a check: its failing rows become the view (u goes back).
+    h.checks("kkkkkkkk\n");
+    assert_eq!(h.app.view_sql().unwrap(), "SELECT * FROM orders WHERE amount IS NULL");
+    assert_eq!(h.app.tab().unwrap().rows(), Some(nulls));
+    h.act(Action::UndoStep);
+    assert_eq!(h.app.view_sql(), None);
+    // A unique key's failing rows: every row of a duplicated id.
+    h.act(Action::FirstColumn).add_check("u");
+    let dupes = h.report().checks.last().unwrap().failing_rows;
+    assert!(dupes > 0);
+    let n = h.app.tab().unwrap().checks.rules.checks.len();
+    h.act(Action::Checks).checks(&"j".repeat(n - 1)).checks("\n");
+    assert_eq!(h.app.tab().unwrap().rows(), Some(dupes));
+    // A new workbench on the same data finds the saved rules beside it.
+    let h2 = Harness::real(&[&data], 160, 40);
+    let ds = &h2.real.as_ref().unwrap().0.datasets()[0];
+    let path = rules_beside(ds).expect("rules beside the data");
+    let rules = assay::quality::Rules::load(&path).unwrap();
+    assert_eq!(rules.checks.len(), 3, "the rules as saved, before the suggestion");
 }
