@@ -332,19 +332,17 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
                     return Err(Error::input("--valid and --quarantine name the same file"));
                 }
             }
-            let report = ws.check(ds, &[], &rules).await?;
-            output::write_check_report(out, &report, format.into())?;
+            let mut report = ws.check(ds, &[], &rules).await?;
             // An error-severity failure writes no output at all (SPEC.md, gate).
             let blocked = report.failed_at(crate::quality::Severity::Error) > 0;
             if let (Some((v, q)), false) = (&outputs, blocked) {
-                let split = ws.quarantine(ds, &rules, report.rows, v, q).await?;
-                eprintln!(
-                    "{} rows in = {} valid ({v}) + {} quarantined ({q})",
-                    report.rows, split.0, split.1
-                );
+                let (valid, quarantined) = ws.quarantine(ds, &rules, report.rows, v, q).await?;
+                eprintln!("{} rows in = {valid} valid ({v}) + {quarantined} quarantined ({q})", report.rows);
+                report.quarantine = Some(crate::quality::Split { rows_in: report.rows, valid, quarantined });
             } else if let (Some(_), true) = (&outputs, blocked) {
                 eprintln!("an error-severity check failed: no output written");
             }
+            output::write_check_report(out, &report, format.into())?;
             let severity = match fail_on {
                 FailOn::Warn => crate::quality::Severity::Warn,
                 FailOn::Error => crate::quality::Severity::Error,

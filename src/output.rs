@@ -416,10 +416,13 @@ pub fn junit(report: &crate::quality::Report) -> String {
             c.elapsed_ms as f64 / 1000.0
         ));
         let observed = c.observed.map(short_number).unwrap_or_else(|| "none".into());
+        let rows = if c.row_level {
+            format!("{} failing rows ({:.2}%), ", c.failing_rows, c.failing_fraction * 100.0)
+        } else {
+            String::new()
+        };
         let message = format!(
-            "{} failing rows ({:.2}%), observed {observed}, threshold {}{}",
-            c.failing_rows,
-            c.failing_fraction * 100.0,
+            "{rows}observed {observed}, threshold {}{}",
             c.threshold,
             c.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
         );

@@ -84,6 +84,17 @@ pub struct Report {
     pub scans: u32,
     pub checks: Vec<CheckResult>,
     pub elapsed_ms: u64,
+    /// The split, when the run quarantined failing rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quarantine: Option<Split>,
+}
+
+/// Rows in = valid + quarantined, as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Split {
+    pub rows_in: u64,
+    pub valid: u64,
+    pub quarantined: u64,
 }
 
 impl Report {
@@ -263,7 +274,7 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules, sources: &Sources) -> Resu
         result.samples = failing_rows(&found, &columns);
     }
     let elapsed = started.elapsed().as_millis() as u64;
-    Ok(Report { table: table.to_string(), rows, scans, checks, elapsed_ms: elapsed })
+    Ok(Report { table: table.to_string(), rows, scans, checks, elapsed_ms: elapsed, quarantine: None })
 }
 
 /// Failing rows from a sample query's frame (row number, then `columns` as text).

@@ -545,3 +545,80 @@ fn yaml_rules_are_the_same_model() {
     let bad = write(dir.path(), "bad.yml", b"checks:\n  - not_null: {column: name, severty: warn}\n");
     assay(&["check", &data, "--rules", &bad]).fails(2, &["bad.yml:2:", "unknown field `severty`"]);
 }
+
+/// Validates `document` against `schema` (in assets/schemas) with Python's `jsonschema`
+/// or `xmlschema` (.ci/run installs them); returns the validator's complaint, if any.
+fn schema_errors(schema: &str, document: &str) -> Option<String> {
+    let script = if schema.ends_with(".json") {
+        "import json, sys, jsonschema; s = json.load(open(sys.argv[1])); \
+         jsonschema.Draft202012Validator.check_schema(s); \
+         errors = [e.message for e in jsonschema.Draft202012Validator(s).iter_errors(json.load(sys.stdin))]; \
+         print('\\n'.join(errors))"
+    } else {
+        "import sys, xmlschema; s = xmlschema.XMLSchema(sys.argv[1]); \
+         print('\\n'.join(str(e.reason) for e in s.iter_errors(sys.stdin.read())))"
+    };
+    let path = root().join("assets/schemas").join(schema);
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, path.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(document.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "the validator failed (are jsonschema and xmlschema installed? .ci/run installs them): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (!text.is_empty()).then_some(text)
+}
+
+#[test]
+fn json_and_junit_reports_follow_their_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let (valid, bad) = (dir.path().join("v.parquet"), dir.path().join("q.csv"));
+    let rules = root().join("sample-data/orders.rules.toml").display().to_string();
+    // Every kind of result: pass, warn and fail, row- and table-level, samples with nulls,
+    // a schema check's detail, and (without error-severity checks) a quarantine split.
+    let extra = write(
+        dir.path(),
+        "more.toml",
+        br#"key = ["order_id"]
+[[checks]]
+schema = { columns = { order_id = "int", nope = "string" }, severity = "warn" }
+[[checks]]
+not_null = { column = "amount", severity = "warn" }
+[[checks]]
+stat = { column = "price", metric = "p95", max = 1, severity = "info" }
+"#,
+    );
+    for (rules, split) in [(rules.as_str(), false), (extra.as_str(), true)] {
+        let mut args = vec!["check", "sample-data/orders.csv", "--rules", rules, "--format", "json"];
+        let (v, q) = (valid.display().to_string(), bad.display().to_string());
+        if split {
+            args.extend(["--valid", &v, "--quarantine", &q]);
+        }
+        let run = assay(&args);
+        let report = json(&run.stdout);
+        assert_eq!(report["quarantine"].is_object(), split, "{}", run.stdout);
+        if let Some(e) = schema_errors("check-report.schema.json", &run.stdout) {
+            panic!("{rules}: the JSON report breaks its schema: {e}\n{}", run.stdout);
+        }
+        args.truncate(5);
+        args.push("junit");
+        let junit = assay(&args);
+        if let Some(e) = schema_errors("junit.xsd", &junit.stdout) {
+            panic!("{rules}: the JUnit report breaks its schema: {e}\n{}", junit.stdout);
+        }
+    }
+    // The validators do catch a broken document.
+    assert!(schema_errors("check-report.schema.json", r#"{"table": "t"}"#).is_some());
+    assert!(schema_errors("junit.xsd", "<testsuites name=\"x\"><testsuite/></testsuites>").is_some());
+}
