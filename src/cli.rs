@@ -110,6 +110,9 @@ pub enum Command {
         /// Another table a foreign key references: NAME=DATA. Repeatable.
         #[arg(long = "table", short = 't', value_name = "NAME=DATA")]
         tables: Vec<String>,
+        /// The engine that measures the checks (both give the same answers).
+        #[arg(long, value_enum, default_value_t = EngineArg::Polars)]
+        engine: EngineArg,
     },
     /// Propose checks from a profile of the data, printed as a rules file.
     Suggest { data: String },
@@ -308,13 +311,41 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             let profile = ws.profile(ds, &[]).await?;
             output::write_profile(out, &ds.name, &profile, matches!(format, SchemaFormat::Json))
         }
-        Command::Check { data, rules, format, fail_on, valid, quarantine, overwrite, explain, tables } => {
+        Command::Check {
+            data,
+            rules,
+            format,
+            fail_on,
+            valid,
+            quarantine,
+            overwrite,
+            explain,
+            tables,
+            engine,
+        } => {
             // The rules are read and checked before any data.
             let rules = crate::quality::Rules::load(&rules)?;
             let mut specs = vec![(None, data)];
             specs.extend(table_specs(&tables));
             let ws = Workspace::open(&specs, &options).await?;
             let ds = &ws.datasets()[0];
+            if explain && EngineKind::from(engine) == EngineKind::DataFusion {
+                let mut lf = crate::engine::polars::scan(ds).map_err(|e| Error::runtime(e.to_string()))?;
+                let schema = lf.collect_schema().map_err(|e| Error::runtime(e.to_string()))?;
+                rules.check_columns(&schema)?;
+                let plan = crate::quality::sql::compile(&crate::transform::ident(&ds.name), &rules, &schema)?;
+                let mut text = format!(
+                    "{} checks in {} scans on DataFusion: one aggregation, then one query each for {} check(s)\n\n{}\n",
+                    rules.checks.len(),
+                    1 + plan.own.len(),
+                    plan.own.len(),
+                    plan.aggregate
+                );
+                for (i, q) in &plan.own {
+                    text.push_str(&format!("\n{}: {q}\n", rules.checks[*i].id()));
+                }
+                return write!(out, "{text}").map_err(|e| Error::runtime(format!("writing output: {e}")));
+            }
             if explain {
                 let plan = crate::quality::explain(
                     crate::engine::polars::scan(ds).map_err(|e| Error::runtime(e.to_string()))?,
@@ -332,7 +363,7 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
                     return Err(Error::input("--valid and --quarantine name the same file"));
                 }
             }
-            let mut report = ws.check(ds, &[], &rules).await?;
+            let mut report = ws.check_on(ds, &[], &rules, engine.into()).await?;
             // An error-severity failure writes no output at all (SPEC.md, gate).
             let blocked = report.failed_at(crate::quality::Severity::Error) > 0;
             if let (Some((v, q)), false) = (&outputs, blocked) {

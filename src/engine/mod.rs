@@ -396,6 +396,82 @@ impl Workspace {
         })
     }
 
+    /// Runs the checks of `rules` over `ds` after `steps` on `engine`. On DataFusion the
+    /// checks are SQL (`quality::sql`): one aggregating query and one per unique key,
+    /// foreign key, duplicate_rows and sql check; failing-row samples are read by Polars
+    /// either way (row numbers need the file's order).
+    pub async fn check_on(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        rules: &crate::quality::Rules,
+        engine: EngineKind,
+    ) -> Result<crate::quality::Report> {
+        if engine == EngineKind::Polars {
+            return self.check(ds, steps, rules).await;
+        }
+        let started = std::time::Instant::now();
+        let (owned, st) = (ds.clone(), steps.to_vec());
+        let (lf, schema) = blocking(move || -> ::polars::prelude::PolarsResult<_> {
+            let mut lf = transform::apply(polars::scan(&owned)?, &st)?;
+            let schema = lf.collect_schema()?;
+            Ok((lf, schema))
+        })
+        .await?
+        .map_err(|e| self.polars_error(e, None))?;
+        rules.check_columns(&schema)?;
+        let from = if steps.is_empty() {
+            transform::ident(&ds.name)
+        } else {
+            format!("({}) AS __assay_view", transform::to_sql(&ds.name, steps))
+        };
+        let plan = crate::quality::sql::compile(&from, rules, &schema)?;
+        let ctx = self.datafusion_context().await?;
+        let one_row = |query: String| {
+            let ctx = ctx.clone();
+            async move {
+                let df = ctx.sql(&query).await.map_err(|e| self.datafusion_error(e, Some(&query)))?;
+                let batches = df.collect().await.map_err(|e| self.datafusion_error(e, Some(&query)))?;
+                let mut row: HashMap<String, Option<f64>> = HashMap::new();
+                for batch in batches.iter().filter(|b| b.num_rows() > 0).take(1) {
+                    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+                        let v = ::datafusion::arrow::compute::cast(
+                            column,
+                            &::datafusion::arrow::datatypes::DataType::Float64,
+                        )
+                        .map_err(|e| Error::runtime(format!("checks on datafusion: {e}")))?;
+                        let v =
+                            v.as_any().downcast_ref::<::datafusion::arrow::array::Float64Array>().and_then(
+                                |a| (!::datafusion::arrow::array::Array::is_null(a, 0)).then(|| a.value(0)),
+                            );
+                        row.insert(field.name().clone(), v.filter(|v| !v.is_nan()));
+                    }
+                }
+                Ok::<_, Error>(row)
+            }
+        };
+        let aggregate = one_row(plan.aggregate.clone()).await?;
+        let mut measured = crate::quality::Measured {
+            rows: aggregate.get("__rows").copied().flatten().unwrap_or(0.0) as u64,
+            scans: 1 + plan.own.len() as u32,
+            values: (0..rules.checks.len())
+                .map(|i| (aggregate.get(&format!("c{i}")).copied().flatten(), None))
+                .collect(),
+        };
+        for (i, query) in &plan.own {
+            let row = one_row(query.clone()).await?;
+            measured.values[*i].0 = row.get("v").copied().flatten();
+        }
+        let sources = self.sources(ds)?;
+        let (name, rules) = (ds.name.clone(), rules.clone());
+        blocking(move || crate::quality::run_measured(&name, lf, &rules, &sources, measured, started))
+            .await?
+            .map_err(|e| match e {
+                Error::Runtime(m) => self.read_failure("polars", &m),
+                other => other,
+            })
+    }
+
     /// A check on `column` of `ds` after `steps`, its bounds read from the data (see
     /// `quality::suggest::from_column`).
     pub async fn check_from_column(

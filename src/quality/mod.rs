@@ -8,6 +8,7 @@
 //! `unique` fails every row whose key occurs more than once, nulls included as a value.
 
 pub mod rules;
+pub mod sql;
 pub mod suggest;
 
 use std::time::Instant;
@@ -179,10 +180,19 @@ pub fn explain(lf: LazyFrame, rules: &Rules, sources: &Sources) -> Result<String
     Ok(text)
 }
 
+/// What the checks measured, before judging: the row count, the scans taken, and per
+/// check (in order) the observed value and, for a schema check, what was wrong.
+#[derive(Debug, Clone, Default)]
+pub struct Measured {
+    pub rows: u64,
+    pub scans: u32,
+    pub values: Vec<(Option<f64>, Option<String>)>,
+}
+
 /// Runs every check of `rules` over `lf` in one aggregating scan.
 pub fn run(table: &str, lf: LazyFrame, rules: &Rules, sources: &Sources) -> Result<Report> {
     let started = Instant::now();
-    let (lf, schema, aggregation, samples) = compile(lf, rules, sources)?;
+    let (lf, schema, aggregation, context) = compile(lf, rules, sources)?;
     let df = crate::engine::polars::collect(aggregation)
         .map_err(|e| Error::runtime(format!("checks on {table}: {e}")))?;
     let value = |name: &str| -> Option<f64> {
@@ -190,20 +200,18 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules, sources: &Sources) -> Resu
         if v.is_null() {
             return None;
         }
-        v.extract::<f64>()
+        v.extract::<f64>().filter(|v| !v.is_nan())
     };
-    let rows = value("__rows").unwrap_or(0.0) as u64;
-    let mut scans = 1 + samples.references.len() as u32;
+    let mut measured = Measured {
+        rows: value("__rows").unwrap_or(0.0) as u64,
+        scans: 1 + context.references.len() as u32,
+        values: Vec::new(),
+    };
     // Checks that are not one aggregate: a schema check reads no data; an `sql` check
     // is its own query over the table (one more scan each).
-    let mut own: std::collections::HashMap<usize, (f64, Option<String>)> = Default::default();
     for (i, check) in rules.checks.iter().enumerate() {
-        match check {
-            Check::Schema(a) => {
-                let problems = rules::schema_problems(a, &schema);
-                let detail = (!problems.is_empty()).then(|| problems.join("; "));
-                own.insert(i, (problems.len() as f64, detail));
-            }
+        let v = match check {
+            Check::Schema(a) => schema_value(a, &schema),
             Check::Sql(a) => {
                 let mut ctx = polars::sql::SQLContext::new();
                 ctx.register(table, lf.clone());
@@ -213,22 +221,59 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules, sources: &Sources) -> Resu
                     .map_err(|e| Error::input(format!("check {}: {e}", check.id())))?;
                 let n =
                     failing.column("len").ok().and_then(|c| c.get(0).ok()).and_then(|v| v.extract::<f64>());
-                own.insert(i, (n.unwrap_or(0.0), None));
-                scans += 1;
+                measured.scans += 1;
+                (Some(n.unwrap_or(0.0)), None)
             }
-            _ => {}
+            _ => (value(&key(i, "value")), None),
+        };
+        measured.values.push(v);
+    }
+    finish(table, lf, &schema, &context, rules, measured, started)
+}
+
+/// A schema check's observation: the number of problems, and them in words.
+fn schema_value(a: &rules::SchemaArgs, schema: &Schema) -> (Option<f64>, Option<String>) {
+    let problems = rules::schema_problems(a, schema);
+    let detail = (!problems.is_empty()).then(|| problems.join("; "));
+    (Some(problems.len() as f64), detail)
+}
+
+/// The checks of `rules` judged from measurements another engine took (see `sql`), with
+/// failing-row samples read by Polars (only its ordered scan numbers rows as the file).
+pub fn run_measured(
+    table: &str,
+    lf: LazyFrame,
+    rules: &Rules,
+    sources: &Sources,
+    mut measured: Measured,
+    started: Instant,
+) -> Result<Report> {
+    let (lf, schema, _, context) = compile(lf, rules, sources)?;
+    for (check, value) in rules.checks.iter().zip(measured.values.iter_mut()) {
+        if let Check::Schema(a) = check {
+            *value = schema_value(a, &schema);
         }
     }
+    finish(table, lf, &schema, &context, rules, measured, started)
+}
+
+/// Judges each measurement against its check's threshold, then samples failing rows.
+fn finish(
+    table: &str,
+    lf: LazyFrame,
+    schema: &SchemaRef,
+    context: &rules::Context,
+    rules: &Rules,
+    measured: Measured,
+    started: Instant,
+) -> Result<Report> {
+    let rows = measured.rows;
     let elapsed = started.elapsed().as_millis() as u64;
-    let checks: Vec<CheckResult> = rules
+    let mut checks: Vec<CheckResult> = rules
         .checks
         .iter()
-        .enumerate()
-        .map(|(i, check)| {
-            let (observed, detail) = match own.remove(&i) {
-                Some((v, detail)) => (Some(v), detail),
-                None => (value(&key(i, "value")), None),
-            };
+        .zip(measured.values)
+        .map(|(check, (observed, detail))| {
             let (failing, status_ok, threshold) = check.judge(rows, observed);
             CheckResult {
                 id: check.id(),
@@ -250,23 +295,22 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules, sources: &Sources) -> Resu
                 samples: Vec::new(),
                 detail,
                 elapsed_ms: elapsed,
-                failing_sql: check.failure_sql(&schema),
+                failing_sql: check.failure_sql(schema),
             }
         })
         .collect();
     // Samples of each failing row-level check: its first failing rows, by a query that
     // stops reading once it has them (in the aggregation, gathering them cost 3x the
     // checks themselves on 10M rows: BENCHMARKS.md).
-    let mut checks = checks;
     for (i, (check, result)) in rules.checks.iter().zip(checks.iter_mut()).enumerate() {
-        if samples.n == 0 || result.failing_rows == 0 {
+        if context.n == 0 || result.failing_rows == 0 {
             continue;
         }
-        let Some(fail) = check.row_failure(i, &schema, &samples)? else { continue };
-        let columns = samples.columns_of(check);
+        let Some(fail) = check.row_failure(i, schema, context)? else { continue };
+        let columns = context.columns_of(check);
         let mut select = vec![col(ROW)];
         select.extend(columns.iter().map(|c| col(c.as_str()).cast(DataType::String)));
-        let n = IdxSize::try_from(samples.n).unwrap_or(IdxSize::MAX);
+        let n = IdxSize::try_from(context.n).unwrap_or(IdxSize::MAX);
         let found = crate::engine::polars::collect(
             lf.clone().with_row_index(ROW, None).filter(fail).select(select).limit(n),
         )
@@ -274,7 +318,14 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules, sources: &Sources) -> Resu
         result.samples = failing_rows(&found, &columns);
     }
     let elapsed = started.elapsed().as_millis() as u64;
-    Ok(Report { table: table.to_string(), rows, scans, checks, elapsed_ms: elapsed, quarantine: None })
+    Ok(Report {
+        table: table.to_string(),
+        rows,
+        scans: measured.scans,
+        checks,
+        elapsed_ms: elapsed,
+        quarantine: None,
+    })
 }
 
 /// Failing rows from a sample query's frame (row number, then `columns` as text).
