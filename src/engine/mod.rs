@@ -492,7 +492,9 @@ impl Workspace {
     }
 
     /// Splits `ds` into valid and quarantined rows by the row-level checks of `rules` and
-    /// writes them (atomically) to `valid` and `quarantine`; returns the two row counts.
+    /// streams them to `valid` and `quarantine` (each a pass over the data, bounded
+    /// memory); both files are renamed into place only when rows in = valid +
+    /// quarantined holds on what was written. Returns the two row counts.
     pub async fn quarantine(
         &self,
         ds: &Dataset,
@@ -506,11 +508,29 @@ impl Workspace {
         let sources = self.sources(ds)?;
         blocking(move || {
             let lf = polars::scan(&owned).map_err(|e| Error::runtime(e.to_string()))?;
-            let csv = matches!(Format::from_extension(&quarantine), Some(Format::Csv(_)));
-            let (mut good, mut bad) = crate::quality::quarantine(lf, &rules, &sources, rows_in, csv)?;
-            crate::sink::write_frame(&mut good, &valid)?;
-            crate::sink::write_frame(&mut bad, &quarantine)?;
-            Ok((good.height() as u64, bad.height() as u64))
+            let format = |dest: &str| {
+                Format::from_extension(dest)
+                    .ok_or_else(|| Error::input(format!("{dest}: unknown output format")))
+            };
+            let (valid_format, bad_format) = (format(&valid)?, format(&quarantine)?);
+            let csv = matches!(bad_format, Format::Csv(_));
+            let (good, bad) = crate::quality::quarantine(lf, &rules, &sources, csv)?;
+            let mut counts = (0, 0);
+            crate::sink::write_atomic(&valid, |valid_temp| {
+                counts.0 = crate::sink::sink_to(good, valid_temp, valid_format)?;
+                crate::sink::write_atomic(&quarantine, |bad_temp| {
+                    counts.1 = crate::sink::sink_to(bad, bad_temp, bad_format)?;
+                    if counts.0 + counts.1 != rows_in {
+                        return Err(Error::runtime(format!(
+                            "quarantine lost rows: {rows_in} in, {} valid + {} quarantined \
+                             (a bug in assay; nothing was written)",
+                            counts.0, counts.1
+                        )));
+                    }
+                    Ok(())
+                })
+            })?;
+            Ok(counts)
         })
         .await?
     }

@@ -4,8 +4,9 @@
 //! partial one. The format comes from the extension: `.parquet`, `.csv`, `.tsv`,
 //! `.ndjson`/`.jsonl`, `.arrow`/`.ipc`/`.feather`.
 //!
-//! Today this writes a collected frame (the quarantine split of `assay check`);
-//! streaming sinks, S3, SQLite and Postgres are issue 7.
+//! Frames are written by Polars' streaming sinks (the quarantine split of `assay
+//! check`), so outputs larger than memory take bounded memory; S3, SQLite and Postgres
+//! are issue 7.
 
 use std::path::{Path, PathBuf};
 
@@ -37,10 +38,58 @@ fn output_format(dest: &str) -> Result<Format> {
     })
 }
 
-/// Writes `df` to `dest` atomically.
-pub fn write_frame(df: &mut DataFrame, dest: &str) -> Result<()> {
+/// Streams `lf` into `dest` atomically with Polars' streaming sink, so an output larger
+/// than memory is written with bounded memory; returns the rows written (read back from
+/// the finished file before it takes `dest`'s name).
+pub fn sink_lazy(lf: LazyFrame, dest: &str) -> Result<u64> {
     let format = output_format(dest)?;
-    write_atomic(dest, |temp| write_to(df, temp, format))
+    let mut rows = 0;
+    write_atomic(dest, |temp| {
+        rows = sink_to(lf, temp, format)?;
+        Ok(())
+    })?;
+    Ok(rows)
+}
+
+/// Streams `lf` to the path `temp` as `format`; returns the rows the file holds.
+pub fn sink_to(lf: LazyFrame, temp: &Path, format: Format) -> Result<u64> {
+    let shown = temp.display().to_string();
+    let failed = |e: PolarsError| Error::runtime(format!("writing {shown}: {e}"));
+    let file_format = match format {
+        Format::Parquet => FileWriteFormat::Parquet(Arc::new(ParquetWriteOptions::default())),
+        Format::Csv(d) => {
+            let mut options = CsvWriterOptions { check_extension: false, ..Default::default() };
+            let mut serialize = (*options.serialize_options).clone();
+            serialize.separator = d.delimiter;
+            options.serialize_options = Arc::new(serialize);
+            FileWriteFormat::Csv(options)
+        }
+        Format::NdJson => FileWriteFormat::NDJson(Default::default()),
+        Format::Ipc => FileWriteFormat::Ipc(Default::default()),
+    };
+    let target = SinkDestination::File { target: SinkTarget::Path(PlRefPath::new(shown.as_str())) };
+    let args = UnifiedSinkArgs { sync_on_close: sync_on_close::SyncOnCloseType::All, ..Default::default() };
+    lf.sink(target, file_format, args)
+        .and_then(|lf| lf.collect_with_engine(Engine::Streaming))
+        .map_err(failed)?;
+    // Counted from the file itself: what will be published, not what was meant.
+    let path = PlRefPath::new(shown.as_str());
+    let written = match format {
+        Format::Parquet => LazyFrame::scan_parquet(path, Default::default()),
+        Format::Ipc => LazyFrame::scan_ipc(path, Default::default(), Default::default()),
+        Format::Csv(d) => LazyCsvReader::new(path)
+            .with_separator(d.delimiter)
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .finish(),
+        Format::NdJson => {
+            LazyJsonLineReader::new(path).with_infer_schema_length(std::num::NonZeroUsize::new(1)).finish()
+        }
+    }
+    .and_then(|lf| crate::engine::polars::collect(lf.select([len()])))
+    .map_err(failed)?;
+    let n = written.column("len").ok().and_then(|c| c.get(0).ok()).and_then(|v| v.extract::<u64>());
+    n.ok_or_else(|| Error::runtime(format!("writing {shown}: could not count the rows written")))
 }
 
 /// Writes `text` to `dest` atomically (a rules file saved from the workbench).
@@ -66,30 +115,4 @@ pub fn write_atomic(dest: &str, write: impl FnOnce(&Path) -> Result<()>) -> Resu
         let _ = std::fs::remove_file(&temp);
     }
     result
-}
-
-fn write_to(df: &mut DataFrame, temp: &Path, format: Format) -> Result<()> {
-    let shown = temp.display().to_string();
-    let file = std::fs::File::create(temp).map_err(|e| io_error(&shown, &e))?;
-    let mut file = std::io::BufWriter::new(file);
-    let failed = |e: PolarsError| Error::runtime(format!("writing {shown}: {e}"));
-    match format {
-        Format::Parquet => {
-            ParquetWriter::new(&mut file).finish(df).map_err(failed)?;
-        }
-        Format::Csv(d) => {
-            CsvWriter::new(&mut file)
-                .with_separator(d.delimiter)
-                .include_header(true)
-                .finish(df)
-                .map_err(failed)?;
-        }
-        Format::NdJson => {
-            JsonWriter::new(&mut file).with_json_format(JsonFormat::JsonLines).finish(df).map_err(failed)?
-        }
-        Format::Ipc => IpcWriter::new(&mut file).finish(df).map_err(failed)?,
-    }
-    // Flushed, then on disk before the rename makes it the destination.
-    let file = file.into_inner().map_err(|e| io_error(&shown, e.error()))?;
-    file.sync_all().map_err(|e| io_error(&shown, &e))
 }
