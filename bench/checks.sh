@@ -20,7 +20,7 @@ for f in "bench/data/orders_${ROWS}.csv" "bench/data/orders_${ROWS}.parquet"; do
         "python3 bench/checks_ge.py $f")
   args=()
   for i in "${!names[@]}"; do args+=(-n "${names[$i]}" "${cmds[$i]}"); done
-  hyperfine --warmup 1 --runs "$RUNS" -i --export-markdown "bench/results/checks_$(basename "$f").md" "${args[@]}"
+  hyperfine --warmup "${WARMUP:-1}" --runs "$RUNS" -i --export-markdown "bench/results/checks_$(basename "$f").md" "${args[@]}"
   echo "peak RSS, one run each ($f):"
   for i in "${!names[@]}"; do
     /usr/bin/time -f "%M" -o bench/results/rss.txt ${cmds[$i]} >/dev/null 2>&1 || true
