@@ -329,29 +329,12 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             specs.extend(table_specs(&tables));
             let ws = Workspace::open(&specs, &options).await?;
             let ds = &ws.datasets()[0];
-            if explain && EngineKind::from(engine) == EngineKind::DataFusion {
-                let mut lf = crate::engine::polars::scan(ds).map_err(|e| Error::runtime(e.to_string()))?;
-                let schema = lf.collect_schema().map_err(|e| Error::runtime(e.to_string()))?;
-                rules.check_columns(&schema)?;
-                let plan = crate::quality::sql::compile(&crate::transform::ident(&ds.name), &rules, &schema)?;
-                let mut text = format!(
-                    "{} checks in {} scans on DataFusion: one aggregation, then one query each for {} check(s)\n\n{}\n",
-                    rules.checks.len(),
-                    1 + plan.own.len(),
-                    plan.own.len(),
-                    plan.aggregate
-                );
-                for (i, q) in &plan.own {
-                    text.push_str(&format!("\n{}: {q}\n", rules.checks[*i].id()));
-                }
-                return write!(out, "{text}").map_err(|e| Error::runtime(format!("writing output: {e}")));
-            }
             if explain {
-                let plan = crate::quality::explain(
-                    crate::engine::polars::scan(ds).map_err(|e| Error::runtime(e.to_string()))?,
-                    &rules,
-                    &ws.sources(ds)?,
-                )?;
+                let lf = crate::engine::polars::scan(ds).map_err(|e| Error::runtime(e.to_string()))?;
+                let plan = match EngineKind::from(engine) {
+                    EngineKind::Polars => crate::quality::explain(lf, &rules, &ws.sources(ds)?)?,
+                    EngineKind::DataFusion => crate::quality::sql::explain(lf, &ds.name, &rules)?,
+                };
                 return write!(out, "{plan}").map_err(|e| Error::runtime(format!("writing output: {e}")));
             }
             let outputs = valid.zip(quarantine);

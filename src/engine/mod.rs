@@ -369,24 +369,20 @@ impl Workspace {
             .collect()
     }
 
-    /// Runs the checks of `rules` over `ds` after `steps` in one aggregating scan.
-    pub async fn check(
+    /// Runs `work` on a blocking thread over `ds` after `steps` (a lazy Polars plan); a
+    /// runtime failure reads as a failure to read the data.
+    async fn on_view<T: Send + 'static>(
         &self,
         ds: &Dataset,
         steps: &[Step],
-        rules: &crate::quality::Rules,
-    ) -> Result<crate::quality::Report> {
+        work: impl FnOnce(::polars::prelude::LazyFrame) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let (owned, steps) = (ds.clone(), steps.to_vec());
-        let rules = rules.clone();
-        let sources = self.sources(ds)?;
         blocking(move || {
-            crate::quality::run(
-                &owned.name,
+            work(
                 polars::scan(&owned)
                     .and_then(|lf| transform::apply(lf, &steps))
                     .map_err(|e| Error::runtime(e.to_string()))?,
-                &rules,
-                &sources,
             )
         })
         .await?
@@ -394,6 +390,17 @@ impl Workspace {
             Error::Runtime(m) => self.read_failure("polars", &m),
             other => other,
         })
+    }
+
+    /// Runs the checks of `rules` over `ds` after `steps` in one aggregating scan.
+    pub async fn check(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        rules: &crate::quality::Rules,
+    ) -> Result<crate::quality::Report> {
+        let (name, rules, sources) = (ds.name.clone(), rules.clone(), self.sources(ds)?);
+        self.on_view(ds, steps, move |lf| crate::quality::run(&name, lf, &rules, &sources)).await
     }
 
     /// Runs the checks of `rules` over `ds` after `steps` on `engine`. On DataFusion the
@@ -411,21 +418,13 @@ impl Workspace {
             return self.check(ds, steps, rules).await;
         }
         let started = std::time::Instant::now();
-        let (owned, st) = (ds.clone(), steps.to_vec());
-        let (lf, schema) = blocking(move || -> ::polars::prelude::PolarsResult<_> {
-            let mut lf = transform::apply(polars::scan(&owned)?, &st)?;
-            let schema = lf.collect_schema()?;
-            Ok((lf, schema))
-        })
-        .await?
-        .map_err(|e| self.polars_error(e, None))?;
-        rules.check_columns(&schema)?;
         let from = if steps.is_empty() {
             transform::ident(&ds.name)
         } else {
             format!("({}) AS __assay_view", transform::to_sql(&ds.name, steps))
         };
-        let plan = crate::quality::sql::compile(&from, rules, &schema)?;
+        let r = rules.clone();
+        let plan = self.on_view(ds, steps, move |lf| crate::quality::sql::plan(lf, &from, &r)).await?;
         let ctx = self.datafusion_context().await?;
         let one_row = |query: String| {
             let ctx = ctx.clone();
@@ -462,14 +461,11 @@ impl Workspace {
             let row = one_row(query.clone()).await?;
             measured.values[*i].0 = row.get("v").copied().flatten();
         }
-        let sources = self.sources(ds)?;
-        let (name, rules) = (ds.name.clone(), rules.clone());
-        blocking(move || crate::quality::run_measured(&name, lf, &rules, &sources, measured, started))
-            .await?
-            .map_err(|e| match e {
-                Error::Runtime(m) => self.read_failure("polars", &m),
-                other => other,
-            })
+        let (name, rules, sources) = (ds.name.clone(), rules.clone(), self.sources(ds)?);
+        self.on_view(ds, steps, move |lf| {
+            crate::quality::run_measured(&name, lf, &rules, &sources, measured, started)
+        })
+        .await
     }
 
     /// A check on `column` of `ds` after `steps`, its bounds read from the data (see
@@ -481,14 +477,8 @@ impl Workspace {
         column: &str,
         kind: crate::quality::suggest::FromColumn,
     ) -> Result<crate::quality::Check> {
-        let (owned, steps, column) = (ds.clone(), steps.to_vec(), column.to_string());
-        blocking(move || {
-            let lf = polars::scan(&owned)
-                .and_then(|lf| transform::apply(lf, &steps))
-                .map_err(|e| Error::runtime(e.to_string()))?;
-            crate::quality::suggest::from_column(lf, &column, kind)
-        })
-        .await?
+        let column = column.to_string();
+        self.on_view(ds, steps, move |lf| crate::quality::suggest::from_column(lf, &column, kind)).await
     }
 
     /// Splits `ds` into valid and quarantined rows by the row-level checks of `rules` and
@@ -503,16 +493,11 @@ impl Workspace {
         valid: &str,
         quarantine: &str,
     ) -> Result<(u64, u64)> {
-        let (owned, rules) = (ds.clone(), rules.clone());
+        let (rules, sources) = (rules.clone(), self.sources(ds)?);
         let (valid, quarantine) = (valid.to_string(), quarantine.to_string());
-        let sources = self.sources(ds)?;
-        blocking(move || {
-            let lf = polars::scan(&owned).map_err(|e| Error::runtime(e.to_string()))?;
-            let format = |dest: &str| {
-                Format::from_extension(dest)
-                    .ok_or_else(|| Error::input(format!("{dest}: unknown output format")))
-            };
-            let (valid_format, bad_format) = (format(&valid)?, format(&quarantine)?);
+        let (valid_format, bad_format) =
+            (crate::sink::output_format(&valid)?, crate::sink::output_format(&quarantine)?);
+        self.on_view(ds, &[], move |lf| {
             let csv = matches!(bad_format, Format::Csv(_));
             let (good, bad) = crate::quality::quarantine(lf, &rules, &sources, csv)?;
             let mut counts = (0, 0);
@@ -532,7 +517,7 @@ impl Workspace {
             })?;
             Ok(counts)
         })
-        .await?
+        .await
     }
 
     /// A rules file proposed from the data (see `quality::suggest`): a profile, then one
@@ -544,18 +529,13 @@ impl Workspace {
         steps: &[Step],
     ) -> Result<(u64, Vec<crate::quality::suggest::Suggestion>)> {
         let profile = self.profile(ds, steps).await?;
-        let (owned, steps) = (ds.clone(), steps.to_vec());
-        blocking(move || {
-            let lf = || {
-                polars::scan(&owned)
-                    .and_then(|lf| transform::apply(lf, &steps))
-                    .map_err(|e| Error::runtime(e.to_string()))
-            };
-            let values = crate::quality::suggest::category_values(lf()?, &profile)?;
+        let name = ds.name.clone();
+        self.on_view(ds, steps, move |lf| {
+            let values = crate::quality::suggest::category_values(lf.clone(), &profile)?;
             let rows = profile.first().map(|c| c.rows).unwrap_or(0);
-            Ok((rows, crate::quality::suggest::suggest(&owned.name, lf()?, &profile, &values)?))
+            Ok((rows, crate::quality::suggest::suggest(&name, lf, &profile, &values)?))
         })
-        .await?
+        .await
     }
 
     /// Runs `query` on `engine` over every dataset in the workspace.

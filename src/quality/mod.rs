@@ -99,6 +99,11 @@ pub struct Split {
 }
 
 impl Report {
+    /// How many checks have `status`.
+    pub fn count(&self, status: Status) -> usize {
+        self.checks.iter().filter(|c| c.status == status).count()
+    }
+
     /// Checks beyond their threshold at `severity` or above.
     pub fn failed_at(&self, severity: Severity) -> usize {
         self.checks.iter().filter(|c| c.status != Status::Pass && c.severity >= severity).count()

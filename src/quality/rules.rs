@@ -456,7 +456,13 @@ impl Check {
     /// and date parsing takes strftime formats that SQL engines spell differently.
     pub fn failure_sql(&self, schema: &Schema) -> Option<String> {
         use crate::transform::{ident, literal};
-        let either = |parts: Vec<String>| {
+        // `v` below `min` or above `max` (bounds left out are no bounds).
+        let outside = |v: &str, min: Option<String>, max: Option<String>, (lt, gt): (&str, &str)| {
+            let parts: Vec<String> =
+                [min.map(|m| format!("{v} {lt} {m}")), max.map(|m| format!("{v} {gt} {m}"))]
+                    .into_iter()
+                    .flatten()
+                    .collect();
             if parts.is_empty() {
                 "FALSE".to_string()
             } else {
@@ -485,16 +491,8 @@ impl Check {
                 if schema.get(a.column.as_str()).is_some_and(|t| t.is_temporal()) {
                     return None;
                 }
-                let c = ident(&a.column);
-                let (lt, gt) = if a.exclusive.unwrap_or(false) { ("<=", ">=") } else { ("<", ">") };
-                let mut parts = Vec::new();
-                if let Some(min) = a.min {
-                    parts.push(format!("{c} {lt} {min}"));
-                }
-                if let Some(max) = a.max {
-                    parts.push(format!("{c} {gt} {max}"));
-                }
-                either(parts)
+                let ops = if a.exclusive.unwrap_or(false) { ("<=", ">=") } else { ("<", ">") };
+                outside(&ident(&a.column), a.min.map(|m| m.to_string()), a.max.map(|m| m.to_string()), ops)
             }
             Check::Regex(a) => {
                 format!("NOT ({} ~ {})", ident(&a.column), literal(&format!("^(?:{})$", a.pattern)))
@@ -505,14 +503,7 @@ impl Check {
             },
             Check::Length(a) => {
                 let n = format!("LENGTH({})", ident(&a.column));
-                let mut parts = Vec::new();
-                if let Some(min) = a.min {
-                    parts.push(format!("{n} < {min}"));
-                }
-                if let Some(max) = a.max {
-                    parts.push(format!("{n} > {max}"));
-                }
-                either(parts)
+                outside(&n, a.min.map(|m| m.to_string()), a.max.map(|m| m.to_string()), ("<", ">"))
             }
             Check::Compare(a) => format!("NOT ({} {} {})", ident(&a.left), a.op, ident(&a.right)),
             Check::Expression(a) => format!("NOT ({})", a.sql),

@@ -5,7 +5,7 @@
 //! join), `duplicate_rows` (a DISTINCT) and `sql` checks. The measurements are judged by
 //! the same code as Polars' (`quality::run_measured`), so both engines give one answer.
 
-use polars::prelude::Schema;
+use polars::prelude::{LazyFrame, Schema};
 
 use super::rules::{Check, Metric, Rules};
 use crate::error::{Error, Result};
@@ -18,8 +18,32 @@ pub struct SqlChecks {
     pub aggregate: String,
     /// Checks measured by a query of their own (one row, one number): index and query.
     pub own: Vec<(usize, String)>,
-    /// Checks measured by no query (schema checks read only the schema).
-    pub schema_only: Vec<usize>,
+}
+
+/// The queries of `rules` over `from` (see `compile`), whose data `lf` is: its columns
+/// are checked first, before any row is read.
+pub fn plan(lf: LazyFrame, from: &str, rules: &Rules) -> Result<SqlChecks> {
+    let mut lf = lf;
+    let schema = lf.collect_schema().map_err(|e| Error::runtime(format!("checks: {e}")))?;
+    rules.check_columns(&schema)?;
+    compile(from, rules, &schema)
+}
+
+/// How the checks would run on DataFusion over table `table` (`lf`), without running them:
+/// the number of scans and every query.
+pub fn explain(lf: LazyFrame, table: &str, rules: &Rules) -> Result<String> {
+    let plan = plan(lf, &ident(table), rules)?;
+    let mut text = format!(
+        "{} checks in {} scans on DataFusion: one aggregation, then one query each for {} check(s)\n\n{}\n",
+        rules.checks.len(),
+        1 + plan.own.len(),
+        plan.own.len(),
+        plan.aggregate
+    );
+    for (i, q) in &plan.own {
+        text.push_str(&format!("\n{}: {q}\n", rules.checks[*i].id()));
+    }
+    Ok(text)
 }
 
 /// The queries that measure `rules` over `from` (a table name, or a parenthesised
@@ -28,7 +52,6 @@ pub struct SqlChecks {
 pub fn compile(from: &str, rules: &Rules, schema: &Schema) -> Result<SqlChecks> {
     let mut aggregates = vec!["COUNT(*) AS __rows".to_string()];
     let mut own = Vec::new();
-    let mut schema_only = Vec::new();
     for (i, check) in rules.checks.iter().enumerate() {
         let refuse = |what: &str| {
             Error::input(format!(
@@ -77,10 +100,8 @@ pub fn compile(from: &str, rules: &Rules, schema: &Schema) -> Result<SqlChecks> 
                 own.push((i, format!("SELECT CAST(COUNT(*) AS DOUBLE) AS v FROM ({}) AS q", a.query)));
                 continue;
             }
-            Check::Schema(_) => {
-                schema_only.push(i);
-                continue;
-            }
+            // Checked against the schema, no query (`quality::run_measured`).
+            Check::Schema(_) => continue,
             Check::Monotonic(_) => return Err(refuse("`monotonic` (it needs the rows' order)")),
             Check::RowCount(_) => "CAST(COUNT(*) AS DOUBLE)".to_string(),
             Check::NullFraction(a) => format!(
@@ -119,5 +140,5 @@ pub fn compile(from: &str, rules: &Rules, schema: &Schema) -> Result<SqlChecks> 
         };
         aggregates.push(format!("{aggregate} AS c{i}"));
     }
-    Ok(SqlChecks { aggregate: format!("SELECT {} FROM {from}", aggregates.join(", ")), own, schema_only })
+    Ok(SqlChecks { aggregate: format!("SELECT {} FROM {from}", aggregates.join(", ")), own })
 }

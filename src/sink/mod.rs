@@ -32,23 +32,10 @@ pub fn check_destination(dest: &str, inputs: &[String], overwrite: bool) -> Resu
 }
 
 /// The format an output path's extension names.
-fn output_format(dest: &str) -> Result<Format> {
+pub fn output_format(dest: &str) -> Result<Format> {
     Format::from_extension(dest).ok_or_else(|| {
         Error::input(format!("{dest}: unknown output format (use .parquet, .csv, .tsv, .ndjson or .arrow)"))
     })
-}
-
-/// Streams `lf` into `dest` atomically with Polars' streaming sink, so an output larger
-/// than memory is written with bounded memory; returns the rows written (read back from
-/// the finished file before it takes `dest`'s name).
-pub fn sink_lazy(lf: LazyFrame, dest: &str) -> Result<u64> {
-    let format = output_format(dest)?;
-    let mut rows = 0;
-    write_atomic(dest, |temp| {
-        rows = sink_to(lf, temp, format)?;
-        Ok(())
-    })?;
-    Ok(rows)
 }
 
 /// Streams `lf` to the path `temp` as `format`; returns the rows the file holds.

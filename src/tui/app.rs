@@ -1341,6 +1341,9 @@ impl App {
                 }
                 self.scroll_into_view(tab);
                 let mut jobs = self.deferred_count(tab);
+                if self.tabs[tab].checks.after_page {
+                    jobs.extend(self.run_checks(tab));
+                }
                 jobs.extend(self.request_page(tab, false));
                 jobs
             }

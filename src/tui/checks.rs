@@ -28,6 +28,9 @@ pub struct Checks {
     pub unsaved: bool,
     /// Bumped whenever the rules change, so results of older rules are dropped.
     pub version: u64,
+    /// A run waits for the tab's first page (on two cores, a full scan started with
+    /// it delays the first screen; the row count waits the same way).
+    pub after_page: bool,
 }
 
 /// The last run of a tab's checks.
@@ -68,6 +71,28 @@ impl Checks {
         }
     }
 
+    /// The last result of check `index`, if it was run with the rules as they are there.
+    pub fn result(&self, index: usize) -> Option<&crate::quality::CheckResult> {
+        let id = self.rules.checks.get(index)?.id();
+        self.report()?.checks.get(index).filter(|r| r.id == id)
+    }
+
+    /// Adds `check` unless one with its id is there; says whether it did.
+    fn push(&mut self, check: Check) -> bool {
+        let id = check.id();
+        if self.rules.checks.iter().any(|c| c.id() == id) {
+            return false;
+        }
+        self.rules.checks.push(check);
+        true
+    }
+
+    /// The rules changed (not saved yet): older results stop counting.
+    fn changed(&mut self) {
+        self.unsaved = true;
+        self.version += 1;
+    }
+
     pub fn running(&self) -> bool {
         matches!(self.run, CheckRun::Running { .. }) || self.suggesting.is_some() || self.adding.is_some()
     }
@@ -104,8 +129,12 @@ impl App {
         let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
         t.checks.rules = rules;
         t.checks.path = Some(path);
+        t.checks.changed();
         t.checks.unsaved = false;
-        t.checks.version += 1;
+        if t.page.is_none() {
+            t.checks.after_page = true;
+            return Vec::new();
+        }
         self.run_checks(tab)
     }
 
@@ -130,6 +159,7 @@ impl App {
     /// Runs the tab's checks on its view, in the background.
     pub fn run_checks(&mut self, tab: usize) -> Vec<Job> {
         let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
+        t.checks.after_page = false;
         if t.checks.rules.checks.is_empty() {
             t.checks.run = CheckRun::None;
             return Vec::new();
@@ -143,14 +173,12 @@ impl App {
     pub fn add_check(&mut self, tab: usize, check: Check) -> Vec<Job> {
         let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
         let id = check.id();
-        if t.checks.rules.checks.iter().any(|c| c.id() == id) {
+        if !t.checks.push(check) {
             self.message =
                 Some(Message { text: format!("check {id} is already in the rules"), error: false });
             return Vec::new();
         }
-        t.checks.rules.checks.push(check);
-        t.checks.unsaved = true;
-        t.checks.version += 1;
+        t.checks.changed();
         self.message = Some(Message { text: format!("added check {id} (c shows the checks)"), error: false });
         self.run_checks(tab)
     }
@@ -205,8 +233,7 @@ impl App {
             }
             PaletteKey::Char('d') | PaletteKey::Backspace if selected < checks => {
                 let removed = t.checks.rules.checks.remove(selected);
-                t.checks.unsaved = true;
-                t.checks.version += 1;
+                t.checks.changed();
                 self.mode = Mode::Checks { selected: selected.min(n.saturating_sub(2)) };
                 self.message =
                     Some(Message { text: format!("removed check {}", removed.id()), error: false });
@@ -224,16 +251,8 @@ impl App {
             }
             PaletteKey::Char('Y') if !t.checks.suggestions.is_empty() => {
                 let all: Vec<Suggestion> = std::mem::take(&mut t.checks.suggestions);
-                let before = t.checks.rules.checks.len();
-                for s in all {
-                    let id = s.check.id();
-                    if !t.checks.rules.checks.iter().any(|c| c.id() == id) {
-                        t.checks.rules.checks.push(s.check);
-                    }
-                }
-                let added = t.checks.rules.checks.len() - before;
-                t.checks.unsaved = true;
-                t.checks.version += 1;
+                let added = all.into_iter().filter(|s| t.checks.push(s.check.clone())).count();
+                t.checks.changed();
                 self.message =
                     Some(Message { text: format!("accepted {added} suggested checks"), error: false });
                 return self.run_checks(tab);
@@ -250,8 +269,7 @@ impl App {
         let Some(t) = self.tabs.get(tab) else { return Vec::new() };
         let check = &t.checks.rules.checks[index];
         let id = check.id();
-        let result = t.checks.report().and_then(|r| r.checks.get(index)).filter(|r| r.id == id);
-        let Some(result) = result else {
+        let Some(result) = t.checks.result(index) else {
             self.message =
                 Some(Message { text: format!("{id}: no results yet (r runs the checks)"), error: false });
             return Vec::new();

@@ -278,28 +278,18 @@ pub async fn run(specs: &[String], rules: Option<&str>, options: &OpenOptions) -
     if workspace.datasets().is_empty() && !problems.is_empty() {
         return Err(problems.remove(0));
     }
-    // Rules are read before the screen is touched: a bad rules file given on the command
-    // line stops here with its position (exit 2); one found beside the data is reported.
-    let mut loaded = Vec::new();
-    for (tab, ds) in workspace.datasets().iter().enumerate() {
-        let path = match (tab, rules) {
-            (0, Some(path)) => path.to_string(),
-            _ => match checks::rules_beside(ds) {
-                Some(path) => path,
-                None => continue,
-            },
-        };
-        match crate::quality::Rules::load(&path) {
-            Ok(r) => loaded.push((tab, path, r)),
-            Err(e) if tab == 0 && rules.is_some() => return Err(e),
-            Err(e) => problems.push(e),
+    // Rules given on the command line are read before the screen is touched: a bad file
+    // stops here with its position (exit 2). Those found beside the data are read in the
+    // background, as for datasets opened later (`Job::LoadRules`).
+    let given = match rules {
+        Some(_) if workspace.datasets().is_empty() => {
+            return Err(Error::input("--rules needs DATA to check"))
         }
-    }
-    if rules.is_some() && workspace.datasets().is_empty() {
-        return Err(Error::input("--rules needs DATA to check"));
-    }
+        Some(path) => Some((path.to_string(), crate::quality::Rules::load(path)?)),
+        None => None,
+    };
     let guard = TerminalGuard::enter()?;
-    let result = event_loop(workspace, options.clone(), keymap, theme, problems, loaded).await;
+    let result = event_loop(workspace, options.clone(), keymap, theme, problems, given).await;
     drop(guard);
     result
 }
@@ -310,15 +300,20 @@ async fn event_loop(
     keymap: Keymap,
     theme: view::Theme,
     problems: Vec<Error>,
-    rules: Vec<(usize, String, crate::quality::Rules)>,
+    rules: Option<(String, crate::quality::Rules)>,
 ) -> Result<()> {
     let term_err = |e: std::io::Error| Error::runtime(format!("terminal: {e}"));
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout())).map_err(term_err)?;
     let size = terminal.size().map_err(term_err)?;
     let (mut app, mut jobs) = App::new(workspace.datasets().to_vec(), keymap, size.width, size.height);
-    for (tab, path, r) in rules {
-        jobs.extend(app.set_rules(tab, path, r));
-    }
+    let beside = match rules {
+        Some((path, r)) => {
+            jobs.extend(app.set_rules(0, path, r));
+            1
+        }
+        None => 0,
+    };
+    jobs.extend((beside..app.tabs.len()).map(|tab| Job::LoadRules { tab }));
     if let Some(p) = problems.first() {
         app.message = Some(Message { text: p.to_string(), error: true });
     }

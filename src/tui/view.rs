@@ -489,7 +489,7 @@ fn checks_summary(tab: &Tab) -> Option<String> {
         return Some(format!("{} reading the data for checks", spinner(started)));
     }
     let CheckRun::Ready { report, steps, version } = &checks.run else { return None };
-    let n = |s: Status| report.checks.iter().filter(|c| c.status == s).count();
+    let n = |s: Status| report.count(s);
     let stale = if *steps != tab.steps || *version != checks.version { " (older view)" } else { "" };
     Some(format!("checks {} ✓ {} ! {} ✗{stale}", n(Status::Pass), n(Status::Warn), n(Status::Fail)))
 }
@@ -511,7 +511,6 @@ fn render_checks(frame: &mut Frame, app: &App, theme: &Theme, area: Rect, select
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let mut lines: Vec<Line> = Vec::new();
-    let report = checks.report();
     match &checks.run {
         CheckRun::None if checks.rules.checks.is_empty() => lines.push(Line::raw(
             "No checks yet. On a column, press a then n (not null), u (unique), s (its values) or r (its range); \
@@ -525,7 +524,7 @@ fn render_checks(frame: &mut Frame, app: &App, theme: &Theme, area: Rect, select
         ))),
         CheckRun::Failed { error, .. } => lines.push(Line::styled(error.clone(), theme.error)),
         CheckRun::Ready { steps, report, version } => {
-            let n = |s: Status| report.checks.iter().filter(|c| c.status == s).count();
+            let n = |s: Status| report.count(s);
             lines.push(Line::from(vec![
                 Span::raw(format!("{} rows · ", thousands(report.rows))),
                 Span::styled(format!("{} pass", n(Status::Pass)), theme.pass),
@@ -557,7 +556,7 @@ fn render_checks(frame: &mut Frame, app: &App, theme: &Theme, area: Rect, select
     let mut selected_line = 0;
     for (i, check) in checks.rules.checks.iter().enumerate() {
         let id = check.id();
-        let result = report.and_then(|r| r.checks.get(i)).filter(|r| r.id == id);
+        let result = checks.result(i);
         let (status, style) = match result.map(|r| r.status) {
             Some(Status::Pass) => ("✓ pass", theme.pass),
             Some(Status::Warn) => ("! warn", theme.warn),
@@ -605,8 +604,7 @@ fn render_checks(frame: &mut Frame, app: &App, theme: &Theme, area: Rect, select
     }
     // The selected check in detail.
     if let Some(check) = checks.rules.checks.get(selected) {
-        let id = check.id();
-        let result = report.and_then(|r| r.checks.get(selected)).filter(|r| r.id == id);
+        let result = checks.result(selected);
         lines.push(Line::raw(""));
         lines.push(Line::styled(check.to_toml(), theme.header));
         if let Some(d) = &check.common().description {
