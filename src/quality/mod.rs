@@ -10,12 +10,14 @@
 pub mod rules;
 pub mod sql;
 pub mod suggest;
+pub mod unique;
 
 use std::time::Instant;
 
 use polars::prelude::*;
 
 use crate::error::{Error, Result};
+use rules::InSet;
 pub use rules::{Check, Rules, Severity};
 
 /// What a check found.
@@ -120,13 +122,24 @@ fn key(i: usize, what: &str) -> PlSmallStr {
     format!("__check{i}_{what}").into()
 }
 
-/// The one aggregation that runs every check but `sql` ones, over `lf` with row numbers.
-#[allow(clippy::type_complexity)]
-fn compile(
+/// The plan that measures the checks: one aggregation for every check, a unique key's
+/// being an expression that hashes each row's key as it streams past (`unique`).
+struct Compiled {
     lf: LazyFrame,
-    rules: &Rules,
-    sources: &Sources,
-) -> Result<(LazyFrame, SchemaRef, LazyFrame, rules::Context)> {
+    schema: SchemaRef,
+    aggregation: LazyFrame,
+    /// Check index and what its expression fills.
+    uniques: Vec<(usize, Arc<unique::KeyHashes>)>,
+    context: rules::Context,
+}
+
+/// `lf` with row numbers (`ROW`, from 0 in the order rows are read).
+fn numbered(lf: LazyFrame) -> LazyFrame {
+    lf.with_row_index(ROW, None)
+}
+
+/// The plans of every check but `sql` ones, over `lf`.
+fn compile(lf: LazyFrame, rules: &Rules, sources: &Sources) -> Result<Compiled> {
     let mut lf = lf;
     let schema = lf.collect_schema().map_err(|e| Error::runtime(format!("checks: {e}")))?;
     rules.check_columns(&schema)?;
@@ -153,27 +166,45 @@ fn compile(
             samples.references.insert(a.references.clone(), values);
         }
     }
+    let mut uniques = Vec::new();
     for (i, check) in rules.checks.iter().enumerate() {
-        exprs.extend(check.exprs(i, &schema, &samples)?);
+        match check {
+            Check::Unique(a) => {
+                let (expr, hashes) = unique::expr(ROW, &a.columns);
+                exprs.push(expr.alias(key(i, "hashed")));
+                uniques.push((i, hashes));
+            }
+            _ => exprs.extend(check.exprs(i, &schema, &samples)?),
+        }
     }
-    let aggregation = lf.clone().select(exprs);
-    Ok((lf, schema, aggregation, samples))
+    // Unique keys are recorded with their row numbers.
+    let base = if uniques.is_empty() { lf.clone() } else { numbered(lf.clone()) };
+    let aggregation = base.select(exprs);
+    Ok(Compiled { lf, schema, aggregation, uniques, context: samples })
 }
 
 /// How the checks will run, without running them: the number of scans and Polars'
 /// optimized plan of the shared aggregation (one line per check's query after it).
 pub fn explain(lf: LazyFrame, rules: &Rules, sources: &Sources) -> Result<String> {
-    let (_, _, aggregation, _) = compile(lf, rules, sources)?;
-    let plan = aggregation.describe_optimized_plan().map_err(|e| Error::runtime(format!("explain: {e}")))?;
+    let compiled = compile(lf, rules, sources)?;
+    let plan = compiled
+        .aggregation
+        .describe_optimized_plan()
+        .map_err(|e| Error::runtime(format!("explain: {e}")))?;
     let own: Vec<&Check> = rules.checks.iter().filter(|c| matches!(c, Check::Sql(_))).collect();
     let schema_only = rules.checks.iter().filter(|c| matches!(c, Check::Schema(_))).count();
     let mut text = format!(
-        "{} checks in {} scan{}: one aggregation for {} check{}{}{}\n\n{plan}\n",
+        "{} checks in {} scan{}: one aggregation for {} check{}{}{}{}\n\n{plan}\n",
         rules.checks.len(),
         1 + own.len(),
         if own.is_empty() { "" } else { "s" },
-        rules.checks.len() - own.len() - schema_only,
-        if rules.checks.len() - own.len() - schema_only == 1 { "" } else { "s" },
+        rules.checks.len() - own.len() - schema_only - compiled.uniques.len(),
+        if rules.checks.len() - own.len() - schema_only - compiled.uniques.len() == 1 { "" } else { "s" },
+        if compiled.uniques.is_empty() {
+            String::new()
+        } else {
+            format!(" and {} unique key(s) hashed as the rows stream past", compiled.uniques.len())
+        },
         if schema_only > 0 { format!(", {schema_only} schema check(s) read no data") } else { String::new() },
         if own.is_empty() { String::new() } else { format!(", {} sql check(s) one query each", own.len()) },
     );
@@ -192,26 +223,47 @@ pub struct Measured {
     pub rows: u64,
     pub scans: u32,
     pub values: Vec<(Option<f64>, Option<String>)>,
+    /// Per unique check (by index), its first failing rows (0-based), when measured.
+    pub first_failing: std::collections::HashMap<usize, Vec<u64>>,
 }
 
-/// Runs every check of `rules` over `lf` in one aggregating scan.
+/// The number in row 0 of `df`'s column `name` (None for null or NaN).
+fn number(df: &DataFrame, name: &str) -> Option<f64> {
+    let v = df.column(name).ok()?.get(0).ok()?;
+    if v.is_null() {
+        return None;
+    }
+    v.extract::<f64>().filter(|v| !v.is_nan())
+}
+
+/// Runs every check of `rules` over `lf` in one scan (plus one per `sql` check and one
+/// of each referenced foreign-key column).
 pub fn run(table: &str, lf: LazyFrame, rules: &Rules, sources: &Sources) -> Result<Report> {
     let started = Instant::now();
-    let (lf, schema, aggregation, context) = compile(lf, rules, sources)?;
-    let df = crate::engine::polars::collect(aggregation)
+    let Compiled { lf, schema, aggregation, uniques, context } = compile(lf, rules, sources)?;
+    let df = &crate::engine::polars::collect(aggregation)
         .map_err(|e| Error::runtime(format!("checks on {table}: {e}")))?;
-    let value = |name: &str| -> Option<f64> {
-        let v = df.column(name).ok()?.get(0).ok()?;
-        if v.is_null() {
-            return None;
-        }
-        v.extract::<f64>().filter(|v| !v.is_nan())
-    };
     let mut measured = Measured {
-        rows: value("__rows").unwrap_or(0.0) as u64,
+        rows: number(df, "__rows").unwrap_or(0.0) as u64,
         scans: 1 + context.references.len() as u32,
         values: Vec::new(),
+        first_failing: Default::default(),
     };
+    let mut own_values = std::collections::HashMap::new();
+    for (i, hashes) in &uniques {
+        // Every row recorded once, or the count would be wrong.
+        let hashed = number(df, &key(*i, "hashed")).unwrap_or(0.0) as u64;
+        if hashed != measured.rows {
+            return Err(Error::runtime(format!(
+                "check {}: {hashed} keys recorded for {} rows",
+                rules.checks[*i].id(),
+                measured.rows
+            )));
+        }
+        let found = hashes.duplicates(context.n);
+        own_values.insert(*i, Some(found.failing as f64));
+        measured.first_failing.insert(*i, found.first);
+    }
     // Checks that are not one aggregate: a schema check reads no data; an `sql` check
     // is its own query over the table (one more scan each).
     for (i, check) in rules.checks.iter().enumerate() {
@@ -229,7 +281,8 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules, sources: &Sources) -> Resu
                 measured.scans += 1;
                 (Some(n.unwrap_or(0.0)), None)
             }
-            _ => (value(&key(i, "value")), None),
+            Check::Unique(_) => (own_values.get(&i).copied().flatten(), None),
+            _ => (number(df, &key(i, "value")), None),
         };
         measured.values.push(v);
     }
@@ -253,7 +306,7 @@ pub fn run_measured(
     mut measured: Measured,
     started: Instant,
 ) -> Result<Report> {
-    let (lf, schema, _, context) = compile(lf, rules, sources)?;
+    let Compiled { lf, schema, context, .. } = compile(lf, rules, sources)?;
     for (check, value) in rules.checks.iter().zip(measured.values.iter_mut()) {
         if let Check::Schema(a) = check {
             *value = schema_value(a, &schema);
@@ -269,10 +322,11 @@ fn finish(
     schema: &SchemaRef,
     context: &rules::Context,
     rules: &Rules,
-    measured: Measured,
+    mut measured: Measured,
     started: Instant,
 ) -> Result<Report> {
     let rows = measured.rows;
+    let mut first_failing = std::mem::take(&mut measured.first_failing);
     let elapsed = started.elapsed().as_millis() as u64;
     let mut checks: Vec<CheckResult> = rules
         .checks
@@ -311,15 +365,32 @@ fn finish(
         if context.n == 0 || result.failing_rows == 0 {
             continue;
         }
-        let Some(fail) = check.row_failure(i, schema, context)? else { continue };
+        let fail = match check {
+            // The first failing rows by number (found with the count, or now when
+            // another engine measured it).
+            Check::Unique(a) => {
+                let rows = match first_failing.remove(&i) {
+                    Some(rows) => rows,
+                    None => {
+                        unique::duplicates(lf.clone(), &a.columns, context.n)
+                            .map_err(|e| Error::runtime(format!("samples of {}: {e}", check.id())))?
+                            .first
+                    }
+                };
+                let rows: Vec<IdxSize> = rows.into_iter().filter_map(|r| IdxSize::try_from(r).ok()).collect();
+                col(ROW).one_of(Series::new("rows".into(), rows))
+            }
+            _ => match check.row_failure(i, schema, context)? {
+                Some(fail) => fail,
+                None => continue,
+            },
+        };
         let columns = context.columns_of(check);
         let mut select = vec![col(ROW)];
         select.extend(columns.iter().map(|c| col(c.as_str()).cast(DataType::String)));
         let n = IdxSize::try_from(context.n).unwrap_or(IdxSize::MAX);
-        let found = crate::engine::polars::collect(
-            lf.clone().with_row_index(ROW, None).filter(fail).select(select).limit(n),
-        )
-        .map_err(|e| Error::runtime(format!("samples of {}: {e}", check.id())))?;
+        let found = crate::engine::polars::collect(numbered(lf.clone()).filter(fail).select(select).limit(n))
+            .map_err(|e| Error::runtime(format!("samples of {}: {e}", check.id())))?;
         result.samples = failing_rows(&found, &columns);
     }
     let elapsed = started.elapsed().as_millis() as u64;
@@ -364,7 +435,7 @@ pub fn quarantine(
     sources: &Sources,
     csv: bool,
 ) -> Result<(LazyFrame, LazyFrame)> {
-    let (lf, schema, _, context) = compile(lf, rules, sources)?;
+    let Compiled { lf, schema, context, .. } = compile(lf, rules, sources)?;
     let mut tags = Vec::new();
     for (i, check) in rules.checks.iter().enumerate() {
         if let Some(fail) = check.row_failure(i, &schema, &context)? {

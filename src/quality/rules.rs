@@ -610,12 +610,12 @@ impl Check {
             Check::InSet(a) => {
                 let values = Series::from_any_values("values".into(), &any_values(&a.values), false)
                     .map_err(|e| Error::input(format!("check {}: values: {e}", self.id())))?;
-                failing(c(&a.column).is_in(lit(values).implode(false), false).not())
+                failing(c(&a.column).one_of(values).not())
             }
             Check::NotInSet(a) => {
                 let values = Series::from_any_values("values".into(), &any_values(&a.values), false)
                     .map_err(|e| Error::input(format!("check {}: values: {e}", self.id())))?;
-                failing(c(&a.column).is_in(lit(values).implode(false), false))
+                failing(c(&a.column).one_of(values))
             }
             Check::Between(a) => {
                 let dtype = schema.get(a.column.as_str()).cloned().unwrap_or(DataType::Float64);
@@ -674,11 +674,7 @@ impl Check {
                 let values = context.references.get(&a.references).cloned().ok_or_else(|| {
                     Error::input(format!("check {}: `{}` was not given", self.id(), a.references))
                 })?;
-                failing(
-                    c(&a.column)
-                        .is_not_null()
-                        .and(c(&a.column).is_in(lit(values).implode(false), false).not()),
-                )
+                failing(c(&a.column).is_not_null().and(c(&a.column).one_of(values).not()))
             }
             Check::Monotonic(a) => {
                 let step =
@@ -713,9 +709,11 @@ impl Check {
             Check::NullFraction(a) => (c(&a.column).null_count().cast(DataType::Float64)
                 / len().cast(DataType::Float64))
             .alias(name),
-            Check::DistinctCount(a) => {
-                c(&a.column).drop_nulls().n_unique().cast(DataType::Float64).alias(name)
-            }
+            // Distinct values less one when there are nulls (`drop_nulls` would keep
+            // Polars from streaming the whole select).
+            Check::DistinctCount(a) => (c(&a.column).n_unique().cast(DataType::Float64)
+                - c(&a.column).is_null().cast(DataType::Float64).max().fill_null(lit(0.0)))
+            .alias(name),
             Check::Stat(a) => {
                 let v = c(&a.column).cast(DataType::Float64);
                 match a.metric {
@@ -924,6 +922,35 @@ fn parse_percent(text: &str) -> std::result::Result<f64, String> {
         .and_then(|n| n.trim().parse::<f64>().ok())
         .filter(|p| (0.0..=100.0).contains(p))
         .ok_or_else(|| format!("max_failures `{text}` is not a count or a percentage like \"0.5%\""))
+}
+
+/// Membership in a set of values, true / false / null (for a null) like `is_in`. Polars'
+/// streaming engine runs `is_in` as a semi-join whose output it must line up with the
+/// rows again (~200 MB per check on 10M rows), so a small set is a chain of equalities,
+/// truly row by row; a large one (a foreign key's values) stays a hash lookup.
+pub(crate) trait InSet {
+    fn one_of(self, values: Series) -> Expr;
+}
+
+impl InSet for Expr {
+    fn one_of(self, values: Series) -> Expr {
+        const CHAIN: usize = 32;
+        // A null in the set matches nothing (nulls are not equal), as in `is_in`.
+        let known = values.len() - values.null_count();
+        if known > CHAIN || known == 0 {
+            return self.is_in(lit(Scalar::new_list(values)), false);
+        }
+        let mut any: Option<Expr> = None;
+        for v in values.iter().filter(|v| !v.is_null()) {
+            let value = Scalar::new(values.dtype().clone(), v.into_static());
+            let eq = self.clone().eq(lit(value));
+            any = Some(match any {
+                Some(a) => a.or(eq),
+                None => eq,
+            });
+        }
+        any.unwrap_or(lit(false))
+    }
 }
 
 #[cfg(test)]

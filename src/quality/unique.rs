@@ -1,0 +1,222 @@
+//! The unique-key check without a hash table of every key.
+//!
+//! Counting the rows whose key occurs more than once needs, in Polars, either the whole
+//! key column in memory (`is_duplicated`) or a group-by holding one entry per distinct key
+//! (1.25 GB for a two-column key over 10M rows, BENCHMARKS.md). Here every row's key is
+//! hashed twice with two seeds, as Polars streams the rows through the checks'
+//! aggregation (an expression of the row number and the key that records them), giving
+//! 24 bytes a row: two 64-bit hashes and the row number, kept in 256
+//! buckets by the first hash's top byte (in fixed-size chunks, so nothing is copied or
+//! over-allocated as they grow). Sorting a bucket brings its equal keys together; runs of
+//! more than one are duplicated rows, and the smallest row numbers among them are the
+//! first failing rows (the samples).
+//!
+//! Two keys are taken as equal when both 64-bit hashes agree. For different keys to be
+//! counted as duplicates both hashes must collide: with n rows the chance is about
+//! n² / 2¹²⁹ (10⁻²⁵ for 10M rows), far below that of a memory error.
+
+use std::sync::{Arc, Mutex};
+
+use polars::prelude::*;
+use polars_core::hashing::columns_to_hashes;
+use polars_utils::aliases::{PlSeedableRandomStateQuality, SeedableFromU64SeedExt};
+use rayon::prelude::*;
+
+/// One row: its key's two hashes and its number (0-based, in the order read).
+type Entry = [u64; 3];
+
+const BUCKETS: usize = 256;
+const CHUNK: usize = 4096;
+
+/// The hashed keys of a unique check, filled by its sink while the plan runs.
+#[derive(Default)]
+pub struct KeyHashes {
+    inner: Mutex<Buckets>,
+}
+
+#[derive(Default)]
+struct Buckets {
+    /// Per bucket, chunks of at most `CHUNK` entries.
+    buckets: Vec<Vec<Vec<Entry>>>,
+}
+
+impl Buckets {
+    fn push(&mut self, entry: Entry) {
+        if self.buckets.is_empty() {
+            self.buckets = vec![Vec::new(); BUCKETS];
+        }
+        let bucket = &mut self.buckets[(entry[0] >> 56) as usize];
+        match bucket.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push(entry),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push(entry);
+                bucket.push(chunk);
+            }
+        }
+    }
+}
+
+/// What a unique check found: the rows whose key occurs more than once, and the first
+/// `n` of them (row numbers, 0-based, ascending).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicates {
+    pub failing: u64,
+    pub first: Vec<u64>,
+}
+
+fn seeds() -> [PlSeedableRandomStateQuality; 2] {
+    [
+        PlSeedableRandomStateQuality::seed_from_u64(0x5eed_0001_a55a_7001),
+        PlSeedableRandomStateQuality::seed_from_u64(0x5eed_0002_c0de_f00d),
+    ]
+}
+
+/// An expression over rows numbered `row` that records every row's hashed key
+/// `columns` into the returned hashes; it sums to the number of rows recorded. Elementwise,
+/// so it runs in the same streaming pass as the other checks' aggregates, in any order.
+pub fn expr(row: &str, columns: &[String]) -> (Expr, Arc<KeyHashes>) {
+    let hashes = Arc::new(KeyHashes::default());
+    let sink = hashes.clone();
+    let [one, two] = seeds();
+    let record = move |c: &mut [Column]| -> PolarsResult<Column> {
+        let rows = c[0].cast(&DataType::UInt64)?;
+        let rows = rows.u64()?;
+        let keys = DataFrame::new(c[0].len(), c[1..].to_vec())?;
+        let (mut a, mut b) = (Vec::with_capacity(keys.height()), Vec::with_capacity(keys.height()));
+        columns_to_hashes(&keys, Some(one.clone()), &mut a)?;
+        columns_to_hashes(&keys, Some(two.clone()), &mut b)?;
+        let mut buckets = sink.inner.lock().map_err(|_| polars_err!(ComputeError: "unique: poisoned"))?;
+        for ((a, b), row) in a.into_iter().zip(b).zip(rows.iter()) {
+            buckets.push([a, b, row.unwrap_or(0)]);
+        }
+        Ok(Column::new_scalar(c[0].name().clone(), Scalar::from(1u64), c[0].len()))
+    };
+    let keys: Vec<Expr> = columns.iter().map(|c| col(c.as_str())).collect();
+    let mut expr = col(row)
+        .map_many(record, &keys, |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::UInt64)));
+    if let Expr::AnonymousFunction { fmt_str, .. } = &mut expr {
+        **fmt_str = "hash_unique_key".into();
+    }
+    (expr.sum(), hashes)
+}
+
+impl KeyHashes {
+    /// The duplicated rows among everything streamed, with the first `n` of them.
+    pub fn duplicates(&self, n: usize) -> Duplicates {
+        let buckets = std::mem::take(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()).buckets);
+        let found: Vec<(u64, Vec<u64>)> = buckets
+            .into_par_iter()
+            .map(|chunks| {
+                let mut all: Vec<Entry> = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
+                for chunk in chunks {
+                    all.extend(chunk);
+                }
+                all.sort_unstable_by_key(|e| (e[0], e[1]));
+                let mut failing = 0u64;
+                let mut first = Smallest::new(n);
+                for run in all.chunk_by(|a, b| a[0] == b[0] && a[1] == b[1]) {
+                    if run.len() > 1 {
+                        failing += run.len() as u64;
+                        run.iter().for_each(|e| first.offer(e[2]));
+                    }
+                }
+                (failing, first.into_sorted())
+            })
+            .collect();
+        let mut first = Smallest::new(n);
+        for row in found.iter().flat_map(|(_, rows)| rows) {
+            first.offer(*row);
+        }
+        Duplicates { failing: found.iter().map(|(f, _)| f).sum(), first: first.into_sorted() }
+    }
+}
+
+/// The `n` smallest numbers offered (a max-heap of size n).
+struct Smallest {
+    n: usize,
+    heap: std::collections::BinaryHeap<u64>,
+}
+
+impl Smallest {
+    fn new(n: usize) -> Self {
+        Smallest { n, heap: std::collections::BinaryHeap::with_capacity(n + 1) }
+    }
+
+    fn offer(&mut self, v: u64) {
+        if self.heap.len() < self.n {
+            self.heap.push(v);
+        } else if self.heap.peek().is_some_and(|&top| v < top) {
+            self.heap.pop();
+            self.heap.push(v);
+        }
+    }
+
+    fn into_sorted(self) -> Vec<u64> {
+        self.heap.into_sorted_vec()
+    }
+}
+
+/// Runs the unique check over `lf` alone (when another engine measured the count and
+/// only the samples are wanted, or in tests).
+pub fn duplicates(lf: LazyFrame, columns: &[String], n: usize) -> PolarsResult<Duplicates> {
+    let (expr, hashes) = expr("__assay_unique_row", columns);
+    crate::engine::polars::collect(lf.with_row_index("__assay_unique_row", None).select([expr]))?;
+    Ok(hashes.duplicates(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_every_row_of_a_repeated_key_nulls_as_a_value_and_finds_the_first_rows() {
+        let df = df! {
+            "a" => [Some(1), Some(2), Some(1), None, Some(3), None, Some(2), Some(4)],
+            "b" => ["x", "y", "x", "z", "x", "z", "q", "x"],
+        }
+        .unwrap();
+        let columns = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // a alone: 1 (rows 0, 2), 2 (1, 6), null (3, 5).
+        let d = duplicates(df.clone().lazy(), &columns(&["a"]), 3).unwrap();
+        assert_eq!(d, Duplicates { failing: 6, first: vec![0, 1, 2] });
+        // (a, b): (1, x) twice, (null, z) twice; (2, y) and (2, q) differ.
+        let d = duplicates(df.clone().lazy(), &columns(&["a", "b"]), 10).unwrap();
+        assert_eq!(d, Duplicates { failing: 4, first: vec![0, 2, 3, 5] });
+        let d = duplicates(df.clone().lazy(), &columns(&["b"]), 0).unwrap();
+        // x four times, z twice; y and q once.
+        assert_eq!(d.failing, 6);
+        assert!(d.first.is_empty());
+        let empty = df.clear().lazy();
+        assert_eq!(duplicates(empty, &columns(&["a"]), 5).unwrap(), Duplicates { failing: 0, first: vec![] });
+    }
+
+    #[test]
+    fn agrees_with_polars_is_duplicated_across_many_batches() {
+        let n = 300_000u64;
+        let a: Vec<u64> = (0..n).map(|i| (i * 7919) % 250_003).collect();
+        // a repeats from row 250,003 on; b repeats with it on every other of those rows.
+        let b: Vec<String> =
+            (0..n).map(|i| format!("k{}", (i % 250_003) % 3 + (i / 250_003) * (i % 2))).collect();
+        let df = df! { "a" => a, "b" => b }.unwrap();
+        let want = df
+            .clone()
+            .lazy()
+            .select([as_struct(vec![col("a"), col("b")]).is_duplicated().alias("d")])
+            .collect()
+            .unwrap();
+        let mask = want.column("d").unwrap().bool().unwrap().clone();
+        let failing = mask.sum().unwrap_or(0) as u64;
+        let first: Vec<u64> = mask
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| *d == Some(true))
+            .map(|(i, _)| i as u64)
+            .take(5)
+            .collect();
+        let columns = vec!["a".to_string(), "b".to_string()];
+        let got = duplicates(df.lazy(), &columns, 5).unwrap();
+        assert!(failing > 0);
+        assert_eq!(got, Duplicates { failing, first });
+    }
+}
