@@ -358,10 +358,12 @@ fn finish(
             }
         })
         .collect();
-    // Samples of each failing row-level check: its first failing rows, by a query that
-    // stops reading once it has them (in the aggregation, gathering them cost 3x the
-    // checks themselves on 10M rows: BENCHMARKS.md).
-    for (i, (check, result)) in rules.checks.iter().zip(checks.iter_mut()).enumerate() {
+    // Samples of the failing row-level checks: their first failing rows, read by one
+    // pass over the rows failing any of them that stops as soon as every check has its
+    // samples (in the aggregation, gathering them cost 3x the checks themselves on 10M
+    // rows; one query per check re-read a CSV once per check: BENCHMARKS.md).
+    let mut wanted: Vec<(usize, Expr, Vec<String>)> = Vec::new();
+    for (i, (check, result)) in rules.checks.iter().zip(checks.iter()).enumerate() {
         if context.n == 0 || result.failing_rows == 0 {
             continue;
         }
@@ -385,13 +387,14 @@ fn finish(
                 None => continue,
             },
         };
-        let columns = context.columns_of(check);
-        let mut select = vec![col(ROW)];
-        select.extend(columns.iter().map(|c| col(c.as_str()).cast(DataType::String)));
-        let n = IdxSize::try_from(context.n).unwrap_or(IdxSize::MAX);
-        let found = crate::engine::polars::collect(numbered(lf.clone()).filter(fail).select(select).limit(n))
-            .map_err(|e| Error::runtime(format!("samples of {}: {e}", check.id())))?;
-        result.samples = failing_rows(&found, &columns);
+        wanted.push((i, fail, context.columns_of(check)));
+    }
+    if !wanted.is_empty() {
+        let samples = samples_in_one_pass(&lf, &wanted, context.n)
+            .map_err(|e| Error::runtime(format!("failing-row samples on {table}: {e}")))?;
+        for ((i, _, _), found) in wanted.iter().zip(samples) {
+            checks[*i].samples = found;
+        }
     }
     let elapsed = started.elapsed().as_millis() as u64;
     Ok(Report {
@@ -402,6 +405,54 @@ fn finish(
         elapsed_ms: elapsed,
         quarantine: None,
     })
+}
+
+/// The first `n` failing rows of each check in `wanted` (index, failure, columns to
+/// show): one streaming pass over the rows that fail any of them, in file order, stopped
+/// by its sink once every check has `n`.
+fn samples_in_one_pass(
+    lf: &LazyFrame,
+    wanted: &[(usize, Expr, Vec<String>)],
+    n: usize,
+) -> PolarsResult<Vec<Vec<FailingRow>>> {
+    let flag = |j: usize| format!("__fails{j}");
+    let mut columns: Vec<String> = Vec::new();
+    for (_, _, cs) in wanted {
+        for c in cs {
+            if !columns.contains(c) {
+                columns.push(c.clone());
+            }
+        }
+    }
+    let mut select = vec![col(ROW)];
+    select.extend(wanted.iter().enumerate().map(|(j, (_, fail, _))| fail.clone().alias(flag(j))));
+    select.extend(columns.iter().map(|c| col(c.as_str()).cast(DataType::String)));
+    let any = wanted.iter().enumerate().fold(lit(false), |a, (j, _)| a.or(col(flag(j))));
+    let found: Arc<std::sync::Mutex<Vec<Vec<FailingRow>>>> =
+        Arc::new(std::sync::Mutex::new(vec![Vec::new(); wanted.len()]));
+    let sink = found.clone();
+    let wanted_columns: Vec<Vec<String>> = wanted.iter().map(|(_, _, cs)| cs.clone()).collect();
+    let take = move |df: DataFrame| -> PolarsResult<bool> {
+        let mut found = sink.lock().map_err(|_| polars_err!(ComputeError: "samples: poisoned"))?;
+        for (j, rows) in found.iter_mut().enumerate() {
+            if rows.len() >= n {
+                continue;
+            }
+            let mask = df.column(&flag(j))?.bool()?.clone();
+            let hits = df.filter(&mask)?;
+            rows.extend(failing_rows(&hits, &wanted_columns[j]).into_iter().take(n - rows.len()));
+        }
+        // Stop reading once every check has its samples.
+        Ok(found.iter().all(|rows| rows.len() >= n))
+    };
+    numbered(lf.clone())
+        .select(select)
+        .filter(any)
+        .sink_batches(PlanCallback::Rust(SpecialEq::new(Arc::new(take))), true, None)?
+        .collect_with_engine(Engine::Streaming)?;
+    let found =
+        std::mem::take(&mut *found.lock().map_err(|_| polars_err!(ComputeError: "samples: poisoned"))?);
+    Ok(found)
 }
 
 /// Failing rows from a sample query's frame (row number, then `columns` as text).
