@@ -75,6 +75,15 @@ impl Config {
     }
 }
 
+/// Where logs, crash reports and the SQL history live: `$ASSAY_DATA_DIR`, else the
+/// platform's data dir.
+pub fn data_dir() -> Option<std::path::PathBuf> {
+    if let Ok(dir) = std::env::var("ASSAY_DATA_DIR") {
+        return Some(dir.into());
+    }
+    directories::ProjectDirs::from("", "", "assay").map(|d| d.data_dir().to_path_buf())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,12 +10,7 @@ use clap::{CommandFactory, Parser};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn data_dir() -> Option<std::path::PathBuf> {
-    if let Ok(dir) = std::env::var("ASSAY_DATA_DIR") {
-        return Some(dir.into());
-    }
-    directories::ProjectDirs::from("", "", "assay").map(|d| d.data_dir().to_path_buf())
-}
+use assay::config::data_dir;
 
 /// Logs go to a file in the data dir: stdout and stderr belong to the user.
 fn init_logging() {

@@ -5,6 +5,7 @@
 //! Polars work is CPU-bound and blocking, so it runs on tokio's blocking pool; DataFusion
 //! is async. Nothing here knows about terminals.
 
+pub mod assist;
 pub mod bridge;
 pub mod datafusion;
 pub mod polars;
@@ -40,6 +41,13 @@ impl EngineKind {
             EngineKind::DataFusion => "datafusion",
         }
     }
+    /// The engine's name as people write it.
+    pub fn title(&self) -> &'static str {
+        match self {
+            EngineKind::Polars => "Polars",
+            EngineKind::DataFusion => "DataFusion",
+        }
+    }
 }
 
 /// A computed result: an arrow-rs schema and record batches.
@@ -71,7 +79,7 @@ pub struct Column {
 }
 
 /// An engine's plans for one query.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Plans {
     pub engine: &'static str,
     pub logical: String,
@@ -554,6 +562,50 @@ impl Workspace {
                 let schema = df.schema().inner().clone();
                 let batches = df.collect().await.map_err(|e| self.datafusion_error(e, Some(query)))?;
                 Ok(Table { schema, batches })
+            }
+        }
+    }
+
+    /// Runs `query` on `engine` and streams its result into the Parquet file `path`
+    /// (a result of any size is never held whole: the workbench opens the file as a
+    /// dataset and pages it like any other). Returns the number of rows written.
+    pub async fn sql_to_parquet(
+        &self,
+        query: &str,
+        engine: EngineKind,
+        path: &std::path::Path,
+    ) -> Result<u64> {
+        self.check_query(query)?;
+        match engine {
+            EngineKind::Polars => {
+                let datasets = self.datasets.clone();
+                let q = query.to_string();
+                let lf = blocking(move || polars::sql_context(&datasets)?.execute(&q))
+                    .await?
+                    .map_err(|e| self.polars_error(e, Some(query)))?;
+                let path = path.to_path_buf();
+                blocking(move || crate::sink::sink_to(lf, &path, Format::Parquet)).await?
+            }
+            EngineKind::DataFusion => {
+                let ctx = self.datafusion_context().await?;
+                let df = ctx.sql(query).await.map_err(|e| self.datafusion_error(e, Some(query)))?;
+                let target = path.to_string_lossy().to_string();
+                let written = df
+                    .write_parquet(
+                        &target,
+                        ::datafusion::dataframe::DataFrameWriteOptions::new().with_single_file_output(true),
+                        None,
+                    )
+                    .await
+                    .map_err(|e| self.datafusion_error(e, Some(query)))?;
+                let rows = written
+                    .first()
+                    .and_then(|b| {
+                        b.column(0).as_any().downcast_ref::<::datafusion::arrow::array::UInt64Array>()
+                    })
+                    .map(|a| a.value(0))
+                    .unwrap_or(0);
+                Ok(rows)
             }
         }
     }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::engine::Table;
+use crate::engine::{EngineKind, Table};
 use crate::error::Result;
 use crate::output;
 use crate::profile::ColumnProfile;
@@ -18,6 +18,7 @@ use crate::transform::{self, SortKey, Step};
 use super::checks::{CheckRun, Checks};
 use super::filter::{FilterEditor, Outcome};
 use super::keymap::{Action, Keymap};
+use super::sql::SqlEditor;
 
 /// Rows fetched around the visible window, so short scrolls need no new job.
 const PREFETCH: u64 = 100;
@@ -57,6 +58,16 @@ pub enum Job {
     },
     /// Load the rules file beside tab `tab`'s dataset, if there is one.
     LoadRules { tab: usize },
+    /// Run a query on `engine` into a result named `name` (a new tab).
+    Sql { query: String, engine: EngineKind, name: String },
+    /// Stop the running query.
+    CancelSql,
+    /// Both engines' plans of a query.
+    Explain { query: String, analyze: bool },
+    /// Write the SQL history file.
+    SaveHistory { history: Vec<String> },
+    /// The columns of every open dataset, for the SQL editor's completion.
+    Schemas,
     /// Write tab `tab`'s rules to `path`.
     SaveRules { tab: usize, path: String, text: String },
 }
@@ -119,6 +130,21 @@ pub enum Done {
         tab: usize,
         path: String,
         result: Result<crate::quality::Rules>,
+    },
+    /// A query's result, written to a file and opened as a dataset (already in the
+    /// engines' workspace), with its row count.
+    Queried {
+        name: String,
+        engine: EngineKind,
+        elapsed: std::time::Duration,
+        result: Result<(Dataset, u64)>,
+    },
+    Explained {
+        result: Result<Vec<crate::engine::Plans>>,
+    },
+    /// Table names and their columns.
+    Schemas {
+        tables: Vec<(String, Vec<String>)>,
     },
 }
 
@@ -204,7 +230,7 @@ pub struct Tab {
 }
 
 impl Tab {
-    fn new(dataset: Dataset) -> Tab {
+    pub(super) fn new(dataset: Dataset) -> Tab {
         Tab {
             dataset,
             columns: Vec::new(),
@@ -306,6 +332,13 @@ pub enum Mode {
     AddCheck {
         column: String,
     },
+    /// The SQL editor (`App::sql`).
+    Sql,
+    /// Both engines' plans of the editor's query, side by side.
+    Explain {
+        plans: Vec<crate::engine::Plans>,
+        scroll: usize,
+    },
 }
 
 /// The open dialog: a folder's (or S3 prefix's) entries, narrowed by fuzzy typing.
@@ -374,6 +407,12 @@ pub struct App {
     pub height: u16,
     /// The column whose right edge the mouse is dragging, and where it starts.
     resizing: Option<(usize, u16)>,
+    /// The SQL editor, kept with its text while hidden.
+    pub sql: Option<SqlEditor>,
+    /// Queries run in earlier sessions (the editor starts with them).
+    pub sql_history: Vec<String>,
+    /// Results made so far (they are named q1, q2, …).
+    pub(super) results: usize,
 }
 
 /// Screen lines that are not data rows: tab bar, column names, types, status bar.
@@ -393,6 +432,9 @@ impl App {
             width,
             height,
             resizing: None,
+            sql: None,
+            sql_history: Vec::new(),
+            results: 0,
         };
         if app.tabs.is_empty() {
             let jobs = app.open_dialog(".".into());
@@ -404,7 +446,7 @@ impl App {
     }
 
     /// The first page and the row count of a tab not read yet.
-    fn start_tab(&mut self, tab: usize) -> Vec<Job> {
+    pub(super) fn start_tab(&mut self, tab: usize) -> Vec<Job> {
         let Some(t) = self.tabs.get_mut(tab) else {
             return Vec::new();
         };
@@ -730,6 +772,7 @@ impl App {
                 || t.finding.is_some()
                 || t.checks.running()
         }) || matches!(&self.mode, Mode::Open(d) if d.waiting.is_some())
+            || self.sql.as_ref().is_some_and(|e| e.running.is_some())
     }
 
     pub fn resize(&mut self, width: u16, height: u16) -> Vec<Job> {
@@ -856,9 +899,23 @@ impl App {
                 | Mode::Filter(_)
                 | Mode::Open(_)
                 | Mode::Checks { .. }
-                | Mode::AddCheck { .. },
+                | Mode::AddCheck { .. }
+                | Mode::Sql,
                 _,
             ) => Vec::new(),
+            (Mode::Explain { scroll, .. }, Action::Down | Action::PageDown) => {
+                *scroll += if action == Action::Down { 1 } else { 10 };
+                Vec::new()
+            }
+            (Mode::Explain { scroll, .. }, Action::Up | Action::PageUp) => {
+                *scroll = scroll.saturating_sub(if action == Action::Up { 1 } else { 10 });
+                Vec::new()
+            }
+            (Mode::Explain { .. }, Action::Cancel | Action::Quit) => {
+                self.mode = Mode::Sql;
+                Vec::new()
+            }
+            (Mode::Explain { .. }, _) => Vec::new(),
             (Mode::Normal, action) => self.normal(action),
         }
     }
@@ -992,6 +1049,7 @@ impl App {
                     return self.open_dialog(here);
                 }
                 Action::Checks => return self.open_checks(),
+                Action::Sql => return self.open_sql(),
                 Action::AddCheck => {
                     if let Some(c) = t.columns.get(t.col) {
                         self.mode = Mode::AddCheck { column: c.name.clone() };
@@ -1267,6 +1325,9 @@ impl App {
                         Vec::new()
                     }
                 }
+            }
+            done @ (Done::Queried { .. } | Done::Explained { .. } | Done::Schemas { .. }) => {
+                self.sql_done(done)
             }
             Done::RulesLoaded { tab, path, result } => match result {
                 Ok(rules) => self.set_rules(tab, path, rules),

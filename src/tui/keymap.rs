@@ -54,6 +54,7 @@ pub enum Action {
     Open,
     Checks,
     AddCheck,
+    Sql,
 }
 
 impl Action {
@@ -97,6 +98,7 @@ impl Action {
         (Action::WidenColumn, "widen_column"),
         (Action::NarrowColumn, "narrow_column"),
         (Action::Open, "open"),
+        (Action::Sql, "sql"),
     ];
 
     pub fn name(self) -> &'static str {

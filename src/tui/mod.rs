@@ -6,6 +6,7 @@ pub mod app;
 pub mod checks;
 pub mod filter;
 pub mod keymap;
+pub mod sql;
 pub mod view;
 
 use std::collections::HashMap;
@@ -25,7 +26,7 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use crate::config::Config;
-use crate::engine::Workspace;
+use crate::engine::{EngineKind, Workspace};
 use crate::error::{Error, Result};
 use crate::source::{Dataset, OpenOptions};
 use app::{App, Done, Job, Message, Mode, Mouse, PaletteKey};
@@ -71,6 +72,11 @@ struct JobRunner {
     checks: HashMap<usize, AbortHandle>,
     suggestions: HashMap<usize, AbortHandle>,
     adds: HashMap<usize, AbortHandle>,
+    /// The running query (or explain) of the SQL editor.
+    query: Option<AbortHandle>,
+    /// Where query results are written (removed when the workbench closes).
+    results: std::path::PathBuf,
+    history: Option<std::path::PathBuf>,
 }
 
 impl JobRunner {
@@ -162,6 +168,80 @@ impl JobRunner {
                         }
                     });
                 }
+                Job::Sql { query, engine, name } => {
+                    let path = self.results.join(format!("{name}.parquet"));
+                    let options = self.options.clone();
+                    if let Some(h) = self.query.take() {
+                        h.abort();
+                    }
+                    self.query = Some(
+                        tokio::spawn(async move {
+                            let started = std::time::Instant::now();
+                            let result = async {
+                                std::fs::create_dir_all(ws_dir(&path))
+                                    .map_err(|e| crate::error::io_error(path.display().to_string(), &e))?;
+                                let rows = ws.sql_to_parquet(&query, engine, &path).await?;
+                                let ds =
+                                    Dataset::open(&path.display().to_string(), Some(&name), &options).await?;
+                                Ok((ds, rows))
+                            }
+                            .await;
+                            let elapsed = started.elapsed();
+                            let _ = tx.send(Done::Queried { name, engine, elapsed, result });
+                        })
+                        .abort_handle(),
+                    );
+                }
+                Job::Explain { query, analyze } => {
+                    if let Some(h) = self.query.take() {
+                        h.abort();
+                    }
+                    self.query = Some(
+                        tokio::spawn(async move {
+                            let mut plans = Vec::new();
+                            let mut failed = None;
+                            for engine in [EngineKind::Polars, EngineKind::DataFusion] {
+                                match ws.explain(&query, engine, analyze).await {
+                                    Ok(p) => plans.push(p),
+                                    Err(e) => failed = Some(e),
+                                }
+                            }
+                            // One engine's plan is still worth showing; none, the error.
+                            let result = match failed {
+                                Some(e) if plans.is_empty() => Err(e),
+                                _ => Ok(plans),
+                            };
+                            let _ = tx.send(Done::Explained { result });
+                        })
+                        .abort_handle(),
+                    );
+                }
+                Job::Schemas => {
+                    tokio::spawn(async move {
+                        let mut tables = Vec::new();
+                        for ds in ws.datasets() {
+                            // A dataset that cannot be read just has no completions.
+                            let columns =
+                                ws.schema(ds).await.map(|c| c.into_iter().map(|c| c.name).collect());
+                            tables.push((ds.name.clone(), columns.unwrap_or_default()));
+                        }
+                        let _ = tx.send(Done::Schemas { tables });
+                    });
+                }
+                Job::CancelSql => {
+                    if let Some(h) = self.query.take() {
+                        h.abort();
+                    }
+                }
+                Job::SaveHistory { history } => {
+                    if let Some(path) = self.history.clone() {
+                        tokio::task::spawn_blocking(move || {
+                            if let Err(e) = sql::save_history(&path, &history) {
+                                tracing::warn!("SQL history not saved to {}: {e}", path.display());
+                            }
+                        });
+                    }
+                }
                 Job::CancelChecks { tab } => {
                     for map in [&mut self.checks, &mut self.suggestions, &mut self.adds] {
                         if let Some(h) = map.remove(&tab) {
@@ -187,16 +267,33 @@ impl JobRunner {
     fn admit(&mut self, done: Done) -> Done {
         match done {
             Done::Opened { spec, result: Ok(ds) } => {
-                let mut ws = (*self.workspace).clone();
-                let result = add_unique(&mut ws, ds);
-                if result.is_ok() {
-                    self.workspace = Arc::new(ws);
-                }
+                let result = self.join(ds);
                 Done::Opened { spec, result }
+            }
+            Done::Queried { name, engine, elapsed, result: Ok((ds, rows)) } => {
+                let result = self.join(ds).map(|ds| (ds, rows));
+                Done::Queried { name, engine, elapsed, result }
             }
             other => other,
         }
     }
+}
+
+impl JobRunner {
+    /// Adds `ds` to the workspace that later jobs see.
+    fn join(&mut self, ds: Dataset) -> Result<Dataset> {
+        let mut ws = (*self.workspace).clone();
+        let result = add_unique(&mut ws, ds);
+        if result.is_ok() {
+            self.workspace = Arc::new(ws);
+        }
+        result
+    }
+}
+
+/// The folder a result file goes in.
+fn ws_dir(path: &std::path::Path) -> std::path::PathBuf {
+    path.parent().map(|p| p.to_path_buf()).unwrap_or_default()
 }
 
 /// Adds `ds` to `ws`, renamed if its table name is taken: `orders.csv` and
@@ -215,6 +312,10 @@ fn add_unique(ws: &mut Workspace, mut ds: Dataset) -> Result<Dataset> {
 /// Turns a key into the app's jobs: text goes to the palette while it is open; every
 /// other key goes through the keymap.
 pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Job> {
+    // The SQL editor reads keys as text (and its own ctrl- chords), not as actions.
+    if matches!(app.mode, Mode::Sql) {
+        return app.sql_key(key);
+    }
     if matches!(
         app.mode,
         Mode::Palette { .. }
@@ -317,8 +418,12 @@ async fn event_loop(
     if let Some(p) = problems.first() {
         app.message = Some(Message { text: p.to_string(), error: true });
     }
+    // Queries run in earlier sessions; results of this one go to a folder of its own.
+    let history = crate::config::data_dir().map(|d| d.join("history.sql"));
+    app.sql_history = history.as_deref().map(sql::load_history).unwrap_or_default();
+    let results = std::env::temp_dir().join(format!("assay-results-{}", std::process::id()));
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut runner = JobRunner {
+    let runner = JobRunner {
         workspace: Arc::new(workspace),
         options,
         tx,
@@ -329,7 +434,24 @@ async fn event_loop(
         checks: HashMap::new(),
         suggestions: HashMap::new(),
         adds: HashMap::new(),
+        query: None,
+        results: results.clone(),
+        history,
     };
+    let outcome = run_loop(&mut app, &mut terminal, &theme, runner, jobs, &mut rx).await;
+    let _ = std::fs::remove_dir_all(&results);
+    outcome
+}
+
+async fn run_loop(
+    app: &mut App,
+    terminal: &mut Terminal<CrosstermBackend<std::io::Stdout>>,
+    theme: &view::Theme,
+    mut runner: JobRunner,
+    jobs: Vec<Job>,
+    rx: &mut mpsc::UnboundedReceiver<Done>,
+) -> Result<()> {
+    let term_err = |e: std::io::Error| Error::runtime(format!("terminal: {e}"));
     runner.start(jobs);
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -337,7 +459,7 @@ async fn event_loop(
     let mut key_at: Option<std::time::Instant> = None;
     while !app.quit {
         if dirty {
-            terminal.draw(|f| view::render(f, &app, &theme)).map_err(term_err)?;
+            terminal.draw(|f| view::render(f, app, theme)).map_err(term_err)?;
             dirty = false;
             // Keystroke to screen, for BENCHMARKS.md (`ASSAY_LOG=assay=debug`).
             if let Some(at) = key_at.take() {
@@ -353,7 +475,7 @@ async fn event_loop(
                     if matches!(app.mode, Mode::Normal) {
                         app.message = None;
                     }
-                    handle_key(&mut app, key)
+                    handle_key(app, key)
                 }
                 Some(Ok(Event::Mouse(m))) => {
                     let event = match m.kind {

@@ -9,7 +9,10 @@ use ratatui::Frame;
 use super::app::{App, Mode, OpenDialog, Profile, RowCount, Tab, CHROME_LINES, SLOW};
 use super::checks::CheckRun;
 use super::filter::{FilterEditor, Stage};
+use super::sql::SqlError;
 use crate::config::ThemeName;
+use crate::engine::assist::{self, Class, Kind};
+use crate::engine::Plans;
 use crate::output::short_number;
 use crate::profile::{sparkline, ColumnProfile};
 use crate::quality::Status;
@@ -110,6 +113,8 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
         Mode::Filter(editor) => render_filter(frame, app, theme, editor),
         Mode::Open(dialog) => render_open(frame, theme, dialog),
         Mode::Checks { selected } => render_checks(frame, app, theme, grid, *selected),
+        Mode::Sql => render_sql(frame, app, theme, grid),
+        Mode::Explain { plans, scroll } => render_explain(frame, theme, grid, plans, *scroll),
         Mode::AddCheck { column } => {
             let line = Line::from(vec![
                 Span::styled(format!(" add a check on {column}: "), theme.header),
@@ -129,6 +134,187 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
         }
     }
 }
+
+/// The style of a class of SQL token.
+fn sql_style(theme: &Theme, class: Class) -> Style {
+    match class {
+        Class::Keyword => theme.header,
+        Class::Function => theme.pass,
+        Class::String => theme.warn,
+        Class::Number => theme.dtype,
+        Class::Comment => theme.null,
+        Class::Identifier | Class::Operator | Class::Plain => Style::default(),
+    }
+}
+
+/// The SQL editor, over the lower part of the grid: line numbers, highlighted text, the
+/// matching bracket, the error's token underlined, completions under the cursor, and a
+/// line saying what runs or what went wrong.
+fn render_sql(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let Some(e) = &app.sql else { return };
+    let height = (e.lines.len() as u16 + 3).clamp(8.min(area.height), area.height);
+    let rect = Rect { y: area.y + area.height - height, height, ..area };
+    frame.render_widget(Clear, rect);
+    let title = format!(
+        " SQL · {} · ctrl-r runs · ctrl-e engine · ctrl-x explain · Tab completes · ctrl-p/n history · Esc ",
+        e.engine.title()
+    );
+    let block = Block::default().borders(Borders::ALL).title(title).style(theme.popup);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    if inner.height < 2 || inner.width < 8 {
+        return;
+    }
+    let text_height = (inner.height - 1) as usize;
+    let gutter = 4usize;
+    let width = (inner.width as usize).saturating_sub(gutter).max(1);
+    let top = e.row.saturating_sub(text_height - 1);
+    let left = e.col.saturating_sub(width - 1);
+    // Per character of the visible lines: its style.
+    let pieces = assist::highlight(&e.text());
+    let brackets = e.brackets().map(|(a, b)| {
+        let text = e.text();
+        let at = |byte: usize| {
+            let before = &text[..byte];
+            let line = before.matches('\n').count();
+            let col = before.rsplit('\n').next().unwrap_or("").chars().count();
+            (line, col)
+        };
+        [at(a), at(b)]
+    });
+    let mut lines = Vec::new();
+    for (n, line) in e.lines.iter().enumerate().skip(top).take(text_height) {
+        let mut styles: Vec<Style> = vec![Style::default(); line.chars().count()];
+        for p in pieces.iter().filter(|p| p.line == n) {
+            for s in styles.iter_mut().take(p.end).skip(p.start) {
+                *s = sql_style(theme, p.class);
+            }
+        }
+        if let Some(SqlError { at: Some((l, c, len)), .. }) = &e.error {
+            if *l == n {
+                for s in styles.iter_mut().skip(*c).take(*len) {
+                    *s = s.patch(theme.fail).add_modifier(Modifier::UNDERLINED);
+                }
+            }
+        }
+        for (l, c) in brackets.iter().flatten() {
+            if *l == n {
+                if let Some(s) = styles.get_mut(*c) {
+                    *s = s.add_modifier(Modifier::REVERSED);
+                }
+            }
+        }
+        let mut spans = vec![Span::styled(format!("{:>3} ", n + 1), theme.null)];
+        let chars: Vec<char> = line.chars().collect();
+        let mut run = String::new();
+        let mut style = None;
+        for (i, ch) in chars.iter().enumerate().skip(left).take(width) {
+            if style != Some(styles[i]) {
+                if let Some(st) = style {
+                    spans.push(Span::styled(std::mem::take(&mut run), st));
+                }
+                style = Some(styles[i]);
+            }
+            run.push(*ch);
+        }
+        if let Some(st) = style {
+            spans.push(Span::styled(run, st));
+        }
+        lines.push(Line::from(spans));
+    }
+    let text_area = Rect { height: inner.height - 1, ..inner };
+    frame.render_widget(Paragraph::new(lines), text_area);
+    let status = Rect { y: inner.y + inner.height - 1, height: 1, ..inner };
+    let line = match (&e.running, &e.error, &e.last) {
+        (Some(started), _, _) => Line::styled(
+            format!(
+                "{} running on {}… {:.1} s (Esc cancels)",
+                spinner(*started),
+                e.engine.title(),
+                started.elapsed().as_secs_f64()
+            ),
+            theme.status,
+        ),
+        (None, Some(err), _) => Line::styled(err.message.clone(), theme.error),
+        (None, None, Some(last)) => Line::styled(last.clone(), theme.status),
+        (None, None, None) => Line::styled(
+            "results open as tabs named q1, q2, … (CREATE VIEW name AS … names one); query them like any table",
+            theme.null,
+        ),
+    };
+    frame.render_widget(Paragraph::new(line), status);
+    let cursor = (inner.x + (gutter + e.col - left) as u16, inner.y + (e.row - top) as u16);
+    frame.set_cursor_position(cursor);
+    // Completions, under the cursor (above it near the bottom).
+    if let Some((_, list, selected)) = &e.completions {
+        let shown = list.len().min(8);
+        let w = list.iter().map(|c| c.text.chars().count()).max().unwrap_or(4) as u16 + 12;
+        let h = shown as u16 + 2;
+        let below = cursor.1 + 1 + h <= area.y + area.height;
+        let y = if below { cursor.1 + 1 } else { cursor.1.saturating_sub(h) };
+        let x = cursor.0.min((area.x + area.width).saturating_sub(w));
+        let popup = Rect { x, y, width: w.min(area.width), height: h };
+        let first = selected.saturating_sub(shown - 1);
+        let items: Vec<Line> = list
+            .iter()
+            .enumerate()
+            .skip(first)
+            .take(shown)
+            .map(|(i, c)| {
+                let kind = match c.kind {
+                    Kind::Column => "column",
+                    Kind::Table => "table",
+                    Kind::Function => "function",
+                    Kind::Keyword => "keyword",
+                };
+                let text = format!(" {:<width$} {kind}", c.text, width = (w as usize).saturating_sub(12));
+                Line::styled(text, if i == *selected { theme.cursor } else { theme.popup })
+            })
+            .collect();
+        frame.render_widget(Clear, popup);
+        frame.render_widget(Paragraph::new(items).block(Block::default().borders(Borders::ALL)), popup);
+    }
+}
+
+/// Both engines' plans side by side: logical, optimized (and DataFusion's physical),
+/// with the lines that push work into the scan marked.
+fn render_explain(frame: &mut Frame, theme: &Theme, area: Rect, plans: &[Plans], scroll: usize) {
+    frame.render_widget(Clear, area);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" explain · j/k scroll · Esc back to the query · pushdowns marked ")
+        .style(theme.popup);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let columns =
+        Layout::horizontal(vec![Constraint::Ratio(1, plans.len().max(1) as u32); plans.len().max(1)])
+            .split(inner);
+    for (p, column) in plans.iter().zip(columns.iter()) {
+        let mut lines = vec![Line::styled(format!("── {} ──", p.engine), theme.header)];
+        let mut section = |title: &str, body: &str| {
+            lines.push(Line::styled(title.to_string(), theme.header));
+            for l in body.lines() {
+                let pushed = PUSHDOWN.iter().any(|m| l.contains(m));
+                lines.push(Line::styled(
+                    format!("{}{l}", if pushed { "▶ " } else { "  " }),
+                    if pushed { theme.warn } else { Style::default() },
+                ));
+            }
+            lines.push(Line::raw(""));
+        };
+        section("logical", &p.logical);
+        section("optimized", &p.optimized);
+        if let Some(physical) = &p.physical {
+            section("physical", physical);
+        }
+        frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), *column);
+    }
+}
+
+/// Words in a plan that say work was pushed into the scan (predicate, projection,
+/// slice or limit, statistics pruning).
+const PUSHDOWN: &[&str] =
+    &["SELECTION", "PROJECT", "predicate=", "projection=", "SLICE", "fetch=", "limit=", "pruning_predicate"];
 
 fn render_tabs(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let mut spans = vec![Span::styled(" assay ", theme.header)];
@@ -220,7 +406,7 @@ fn spinner(started: std::time::Instant) -> char {
     FRAMES[(started.elapsed().as_millis() / 100) as usize % FRAMES.len()]
 }
 
-fn thousands(n: u64) -> String {
+pub(super) fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {

@@ -158,7 +158,43 @@ impl Harness {
                     }
                     None => continue,
                 },
-                (Job::CancelChecks { .. }, _) => continue,
+                (Job::CancelChecks { .. } | Job::CancelSql | Job::SaveHistory { .. }, _) => continue,
+                (Job::Sql { query, engine, name }, Some(_)) => {
+                    let (ws, rt) = self.real.as_mut().unwrap();
+                    let dir = std::env::temp_dir().join(format!("assay-test-results-{}", std::process::id()));
+                    std::fs::create_dir_all(&dir).unwrap();
+                    let path = dir.join(format!("{name}.parquet"));
+                    let started = std::time::Instant::now();
+                    let result = rt.block_on(async {
+                        let rows = ws.sql_to_parquet(&query, engine, &path).await?;
+                        let ds = Dataset::open(&path.display().to_string(), Some(&name), &Default::default())
+                            .await?;
+                        Ok((ds, rows))
+                    });
+                    if let Ok((ds, _)) = &result {
+                        ws.add(ds.clone()).unwrap();
+                    }
+                    Done::Queried { name, engine, elapsed: started.elapsed(), result }
+                }
+                (Job::Explain { query, analyze }, Some((ws, rt))) => {
+                    let result = [assay::engine::EngineKind::Polars, assay::engine::EngineKind::DataFusion]
+                        .into_iter()
+                        .map(|e| rt.block_on(ws.explain(&query, e, analyze)))
+                        .collect();
+                    Done::Explained { result }
+                }
+                (Job::Schemas, Some((ws, rt))) => {
+                    let tables = ws
+                        .datasets()
+                        .iter()
+                        .map(|ds| {
+                            let columns = rt.block_on(ws.schema(ds)).unwrap();
+                            (ds.name.clone(), columns.into_iter().map(|c| c.name).collect())
+                        })
+                        .collect();
+                    Done::Schemas { tables }
+                }
+                (Job::Sql { .. } | Job::Explain { .. } | Job::Schemas, None) => continue,
                 (
                     Job::Check { .. }
                     | Job::Suggest { .. }
@@ -608,14 +644,35 @@ fn end_to_end_in_tmux() {
     keys(&["?"]);
     wait_for("Esc closes");
     keys(&["Escape"]);
-    // A key right after Esc would read as Alt+key: let the help close first.
-    let start = std::time::Instant::now();
-    while screen().contains("Esc closes") && start.elapsed() < std::time::Duration::from_secs(10) {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    // A key right after Esc would read as Alt+key: let what it closes go first.
+    let settle = |gone: &str| {
+        let start = std::time::Instant::now();
+        while screen().contains(gone) && start.elapsed() < std::time::Duration::from_secs(10) {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    settle("Esc closes");
     keys(&["Tab"]);
     wait_for("lifetime_value");
     wait_for("row 1 of 5,000");
+    // The SQL editor: type a query, run it (a new tab), switch engine, explain, back.
+    keys(&["s"]);
+    wait_for("SQL · Polars");
+    keys(&["C-u"]);
+    keys(&["-l", "SELECT country, count(*) AS n FROM customers GROUP BY country"]);
+    keys(&["C-r"]);
+    wait_for("q1: 11 rows in");
+    wait_for("country    n");
+    keys(&["s"]);
+    wait_for("SQL · Polars");
+    keys(&["C-e"]);
+    wait_for("SQL · DataFusion");
+    keys(&["C-x"]);
+    wait_for("── datafusion ──");
+    keys(&["Escape"]);
+    settle("── datafusion ──");
+    keys(&["Escape"]);
+    settle("SQL · DataFusion");
     keys(&["q"]);
     let s = wait_for("ASSAY-EXITED-0");
     let alt = tmux(&["display-message", "-p", "-t", &target, "#{alternate_on}"]);
@@ -813,4 +870,151 @@ fn checks_panel_adds_runs_suggests_shows_failing_rows_and_saves() {
     let path = rules_beside(ds).expect("rules beside the data");
     let rules = assay::quality::Rules::load(&path).unwrap();
     assert_eq!(rules.checks.len(), 3, "the rules as saved, before the suggestion");
+}
+
+/// Each cell of the screen as a letter for its colour (what the SQL highlighting did),
+/// blank where the style is the default.
+fn style_map(h: &Harness) -> String {
+    let (w, hgt) = (h.app.width, h.app.height);
+    let mut terminal = Terminal::new(TestBackend::new(w, hgt)).unwrap();
+    let theme = Theme::new(Default::default(), true);
+    terminal.draw(|f| view::render(f, &h.app, &theme)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let popup = theme.popup;
+    let mut out = String::new();
+    for y in 0..hgt {
+        let line: String = (0..w)
+            .map(|x| {
+                let cell = &buffer[(x, y)];
+                let style = cell.style();
+                if style.add_modifier.contains(ratatui::style::Modifier::UNDERLINED) {
+                    'u'
+                } else if style.add_modifier.contains(ratatui::style::Modifier::REVERSED) {
+                    'r'
+                } else if style.fg == theme.header.fg
+                    && style.add_modifier.contains(ratatui::style::Modifier::BOLD)
+                {
+                    'k'
+                } else if style.fg == theme.pass.fg && style.fg != popup.fg {
+                    'f'
+                } else if style.fg == theme.warn.fg && style.fg != popup.fg {
+                    's'
+                } else if style.fg == theme.dtype.fg && style.fg != popup.fg {
+                    'n'
+                } else {
+                    ' '
+                }
+            })
+            .collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn sql_editor_completes_runs_on_both_engines_chains_results_and_explains() {
+    use assay::engine::EngineKind;
+    use assay::tui::sql::SqlError;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut h = Harness::real(&["sample-data/orders.csv", "sample-data/customers.parquet"], 120, 30);
+    let key = |h: &mut Harness, code: KeyCode, ctrl: bool| {
+        let m = if ctrl { KeyModifiers::CONTROL } else { KeyModifiers::NONE };
+        let jobs = h.app.sql_key(KeyEvent::new(code, m));
+        h.serve(jobs);
+    };
+    let typed = |h: &mut Harness, text: &str| {
+        for c in text.chars() {
+            let code = if c == '\n' { KeyCode::Enter } else { KeyCode::Char(c) };
+            let jobs = h.app.sql_key(KeyEvent::new(code, KeyModifiers::NONE));
+            h.serve(jobs);
+        }
+    };
+    // The editor opens on the current view as SQL (a filter becomes its WHERE clause).
+    h.act(Action::KeepEqual);
+    h.act(Action::Sql);
+    assert!(matches!(h.app.mode, Mode::Sql));
+    let start = h.app.sql.as_ref().unwrap().text();
+    assert!(start.starts_with("SELECT * FROM orders") && start.contains("WHERE order_id = "), "{start}");
+    key(&mut h, KeyCode::Char('u'), true);
+    // Completion: a table after FROM, a column after an alias.
+    typed(&mut h, "SELECT c.segm");
+    key(&mut h, KeyCode::Tab, false);
+    typed(&mut h, " AS segment, count(*) AS n, round(avg(o.amount), 2) AS mean\nFROM ord");
+    key(&mut h, KeyCode::Tab, false);
+    typed(&mut h, " o JOIN customers c USING (customer_id)\nGROUP BY c.segment\nORDER BY segment");
+    let query = h.app.sql.as_ref().unwrap().text();
+    assert_eq!(
+        query,
+        "SELECT c.segment AS segment, count(*) AS n, round(avg(o.amount), 2) AS mean\n\
+         FROM orders o JOIN customers c USING (customer_id)\nGROUP BY c.segment\nORDER BY segment"
+    );
+    // The editor with its highlighting, as text and as colours.
+    insta::assert_snapshot!("sql_editor", h.screen());
+    insta::assert_snapshot!("sql_editor_colours", style_map(&h));
+    // Run on Polars: the result opens as tab q1; the same on DataFusion as q2.
+    key(&mut h, KeyCode::Char('r'), true);
+    assert!(matches!(h.app.mode, Mode::Normal), "{:?}", h.app.sql.as_ref().unwrap().error);
+    assert_eq!(h.app.tab().unwrap().dataset.name, "q1");
+    let groups = h.app.tab().unwrap().rows().unwrap();
+    let (ws, rt) = h.real.as_ref().unwrap();
+    let want = rt
+        .block_on(ws.sql(
+            "SELECT COUNT(DISTINCT c.segment) AS n FROM orders o JOIN customers c USING (customer_id)",
+            EngineKind::DataFusion,
+        ))
+        .unwrap();
+    let want = arrow::util::display::array_value_to_string(want.batches[0].column(0), 0).unwrap();
+    assert_eq!(groups.to_string(), want);
+    h.act(Action::Sql);
+    assert_eq!(h.app.sql.as_ref().unwrap().text(), query, "the editor keeps its text");
+    key(&mut h, KeyCode::Char('e'), true);
+    assert_eq!(h.app.sql.as_ref().unwrap().engine, EngineKind::DataFusion);
+    key(&mut h, KeyCode::Char('r'), true);
+    assert_eq!(h.app.tab().unwrap().dataset.name, "q2");
+    assert!(h.app.message.as_ref().unwrap().text.contains("on DataFusion"));
+    // Results are tables: the two engines' answers are the same rows.
+    let (ws, rt) = h.real.as_ref().unwrap();
+    let diff = rt
+        .block_on(ws.sql(
+            "SELECT COUNT(*) AS n FROM (SELECT * FROM q1 EXCEPT SELECT * FROM q2) AS d",
+            EngineKind::DataFusion,
+        ))
+        .unwrap();
+    assert_eq!(arrow::util::display::array_value_to_string(diff.batches[0].column(0), 0).unwrap(), "0");
+    // CREATE VIEW names a result.
+    h.act(Action::Sql);
+    key(&mut h, KeyCode::Char('u'), true);
+    typed(&mut h, "CREATE VIEW busy AS SELECT * FROM q1 WHERE n > 12000");
+    key(&mut h, KeyCode::Char('r'), true);
+    assert_eq!(h.app.tab().unwrap().dataset.name, "busy");
+    assert!(h.app.tab().unwrap().rows().unwrap() < groups);
+    // Errors point at the token; statements that write are refused.
+    h.act(Action::Sql);
+    key(&mut h, KeyCode::Char('u'), true);
+    typed(&mut h, "SELECT amount\nFROM orders\nWHERE amout > 1");
+    key(&mut h, KeyCode::Char('r'), true);
+    let e = h.app.sql.as_ref().unwrap().error.clone().unwrap();
+    assert!(matches!(e, SqlError { at: Some((2, 6, 5)), .. }), "{e:?}");
+    assert!(matches!(h.app.mode, Mode::Sql));
+    h.app.message = None; // it says how long the last query took
+    insta::assert_snapshot!("sql_editor_error", h.screen());
+    key(&mut h, KeyCode::Char('u'), true);
+    typed(&mut h, "INSERT INTO orders VALUES (1)");
+    key(&mut h, KeyCode::Char('r'), true);
+    let e = h.app.sql.as_ref().unwrap().error.clone().unwrap();
+    assert!(e.message.contains("INSERT INTO writes data"), "{}", e.message);
+    // Explain: both engines' plans side by side.
+    key(&mut h, KeyCode::Char('u'), true);
+    typed(&mut h, "SELECT status, count(*) FROM orders WHERE amount > 100 GROUP BY status");
+    key(&mut h, KeyCode::Char('x'), true);
+    let Mode::Explain { plans, .. } = &h.app.mode else { panic!("no explain view: {:?}", h.app.mode) };
+    assert_eq!(plans.iter().map(|p| p.engine).collect::<Vec<_>>(), ["polars", "datafusion"]);
+    let screen = h.screen();
+    assert!(screen.contains("── polars ──") && screen.contains("── datafusion ──"), "{screen}");
+    assert!(screen.contains("▶"), "no pushdown marked:\n{screen}");
+    h.act(Action::Cancel);
+    assert!(matches!(h.app.mode, Mode::Sql));
+    key(&mut h, KeyCode::Esc, false);
+    assert!(matches!(h.app.mode, Mode::Normal));
 }

@@ -1,0 +1,570 @@
+//! The SQL editor's state: the query's lines and cursor, the engine it runs on, the
+//! completion list, the error of the last run (with the position to underline), and the
+//! history of queries run (kept in the data dir across sessions). It changes only through
+//! `SqlEditor::key`; the app turns `Outcome::Run` into a background job whose result
+//! opens as a new tab.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use std::time::Instant;
+
+use crate::engine::assist::{self, Completion};
+use crate::engine::EngineKind;
+
+use super::app::{App, Done, Job, Message, Mode, Tab};
+
+/// What a key asked of the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Continue,
+    /// Run the query on the editor's engine.
+    Run(String),
+    /// Show both engines' plans of the query.
+    Explain(String),
+    /// Stop the running query.
+    Cancel,
+    /// Hide the editor (its text is kept for next time).
+    Close,
+}
+
+/// Where the last run failed: the message and, when the engine said, the line and column
+/// (0-based) and the length of the token to underline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqlError {
+    pub message: String,
+    pub at: Option<(usize, usize, usize)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqlEditor {
+    pub lines: Vec<String>,
+    /// Cursor line and column (in characters).
+    pub row: usize,
+    pub col: usize,
+    pub engine: EngineKind,
+    /// Offered completions (replacing `start..cursor` of the line) and the selected one.
+    pub completions: Option<(usize, Vec<Completion>, usize)>,
+    pub error: Option<SqlError>,
+    /// A query is running (since when), and what the last one gave.
+    pub running: Option<Instant>,
+    pub last: Option<String>,
+    /// Queries run, oldest first; `recalled` indexes it while browsing with ctrl-p/n.
+    pub history: Vec<String>,
+    pub recalled: Option<usize>,
+    /// Columns of the open datasets (read when the editor first opens), for tabs whose
+    /// columns are not known yet.
+    pub schemas: Vec<(String, Vec<String>)>,
+}
+
+impl SqlEditor {
+    pub fn new(text: &str, engine: EngineKind, history: Vec<String>) -> SqlEditor {
+        let mut e = SqlEditor {
+            lines: vec![String::new()],
+            row: 0,
+            col: 0,
+            engine,
+            completions: None,
+            error: None,
+            running: None,
+            last: None,
+            history,
+            recalled: None,
+            schemas: Vec::new(),
+        };
+        e.set_text(text);
+        e
+    }
+
+    pub fn text(&self) -> String {
+        self.lines.join("\n")
+    }
+
+    /// Replaces the text and puts the cursor at its end.
+    pub fn set_text(&mut self, text: &str) {
+        self.lines = text.split('\n').map(str::to_string).collect();
+        self.row = self.lines.len() - 1;
+        self.col = self.lines[self.row].chars().count();
+        self.completions = None;
+    }
+
+    fn byte(&self, row: usize, col: usize) -> usize {
+        self.lines[row].char_indices().nth(col).map(|(b, _)| b).unwrap_or(self.lines[row].len())
+    }
+
+    /// The cursor as a byte offset into `text()`.
+    pub fn offset(&self) -> usize {
+        self.lines[..self.row].iter().map(|l| l.len() + 1).sum::<usize>() + self.byte(self.row, self.col)
+    }
+
+    fn insert(&mut self, c: char) {
+        let b = self.byte(self.row, self.col);
+        self.lines[self.row].insert(b, c);
+        self.col += 1;
+    }
+
+    fn newline(&mut self) {
+        let b = self.byte(self.row, self.col);
+        let rest = self.lines[self.row].split_off(b);
+        // Keep the indentation of the line broken.
+        let indent: String = self.lines[self.row].chars().take_while(|c| *c == ' ').collect();
+        self.row += 1;
+        self.col = indent.chars().count();
+        self.lines.insert(self.row, indent + &rest);
+    }
+
+    fn backspace(&mut self) {
+        if self.col > 0 {
+            let b = self.byte(self.row, self.col - 1);
+            self.lines[self.row].remove(b);
+            self.col -= 1;
+        } else if self.row > 0 {
+            let line = self.lines.remove(self.row);
+            self.row -= 1;
+            self.col = self.lines[self.row].chars().count();
+            self.lines[self.row].push_str(&line);
+        }
+    }
+
+    fn delete(&mut self) {
+        if self.col < self.lines[self.row].chars().count() {
+            let b = self.byte(self.row, self.col);
+            self.lines[self.row].remove(b);
+        } else if self.row + 1 < self.lines.len() {
+            let next = self.lines.remove(self.row + 1);
+            self.lines[self.row].push_str(&next);
+        }
+    }
+
+    fn line_len(&self) -> usize {
+        self.lines[self.row].chars().count()
+    }
+
+    /// Completions at the cursor from the open tables; one is inserted at once.
+    fn complete(&mut self, tables: &[(String, Vec<String>)]) {
+        let text = self.text();
+        let (start, found) = assist::complete(&text, self.offset(), tables);
+        match found.len() {
+            0 => self.completions = None,
+            1 => self.accept(start, &found[0].text),
+            _ => self.completions = Some((start, found, 0)),
+        }
+    }
+
+    /// Replaces the word from byte `start` of the text to the cursor with `word`.
+    fn accept(&mut self, start: usize, word: &str) {
+        let mut text = self.text();
+        let end = self.offset();
+        text.replace_range(start..end, word);
+        let cursor = start + word.len();
+        self.lines = text.split('\n').map(str::to_string).collect();
+        // Back from a byte offset to line and column.
+        let mut left = cursor;
+        for (i, line) in self.lines.iter().enumerate() {
+            if left <= line.len() {
+                self.row = i;
+                self.col = line[..left].chars().count();
+                break;
+            }
+            left -= line.len() + 1;
+        }
+        self.completions = None;
+    }
+
+    /// The byte offset of the bracket under (or just before) the cursor and its match.
+    pub fn brackets(&self) -> Option<(usize, usize)> {
+        let text = self.text();
+        let here = self.offset();
+        [Some(here), here.checked_sub(1)].into_iter().flatten().find_map(|at| {
+            let other = assist::matching_bracket(&text, at)?;
+            Some((at, other))
+        })
+    }
+
+    /// Handles one key; `tables` are the open datasets and their columns, for completion.
+    pub fn key(&mut self, key: KeyEvent, tables: &[(String, Vec<String>)]) -> Outcome {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        // The completion list takes Up/Down/Enter/Tab/Esc while it is open.
+        if let Some((start, list, selected)) = &mut self.completions {
+            match key.code {
+                KeyCode::Up => {
+                    *selected = selected.checked_sub(1).unwrap_or(list.len() - 1);
+                    return Outcome::Continue;
+                }
+                KeyCode::Down => {
+                    *selected = (*selected + 1) % list.len();
+                    return Outcome::Continue;
+                }
+                KeyCode::Enter | KeyCode::Tab => {
+                    let (start, word) = (*start, list[*selected].text.clone());
+                    self.accept(start, &word);
+                    return Outcome::Continue;
+                }
+                KeyCode::Esc => {
+                    self.completions = None;
+                    return Outcome::Continue;
+                }
+                _ => self.completions = None,
+            }
+        }
+        match key.code {
+            KeyCode::Char('r') if ctrl => return self.run(),
+            KeyCode::F(5) => return self.run(),
+            KeyCode::Char('x') if ctrl => {
+                let text = self.text();
+                return if text.trim().is_empty() { Outcome::Continue } else { Outcome::Explain(text) };
+            }
+            KeyCode::Char('e') if ctrl => {
+                self.engine = match self.engine {
+                    EngineKind::Polars => EngineKind::DataFusion,
+                    EngineKind::DataFusion => EngineKind::Polars,
+                };
+            }
+            KeyCode::Char('c') if ctrl => {
+                return if self.running.is_some() { Outcome::Cancel } else { Outcome::Close };
+            }
+            KeyCode::Esc => return if self.running.is_some() { Outcome::Cancel } else { Outcome::Close },
+            KeyCode::Char('p') if ctrl => self.recall(true),
+            KeyCode::Char('n') if ctrl => self.recall(false),
+            KeyCode::Char('a') if ctrl => self.col = 0,
+            KeyCode::Char('u') if ctrl => self.set_text(""),
+            KeyCode::Char(' ') if ctrl => self.complete(tables),
+            KeyCode::Tab => {
+                let before: String = self.lines[self.row].chars().take(self.col).collect();
+                if before.trim().is_empty() {
+                    for _ in 0..2 {
+                        self.insert(' ');
+                    }
+                } else {
+                    self.complete(tables);
+                }
+            }
+            KeyCode::Char(c) if !ctrl => {
+                self.insert(c);
+                self.error = None;
+            }
+            KeyCode::Enter => self.newline(),
+            KeyCode::Backspace => self.backspace(),
+            KeyCode::Delete => self.delete(),
+            KeyCode::Left if self.col > 0 => self.col -= 1,
+            KeyCode::Left if self.row > 0 => {
+                self.row -= 1;
+                self.col = self.line_len();
+            }
+            KeyCode::Right if self.col < self.line_len() => self.col += 1,
+            KeyCode::Right if self.row + 1 < self.lines.len() => {
+                self.row += 1;
+                self.col = 0;
+            }
+            KeyCode::Up if self.row > 0 => {
+                self.row -= 1;
+                self.col = self.col.min(self.line_len());
+            }
+            KeyCode::Down if self.row + 1 < self.lines.len() => {
+                self.row += 1;
+                self.col = self.col.min(self.line_len());
+            }
+            KeyCode::Home => self.col = 0,
+            KeyCode::End => self.col = self.line_len(),
+            _ => {}
+        }
+        Outcome::Continue
+    }
+
+    fn run(&mut self) -> Outcome {
+        let text = self.text();
+        if text.trim().is_empty() || self.running.is_some() {
+            return Outcome::Continue;
+        }
+        self.error = None;
+        self.recalled = None;
+        if self.history.last() != Some(&text) {
+            self.history.push(text.clone());
+        }
+        Outcome::Run(text)
+    }
+
+    /// Steps back (`older`) or forward through the history.
+    fn recall(&mut self, older: bool) {
+        if self.history.is_empty() {
+            return;
+        }
+        let last = self.history.len() - 1;
+        let next = match (self.recalled, older) {
+            (None, true) => Some(last),
+            (None, false) => None,
+            (Some(i), true) => Some(i.saturating_sub(1)),
+            (Some(i), false) if i < last => Some(i + 1),
+            (Some(_), false) => None,
+        };
+        self.recalled = next;
+        let text = next.map(|i| self.history[i].clone()).unwrap_or_default();
+        self.set_text(&text);
+    }
+
+    /// Takes an engine's error: finds "line L, column C" in it and the token there.
+    pub fn failed(&mut self, message: String) {
+        self.running = None;
+        let at = position(&message).map(|(line, col)| {
+            let (line, col) = (line.saturating_sub(1), col.saturating_sub(1));
+            let len = self
+                .lines
+                .get(line)
+                .map(|l| l.chars().skip(col).take_while(|c| c.is_alphanumeric() || *c == '_').count())
+                .unwrap_or(0)
+                .max(1);
+            (line, col, len)
+        });
+        self.error = Some(SqlError { message, at });
+    }
+}
+
+impl App {
+    /// Shows the SQL editor: the text left in it, or else the current view as SQL (its
+    /// filters as a WHERE clause, to edit).
+    pub fn open_sql(&mut self) -> Vec<Job> {
+        if self.sql.is_none() {
+            let text = match self.tab() {
+                Some(t) => crate::transform::to_sql(&t.dataset.name, &t.steps),
+                None => String::new(),
+            };
+            self.sql = Some(SqlEditor::new(&text, EngineKind::Polars, self.sql_history.clone()));
+            self.mode = Mode::Sql;
+            return vec![Job::Schemas];
+        }
+        self.mode = Mode::Sql;
+        Vec::new()
+    }
+
+    /// The open datasets and their columns, for completion.
+    fn sql_tables(&self) -> Vec<(String, Vec<String>)> {
+        let read = self.sql.as_ref().map(|e| e.schemas.as_slice()).unwrap_or_default();
+        self.tabs
+            .iter()
+            .map(|t| {
+                let name = t.dataset.name.clone();
+                let columns: Vec<String> = if t.columns.is_empty() {
+                    read.iter().find(|(n, _)| *n == name).map(|(_, c)| c.clone()).unwrap_or_default()
+                } else {
+                    t.columns.iter().map(|c| c.name.clone()).collect()
+                };
+                (name, columns)
+            })
+            .collect()
+    }
+
+    /// A key for the SQL editor.
+    pub fn sql_key(&mut self, key: KeyEvent) -> Vec<Job> {
+        let tables = self.sql_tables();
+        let Some(editor) = self.sql.as_mut() else { return Vec::new() };
+        match editor.key(key, &tables) {
+            Outcome::Continue => Vec::new(),
+            Outcome::Close => {
+                self.mode = Mode::Normal;
+                Vec::new()
+            }
+            Outcome::Cancel => {
+                editor.running = None;
+                editor.last = Some("cancelled".into());
+                vec![Job::CancelSql]
+            }
+            Outcome::Explain(query) => {
+                editor.running = Some(Instant::now());
+                vec![Job::Explain { query, analyze: false }]
+            }
+            Outcome::Run(text) => {
+                let history = editor.history.clone();
+                self.sql_history = history.clone();
+                let statement = match crate::engine::sql::parse(&text) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        editor.failed(e.to_string());
+                        return vec![Job::SaveHistory { history }];
+                    }
+                };
+                let (name, query) = match assist::effect(&statement) {
+                    assist::Effect::Reads => {
+                        self.results += 1;
+                        (format!("q{}", self.results), text)
+                    }
+                    assist::Effect::NamesView { name, query } => (name, query),
+                    assist::Effect::Writes(what) => {
+                        editor.failed(format!(
+                            "{what} writes data, and the workbench only reads: run queries that read \
+                             (CREATE VIEW name AS … names a result)"
+                        ));
+                        return vec![Job::SaveHistory { history }];
+                    }
+                };
+                if self.tabs.iter().any(|t| t.dataset.name.eq_ignore_ascii_case(&name)) {
+                    editor.failed(format!("a table named `{name}` is already open; choose another name"));
+                    return vec![Job::SaveHistory { history }];
+                }
+                editor.running = Some(Instant::now());
+                let engine = editor.engine;
+                vec![Job::SaveHistory { history }, Job::Sql { query, engine, name }]
+            }
+        }
+    }
+
+    /// A query's result or plans arrived.
+    pub(super) fn sql_done(&mut self, done: Done) -> Vec<Job> {
+        match done {
+            Done::Queried { name, engine, elapsed, result } => {
+                let Some(editor) = self.sql.as_mut() else { return Vec::new() };
+                if editor.running.take().is_none() {
+                    return Vec::new(); // cancelled
+                }
+                match result {
+                    Ok((dataset, rows)) => {
+                        let summary = format!(
+                            "{name}: {} rows in {:.2} s on {}",
+                            super::view::thousands(rows),
+                            elapsed.as_secs_f64(),
+                            engine.title()
+                        );
+                        editor.last = Some(summary.clone());
+                        self.tabs.push(Tab::new(dataset));
+                        self.active = self.tabs.len() - 1;
+                        self.mode = Mode::Normal;
+                        self.message = Some(Message { text: summary, error: false });
+                        self.start_tab(self.active)
+                    }
+                    Err(e) => {
+                        editor.failed(e.to_string());
+                        if !matches!(self.mode, Mode::Sql) {
+                            self.message = Some(Message { text: e.to_string(), error: true });
+                        }
+                        Vec::new()
+                    }
+                }
+            }
+            Done::Explained { result } => {
+                let Some(editor) = self.sql.as_mut() else { return Vec::new() };
+                if editor.running.take().is_none() {
+                    return Vec::new();
+                }
+                match result {
+                    Ok(plans) => {
+                        if matches!(self.mode, Mode::Sql) {
+                            self.mode = Mode::Explain { plans, scroll: 0 };
+                        }
+                    }
+                    Err(e) => editor.failed(e.to_string()),
+                }
+                Vec::new()
+            }
+            Done::Schemas { tables } => {
+                if let Some(editor) = self.sql.as_mut() {
+                    editor.schemas = tables;
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// "line L, column C" in an error message, 1-based.
+fn position(message: &str) -> Option<(usize, usize)> {
+    let at = message.find("line ")?;
+    let mut nums = message[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| s.parse::<usize>().ok());
+    Some((nums.next()?, nums.next()?))
+}
+
+/// Queries run in earlier sessions, from `path` (entries separated by a line `;;`).
+pub fn load_history(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .map(|t| t.split("\n;;\n").map(str::trim).filter(|q| !q.is_empty()).map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// Appends `query` to the history file (the newest 500 are kept).
+pub fn save_history(path: &std::path::Path, history: &[String]) -> std::io::Result<()> {
+    let keep = &history[history.len().saturating_sub(500)..];
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, keep.join("\n;;\n") + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+    fn ctrl(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+    }
+    fn typed(e: &mut SqlEditor, text: &str, tables: &[(String, Vec<String>)]) {
+        for c in text.chars() {
+            let code = if c == '\n' { KeyCode::Enter } else { KeyCode::Char(c) };
+            e.key(key(code), tables);
+        }
+    }
+
+    #[test]
+    fn edits_completes_runs_toggles_and_recalls() {
+        let tables = vec![("orders".to_string(), vec!["amount".to_string(), "order_id".to_string()])];
+        let mut e = SqlEditor::new("", EngineKind::Polars, vec!["SELECT 1".into()]);
+        typed(&mut e, "SELECT am", &tables);
+        e.key(key(KeyCode::Tab), &tables);
+        assert_eq!(e.text(), "SELECT amount");
+        typed(&mut e, "\n  FROM or", &tables);
+        e.key(key(KeyCode::Tab), &tables);
+        assert_eq!(e.text(), "SELECT amount\n  FROM orders");
+        // Enter keeps the indentation; Backspace at a line start joins the lines.
+        e.key(key(KeyCode::Enter), &tables);
+        assert_eq!((e.row, e.col), (2, 2));
+        e.key(key(KeyCode::Backspace), &tables);
+        e.key(key(KeyCode::Backspace), &tables);
+        e.key(key(KeyCode::Backspace), &tables);
+        assert_eq!(e.text(), "SELECT amount\n  FROM orders");
+        // Several completions: a list, Down then Enter picks the second.
+        e.set_text("SELECT o");
+        e.key(key(KeyCode::Tab), &tables);
+        let (_, list, _) = e.completions.clone().unwrap();
+        assert_eq!(
+            list.iter().map(|c| c.text.as_str()).collect::<Vec<_>>(),
+            ["order_id", "orders", "ORDER BY", "OFFSET", "ON", "OR", "OVER"]
+        );
+        e.key(key(KeyCode::Down), &tables);
+        e.key(key(KeyCode::Enter), &tables);
+        assert_eq!(e.text(), "SELECT orders");
+        e.key(ctrl('e'), &tables);
+        assert_eq!(e.engine, EngineKind::DataFusion);
+        assert_eq!(e.key(ctrl('r'), &tables), Outcome::Run("SELECT orders".into()));
+        assert_eq!(e.history, ["SELECT 1", "SELECT orders"]);
+        e.running = Some(std::time::Instant::now());
+        assert_eq!(e.key(key(KeyCode::Esc), &tables), Outcome::Cancel);
+        e.running = None;
+        e.key(ctrl('p'), &tables);
+        e.key(ctrl('p'), &tables);
+        assert_eq!(e.text(), "SELECT 1");
+        e.key(ctrl('n'), &tables);
+        assert_eq!(e.text(), "SELECT orders");
+        assert_eq!(e.key(key(KeyCode::Esc), &tables), Outcome::Close);
+    }
+
+    #[test]
+    fn errors_point_at_the_token_and_brackets_match() {
+        let mut e = SqlEditor::new("SELECT amount\nFROM orders\nWHERE amout > 1", EngineKind::Polars, vec![]);
+        e.failed("SQL error at line 3, column 7: unknown column `amout`".into());
+        assert_eq!(e.error.as_ref().unwrap().at, Some((2, 6, 5)));
+        e.set_text("SELECT f(a, (b))");
+        assert_eq!(e.brackets(), Some((15, 8)));
+    }
+
+    #[test]
+    fn history_survives_a_session() {
+        let dir = std::env::temp_dir().join(format!("assay-history-{}", std::process::id()));
+        let path = dir.join("history.sql");
+        save_history(&path, &["SELECT 1".into(), "SELECT a\nFROM t".into()]).unwrap();
+        assert_eq!(load_history(&path), ["SELECT 1", "SELECT a\nFROM t"]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
