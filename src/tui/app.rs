@@ -66,6 +66,8 @@ pub enum Job {
     Explain { query: String, analyze: bool },
     /// Write the SQL history file.
     SaveHistory { history: Vec<String> },
+    /// Write plans shown in the explain view to a file.
+    SavePlans { path: String, text: String },
     /// The columns of every open dataset, for the SQL editor's completion.
     Schemas,
     /// Write tab `tab`'s rules to `path`.
@@ -145,6 +147,10 @@ pub enum Done {
     /// Table names and their columns.
     Schemas {
         tables: Vec<(String, Vec<String>)>,
+    },
+    PlansSaved {
+        path: String,
+        result: Result<()>,
     },
 }
 
@@ -335,10 +341,7 @@ pub enum Mode {
     /// The SQL editor (`App::sql`).
     Sql,
     /// Both engines' plans of the editor's query, side by side.
-    Explain {
-        plans: Vec<crate::engine::Plans>,
-        scroll: usize,
-    },
+    Explain(Box<super::sql::ExplainView>),
 }
 
 /// The open dialog: a folder's (or S3 prefix's) entries, narrowed by fuzzy typing.
@@ -903,19 +906,8 @@ impl App {
                 | Mode::Sql,
                 _,
             ) => Vec::new(),
-            (Mode::Explain { scroll, .. }, Action::Down | Action::PageDown) => {
-                *scroll += if action == Action::Down { 1 } else { 10 };
-                Vec::new()
-            }
-            (Mode::Explain { scroll, .. }, Action::Up | Action::PageUp) => {
-                *scroll = scroll.saturating_sub(if action == Action::Up { 1 } else { 10 });
-                Vec::new()
-            }
-            (Mode::Explain { .. }, Action::Cancel | Action::Quit) => {
-                self.mode = Mode::Sql;
-                Vec::new()
-            }
-            (Mode::Explain { .. }, _) => Vec::new(),
+            // Its keys are read by `explain_key`.
+            (Mode::Explain(_), _) => Vec::new(),
             (Mode::Normal, action) => self.normal(action),
         }
     }
@@ -1326,9 +1318,10 @@ impl App {
                     }
                 }
             }
-            done @ (Done::Queried { .. } | Done::Explained { .. } | Done::Schemas { .. }) => {
-                self.sql_done(done)
-            }
+            done @ (Done::Queried { .. }
+            | Done::Explained { .. }
+            | Done::Schemas { .. }
+            | Done::PlansSaved { .. }) => self.sql_done(done),
             Done::RulesLoaded { tab, path, result } => match result {
                 Ok(rules) => self.set_rules(tab, path, rules),
                 Err(e) => {

@@ -233,6 +233,12 @@ impl JobRunner {
                         h.abort();
                     }
                 }
+                Job::SavePlans { path, text } => {
+                    tokio::task::spawn_blocking(move || {
+                        let result = crate::sink::write_text(&text, &path);
+                        let _ = tx.send(Done::PlansSaved { path, result });
+                    });
+                }
                 Job::SaveHistory { history } => {
                     if let Some(path) = self.history.clone() {
                         tokio::task::spawn_blocking(move || {
@@ -312,9 +318,13 @@ fn add_unique(ws: &mut Workspace, mut ds: Dataset) -> Result<Dataset> {
 /// Turns a key into the app's jobs: text goes to the palette while it is open; every
 /// other key goes through the keymap.
 pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Job> {
-    // The SQL editor reads keys as text (and its own ctrl- chords), not as actions.
+    // The SQL editor reads keys as text (and its own ctrl- chords), not as actions;
+    // the explain view has keys of its own.
     if matches!(app.mode, Mode::Sql) {
         return app.sql_key(key);
+    }
+    if matches!(app.mode, Mode::Explain(_)) {
+        return app.explain_key(key);
     }
     if matches!(
         app.mode,

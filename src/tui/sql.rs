@@ -54,7 +54,23 @@ pub struct SqlEditor {
     /// Columns of the open datasets (read when the editor first opens), for tabs whose
     /// columns are not known yet.
     pub schemas: Vec<(String, Vec<String>)>,
+    /// The query being explained, and whether it is being run (EXPLAIN ANALYZE).
+    pub explaining: Option<(String, bool)>,
 }
+
+/// The explain view: both engines' plans of `query`, side by side, with sections folded
+/// or not (logical, optimized, physical, analyzed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExplainView {
+    pub query: String,
+    pub plans: Vec<crate::engine::Plans>,
+    pub analyzed: bool,
+    pub scroll: usize,
+    pub folded: [bool; 4],
+}
+
+/// The explain view's section names, in order (keys 1-4 fold them).
+pub const SECTIONS: [&str; 4] = ["logical", "optimized", "physical", "analyzed"];
 
 impl SqlEditor {
     pub fn new(text: &str, engine: EngineKind, history: Vec<String>) -> SqlEditor {
@@ -70,6 +86,7 @@ impl SqlEditor {
             history,
             recalled: None,
             schemas: Vec::new(),
+            explaining: None,
         };
         e.set_text(text);
         e
@@ -369,6 +386,7 @@ impl App {
             }
             Outcome::Explain(query) => {
                 editor.running = Some(Instant::now());
+                editor.explaining = Some((query.clone(), false));
                 vec![Job::Explain { query, analyze: false }]
             }
             Outcome::Run(text) => {
@@ -404,6 +422,62 @@ impl App {
                 vec![Job::SaveHistory { history }, Job::Sql { query, engine, name }]
             }
         }
+    }
+
+    /// A key in the explain view: scroll, fold a section (1-4), run the query for
+    /// per-operator rows and time (`a`), save the plans to a file (`s`), back (Esc).
+    pub fn explain_key(&mut self, key: KeyEvent) -> Vec<Job> {
+        let Mode::Explain(view) = &mut self.mode else { return Vec::new() };
+        match key.code {
+            KeyCode::Char('j') | KeyCode::Down => view.scroll += 1,
+            KeyCode::Char('k') | KeyCode::Up => view.scroll = view.scroll.saturating_sub(1),
+            KeyCode::PageDown | KeyCode::Char(' ') => view.scroll += 20,
+            KeyCode::PageUp => view.scroll = view.scroll.saturating_sub(20),
+            KeyCode::Char('g') | KeyCode::Home => view.scroll = 0,
+            KeyCode::Char(c @ '1'..='4') => {
+                let i = c as usize - '1' as usize;
+                view.folded[i] = !view.folded[i];
+            }
+            KeyCode::Char('a') if !view.analyzed => {
+                let query = view.query.clone();
+                if let Some(editor) = self.sql.as_mut() {
+                    editor.running = Some(Instant::now());
+                    editor.explaining = Some((query.clone(), true));
+                }
+                self.message = Some(Message {
+                    text: "running the query on both engines for per-operator rows and time… (Esc stops)"
+                        .into(),
+                    error: false,
+                });
+                return vec![Job::Explain { query, analyze: true }];
+            }
+            KeyCode::Char('s') => {
+                let mut text = Vec::new();
+                if let Err(e) = crate::output::write_plans(&mut text, &view.query, &view.plans, false) {
+                    self.message = Some(Message { text: e.to_string(), error: true });
+                    return Vec::new();
+                }
+                let stamp = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                let text = format!("{}\n\n{}", view.query, String::from_utf8_lossy(&text));
+                return vec![Job::SavePlans { path: format!("assay-plans-{stamp}.txt"), text }];
+            }
+            KeyCode::Esc | KeyCode::Char('q') => {
+                self.mode = Mode::Sql;
+                self.message = None;
+                // Leaving while EXPLAIN ANALYZE runs stops it.
+                if let Some(editor) = self.sql.as_mut() {
+                    if editor.running.take().is_some() {
+                        editor.explaining = None;
+                        return vec![Job::CancelSql];
+                    }
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
     }
 
     /// A query's result or plans arrived.
@@ -443,14 +517,29 @@ impl App {
                 if editor.running.take().is_none() {
                     return Vec::new();
                 }
+                let Some((query, analyzed)) = editor.explaining.take() else { return Vec::new() };
                 match result {
                     Ok(plans) => {
-                        if matches!(self.mode, Mode::Sql) {
-                            self.mode = Mode::Explain { plans, scroll: 0 };
+                        if matches!(self.mode, Mode::Sql | Mode::Explain(_)) {
+                            // Analyzed plans are long: the plans as written start folded.
+                            let folded = [analyzed, analyzed, false, false];
+                            let view = ExplainView { query, plans, analyzed, scroll: 0, folded };
+                            self.mode = Mode::Explain(Box::new(view));
+                            self.message = None;
                         }
                     }
-                    Err(e) => editor.failed(e.to_string()),
+                    Err(e) => {
+                        editor.failed(e.to_string());
+                        self.mode = Mode::Sql;
+                    }
                 }
+                Vec::new()
+            }
+            Done::PlansSaved { path, result } => {
+                self.message = Some(match result {
+                    Ok(()) => Message { text: format!("plans saved to {path}"), error: false },
+                    Err(e) => Message { text: format!("plans not saved: {e}"), error: true },
+                });
                 Vec::new()
             }
             Done::Schemas { tables } => {

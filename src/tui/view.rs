@@ -9,10 +9,9 @@ use ratatui::Frame;
 use super::app::{App, Mode, OpenDialog, Profile, RowCount, Tab, CHROME_LINES, SLOW};
 use super::checks::CheckRun;
 use super::filter::{FilterEditor, Stage};
-use super::sql::SqlError;
+use super::sql::{ExplainView, SqlError, SECTIONS};
 use crate::config::ThemeName;
 use crate::engine::assist::{self, Class, Kind};
-use crate::engine::Plans;
 use crate::output::short_number;
 use crate::profile::{sparkline, ColumnProfile};
 use crate::quality::Status;
@@ -114,7 +113,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
         Mode::Open(dialog) => render_open(frame, theme, dialog),
         Mode::Checks { selected } => render_checks(frame, app, theme, grid, *selected),
         Mode::Sql => render_sql(frame, app, theme, grid),
-        Mode::Explain { plans, scroll } => render_explain(frame, theme, grid, plans, *scroll),
+        Mode::Explain(explain) => render_explain(frame, theme, grid, explain),
         Mode::AddCheck { column } => {
             let line = Line::from(vec![
                 Span::styled(format!(" add a check on {column}: "), theme.header),
@@ -276,23 +275,42 @@ fn render_sql(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     }
 }
 
-/// Both engines' plans side by side: logical, optimized (and DataFusion's physical),
-/// with the lines that push work into the scan marked.
-fn render_explain(frame: &mut Frame, theme: &Theme, area: Rect, plans: &[Plans], scroll: usize) {
+/// Both engines' plans side by side: logical, optimized, DataFusion's physical and, after
+/// `a`, the analyzed plans with per-operator rows and time; sections fold with 1-4, and
+/// the lines that push work into the scan are marked.
+fn render_explain(frame: &mut Frame, theme: &Theme, area: Rect, view: &ExplainView) {
     frame.render_widget(Clear, area);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(" explain · j/k scroll · Esc back to the query · pushdowns marked ")
-        .style(theme.popup);
+    let title = format!(
+        " explain · j/k scroll · 1-4 fold sections · {}s saves · Esc back · ▶ pushdown ",
+        if view.analyzed { "" } else { "a runs it (rows, time) · " }
+    );
+    let block = Block::default().borders(Borders::ALL).title(title).style(theme.popup);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let columns =
-        Layout::horizontal(vec![Constraint::Ratio(1, plans.len().max(1) as u32); plans.len().max(1)])
-            .split(inner);
-    for (p, column) in plans.iter().zip(columns.iter()) {
+    let n = view.plans.len().max(1);
+    let columns = Layout::horizontal(vec![Constraint::Ratio(1, n as u32); n]).split(inner);
+    for (p, column) in view.plans.iter().zip(columns.iter()) {
         let mut lines = vec![Line::styled(format!("── {} ──", p.engine), theme.header)];
-        let mut section = |title: &str, body: &str| {
-            lines.push(Line::styled(title.to_string(), theme.header));
+        let analyzed = p.analyzed.as_ref().map(|a| match p.elapsed {
+            Some(d) => (format!("analyzed ({:.1} ms)", d.as_secs_f64() * 1000.0), a.as_str()),
+            None => ("analyzed".to_string(), a.as_str()),
+        });
+        let sections = [
+            Some((SECTIONS[0].to_string(), p.logical.as_str())),
+            Some((SECTIONS[1].to_string(), p.optimized.as_str())),
+            p.physical.as_deref().map(|b| (SECTIONS[2].to_string(), b)),
+            analyzed,
+        ];
+        for (i, section) in sections.iter().enumerate() {
+            let Some((title, body)) = section else { continue };
+            if view.folded[i] {
+                lines.push(Line::styled(
+                    format!("{} ▸ {title} ({} lines)", i + 1, body.lines().count()),
+                    theme.header,
+                ));
+                continue;
+            }
+            lines.push(Line::styled(format!("{} ▾ {title}", i + 1), theme.header));
             for l in body.lines() {
                 let pushed = PUSHDOWN.iter().any(|m| l.contains(m));
                 lines.push(Line::styled(
@@ -301,20 +319,24 @@ fn render_explain(frame: &mut Frame, theme: &Theme, area: Rect, plans: &[Plans],
                 ));
             }
             lines.push(Line::raw(""));
-        };
-        section("logical", &p.logical);
-        section("optimized", &p.optimized);
-        if let Some(physical) = &p.physical {
-            section("physical", physical);
         }
-        frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), *column);
+        frame.render_widget(Paragraph::new(lines).scroll((view.scroll as u16, 0)), *column);
     }
 }
 
 /// Words in a plan that say work was pushed into the scan (predicate, projection,
 /// slice or limit, statistics pruning).
-const PUSHDOWN: &[&str] =
-    &["SELECTION", "PROJECT", "predicate=", "projection=", "SLICE", "fetch=", "limit=", "pruning_predicate"];
+const PUSHDOWN: &[&str] = &[
+    "SELECTION",
+    "PROJECT",
+    "predicate=",
+    "projection=",
+    "SLICE",
+    "fetch=",
+    "limit=",
+    "pruning_predicate",
+    "row_groups_pruned",
+];
 
 fn render_tabs(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let mut spans = vec![Span::styled(" assay ", theme.header)];

@@ -38,7 +38,7 @@ fn key(row: &[String]) -> String {
     let cells: Vec<String> = row
         .iter()
         .map(|s| match s.parse::<f64>() {
-            Ok(v) if v == 0.0 => "0".to_string(),
+            Ok(0.0) => "0".to_string(),
             Ok(v) => format!("{v:.5e}"),
             Err(_) => s.clone(),
         })
@@ -127,7 +127,8 @@ async fn disagreements(ws: &Workspace, queries: &[&str]) -> Vec<String> {
             pr.sort_by_key(|r| key(r));
             dr.sort_by_key(|r| key(r));
         }
-        let agree = |a: &Vec<String>, b: &Vec<String>| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y));
+        let agree =
+            |a: &Vec<String>, b: &Vec<String>| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y));
         if pr.len() != dr.len() || pr.iter().zip(&dr).any(|(a, b)| !agree(a, b)) {
             let diff: Vec<_> = pr.iter().zip(&dr).filter(|(a, b)| !agree(a, b)).take(3).collect();
             failures.push(format!("{q}\n  {} vs {} rows; first differences: {diff:?}", pr.len(), dr.len()));
@@ -237,8 +238,10 @@ async fn tpch_workspace(dir: &std::path::Path) -> Workspace {
         .expect("tpchgen-cli is needed for this test (pip install tpchgen-cli; .ci/run installs it)");
     assert!(out.status.success(), "tpchgen-cli failed: {}", String::from_utf8_lossy(&out.stderr));
     let tables = ["lineitem", "orders", "customer", "nation", "region", "supplier", "part", "partsupp"];
-    let specs: Vec<(Option<String>, String)> =
-        tables.iter().map(|t| (Some(t.to_string()), dir.join(format!("{t}.csv")).display().to_string())).collect();
+    let specs: Vec<(Option<String>, String)> = tables
+        .iter()
+        .map(|t| (Some(t.to_string()), dir.join(format!("{t}.csv")).display().to_string()))
+        .collect();
     Workspace::open(&specs, &OpenOptions::default()).await.unwrap()
 }
 
@@ -247,7 +250,13 @@ async fn tpch_queries_agree_or_name_what_an_engine_lacks() {
     let dir = tempfile::tempdir().unwrap();
     let ws = tpch_workspace(dir.path()).await;
     let failures = disagreements(&ws, TPCH).await;
-    assert!(failures.is_empty(), "{} of {} TPC-H queries disagree:\n{}", failures.len(), TPCH.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} TPC-H queries disagree:\n{}",
+        failures.len(),
+        TPCH.len(),
+        failures.join("\n")
+    );
     for (q, words) in TPCH_POLARS_REFUSES {
         let d = ws.sql(q, EngineKind::DataFusion).await.unwrap();
         assert!(d.num_rows() > 0, "{q}");

@@ -183,6 +183,14 @@ impl Harness {
                         .collect();
                     Done::Explained { result }
                 }
+                (Job::SavePlans { path, text }, _) => {
+                    // Into a temporary folder rather than the working directory.
+                    let dir = std::env::temp_dir().join(format!("assay-test-plans-{}", std::process::id()));
+                    std::fs::create_dir_all(&dir).unwrap();
+                    let path = dir.join(path).display().to_string();
+                    let result = assay::sink::write_text(&text, &path);
+                    Done::PlansSaved { path, result }
+                }
                 (Job::Schemas, Some((ws, rt))) => {
                     let tables = ws
                         .datasets()
@@ -1008,12 +1016,39 @@ fn sql_editor_completes_runs_on_both_engines_chains_results_and_explains() {
     key(&mut h, KeyCode::Char('u'), true);
     typed(&mut h, "SELECT status, count(*) FROM orders WHERE amount > 100 GROUP BY status");
     key(&mut h, KeyCode::Char('x'), true);
-    let Mode::Explain { plans, .. } = &h.app.mode else { panic!("no explain view: {:?}", h.app.mode) };
-    assert_eq!(plans.iter().map(|p| p.engine).collect::<Vec<_>>(), ["polars", "datafusion"]);
+    let Mode::Explain(view) = &h.app.mode else { panic!("no explain view: {:?}", h.app.mode) };
+    assert_eq!(view.plans.iter().map(|p| p.engine).collect::<Vec<_>>(), ["polars", "datafusion"]);
     let screen = h.screen();
     assert!(screen.contains("── polars ──") && screen.contains("── datafusion ──"), "{screen}");
-    assert!(screen.contains("▶"), "no pushdown marked:\n{screen}");
-    h.act(Action::Cancel);
+    assert!(screen.contains("1 ▾ logical") && screen.contains("▶"), "no pushdown marked:\n{screen}");
+    // Fold the logical plans; run the query for per-operator rows and time; save.
+    let explain = |h: &mut Harness, c: char| {
+        let jobs = h.app.explain_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        h.serve(jobs);
+    };
+    explain(&mut h, '1');
+    assert!(h.screen().contains("1 ▸ logical ("), "{}", h.screen());
+    explain(&mut h, 'a');
+    let Mode::Explain(view) = &h.app.mode else { panic!("no explain view: {:?}", h.app.mode) };
+    assert!(view.analyzed && view.plans.iter().all(|p| p.analyzed.is_some()));
+    // DataFusion's metrics say how many rows each operator produced.
+    assert!(
+        view.plans[1].analyzed.as_ref().unwrap().contains("output_rows="),
+        "{:?}",
+        view.plans[1].analyzed
+    );
+    let screen = h.screen();
+    assert!(screen.contains("4 ▾ analyzed (") && screen.contains("2 ▸ optimized ("), "{screen}");
+    explain(&mut h, 's');
+    let saved = h.app.message.clone().unwrap();
+    let path = saved.text.strip_prefix("plans saved to ").unwrap_or_else(|| panic!("{saved:?}"));
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.starts_with("SELECT status, count(*) FROM orders"), "{text}");
+    assert!(
+        text.contains("── polars · optimized plan ──") && text.contains("── datafusion · physical plan ──")
+    );
+    let _ = std::fs::remove_file(path);
+    h.app.explain_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
     assert!(matches!(h.app.mode, Mode::Sql));
     key(&mut h, KeyCode::Esc, false);
     assert!(matches!(h.app.mode, Mode::Normal));
