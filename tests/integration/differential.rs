@@ -152,58 +152,18 @@ async fn polars_and_datafusion_agree() {
     );
 }
 
-/// TPC-H queries (Q1, Q3, Q4, Q5, Q6, Q10, Q12, Q14, Q18, Q19, and two of our own: a
-/// yearly EXTRACT and a RANK window), with literal dates in place of interval arithmetic.
-const TPCH: &[&str] = &[
-    "SELECT l_returnflag, l_linestatus, sum(l_quantity) AS sum_qty, sum(l_extendedprice) AS sum_base, \
-     sum(l_extendedprice * (1 - l_discount)) AS sum_disc, avg(l_quantity) AS avg_qty, count(*) AS n \
-     FROM lineitem WHERE l_shipdate <= DATE '1998-09-02' GROUP BY l_returnflag, l_linestatus \
-     ORDER BY l_returnflag, l_linestatus",
-    "SELECT l_orderkey, sum(l_extendedprice * (1 - l_discount)) AS revenue, o_orderdate, o_shippriority \
-     FROM customer, orders, lineitem WHERE c_mktsegment = 'BUILDING' AND c_custkey = o_custkey \
-     AND l_orderkey = o_orderkey AND o_orderdate < DATE '1995-03-15' AND l_shipdate > DATE '1995-03-15' \
-     GROUP BY l_orderkey, o_orderdate, o_shippriority ORDER BY revenue DESC, o_orderdate, l_orderkey LIMIT 10",
-    "SELECT o_orderpriority, count(*) AS order_count FROM orders WHERE o_orderdate >= DATE '1993-07-01' \
-     AND o_orderdate < DATE '1993-10-01' AND EXISTS (SELECT * FROM lineitem WHERE l_orderkey = o_orderkey \
-     AND l_commitdate < l_receiptdate) GROUP BY o_orderpriority ORDER BY o_orderpriority",
-    "SELECT n_name, sum(l_extendedprice * (1 - l_discount)) AS revenue FROM customer \
-     JOIN orders ON c_custkey = o_custkey JOIN lineitem ON l_orderkey = o_orderkey \
-     JOIN supplier ON l_suppkey = s_suppkey AND c_nationkey = s_nationkey \
-     JOIN nation ON s_nationkey = n_nationkey JOIN region ON n_regionkey = r_regionkey \
-     WHERE r_name = 'ASIA' AND o_orderdate >= DATE '1994-01-01' AND o_orderdate < DATE '1995-01-01' \
-     GROUP BY n_name ORDER BY revenue DESC",
-    "SELECT sum(l_extendedprice * l_discount) AS revenue FROM lineitem WHERE l_shipdate >= DATE '1994-01-01' \
-     AND l_shipdate < DATE '1995-01-01' AND l_discount BETWEEN 0.05 AND 0.07 AND l_quantity < 24",
-    "SELECT c_custkey, c_name, sum(l_extendedprice * (1 - l_discount)) AS revenue, c_acctbal, n_name \
-     FROM customer JOIN orders ON c_custkey = o_custkey JOIN lineitem ON l_orderkey = o_orderkey \
-     JOIN nation ON c_nationkey = n_nationkey WHERE o_orderdate >= DATE '1993-10-01' \
-     AND o_orderdate < DATE '1994-01-01' AND l_returnflag = 'R' \
-     GROUP BY c_custkey, c_name, c_acctbal, n_name ORDER BY revenue DESC, c_custkey LIMIT 20",
-    "SELECT l_shipmode, sum(CASE WHEN o_orderpriority = '1-URGENT' OR o_orderpriority = '2-HIGH' THEN 1 ELSE 0 END) \
-     AS high_line_count, sum(CASE WHEN o_orderpriority <> '1-URGENT' AND o_orderpriority <> '2-HIGH' \
-     THEN 1 ELSE 0 END) AS low_line_count FROM orders JOIN lineitem ON o_orderkey = l_orderkey \
-     WHERE l_shipmode IN ('MAIL', 'SHIP') AND l_commitdate < l_receiptdate AND l_shipdate < l_commitdate \
-     AND l_receiptdate >= DATE '1994-01-01' AND l_receiptdate < DATE '1995-01-01' \
-     GROUP BY l_shipmode ORDER BY l_shipmode",
-    "SELECT 100.00 * sum(CASE WHEN p_type LIKE 'PROMO%' THEN l_extendedprice * (1 - l_discount) ELSE 0 END) \
-     / sum(l_extendedprice * (1 - l_discount)) AS promo_revenue FROM lineitem JOIN part ON l_partkey = p_partkey \
-     WHERE l_shipdate >= DATE '1995-09-01' AND l_shipdate < DATE '1995-10-01'",
-    "SELECT c_name, c_custkey, o_orderkey, o_orderdate, o_totalprice, sum(l_quantity) AS qty FROM customer \
-     JOIN orders ON c_custkey = o_custkey JOIN lineitem ON o_orderkey = l_orderkey WHERE o_orderkey IN \
-     (SELECT l_orderkey FROM lineitem GROUP BY l_orderkey HAVING sum(l_quantity) > 250) \
-     GROUP BY c_name, c_custkey, o_orderkey, o_orderdate, o_totalprice \
-     ORDER BY o_totalprice DESC, o_orderdate, o_orderkey LIMIT 100",
-    "SELECT sum(l_extendedprice * (1 - l_discount)) AS revenue FROM lineitem JOIN part ON p_partkey = l_partkey \
-     WHERE (p_brand = 'Brand#12' AND p_container IN ('SM CASE', 'SM BOX', 'SM PACK', 'SM PKG') \
-     AND l_quantity >= 1 AND l_quantity <= 11 AND p_size BETWEEN 1 AND 5 AND l_shipmode IN ('AIR', 'AIR REG') \
-     AND l_shipinstruct = 'DELIVER IN PERSON') OR (p_brand = 'Brand#23' \
-     AND p_container IN ('MED BAG', 'MED BOX', 'MED PKG', 'MED PACK') AND l_quantity >= 10 AND l_quantity <= 20 \
-     AND p_size BETWEEN 1 AND 10 AND l_shipmode IN ('AIR', 'AIR REG') AND l_shipinstruct = 'DELIVER IN PERSON')",
-    "SELECT EXTRACT(YEAR FROM o_orderdate) AS o_year, sum(o_totalprice) AS total, count(*) AS n FROM orders \
-     GROUP BY EXTRACT(YEAR FROM o_orderdate) ORDER BY o_year",
-    "SELECT n_name, s_name, s_acctbal, RANK() OVER (PARTITION BY n_name ORDER BY s_acctbal DESC) AS rnk \
-     FROM supplier JOIN nation ON s_nationkey = n_nationkey WHERE s_acctbal > 9000 ORDER BY n_name, rnk, s_name",
-];
+/// The TPC-H corpus, shared with the benchmark (`bench/tpch/*.sql`): Q1, Q3, Q4, Q5, Q6,
+/// Q10, Q12, Q14, Q18, Q19 with literal dates in place of interval arithmetic, and two of
+/// our own (a yearly EXTRACT, a RANK window).
+fn tpch_queries() -> Vec<String> {
+    let mut files: Vec<_> = std::fs::read_dir(crate::common::root().join("bench/tpch"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    files.sort();
+    files.iter().map(|p| std::fs::read_to_string(p).unwrap().trim().to_string()).collect()
+}
 
 /// TPC-H queries Polars does not run, with the words its refusal must contain (the
 /// engine and the construct); DataFusion runs them.
@@ -249,18 +209,15 @@ async fn tpch_workspace(dir: &std::path::Path) -> Workspace {
 async fn tpch_queries_agree_or_name_what_an_engine_lacks() {
     let dir = tempfile::tempdir().unwrap();
     let ws = tpch_workspace(dir.path()).await;
-    let failures = disagreements(&ws, TPCH).await;
-    assert!(
-        failures.is_empty(),
-        "{} of {} TPC-H queries disagree:\n{}",
-        failures.len(),
-        TPCH.len(),
-        failures.join("\n")
-    );
+    let queries = tpch_queries();
+    assert!(queries.len() >= 10, "the corpus is too small: {}", queries.len());
+    let refs: Vec<&str> = queries.iter().map(String::as_str).collect();
+    let failures = disagreements(&ws, &refs).await;
+    assert!(failures.is_empty(), "{} of {} TPC-H queries disagree:\n{}", failures.len(), refs.len(), failures.join("\n"));
     for (q, words) in TPCH_POLARS_REFUSES {
         let d = ws.sql(q, EngineKind::DataFusion).await.unwrap();
         assert!(d.num_rows() > 0, "{q}");
-        let e = ws.sql(q, EngineKind::Polars).await.expect_err("Polars ran it: move it to TPCH").to_string();
+        let e = ws.sql(q, EngineKind::Polars).await.expect_err("Polars ran it: move it to bench/tpch").to_string();
         for w in *words {
             assert!(e.contains(w), "the refusal does not say `{w}`: {e}");
         }

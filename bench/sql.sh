@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Issue 4's benchmark: TPC-H queries (bench/tpch/*.sql, the differential test's corpus)
+# at scale factor 1 on Parquet (made here by tpchgen-cli), each through `assay sql` on
+# Polars and on DataFusion, side by side with the same engine driven directly from
+# Python (bench/sql_direct.py) and with DuckDB. Whole processes, as a user runs them.
+# Needs hyperfine and pip's polars, datafusion, duckdb, tpchgen-cli.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+DATA=bench/data/tpch/sf1
+[ -f "$DATA/lineitem.parquet" ] || { mkdir -p "$DATA"; tpchgen-cli parquet -s 1 -o "$DATA"; }
+T=()
+for t in lineitem orders customer nation region supplier part partsupp; do T+=(-t "$DATA/$t.parquet"); done
+mkdir -p bench/results
+# Q18 on the Rust Polars crate (0.55) takes minutes (BENCHMARKS.md): left out of the
+# Polars side unless POLARS_SKIP is set to something else.
+for q in ${QUERIES:-bench/tpch/*.sql}; do
+  name=$(basename "$q" .sql)
+  sql=$(cat "$q")
+  polars=()
+  case " ${POLARS_SKIP-q18} " in *" $name "*) ;; *)
+    polars=(-n "assay sql --engine polars" "$A sql \"$sql\" ${T[*]} --engine polars --format csv"
+            -n "polars (python)" "python3 bench/sql_direct.py polars $DATA $q") ;;
+  esac
+  hyperfine --warmup "${WARMUP:-1}" --runs "$RUNS" -N --export-markdown "bench/results/sql_$name.md" \
+    "${polars[@]}" \
+    -n "assay sql --engine datafusion" "$A sql \"$sql\" ${T[*]} --engine datafusion --format csv" \
+    -n "datafusion (python)" "python3 bench/sql_direct.py datafusion $DATA $q" \
+    -n "duckdb (python)" "python3 bench/sql_direct.py duckdb $DATA $q" \
+    --output null
+done

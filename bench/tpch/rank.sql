@@ -1,0 +1,1 @@
+SELECT n_name, s_name, s_acctbal, RANK() OVER (PARTITION BY n_name ORDER BY s_acctbal DESC) AS rnk FROM supplier JOIN nation ON s_nationkey = n_nationkey WHERE s_acctbal > 9000 ORDER BY n_name, rnk, s_name
