@@ -213,11 +213,21 @@ async fn tpch_queries_agree_or_name_what_an_engine_lacks() {
     assert!(queries.len() >= 10, "the corpus is too small: {}", queries.len());
     let refs: Vec<&str> = queries.iter().map(String::as_str).collect();
     let failures = disagreements(&ws, &refs).await;
-    assert!(failures.is_empty(), "{} of {} TPC-H queries disagree:\n{}", failures.len(), refs.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} TPC-H queries disagree:\n{}",
+        failures.len(),
+        refs.len(),
+        failures.join("\n")
+    );
     for (q, words) in TPCH_POLARS_REFUSES {
         let d = ws.sql(q, EngineKind::DataFusion).await.unwrap();
         assert!(d.num_rows() > 0, "{q}");
-        let e = ws.sql(q, EngineKind::Polars).await.expect_err("Polars ran it: move it to bench/tpch").to_string();
+        let e = ws
+            .sql(q, EngineKind::Polars)
+            .await
+            .expect_err("Polars ran it: move it to bench/tpch")
+            .to_string();
         for w in *words {
             assert!(e.contains(w), "the refusal does not say `{w}`: {e}");
         }
