@@ -116,6 +116,20 @@ pub enum Command {
     },
     /// Propose checks from a profile of the data, printed as a rules file.
     Suggest { data: String },
+    /// Write the data to a file (CSV, TSV, Parquet, NDJSON or Arrow IPC) by streaming,
+    /// atomically: the destination appears only when whole.
+    Export {
+        data: String,
+        /// The file to write; its extension names the format unless --format does.
+        #[arg(long, value_name = "DEST")]
+        to: String,
+        /// csv, tsv, parquet, ndjson or ipc (default: from DEST's extension).
+        #[arg(long, value_name = "FORMAT")]
+        format: Option<String>,
+        /// Replace DEST if it exists.
+        #[arg(long)]
+        overwrite: bool,
+    },
     /// Run a SQL query on Polars or DataFusion.
     Sql {
         query: String,
@@ -369,6 +383,24 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
                     if severity == crate::quality::Severity::Warn { "warn" } else { "error" }
                 ))),
             }
+        }
+        Command::Export { data, to, format, overwrite } => {
+            if ["s3://", "sqlite://", "postgres://", "postgresql://"].iter().any(|s| to.starts_with(s)) {
+                return Err(Error::input(format!(
+                    "{to}: exporting to S3 or a database is not supported yet; export to a local file"
+                )));
+            }
+            let format = match format {
+                Some(name) => Format::from_name(&name)?,
+                None => crate::sink::output_format(&to)?,
+            };
+            let ws = Workspace::open(&[(None, data)], &options).await?;
+            let ds = &ws.datasets()[0];
+            let inputs = ds.files.clone();
+            crate::sink::check_destination_as(&to, &inputs, overwrite)?;
+            let rows = ws.export(ds, &[], &to, format).await?;
+            writeln!(out, "{rows} rows written to {to}")
+                .map_err(|e| Error::runtime(format!("writing output: {e}")))
         }
         Command::Suggest { data } => {
             let ws = Workspace::open(&[(None, data)], &options).await?;

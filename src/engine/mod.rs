@@ -529,6 +529,22 @@ impl Workspace {
         .await
     }
 
+    /// Writes `ds`'s view (after `steps`) to the file `dest` as `format` by streaming
+    /// (bounded memory), atomically: a temporary file beside `dest`, renamed over it only
+    /// when whole. Returns the rows the written file holds.
+    pub async fn export(&self, ds: &Dataset, steps: &[Step], dest: &str, format: Format) -> Result<u64> {
+        let dest = dest.to_string();
+        self.on_view(ds, steps, move |lf| {
+            let mut rows = 0;
+            crate::sink::write_atomic(&dest, |temp| {
+                rows = crate::sink::sink_to(lf, temp, format)?;
+                Ok(())
+            })?;
+            Ok(rows)
+        })
+        .await
+    }
+
     /// A rules file proposed from the data (see `quality::suggest`): a profile, then one
     /// scan for categorical values and one for all candidate checks.
     /// Returns the row count too.

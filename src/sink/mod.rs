@@ -15,8 +15,15 @@ use polars::prelude::*;
 use crate::error::{io_error, Error, Result};
 use crate::source::Format;
 
-/// Refuses `dest` when it exists (unless `overwrite`) or is one of `inputs`.
+/// Refuses `dest` when it exists (unless `overwrite`) or is one of `inputs`; its
+/// extension must name a format.
 pub fn check_destination(dest: &str, inputs: &[String], overwrite: bool) -> Result<()> {
+    check_destination_as(dest, inputs, overwrite)?;
+    output_format(dest).map(|_| ())
+}
+
+/// Refuses `dest` when it exists (unless `overwrite`) or is one of `inputs`.
+pub fn check_destination_as(dest: &str, inputs: &[String], overwrite: bool) -> Result<()> {
     let target = std::fs::canonicalize(dest).ok();
     if let Some(target) = &target {
         if inputs.iter().filter_map(|i| std::fs::canonicalize(i).ok()).any(|i| &i == target) {
@@ -28,7 +35,7 @@ pub fn check_destination(dest: &str, inputs: &[String], overwrite: bool) -> Resu
             return Err(Error::input(format!("{dest}: already exists (give --overwrite to replace it)")));
         }
     }
-    output_format(dest).map(|_| ())
+    Ok(())
 }
 
 /// The format an output path's extension names.
