@@ -344,6 +344,24 @@ pub enum Mode {
     Explain(Box<super::sql::ExplainView>),
 }
 
+impl Mode {
+    /// Whether the mode reads keys itself (typed text, its own chords) instead of
+    /// through the keymap's actions.
+    pub fn reads_keys(&self) -> bool {
+        matches!(
+            self,
+            Mode::Palette { .. }
+                | Mode::Search { .. }
+                | Mode::Filter(_)
+                | Mode::Open(_)
+                | Mode::Checks { .. }
+                | Mode::AddCheck { .. }
+                | Mode::Sql
+                | Mode::Explain(_)
+        )
+    }
+}
+
 /// The open dialog: a folder's (or S3 prefix's) entries, narrowed by fuzzy typing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenDialog {
@@ -896,19 +914,9 @@ impl App {
                 Action::Left | Action::Right | Action::FirstColumn | Action::LastColumn,
             ) => self.normal(action),
             (Mode::Profile { .. }, _) => Vec::new(),
-            (
-                Mode::Palette { .. }
-                | Mode::Search { .. }
-                | Mode::Filter(_)
-                | Mode::Open(_)
-                | Mode::Checks { .. }
-                | Mode::AddCheck { .. }
-                | Mode::Sql,
-                _,
-            ) => Vec::new(),
-            // Its keys are read by `explain_key`.
-            (Mode::Explain(_), _) => Vec::new(),
             (Mode::Normal, action) => self.normal(action),
+            // Modes that read keys themselves (`Mode::reads_keys`) take no actions.
+            _ => Vec::new(),
         }
     }
 

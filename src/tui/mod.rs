@@ -326,15 +326,7 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Job> {
     if matches!(app.mode, Mode::Explain(_)) {
         return app.explain_key(key);
     }
-    if matches!(
-        app.mode,
-        Mode::Palette { .. }
-            | Mode::Search { .. }
-            | Mode::Filter(_)
-            | Mode::Open(_)
-            | Mode::Checks { .. }
-            | Mode::AddCheck { .. }
-    ) {
+    if app.mode.reads_keys() {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let pk = match key.code {
             KeyCode::Char('c') if ctrl => Some(PaletteKey::Esc),
