@@ -489,7 +489,17 @@ pub fn quarantine(
     let Compiled { lf, schema, context, .. } = compile(lf, rules, sources)?;
     let mut tags = Vec::new();
     for (i, check) in rules.checks.iter().enumerate() {
-        if let Some(fail) = check.row_failure(i, &schema, &context)? {
+        // A unique key: the keys seen more than once are found first (one pass holding
+        // 24 bytes a row, then only the duplicated keys), then each row is tested.
+        let fail = match check {
+            Check::Unique(a) => {
+                let keys = unique::duplicated_keys(lf.clone(), &a.columns)
+                    .map_err(|e| Error::runtime(format!("quarantine, check {}: {e}", check.id())))?;
+                Some(unique::among(&a.columns, Arc::new(keys)).fill_null(lit(false)))
+            }
+            _ => check.row_failure(i, &schema, &context)?,
+        };
+        if let Some(fail) = fail {
             tags.push(when(fail).then(lit(check.id())).otherwise(lit(NULL).cast(DataType::String)));
         }
     }

@@ -101,34 +101,85 @@ pub fn expr(row: &str, columns: &[String]) -> (Expr, Arc<KeyHashes>) {
     (expr.sum(), hashes)
 }
 
+/// A duplicated key, as its two hashes.
+pub type KeyHash = (u64, u64);
+
+/// Per row, whether its key `columns` hashes to one of `keys` (as `expr` hashes them):
+/// a unique check's per-row failure in bounded memory, for the quarantine.
+pub fn among(columns: &[String], keys: Arc<std::collections::HashSet<KeyHash>>) -> Expr {
+    let [one, two] = seeds();
+    let test = move |c: &mut [Column]| -> PolarsResult<Column> {
+        let frame = DataFrame::new(c[0].len(), c.to_vec())?;
+        let (mut a, mut b) = (Vec::with_capacity(frame.height()), Vec::with_capacity(frame.height()));
+        columns_to_hashes(&frame, Some(one.clone()), &mut a)?;
+        columns_to_hashes(&frame, Some(two.clone()), &mut b)?;
+        let hit: BooleanChunked = a
+            .into_iter()
+            .zip(b)
+            .map(|k| Some(keys.contains(&k)))
+            .collect::<BooleanChunked>()
+            .with_name(c[0].name().clone());
+        Ok(hit.into_column())
+    };
+    let rest: Vec<Expr> = columns[1..].iter().map(|c| col(c.as_str())).collect();
+    let mut expr = col(columns[0].as_str())
+        .map_many(test, &rest, |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::Boolean)));
+    if let Expr::AnonymousFunction { fmt_str, .. } = &mut expr {
+        **fmt_str = "key_is_duplicated".into();
+    }
+    expr
+}
+
+/// The hashes of the keys of `columns` that occur more than once in `lf` (one pass).
+pub fn duplicated_keys(
+    lf: LazyFrame,
+    columns: &[String],
+) -> PolarsResult<std::collections::HashSet<KeyHash>> {
+    let (expr, hashes) = expr("__assay_unique_row", columns);
+    crate::engine::polars::collect(lf.with_row_index("__assay_unique_row", None).select([expr]))?;
+    Ok(hashes.sorted_runs(true, |_| ()).into_iter().collect())
+}
+
 impl KeyHashes {
-    /// The duplicated rows among everything streamed, with the first `n` of them.
-    pub fn duplicates(&self, n: usize) -> Duplicates {
+    /// Sorts each bucket and calls `run` with every run of two or more equal keys;
+    /// returns those keys when `keep`.
+    fn sorted_runs(&self, keep: bool, run: impl Fn(&[Entry]) + Sync) -> Vec<KeyHash> {
         let buckets = std::mem::take(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()).buckets);
-        let found: Vec<(u64, Vec<u64>)> = buckets
+        buckets
             .into_par_iter()
-            .map(|chunks| {
+            .flat_map_iter(|chunks| {
                 let mut all: Vec<Entry> = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
                 for chunk in chunks {
                     all.extend(chunk);
                 }
                 all.sort_unstable_by_key(|e| (e[0], e[1]));
-                let mut failing = 0u64;
-                let mut first = Smallest::new(n);
-                for run in all.chunk_by(|a, b| a[0] == b[0] && a[1] == b[1]) {
-                    if run.len() > 1 {
-                        failing += run.len() as u64;
-                        run.iter().for_each(|e| first.offer(e[2]));
+                let mut keys = Vec::new();
+                for r in all.chunk_by(|a, b| a[0] == b[0] && a[1] == b[1]) {
+                    if r.len() > 1 {
+                        run(r);
+                        if keep {
+                            keys.push((r[0][0], r[0][1]));
+                        }
                     }
                 }
-                (failing, first.into_sorted())
+                keys
             })
-            .collect();
-        let mut first = Smallest::new(n);
-        for row in found.iter().flat_map(|(_, rows)| rows) {
-            first.offer(*row);
-        }
-        Duplicates { failing: found.iter().map(|(f, _)| f).sum(), first: first.into_sorted() }
+            .collect()
+    }
+
+    /// The duplicated rows among everything streamed, with the first `n` of them.
+    pub fn duplicates(&self, n: usize) -> Duplicates {
+        let failing = std::sync::atomic::AtomicU64::new(0);
+        let first = Mutex::new(Smallest::new(n));
+        self.sorted_runs(false, |run| {
+            failing.fetch_add(run.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            if n > 0 {
+                let mut first = first.lock().unwrap_or_else(|e| e.into_inner());
+                run.iter().for_each(|e| first.offer(e[2]));
+            }
+        });
+        let first = first.into_inner().unwrap_or_else(|e| e.into_inner());
+        Duplicates { failing: failing.into_inner(), first: first.into_sorted() }
     }
 }
 
@@ -215,8 +266,14 @@ mod tests {
             .take(5)
             .collect();
         let columns = vec!["a".to_string(), "b".to_string()];
-        let got = duplicates(df.lazy(), &columns, 5).unwrap();
+        let got = duplicates(df.clone().lazy(), &columns, 5).unwrap();
         assert!(failing > 0);
         assert_eq!(got, Duplicates { failing, first });
+        // The quarantine's per-row test marks exactly the rows is_duplicated marks.
+        let keys = Arc::new(duplicated_keys(df.clone().lazy(), &columns).unwrap());
+        let marked =
+            crate::engine::polars::collect(df.lazy().select([among(&columns, keys).alias("d")])).unwrap();
+        let marked: Vec<Option<bool>> = marked.column("d").unwrap().bool().unwrap().iter().collect();
+        assert_eq!(marked, mask.iter().collect::<Vec<_>>());
     }
 }
