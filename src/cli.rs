@@ -397,7 +397,7 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             let ws = Workspace::open(&[(None, data)], &options).await?;
             let ds = &ws.datasets()[0];
             let inputs = ds.files.clone();
-            crate::sink::check_destination_as(&to, &inputs, overwrite)?;
+            crate::sink::check_overwrite(&to, &inputs, overwrite)?;
             let rows = ws.export(ds, &[], &to, format).await?;
             writeln!(out, "{rows} rows written to {to}")
                 .map_err(|e| Error::runtime(format!("writing output: {e}")))

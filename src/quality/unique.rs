@@ -65,11 +65,13 @@ pub struct Duplicates {
     pub first: Vec<u64>,
 }
 
-fn seeds() -> [PlSeedableRandomStateQuality; 2] {
-    [
-        PlSeedableRandomStateQuality::seed_from_u64(0x5eed_0001_a55a_7001),
-        PlSeedableRandomStateQuality::seed_from_u64(0x5eed_0002_c0de_f00d),
-    ]
+/// Each row's key (all of `keys`' columns) as two 64-bit hashes of different seeds.
+fn hash_pairs(keys: &DataFrame) -> PolarsResult<impl Iterator<Item = KeyHash>> {
+    let seed = PlSeedableRandomStateQuality::seed_from_u64;
+    let (mut a, mut b) = (Vec::with_capacity(keys.height()), Vec::with_capacity(keys.height()));
+    columns_to_hashes(keys, Some(seed(0x5eed_0001_a55a_7001)), &mut a)?;
+    columns_to_hashes(keys, Some(seed(0x5eed_0002_c0de_f00d)), &mut b)?;
+    Ok(a.into_iter().zip(b))
 }
 
 /// An expression over rows numbered `row` that records every row's hashed key
@@ -78,16 +80,12 @@ fn seeds() -> [PlSeedableRandomStateQuality; 2] {
 pub fn expr(row: &str, columns: &[String]) -> (Expr, Arc<KeyHashes>) {
     let hashes = Arc::new(KeyHashes::default());
     let sink = hashes.clone();
-    let [one, two] = seeds();
     let record = move |c: &mut [Column]| -> PolarsResult<Column> {
         let rows = c[0].cast(&DataType::UInt64)?;
         let rows = rows.u64()?;
-        let keys = DataFrame::new(c[0].len(), c[1..].to_vec())?;
-        let (mut a, mut b) = (Vec::with_capacity(keys.height()), Vec::with_capacity(keys.height()));
-        columns_to_hashes(&keys, Some(one.clone()), &mut a)?;
-        columns_to_hashes(&keys, Some(two.clone()), &mut b)?;
+        let pairs = hash_pairs(&DataFrame::new(c[0].len(), c[1..].to_vec())?)?;
         let mut buckets = sink.inner.lock().map_err(|_| polars_err!(ComputeError: "unique: poisoned"))?;
-        for ((a, b), row) in a.into_iter().zip(b).zip(rows.iter()) {
+        for ((a, b), row) in pairs.zip(rows.iter()) {
             buckets.push([a, b, row.unwrap_or(0)]);
         }
         Ok(Column::new_scalar(c[0].name().clone(), Scalar::from(1u64), c[0].len()))
@@ -107,18 +105,10 @@ pub type KeyHash = (u64, u64);
 /// Per row, whether its key `columns` hashes to one of `keys` (as `expr` hashes them):
 /// a unique check's per-row failure in bounded memory, for the quarantine.
 pub fn among(columns: &[String], keys: Arc<std::collections::HashSet<KeyHash>>) -> Expr {
-    let [one, two] = seeds();
     let test = move |c: &mut [Column]| -> PolarsResult<Column> {
-        let frame = DataFrame::new(c[0].len(), c.to_vec())?;
-        let (mut a, mut b) = (Vec::with_capacity(frame.height()), Vec::with_capacity(frame.height()));
-        columns_to_hashes(&frame, Some(one.clone()), &mut a)?;
-        columns_to_hashes(&frame, Some(two.clone()), &mut b)?;
-        let hit: BooleanChunked = a
-            .into_iter()
-            .zip(b)
-            .map(|k| Some(keys.contains(&k)))
-            .collect::<BooleanChunked>()
-            .with_name(c[0].name().clone());
+        let pairs = hash_pairs(&DataFrame::new(c[0].len(), c.to_vec())?)?;
+        let hit: BooleanChunked =
+            pairs.map(|k| Some(keys.contains(&k))).collect::<BooleanChunked>().with_name(c[0].name().clone());
         Ok(hit.into_column())
     };
     let rest: Vec<Expr> = columns[1..].iter().map(|c| col(c.as_str())).collect();
@@ -135,9 +125,15 @@ pub fn duplicated_keys(
     lf: LazyFrame,
     columns: &[String],
 ) -> PolarsResult<std::collections::HashSet<KeyHash>> {
-    let (expr, hashes) = expr("__assay_unique_row", columns);
-    crate::engine::polars::collect(lf.with_row_index("__assay_unique_row", None).select([expr]))?;
-    Ok(hashes.sorted_runs(true, |_| ()).into_iter().collect())
+    Ok(recorded(lf, columns)?.sorted_runs(true, |_| ()).into_iter().collect())
+}
+
+/// Every row's hashed key of `columns` in `lf`, recorded by a pass of its own.
+fn recorded(lf: LazyFrame, columns: &[String]) -> PolarsResult<Arc<KeyHashes>> {
+    const ROW: &str = "__assay_unique_row";
+    let (expr, hashes) = expr(ROW, columns);
+    crate::engine::polars::collect(lf.with_row_index(ROW, None).select([expr]))?;
+    Ok(hashes)
 }
 
 impl KeyHashes {
@@ -211,9 +207,7 @@ impl Smallest {
 /// Runs the unique check over `lf` alone (when another engine measured the count and
 /// only the samples are wanted, or in tests).
 pub fn duplicates(lf: LazyFrame, columns: &[String], n: usize) -> PolarsResult<Duplicates> {
-    let (expr, hashes) = expr("__assay_unique_row", columns);
-    crate::engine::polars::collect(lf.with_row_index("__assay_unique_row", None).select([expr]))?;
-    Ok(hashes.duplicates(n))
+    Ok(recorded(lf, columns)?.duplicates(n))
 }
 
 #[cfg(test)]

@@ -18,12 +18,12 @@ use crate::source::Format;
 /// Refuses `dest` when it exists (unless `overwrite`) or is one of `inputs`; its
 /// extension must name a format.
 pub fn check_destination(dest: &str, inputs: &[String], overwrite: bool) -> Result<()> {
-    check_destination_as(dest, inputs, overwrite)?;
+    check_overwrite(dest, inputs, overwrite)?;
     output_format(dest).map(|_| ())
 }
 
 /// Refuses `dest` when it exists (unless `overwrite`) or is one of `inputs`.
-pub fn check_destination_as(dest: &str, inputs: &[String], overwrite: bool) -> Result<()> {
+pub fn check_overwrite(dest: &str, inputs: &[String], overwrite: bool) -> Result<()> {
     let target = std::fs::canonicalize(dest).ok();
     if let Some(target) = &target {
         if inputs.iter().filter_map(|i| std::fs::canonicalize(i).ok()).any(|i| &i == target) {

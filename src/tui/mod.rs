@@ -169,7 +169,8 @@ impl JobRunner {
                     });
                 }
                 Job::Sql { query, engine, name } => {
-                    let path = self.results.join(format!("{name}.parquet"));
+                    let dir = self.results.clone();
+                    let path = dir.join(format!("{name}.parquet"));
                     let options = self.options.clone();
                     if let Some(h) = self.query.take() {
                         h.abort();
@@ -178,8 +179,8 @@ impl JobRunner {
                         tokio::spawn(async move {
                             let started = std::time::Instant::now();
                             let result = async {
-                                std::fs::create_dir_all(ws_dir(&path))
-                                    .map_err(|e| crate::error::io_error(path.display().to_string(), &e))?;
+                                std::fs::create_dir_all(&dir)
+                                    .map_err(|e| crate::error::io_error(dir.display().to_string(), &e))?;
                                 let rows = ws.sql_to_parquet(&query, engine, &path).await?;
                                 let ds =
                                     Dataset::open(&path.display().to_string(), Some(&name), &options).await?;
@@ -295,11 +296,6 @@ impl JobRunner {
         }
         result
     }
-}
-
-/// The folder a result file goes in.
-fn ws_dir(path: &std::path::Path) -> std::path::PathBuf {
-    path.parent().map(|p| p.to_path_buf()).unwrap_or_default()
 }
 
 /// Adds `ds` to `ws`, renamed if its table name is taken: `orders.csv` and
