@@ -157,11 +157,37 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
         format: ExplainFormat,
     },
+    /// Run a recipe headless: steps, checks, then (only if no error-severity check
+    /// fails) the outputs and a run manifest beside them.
+    Run {
+        /// The recipe file (TOML, or YAML for .yaml/.yml).
+        recipe: String,
+        /// Override a value (`sources.orders.path=x.csv`, `steps.0.filter=...`) or set a
+        /// `${VAR}` the recipe reads. Repeatable.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Print the plan (steps as SQL, check scans, outputs); read no rows, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value_t = SchemaFormat::Table)]
+        format: SchemaFormat,
+        /// Run on this engine instead of the recipe's.
+        #[arg(long, value_enum)]
+        engine: Option<EngineArg>,
+        /// Where to write the run manifest (default: beside the first output).
+        #[arg(long, value_name = "FILE")]
+        manifest: Option<String>,
+    },
+    /// The recipe format.
+    Recipe {
+        #[command(subcommand)]
+        command: RecipeCommand,
+    },
     /// Generate deterministic, deliberately dirty data (samples and benchmark files).
     Gen {
         #[arg(value_enum)]
         kind: GenKind,
-        /// Rows to write (default: orders 50000, customers 5000, events 20000).
+        /// Rows to write (default: orders 50000, customers 5000, events 20000, trips 20000).
         #[arg(long)]
         rows: Option<usize>,
         #[arg(long, default_value_t = 42)]
@@ -170,6 +196,12 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecipeCommand {
+    /// Print the JSON Schema of recipe files (for editors' completion and checking).
+    Schema,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -240,7 +272,9 @@ pub enum GenKind {
     Orders,
     Customers,
     Events,
-    /// All three bundled samples into the --out directory.
+    /// Taxi trips (CSV).
+    Trips,
+    /// All the bundled samples into the --out directory.
     Sample,
 }
 
@@ -427,12 +461,45 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             }
             output::write_plans(out, &query, &plans, matches!(format, ExplainFormat::Json))
         }
+        Command::Run { recipe, sets, dry_run, format, engine, manifest } => {
+            let sets: Vec<(String, String)> =
+                sets.iter().map(|s| crate::recipe::parse_set(s)).collect::<Result<_>>()?;
+            let loaded = crate::recipe::load(&recipe, &sets)?;
+            let run_options = crate::recipe::run::RunOptions {
+                engine: engine.map(Into::into),
+                manifest,
+                open: options.clone(),
+            };
+            let json = matches!(format, SchemaFormat::Json);
+            if dry_run {
+                let plan = crate::recipe::run::dry_run(&loaded, &run_options).await?;
+                return output::write_dry_run(out, &plan, json);
+            }
+            let manifest = crate::recipe::run::run(&loaded, &run_options).await?;
+            output::write_manifest(out, &manifest, json)?;
+            if manifest.status == "checks_failed" {
+                let n = manifest
+                    .checks
+                    .as_ref()
+                    .map(|r| r.failed_at(crate::quality::Severity::Error))
+                    .unwrap_or(0);
+                return Err(Error::ChecksFailed(format!(
+                    "{n} error-severity check{} failed: no output written (manifest: {})",
+                    if n == 1 { "" } else { "s" },
+                    manifest.path
+                )));
+            }
+            Ok(())
+        }
+        Command::Recipe { command: RecipeCommand::Schema } => write!(out, "{}", crate::recipe::json_schema())
+            .map_err(|e| Error::runtime(format!("writing output: {e}"))),
         Command::Gen { kind, rows, seed, out: path } => {
             let task = move || match kind {
                 GenKind::Sample => generate::generate_samples(&path, seed),
                 GenKind::Orders => gen_one(generate::Kind::Orders, rows, seed, &path),
                 GenKind::Customers => gen_one(generate::Kind::Customers, rows, seed, &path),
                 GenKind::Events => gen_one(generate::Kind::Events, rows, seed, &path),
+                GenKind::Trips => gen_one(generate::Kind::Trips, rows, seed, &path),
             };
             tokio::task::spawn_blocking(task)
                 .await

@@ -16,6 +16,7 @@ pub enum Kind {
     Orders,
     Customers,
     Events,
+    Trips,
 }
 
 impl Kind {
@@ -24,6 +25,7 @@ impl Kind {
             Kind::Orders => 50_000,
             Kind::Customers => 5_000,
             Kind::Events => 20_000,
+            Kind::Trips => 20_000,
         }
     }
 }
@@ -107,6 +109,7 @@ pub fn generate(kind: Kind, rows: usize, seed: u64, out: &Path) -> Result<()> {
         Kind::Orders => write_orders(rows, seed, &tmp),
         Kind::Customers => write_customers(rows, seed, &tmp),
         Kind::Events => write_events(rows, seed, &tmp),
+        Kind::Trips => write_trips(rows, seed, &tmp),
     };
     match result {
         Ok(()) => std::fs::rename(&tmp, out).map_err(|e| io_error(out.display(), &e)),
@@ -262,13 +265,74 @@ fn write_events(rows: usize, seed: u64, path: &Path) -> Result<()> {
     w.flush().map_err(io)
 }
 
-/// Writes the bundled sample set into `dir`: orders.csv, customers.parquet, events.ndjson.
+/// Taxi trips (CSV, NYC TLC yellow-cab style) over 2024: pickup and dropoff times,
+/// passengers, distance, fares and tips; with missing passenger counts, zero-distance
+/// trips, negative fares (refunds) and dropoffs before their pickup.
+fn write_trips(rows: usize, seed: u64, path: &Path) -> Result<()> {
+    let mut rng = Rng::new(seed.wrapping_add(3));
+    let mut w = create(path)?;
+    let io = |e: std::io::Error| io_error(path.display(), &e);
+    writeln!(
+        w,
+        "trip_id,vendor_id,pickup_at,dropoff_at,passenger_count,trip_distance,payment_type,fare_amount,tip_amount,total_amount"
+    )
+    .map_err(io)?;
+    for i in 0..rows as u64 {
+        let (m, d) = date_2024(&mut rng);
+        let (h, min, s) = (rng.below(24), rng.below(60), rng.below(60));
+        let start = ((d - 1) * 24 + h) * 3600 + min * 60 + s; // seconds into the month
+        let distance = if rng.chance(0.01) { 0.0 } else { 0.3 + rng.below(2_000) as f64 / 100.0 };
+        let mut minutes = 3 + (distance * 3.0) as u64 + rng.below(20);
+        if rng.chance(0.003) {
+            minutes = 0; // fixed below: dropoff before pickup
+        }
+        let end = if minutes == 0 {
+            start.saturating_sub(60 + rng.below(600))
+        } else {
+            start + minutes * 60 + rng.below(60)
+        };
+        let stamp = |t: u64| {
+            let (day, rest) = (t / 86_400, t % 86_400);
+            format!("2024-{m:02}-{:02} {:02}:{:02}:{:02}", day + 1, rest / 3600, rest / 60 % 60, rest % 60)
+        };
+        // A trip past midnight at the end of a month ends in that month's last day
+        // (kept simple: the stamp clamps to the month).
+        let end = end.min(days_in_month(m) * 86_400 - 1);
+        let passengers = if rng.chance(0.02) { String::new() } else { (1 + rng.below(4)).to_string() };
+        let mut fare = 3.0 + distance * 2.5 + minutes as f64 * 0.5;
+        if rng.chance(0.005) {
+            fare = -fare;
+        }
+        let card = rng.chance(0.7);
+        let tip = if card && fare > 0.0 {
+            (fare * (rng.below(30) as f64 / 100.0) * 100.0).round() / 100.0
+        } else {
+            0.0
+        };
+        writeln!(
+            w,
+            "{},{},{},{},{passengers},{distance:.2},{},{fare:.2},{tip:.2},{:.2}",
+            i + 1,
+            1 + rng.below(2),
+            stamp(start),
+            stamp(end),
+            if card { "card" } else { rng.pick(&["cash", "cash", "no_charge", "dispute"]) },
+            fare + tip
+        )
+        .map_err(io)?;
+    }
+    w.flush().map_err(io)
+}
+
+/// Writes the bundled sample set into `dir`: orders.csv, customers.parquet, events.ndjson,
+/// trips.csv.
 pub fn generate_samples(dir: &Path, seed: u64) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir.display(), &e))?;
     for (kind, file) in [
         (Kind::Orders, "orders.csv"),
         (Kind::Customers, "customers.parquet"),
         (Kind::Events, "events.ndjson"),
+        (Kind::Trips, "trips.csv"),
     ] {
         generate(kind, kind.default_rows(), seed, &dir.join(file))?;
     }

@@ -11,6 +11,7 @@ pub mod output;
 pub mod profile;
 pub mod progress;
 pub mod quality;
+pub mod recipe;
 pub mod sink;
 pub mod source;
 pub mod transform;

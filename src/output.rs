@@ -489,3 +489,84 @@ pub fn markdown(report: &crate::quality::Report) -> String {
     }
     m
 }
+
+/// A recipe run: the funnel of rows per step, the checks, the outputs written and
+/// where the manifest is; or the manifest itself as JSON.
+pub fn write_manifest(out: &mut dyn Write, m: &crate::recipe::run::Manifest, json: bool) -> Result<()> {
+    if json {
+        let text = serde_json::to_string_pretty(m).map_err(|e| Error::runtime(format!("json: {e}")))?;
+        return writeln!(out, "{text}").map_err(write_error);
+    }
+    writeln!(out, "recipe {} on {} ({} ms)", m.recipe.name, m.engine.title(), m.durations_ms.total)
+        .map_err(write_error)?;
+    let mut grid = new_grid();
+    grid.set_header(["step", "kind", "name", "rows"]);
+    grid.add_row(vec!["0".to_string(), "source".into(), String::new(), m.rows.source.to_string()]);
+    for s in &m.steps {
+        let rows = match (s.enabled, s.rows) {
+            (false, _) => "disabled".to_string(),
+            (true, Some(n)) => n.to_string(),
+            (true, None) => String::new(),
+        };
+        grid.add_row(vec![s.step.to_string(), s.kind.clone(), s.name.clone().unwrap_or_default(), rows]);
+    }
+    writeln!(out, "{grid}").map_err(write_error)?;
+    if let Some(report) = &m.checks {
+        write_check_report(out, report, CheckFormat::Table)?;
+    }
+    if m.status == "checks_failed" {
+        writeln!(out, "an error-severity check failed: no output written").map_err(write_error)?;
+    }
+    if let (Some(v), Some(q)) = (m.rows.valid, m.rows.quarantined) {
+        writeln!(out, "{} rows in = {v} valid + {q} quarantined", m.rows.rows_in).map_err(write_error)?;
+    }
+    for o in &m.outputs {
+        writeln!(out, "wrote {} rows to {} ({})", o.rows, o.destination, o.name).map_err(write_error)?;
+    }
+    writeln!(out, "manifest: {}", m.path).map_err(write_error)
+}
+
+/// The plan of a recipe run (`assay run --dry-run`).
+pub fn write_dry_run(out: &mut dyn Write, plan: &crate::recipe::run::DryRun, json: bool) -> Result<()> {
+    if json {
+        let text = serde_json::to_string_pretty(plan).map_err(|e| Error::runtime(format!("json: {e}")))?;
+        return writeln!(out, "{text}").map_err(write_error);
+    }
+    writeln!(
+        out,
+        "recipe {} on {} (dry run: nothing read, nothing written)",
+        plan.recipe.name,
+        plan.engine.title()
+    )
+    .map_err(write_error)?;
+    writeln!(out, "\nsources:").map_err(write_error)?;
+    for s in &plan.sources {
+        writeln!(
+            out,
+            "  {} = {} ({}, {} file{})",
+            s.source,
+            s.path,
+            s.format,
+            s.files.len(),
+            if s.files.len() == 1 { "" } else { "s" }
+        )
+        .map_err(write_error)?;
+    }
+    writeln!(out, "\nsteps:").map_err(write_error)?;
+    for s in &plan.steps {
+        let name = s.name.as_ref().map(|n| format!(" as {n}")).unwrap_or_default();
+        let off = if s.enabled { "" } else { " (disabled)" };
+        writeln!(out, "  {}. {} on {}{name}{off}\n     {}", s.step, s.kind, s.input, s.sql)
+            .map_err(write_error)?;
+    }
+    writeln!(out, "\nchecks:\n{}", plan.checks.trim_end()).map_err(write_error)?;
+    writeln!(out, "\noutputs:").map_err(write_error)?;
+    for o in &plan.outputs {
+        let rows = match o.rows {
+            crate::recipe::Rows::Valid => "valid rows",
+            crate::recipe::Rows::Quarantine => "quarantined rows",
+        };
+        writeln!(out, "  {} <- {rows} -> {}", o.name, o.destination).map_err(write_error)?;
+    }
+    writeln!(out, "\nmanifest: {}", plan.manifest).map_err(write_error)
+}

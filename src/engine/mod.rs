@@ -28,7 +28,10 @@ use crate::source::{self, csv_count, csv_diagnose, Dataset, Format, Location, Op
 use crate::transform::{self, Step};
 
 /// The two query engines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum EngineKind {
     Polars,
     DataFusion,
@@ -255,12 +258,10 @@ impl Workspace {
             let df = blocking(move || rows.page(offset, len as u64)).await??;
             return Table::from_polars(df.map_err(|e| self.polars_error(e, None))?);
         }
-        let owned = ds.clone();
-        let steps = steps.to_vec();
+        let view = self.view_of(ds, steps);
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
         let len = ::polars::prelude::IdxSize::try_from(len).unwrap_or(::polars::prelude::IdxSize::MAX);
-        self.run_polars(None, move || Ok(transform::apply(polars::scan(&owned)?, &steps)?.slice(offset, len)))
-            .await
+        self.run_polars(None, move || Ok(view()?.slice(offset, len))).await
     }
 
     /// The number of rows of `ds` after `steps` (without steps: Parquet from metadata,
@@ -314,11 +315,8 @@ impl Workspace {
             }
             return Ok(rows);
         }
-        let owned = ds.clone();
-        let steps = steps.to_vec();
-        let table = self
-            .run_polars(None, move || Ok(transform::apply(polars::scan(&owned)?, &steps)?.select([len()])))
-            .await?;
+        let view = self.view_of(ds, steps);
+        let table = self.run_polars(None, move || Ok(view()?.select([len()]))).await?;
         first_index(&table)?.ok_or_else(|| Error::runtime("count returned no rows"))
     }
 
@@ -334,13 +332,12 @@ impl Workspace {
     ) -> Result<Option<u64>> {
         regex::Regex::new(pattern)
             .map_err(|e| Error::input(format!("search `{pattern}`: {}", first_line(&e.to_string()))))?;
-        let owned = ds.clone();
-        let steps = steps.to_vec();
+        let view = self.view_of(ds, steps);
         let pattern = pattern.to_string();
         let table = self
             .run_polars(None, move || {
                 use ::polars::prelude::*;
-                let mut lf = transform::apply(polars::scan(&owned)?, &steps)?;
+                let mut lf = view()?;
                 let names: Vec<PlSmallStr> = lf.collect_schema()?.iter_names().cloned().collect();
                 let matches: Vec<Expr> = names
                     .iter()
@@ -361,11 +358,44 @@ impl Workspace {
 
     /// Column statistics and histograms of `ds` after `steps` (two aggregating scans).
     pub async fn profile(&self, ds: &Dataset, steps: &[Step]) -> Result<Vec<crate::profile::ColumnProfile>> {
-        let owned = ds.clone();
-        let steps = steps.to_vec();
-        blocking(move || crate::profile::profile(transform::apply(polars::scan(&owned)?, &steps)?))
-            .await?
-            .map_err(|e| self.polars_error(e, None))
+        let view = self.view_of(ds, steps);
+        blocking(move || crate::profile::profile(view()?)).await?.map_err(|e| self.polars_error(e, None))
+    }
+
+    /// Builds `ds`'s view after `steps` as a lazy Polars plan, when called (on a
+    /// blocking thread): `join` and `sql` steps read the other open datasets by name.
+    fn view_of(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+    ) -> impl FnOnce() -> ::polars::prelude::PolarsResult<::polars::prelude::LazyFrame> + Send + 'static {
+        let (owned, steps) = (ds.clone(), steps.to_vec());
+        let others: Vec<Dataset> =
+            if transform::needs_tables(&steps) { self.datasets.clone() } else { Vec::new() };
+        move || {
+            let mut tables = transform::Tables::new();
+            for d in &others {
+                tables.insert(d.name.clone(), polars::scan(d)?);
+            }
+            transform::apply_with(polars::scan(&owned)?, &steps, &tables)
+        }
+    }
+
+    /// The SQL of `ds`'s view after `steps` (one query over the dataset's table name).
+    pub async fn view_sql(&self, ds: &Dataset, steps: &[Step]) -> Result<String> {
+        if transform::is_simple(steps) {
+            return Ok(transform::to_sql(&ds.name, steps));
+        }
+        let (owned, steps, datasets) = (ds.clone(), steps.to_vec(), self.datasets.clone());
+        blocking(move || {
+            let mut tables = transform::Tables::new();
+            for d in &datasets {
+                tables.insert(d.name.clone(), polars::scan(d).map_err(|e| Error::runtime(e.to_string()))?);
+            }
+            let base = polars::scan(&owned).map_err(|e| Error::runtime(e.to_string()))?;
+            transform::view_sql(&owned.name, base, &steps, &tables)
+        })
+        .await?
     }
 
     /// Every dataset but `ds`, by name, for checks that reference another table.
@@ -385,16 +415,9 @@ impl Workspace {
         steps: &[Step],
         work: impl FnOnce(::polars::prelude::LazyFrame) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let (owned, steps) = (ds.clone(), steps.to_vec());
-        blocking(move || {
-            work(
-                polars::scan(&owned)
-                    .and_then(|lf| transform::apply(lf, &steps))
-                    .map_err(|e| Error::runtime(e.to_string()))?,
-            )
-        })
-        .await?
-        .map_err(|e| match e {
+        let view = self.view_of(ds, steps);
+        blocking(move || work(view().map_err(|e| Error::runtime(e.to_string()))?)).await?.map_err(|e| match e
+        {
             Error::Runtime(m) => self.read_failure("polars", &m),
             other => other,
         })
@@ -429,7 +452,7 @@ impl Workspace {
         let from = if steps.is_empty() {
             transform::ident(&ds.name)
         } else {
-            format!("({}) AS __assay_view", transform::to_sql(&ds.name, steps))
+            format!("({}) AS __assay_view", self.view_sql(ds, steps).await?)
         };
         let r = rules.clone();
         let plan = self.on_view(ds, steps, move |lf| crate::quality::sql::plan(lf, &from, &r)).await?;

@@ -50,30 +50,56 @@ fn syntax_error(query: &str, err: ParserError) -> Error {
     Error::input(format!("SQL syntax error: {text}"))
 }
 
+/// The common table expressions a statement defines and the relations it reads.
+#[derive(Default)]
+struct Names {
+    ctes: HashSet<String>,
+    relations: Vec<ObjectName>,
+}
+
+impl Visitor for Names {
+    type Break = ();
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+        if let Some(with) = &query.with {
+            for cte in &with.cte_tables {
+                self.ctes.insert(cte.alias.name.value.to_lowercase());
+            }
+        }
+        ControlFlow::Continue(())
+    }
+    fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<()> {
+        self.relations.push(relation.clone());
+        ControlFlow::Continue(())
+    }
+}
+
+impl Names {
+    fn of(statement: &Statement) -> Names {
+        let mut names = Names::default();
+        let _ = statement.visit(&mut names);
+        names
+    }
+}
+
+/// The tables `statement` reads by a one-part name (lowercased unless quoted), CTEs
+/// excluded.
+pub fn tables_read(statement: &Statement) -> Vec<String> {
+    let names = Names::of(statement);
+    let mut out: Vec<String> = names
+        .relations
+        .iter()
+        .filter(|r| r.0.len() == 1)
+        .filter_map(|r| r.0[0].as_ident())
+        .map(|i| if i.quote_style.is_some() { i.value.clone() } else { i.value.to_lowercase() })
+        .filter(|n| !names.ctes.contains(&n.to_lowercase()))
+        .collect();
+    out.dedup();
+    out
+}
+
 /// Fails with the first table `statement` reads that is not among `known` (nor a CTE).
 pub fn check_tables(query: &str, statement: &Statement, known: &[String]) -> Result<()> {
-    #[derive(Default)]
-    struct Names {
-        ctes: HashSet<String>,
-        relations: Vec<ObjectName>,
-    }
-    impl Visitor for Names {
-        type Break = ();
-        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
-            if let Some(with) = &query.with {
-                for cte in &with.cte_tables {
-                    self.ctes.insert(cte.alias.name.value.to_lowercase());
-                }
-            }
-            ControlFlow::Continue(())
-        }
-        fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<()> {
-            self.relations.push(relation.clone());
-            ControlFlow::Continue(())
-        }
-    }
-    let mut names = Names::default();
-    let _ = statement.visit(&mut names);
+    let names = Names::of(statement);
     for relation in &names.relations {
         if relation.0.len() != 1 {
             continue; // qualified names (catalog.schema.table) are the engine's to resolve

@@ -9,7 +9,19 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Deserialize, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Default,
+    Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -19,7 +31,7 @@ pub enum Severity {
 }
 
 /// A failure allowance: a count (`10`) or a percentage of the rows (`"0.5%"`).
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum MaxFailures {
     Count(u64),
@@ -41,7 +53,7 @@ pub struct Common {
 /// `deny_unknown_fields` sees them all (serde's `flatten` would switch it off).
 macro_rules! check_args {
     ($name:ident { $($field:ident : $ty:ty),* $(,)? }) => {
-        #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+        #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, schemars::JsonSchema)]
         #[serde(deny_unknown_fields)]
         pub struct $name {
             $(
@@ -74,6 +86,48 @@ macro_rules! check_args {
     };
 }
 
+/// Values of any TOML type (an `in_set` list), as written.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, serde::Serialize)]
+#[serde(transparent)]
+pub struct Values(pub Vec<toml::Value>);
+
+/// A TOML table (a `schema` check's columns and types), in the file's order.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, serde::Serialize)]
+#[serde(transparent)]
+pub struct Table(pub toml::Table);
+
+impl std::ops::Deref for Values {
+    type Target = Vec<toml::Value>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Table {
+    type Target = toml::Table;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl schemars::JsonSchema for Values {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Values".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "array", "items": { "type": ["string", "number", "boolean"] } })
+    }
+}
+
+impl schemars::JsonSchema for Table {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ColumnTypes".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "object", "additionalProperties": { "type": "string" } })
+    }
+}
+
 /// Arguments left out when a check is written back as TOML: `None`s and defaults.
 trait Unset {
     fn unset(&self) -> bool {
@@ -92,9 +146,9 @@ impl Unset for Severity {
 }
 impl Unset for String {}
 impl Unset for Vec<String> {}
-impl Unset for Vec<toml::Value> {}
+impl Unset for Values {}
 impl Unset for f64 {}
-impl Unset for toml::Table {}
+impl Unset for Table {}
 impl Unset for TextFormat {}
 impl Unset for Parse {}
 impl Unset for Direction {}
@@ -102,7 +156,7 @@ impl Unset for Metric {}
 
 check_args!(ColumnArgs { column: String });
 check_args!(UniqueArgs { columns: Vec<String> });
-check_args!(SetArgs { column: String, values: Vec<toml::Value> });
+check_args!(SetArgs { column: String, values: Values });
 check_args!(BetweenArgs { column: String, min: Option<f64>, max: Option<f64>, exclusive: Option<bool> });
 check_args!(RegexArgs { column: String, pattern: String });
 check_args!(LengthArgs { column: String, min: Option<u64>, max: Option<u64> });
@@ -117,12 +171,12 @@ check_args!(ParseableArgs { column: String, r#as: Parse, strftime: Option<String
 check_args!(MonotonicArgs { column: String, direction: Direction, strict: Option<bool> });
 check_args!(DuplicateRowsArgs { max: Option<u64> });
 check_args!(FreshnessArgs { column: String, max_age: String });
-check_args!(SchemaArgs { columns: toml::Table, mode: Option<SchemaMode>, ordered: Option<bool> });
+check_args!(SchemaArgs { columns: Table, mode: Option<SchemaMode>, ordered: Option<bool> });
 check_args!(SqlArgs { query: String });
 check_args!(ForeignKeyArgs { column: String, references: String });
 
 /// What a `format` check expects of a text column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TextFormat {
     Email,
@@ -134,7 +188,7 @@ pub enum TextFormat {
 }
 
 /// What a `parseable` check parses a text column as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Parse {
     Int,
@@ -143,14 +197,14 @@ pub enum Parse {
     Datetime,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     Increasing,
     Decreasing,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SchemaMode {
     /// Exactly these columns (extra columns fail).
@@ -159,7 +213,7 @@ pub enum SchemaMode {
     Subset,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Metric {
     Mean,
@@ -172,7 +226,7 @@ pub enum Metric {
 }
 
 /// One check: its type and arguments.
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Check {
     NotNull(ColumnArgs),
@@ -260,7 +314,7 @@ impl Rules {
         Ok(rules)
     }
 
-    fn validate(&self, origin: &str) -> Result<()> {
+    pub(crate) fn validate(&self, origin: &str) -> Result<()> {
         for (i, check) in self.checks.iter().enumerate() {
             check
                 .validate()
@@ -810,7 +864,7 @@ fn any_values(values: &[toml::Value]) -> Vec<AnyValue<'static>> {
 /// `date`, `datetime[μs]`) or the families `int`, `float`, `string`, `bool`, `datetime`.
 pub fn schema_problems(a: &SchemaArgs, schema: &Schema) -> Vec<String> {
     let mut problems = Vec::new();
-    for (name, want) in &a.columns {
+    for (name, want) in a.columns.iter() {
         let want = want.as_str().unwrap_or("").to_string();
         match schema.get(name.as_str()) {
             None => problems.push(format!("no column `{name}`")),

@@ -98,15 +98,48 @@ pub fn write_text(text: &str, dest: &str) -> Result<()> {
 /// Runs `write` on a temporary path beside `dest`, then renames it over `dest`; on any
 /// error the temporary file is removed and `dest` is as it was.
 pub fn write_atomic(dest: &str, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let path = Path::new(dest);
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| io_error(dir.display(), &e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp: PathBuf = dir.join(format!(".{name}.assay-partial-{}", std::process::id()));
-    let written = write(&temp);
-    let result = written.and_then(|()| std::fs::rename(&temp, path).map_err(|e| io_error(dest, &e)));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
+    let stage = Staged::new(dest)?;
+    write(stage.temp())?;
+    stage.commit()
+}
+
+/// An output being written: a temporary file beside its destination, renamed over it
+/// by `commit`, removed if dropped before (an error, or another output that failed).
+#[derive(Debug)]
+pub struct Staged {
+    temp: PathBuf,
+    dest: String,
+    committed: bool,
+}
+
+impl Staged {
+    /// Prepares `dest` (its folder is created).
+    pub fn new(dest: &str) -> Result<Staged> {
+        let path = Path::new(dest);
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| io_error(dir.display(), &e))?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let temp = dir.join(format!(".{name}.assay-partial-{}", std::process::id()));
+        Ok(Staged { temp, dest: dest.to_string(), committed: false })
     }
-    result
+
+    /// Where to write.
+    pub fn temp(&self) -> &Path {
+        &self.temp
+    }
+
+    /// Puts the written file in place of the destination.
+    pub fn commit(mut self) -> Result<()> {
+        std::fs::rename(&self.temp, &self.dest).map_err(|e| io_error(&self.dest, &e))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
 }

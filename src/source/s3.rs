@@ -228,6 +228,15 @@ pub async fn read_prefix(config: &S3Config, url: &str, len: usize) -> Result<Vec
     Ok(bytes.to_vec())
 }
 
+/// The size, ETag and modification time (RFC 3339) of the object at `url` (for run
+/// manifests).
+pub async fn head(config: &S3Config, url: &str) -> Result<(u64, Option<String>, String)> {
+    let (bucket, key) = split_url(url)?;
+    let store = config.store(&bucket)?;
+    let meta = store.head(&ObjectPath::from(key.as_str())).await.map_err(|e| store_error(url, e))?;
+    Ok((meta.size, meta.e_tag, meta.last_modified.to_rfc3339()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

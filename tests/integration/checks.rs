@@ -548,7 +548,7 @@ fn yaml_rules_are_the_same_model() {
 
 /// Validates `document` against `schema` (in assets/schemas) with Python's `jsonschema`
 /// or `xmlschema` (.ci/run installs them); returns the validator's complaint, if any.
-fn schema_errors(schema: &str, document: &str) -> Option<String> {
+pub fn schema_errors(schema: &str, document: &str) -> Option<String> {
     let script = if schema.ends_with(".json") {
         "import json, sys, jsonschema; s = json.load(open(sys.argv[1])); \
          jsonschema.Draft202012Validator.check_schema(s); \

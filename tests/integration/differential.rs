@@ -8,7 +8,7 @@ use assay::OpenOptions;
 use crate::common::sample;
 
 /// Rows as cells of text.
-fn rows(table: &Table) -> Vec<Vec<String>> {
+pub fn rows(table: &Table) -> Vec<Vec<String>> {
     let options = FormatOptions::default().with_null("NULL");
     let mut out = Vec::new();
     for batch in &table.batches {
@@ -24,7 +24,7 @@ fn rows(table: &Table) -> Vec<Vec<String>> {
 /// Two cells agree when their text does, or both are numbers within a relative 1e-9
 /// (an integer count typed u32 on one engine and i64 on the other, a float sum added in
 /// another order).
-fn same(a: &str, b: &str) -> bool {
+pub fn same(a: &str, b: &str) -> bool {
     a == b
         || match (a.parse::<f64>(), b.parse::<f64>()) {
             (Ok(x), Ok(y)) => (x - y).abs() <= 1e-9 * x.abs().max(y.abs()),
@@ -34,7 +34,7 @@ fn same(a: &str, b: &str) -> bool {
 
 /// A row's sort key for queries without an order: numbers to 6 significant digits, so
 /// rows whose sums differ in the last bits still pair up.
-fn key(row: &[String]) -> String {
+pub fn key(row: &[String]) -> String {
     let cells: Vec<String> = row
         .iter()
         .map(|s| match s.parse::<f64>() {

@@ -7,5 +7,6 @@ mod common;
 mod differential;
 mod formats;
 mod profile;
+mod recipes;
 mod s3;
 mod tui;

@@ -1,0 +1,960 @@
+//! Running a recipe headless (`assay run`): open the sources, build the steps as one
+//! lazy plan on the recipe's engine, run the checks, and only when no error-severity
+//! check fails write the outputs (each to a temporary name, all renamed into place
+//! together once rows in = valid + quarantined holds), then the run manifest.
+//!
+//! On Polars the steps are one LazyFrame; checks and outputs stream from it. On
+//! DataFusion each step is a DataFrame over the previous one's view (one logical plan
+//! at the end), streamed once to a temporary Parquet file that the checks (DataFusion
+//! SQL) and the outputs read. An `sql` step written for the other engine is the one
+//! place a run crosses engines: its input is streamed to a temporary Parquet file the
+//! other engine reads, and its result comes back the same way.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ::datafusion::arrow::datatypes::DataType as ArrowType;
+use ::datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
+use polars::prelude::{len, LazyFrame, PlRefPath};
+use serde::Serialize;
+
+use super::{Input, Loaded, Rows};
+use crate::engine::{EngineKind, Workspace};
+use crate::error::{Error, Result};
+use crate::quality::{Report, Severity};
+use crate::source::{Dataset, Format, OpenOptions};
+use crate::transform::{self, SortKey, SqlColumn, SqlInput, Step, Tables};
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Overrides the recipe's engine.
+    pub engine: Option<EngineKind>,
+    /// Where the manifest goes (overrides the recipe's `manifest`).
+    pub manifest: Option<String>,
+    /// How sources are opened (S3 endpoint).
+    pub open: OpenOptions,
+}
+
+/// What a run did: the manifest written beside the outputs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub assay_version: String,
+    pub recipe: RecipeInfo,
+    pub engine: EngineKind,
+    /// `ok`, `checks_failed` (an error-severity check failed: no output written).
+    pub status: String,
+    pub started_at: String,
+    pub inputs: Vec<InputInfo>,
+    /// Rows after each step (the funnel), starting from the first source.
+    pub steps: Vec<StepInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Report>,
+    pub rows: RowCounts,
+    pub outputs: Vec<OutputInfo>,
+    pub durations_ms: Durations,
+    /// Where this manifest was written.
+    #[serde(skip)]
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecipeInfo {
+    pub path: String,
+    pub name: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InputInfo {
+    pub source: String,
+    pub path: String,
+    pub format: String,
+    pub files: Vec<FileInfo>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileInfo {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// Modification time (RFC 3339, UTC) of a local file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modified: Option<String>,
+    /// The ETag of an S3 object.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepInfo {
+    pub step: usize,
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RowCounts {
+    /// Rows of the first source.
+    pub source: u64,
+    /// Rows after the steps (what the checks saw).
+    pub rows_in: u64,
+    pub valid: Option<u64>,
+    pub quarantined: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputInfo {
+    pub name: String,
+    pub destination: String,
+    pub format: String,
+    pub rows_kind: Rows,
+    pub rows: u64,
+    pub bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Durations {
+    pub steps: u64,
+    pub checks: u64,
+    pub outputs: u64,
+    pub total: u64,
+}
+
+/// Stage lines on stderr: a bar redrawn in place on a terminal, plain lines otherwise.
+struct Stages {
+    total: usize,
+    done: usize,
+    started: Instant,
+    terminal: bool,
+    ticker: Option<(std::sync::Arc<std::sync::Mutex<String>>, std::sync::mpsc::Sender<()>)>,
+}
+
+impl Stages {
+    fn new(total: usize) -> Stages {
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        Stages { total, done: 0, started: Instant::now(), terminal, ticker: None }
+    }
+
+    fn start(&mut self, what: &str) {
+        self.stop_ticker();
+        self.done += 1;
+        let (done, total) = (self.done, self.total);
+        if !self.terminal {
+            eprintln!("assay run: [{done}/{total}] {what} ({:.1} s)", self.started.elapsed().as_secs_f64());
+            return;
+        }
+        let label = std::sync::Arc::new(std::sync::Mutex::new(what.to_string()));
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let started = self.started;
+        let shown = label.clone();
+        std::thread::spawn(move || loop {
+            let width = 24;
+            let filled = (done - 1) * width / total.max(1);
+            let text = shown.lock().map(|s| s.clone()).unwrap_or_default();
+            eprint!(
+                "\r\x1b[2K[{}{}] {done}/{total} {text}  {:.1} s",
+                "#".repeat(filled),
+                "-".repeat(width - filled),
+                started.elapsed().as_secs_f64()
+            );
+            let _ = std::io::stderr().flush();
+            match rx.recv_timeout(std::time::Duration::from_millis(200)) {
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                _ => break,
+            }
+        });
+        self.ticker = Some((label, tx));
+    }
+
+    fn stop_ticker(&mut self) {
+        if let Some((_, tx)) = self.ticker.take() {
+            let _ = tx.send(());
+            // The ticker's last line is cleared by the next one or by `finish`.
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    fn finish(&mut self) {
+        self.stop_ticker();
+        if self.terminal {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+impl Drop for Stages {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// Temporary files of one run (crossing engines, DataFusion results), removed after.
+struct Scratch {
+    dir: PathBuf,
+    next: usize,
+}
+
+impl Scratch {
+    fn new() -> Result<Scratch> {
+        let dir = std::env::temp_dir().join(format!(
+            "assay-run-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        ));
+        std::fs::create_dir_all(&dir).map_err(|e| crate::error::io_error(dir.display(), &e))?;
+        Ok(Scratch { dir, next: 0 })
+    }
+
+    fn file(&mut self, what: &str) -> PathBuf {
+        self.next += 1;
+        self.dir.join(format!("{}-{what}.parquet", self.next))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn polars_failed(at: &str, e: polars::prelude::PolarsError) -> Error {
+    let text = e.to_string();
+    let line = crate::engine::first_line(&text);
+    match e {
+        polars::prelude::PolarsError::ColumnNotFound(_)
+        | polars::prelude::PolarsError::SchemaFieldNotFound(_)
+        | polars::prelude::PolarsError::SQLInterface(_)
+        | polars::prelude::PolarsError::SQLSyntax(_)
+        | polars::prelude::PolarsError::InvalidOperation(_)
+        | polars::prelude::PolarsError::SchemaMismatch(_)
+        | polars::prelude::PolarsError::Duplicate(_) => Error::input(format!("{at}: {line}")),
+        _ => Error::runtime(format!("{at}: polars: {line}")),
+    }
+}
+
+fn datafusion_failed(at: &str, e: ::datafusion::error::DataFusionError) -> Error {
+    let root = e.find_root();
+    let text = root.to_string();
+    let line = crate::engine::first_line(&text).to_string();
+    match root {
+        ::datafusion::error::DataFusionError::SQL(..)
+        | ::datafusion::error::DataFusionError::Plan(_)
+        | ::datafusion::error::DataFusionError::SchemaError(..) => Error::input(format!("{at}: {line}")),
+        _ => Error::runtime(format!("{at}: datafusion: {line}")),
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| Error::runtime(format!("engine failure: {e}")))?
+}
+
+/// The SQL type of an arrow column type (to cast a `fill_null` value to).
+fn arrow_sql_type(dt: &ArrowType) -> String {
+    match dt {
+        ArrowType::Boolean => "BOOLEAN".into(),
+        ArrowType::Int8 => "TINYINT".into(),
+        ArrowType::Int16 => "SMALLINT".into(),
+        ArrowType::Int32 => "INT".into(),
+        ArrowType::Int64 => "BIGINT".into(),
+        ArrowType::UInt8 => "TINYINT UNSIGNED".into(),
+        ArrowType::UInt16 => "SMALLINT UNSIGNED".into(),
+        ArrowType::UInt32 => "INT UNSIGNED".into(),
+        ArrowType::UInt64 => "BIGINT UNSIGNED".into(),
+        ArrowType::Float16 | ArrowType::Float32 => "REAL".into(),
+        ArrowType::Float64 => "DOUBLE".into(),
+        ArrowType::Date32 | ArrowType::Date64 => "DATE".into(),
+        ArrowType::Timestamp(_, _) => "TIMESTAMP".into(),
+        ArrowType::Decimal128(p, s) | ArrowType::Decimal256(p, s) => format!("DECIMAL({p}, {s})"),
+        _ => "VARCHAR".into(),
+    }
+}
+
+fn df_columns(df: &DataFrame) -> Vec<SqlColumn> {
+    df.schema()
+        .fields()
+        .iter()
+        .map(|f| SqlColumn { name: f.name().clone(), sql_type: arrow_sql_type(f.data_type()) })
+        .collect()
+}
+
+/// Streams a DataFusion frame into the Parquet file `path`; returns its rows.
+async fn df_to_parquet(df: DataFrame, path: &Path, at: &str) -> Result<u64> {
+    let written = df
+        .write_parquet(
+            &path.to_string_lossy(),
+            ::datafusion::dataframe::DataFrameWriteOptions::new().with_single_file_output(true),
+            None,
+        )
+        .await
+        .map_err(|e| datafusion_failed(at, e))?;
+    Ok(written
+        .first()
+        .and_then(|b| b.column(0).as_any().downcast_ref::<::datafusion::arrow::array::UInt64Array>())
+        .map(|a| a.value(0))
+        .unwrap_or(0))
+}
+
+fn scan_parquet(path: &Path) -> Result<LazyFrame> {
+    let shown = path.display().to_string();
+    LazyFrame::scan_parquet(PlRefPath::new(shown.as_str()), Default::default())
+        .map_err(|e| Error::runtime(format!("{shown}: {e}")))
+}
+
+/// Opens the recipe's sources as datasets named by their keys.
+async fn open_sources(loaded: &Loaded, open: &OpenOptions) -> Result<Workspace> {
+    let mut ws = Workspace::default();
+    for (name, source) in &loaded.recipe.sources {
+        let mut options = open.clone();
+        if let Some(f) = &source.format {
+            options.format = Some(Format::from_name(f)?);
+        }
+        if let Some(csv) = &source.csv {
+            if let Some(d) = &csv.delimiter {
+                let d = if d == "\\t" { "\t" } else { d.as_str() };
+                let [byte] = d.as_bytes() else {
+                    return Err(Error::input(format!(
+                        "{}: source `{name}`: the delimiter must be one character",
+                        loaded.origin
+                    )));
+                };
+                options.delimiter = Some(*byte);
+            }
+            options.has_header = csv.has_header;
+        }
+        let ds = Dataset::open(&source.path, Some(name), &options)
+            .await
+            .map_err(|e| relabel(e, &format!("{}: source `{name}`", loaded.origin)))?;
+        ws.add(ds)?;
+    }
+    Ok(ws)
+}
+
+fn relabel(e: Error, prefix: &str) -> Error {
+    match e {
+        Error::Input(m) => Error::Input(format!("{prefix}: {m}")),
+        Error::Runtime(m) => Error::Runtime(format!("{prefix}: {m}")),
+        other => other,
+    }
+}
+
+/// What the steps built, on either engine.
+struct Built {
+    /// The result as a Polars plan (on DataFusion: a scan of the result streamed to
+    /// the scratch folder).
+    result: LazyFrame,
+    /// Per enabled step: a plan to count its rows.
+    counts: Vec<Option<Counter>>,
+    /// On DataFusion, the result as a dataset (for the SQL checks).
+    dataset: Option<Dataset>,
+}
+
+enum Counter {
+    Polars(LazyFrame),
+    DataFusion(DataFrame),
+}
+
+/// Names of the tables `query` reads (lowercased, CTEs excluded).
+fn tables_in(query: &str) -> Vec<String> {
+    crate::engine::sql::parse(query).map(|s| crate::engine::sql::tables_read(&s)).unwrap_or_default()
+}
+
+/// The steps as one lazy Polars plan.
+async fn build_polars(loaded: &Loaded, ws: &Workspace, scratch: &mut Scratch) -> Result<Built> {
+    let mut tables: Tables = HashMap::new();
+    for ds in ws.datasets() {
+        let lf = crate::engine::polars::scan(ds).map_err(|e| polars_failed(&ds.spec, e))?;
+        tables.insert(ds.name.clone(), lf);
+    }
+    let mut previous = tables[loaded.main_source()].clone();
+    let mut counts = Vec::new();
+    for planned in &loaded.steps {
+        if !planned.enabled {
+            counts.push(None);
+            continue;
+        }
+        let input = match &planned.input {
+            Input::Previous => previous.clone(),
+            Input::Table(t) => tables[t].clone(),
+        };
+        let at = format!("{}: step {} ({})", planned.at, counts.len() + 1, planned.step.kind());
+        let out = match &planned.step {
+            Step::Sql { query, engine: Some(EngineKind::DataFusion) } => {
+                // Written for DataFusion: its input (and any named step it reads) crosses
+                // as Parquet; the sources are DataFusion's own tables.
+                let ctx = ws.datafusion_context().await?;
+                let mut crossing = vec![(transform::INPUT.to_string(), input)];
+                for t in tables_in(query) {
+                    if !ws.names().contains(&t) && t != transform::INPUT {
+                        if let Some(lf) = tables.get(&t) {
+                            crossing.push((t, lf.clone()));
+                        }
+                    }
+                }
+                for (name, lf) in crossing {
+                    let path = scratch.file(&name);
+                    let p = path.clone();
+                    blocking(move || crate::sink::sink_to(lf, &p, Format::Parquet)).await?;
+                    let _ = ctx.deregister_table(name.as_str());
+                    ctx.register_parquet(
+                        name.as_str(),
+                        path.to_string_lossy().as_ref(),
+                        ParquetReadOptions::default(),
+                    )
+                    .await
+                    .map_err(|e| datafusion_failed(&at, e))?;
+                }
+                let df = ctx.sql(query).await.map_err(|e| datafusion_failed(&at, e))?;
+                let path = scratch.file("sql");
+                df_to_parquet(df, &path, &at).await?;
+                scan_parquet(&path)?
+            }
+            step => {
+                let (step, tables) = (step.clone(), tables.clone());
+                let a = at.clone();
+                blocking(move || step.lower(input, &tables).map_err(|e| polars_failed(&a, e))).await?
+            }
+        };
+        // Planning now finds unknown columns before any data is read.
+        let mut probe = out.clone();
+        let a = at.clone();
+        blocking(move || probe.collect_schema().map(|_| ()).map_err(|e| polars_failed(&a, e))).await?;
+        if let Some(name) = &planned.name {
+            tables.insert(name.clone(), out.clone());
+        }
+        counts.push(Some(Counter::Polars(out.clone())));
+        previous = out;
+    }
+    Ok(Built { result: previous, counts, dataset: None })
+}
+
+/// The steps as DataFusion frames, the result streamed once to a Parquet file.
+async fn build_datafusion(loaded: &Loaded, ws: &Workspace, scratch: &mut Scratch) -> Result<Built> {
+    let ctx: SessionContext = ws.datafusion_context().await?;
+    let mut frames: HashMap<String, DataFrame> = HashMap::new();
+    for ds in ws.datasets() {
+        let df = ctx.table(ds.name.as_str()).await.map_err(|e| datafusion_failed(&ds.spec, e))?;
+        frames.insert(ds.name.clone(), df);
+    }
+    let mut previous = frames[loaded.main_source()].clone();
+    let mut order: Vec<SortKey> = Vec::new();
+    let mut counts = Vec::new();
+    for planned in &loaded.steps {
+        if !planned.enabled {
+            counts.push(None);
+            continue;
+        }
+        let (input, input_order) = match &planned.input {
+            Input::Previous => (previous.clone(), order.clone()),
+            Input::Table(t) => (frames[t].clone(), Vec::new()),
+        };
+        let at = format!("{}: step {} ({})", planned.at, counts.len() + 1, planned.step.kind());
+        let out = match &planned.step {
+            Step::Sql { query, engine: Some(EngineKind::Polars) } => {
+                // Written for Polars: the input and named steps it reads cross as Parquet.
+                let mut crossing = vec![(transform::INPUT.to_string(), input)];
+                for t in tables_in(query) {
+                    if !ws.names().contains(&t) && t != transform::INPUT {
+                        if let Some(df) = frames.get(&t) {
+                            crossing.push((t, df.clone()));
+                        }
+                    }
+                }
+                let mut tables: Tables = HashMap::new();
+                for ds in ws.datasets() {
+                    tables.insert(
+                        ds.name.clone(),
+                        crate::engine::polars::scan(ds).map_err(|e| polars_failed(&at, e))?,
+                    );
+                }
+                for (name, df) in crossing {
+                    let path = scratch.file(&name);
+                    df_to_parquet(df, &path, &at).await?;
+                    tables.insert(name, scan_parquet(&path)?);
+                }
+                let path = scratch.file("sql");
+                let (q, p, a) = (query.clone(), path.clone(), at.clone());
+                blocking(move || {
+                    let mut sql = polars::sql::SQLContext::new();
+                    for (name, t) in tables {
+                        sql.register(&name, t);
+                    }
+                    let lf = sql.execute(&q).map_err(|e| polars_failed(&a, e))?;
+                    crate::sink::sink_to(lf, &p, Format::Parquet)
+                })
+                .await?;
+                let name = format!("__assay_step{}", counts.len() + 1);
+                ctx.register_parquet(
+                    name.as_str(),
+                    path.to_string_lossy().as_ref(),
+                    ParquetReadOptions::default(),
+                )
+                .await
+                .map_err(|e| datafusion_failed(&at, e))?;
+                ctx.table(name.as_str()).await.map_err(|e| datafusion_failed(&at, e))?
+            }
+            step => {
+                let _ = ctx.deregister_table(transform::INPUT);
+                ctx.register_table(transform::INPUT, input.clone().into_view())
+                    .map_err(|e| datafusion_failed(&at, e))?;
+                let columns = df_columns(&input);
+                let known: HashMap<String, Vec<String>> = frames
+                    .iter()
+                    .map(|(n, df)| {
+                        (n.clone(), df.schema().fields().iter().map(|f| f.name().clone()).collect())
+                    })
+                    .collect();
+                let columns_of = |t: &str| known.get(t).cloned();
+                let sql = step
+                    .to_sql(&SqlInput {
+                        table: transform::INPUT,
+                        columns: &columns,
+                        order: &input_order,
+                        columns_of: &columns_of,
+                    })
+                    .map_err(|e| relabel(e, &at))?;
+                ctx.sql(&sql).await.map_err(|e| datafusion_failed(&at, e))?
+            }
+        };
+        let after: Vec<String> = out.schema().fields().iter().map(|f| f.name().clone()).collect();
+        order = planned.step.order_after(&input_order, &after);
+        if let Some(name) = &planned.name {
+            // A table for later sql and join steps.
+            ctx.register_table(name.as_str(), out.clone().into_view())
+                .map_err(|e| datafusion_failed(&at, e))?;
+            frames.insert(name.clone(), out.clone());
+        }
+        counts.push(Some(Counter::DataFusion(out.clone())));
+
+        previous = out;
+    }
+    let last = if order.is_empty() {
+        previous
+    } else {
+        // SQL keeps a subquery's order only when asked: the last sort is said again.
+        let exprs: Vec<_> = order
+            .iter()
+            .map(|k| {
+                ::datafusion::prelude::col(format!("\"{}\"", k.column.replace('"', "\"\"")))
+                    .sort(!k.descending, false)
+            })
+            .collect();
+        previous.sort(exprs).map_err(|e| datafusion_failed(&loaded.origin, e))?
+    };
+    let path = scratch.file("result");
+    df_to_parquet(last, &path, &format!("{}: running the steps", loaded.origin)).await?;
+    let result = scan_parquet(&path)?;
+    let shown = path.display().to_string();
+    let dataset = Dataset {
+        name: "__assay_result".into(),
+        spec: shown.clone(),
+        files: vec![shown],
+        format: Format::Parquet,
+        location: crate::source::Location::Local,
+    };
+    Ok(Built { result, counts, dataset: Some(dataset) })
+}
+
+async fn count(counter: &Counter, at: &str) -> Result<u64> {
+    match counter {
+        Counter::Polars(lf) => {
+            let (lf, a) = (lf.clone(), at.to_string());
+            blocking(move || {
+                let df =
+                    crate::engine::polars::collect(lf.select([len()])).map_err(|e| polars_failed(&a, e))?;
+                Ok(df
+                    .column("len")
+                    .ok()
+                    .and_then(|c| c.get(0).ok())
+                    .and_then(|v| v.extract::<u64>())
+                    .unwrap_or(0))
+            })
+            .await
+        }
+        Counter::DataFusion(df) => {
+            df.clone().count().await.map(|n| n as u64).map_err(|e| datafusion_failed(at, e))
+        }
+    }
+}
+
+fn inputs_of(ws: &Workspace, loaded: &Loaded) -> Vec<InputInfo> {
+    ws.datasets()
+        .iter()
+        .map(|ds| InputInfo {
+            source: ds.name.clone(),
+            path: loaded.recipe.sources.get(&ds.name).map(|s| s.path.clone()).unwrap_or_default(),
+            format: ds.format.name().to_string(),
+            files: ds
+                .files
+                .iter()
+                .map(|f| {
+                    let meta = std::fs::metadata(f).ok();
+                    FileInfo {
+                        path: f.clone(),
+                        bytes: meta.as_ref().map(|m| m.len()),
+                        modified: meta
+                            .and_then(|m| m.modified().ok())
+                            .map(|t| chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339()),
+                        etag: None,
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// ETags of S3 inputs (a HEAD request each).
+async fn s3_etags(ws: &Workspace, inputs: &mut [InputInfo]) -> Result<()> {
+    for (ds, info) in ws.datasets().iter().zip(inputs.iter_mut()) {
+        let Some(config) = ds.s3() else { continue };
+        for file in &mut info.files {
+            let meta = crate::source::s3::head(config, &file.path).await?;
+            file.bytes = Some(meta.0);
+            file.etag = meta.1;
+            file.modified = Some(meta.2);
+        }
+    }
+    Ok(())
+}
+
+/// Runs the recipe. An error-severity check failure returns the manifest with status
+/// `checks_failed` (the caller exits 1); nothing else is written then.
+pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
+    let started = Instant::now();
+    let started_at = chrono::Utc::now().to_rfc3339();
+    let engine = options.engine.or(loaded.recipe.engine).unwrap_or(EngineKind::Polars);
+    let outputs: Vec<(&String, &super::Output)> = loaded.recipe.outputs.iter().collect();
+    for (name, output) in &outputs {
+        if output.path.is_none() {
+            return Err(Error::input(format!(
+                "{}: output `{name}`: loading into SQLite or Postgres is not supported yet; write a file output",
+                loaded.origin
+            )));
+        }
+    }
+    let mut stages = Stages::new(5 + outputs.len());
+    stages.start("opening sources");
+    let mut ws = open_sources(loaded, &options.open).await?;
+    let mut inputs = inputs_of(&ws, loaded);
+    s3_etags(&ws, &mut inputs).await?;
+    let input_files: Vec<String> = ws.datasets().iter().flat_map(|d| d.files.clone()).collect();
+    let file_outputs: Vec<(String, String, Format, Rows)> = outputs
+        .iter()
+        .map(|(name, o)| {
+            let path = o.path.clone().unwrap_or_default();
+            let format = match &o.format {
+                Some(f) => Format::from_name(f)?,
+                None => crate::sink::output_format(&path)?,
+            };
+            crate::sink::check_overwrite(&path, &input_files, true)?;
+            Ok(((*name).clone(), path, format, o.rows(name)))
+        })
+        .collect::<Result<_>>()?;
+    let rules = loaded.rules();
+    let main = ws.datasets().iter().find(|d| d.name == loaded.main_source()).cloned();
+    let main = main.ok_or_else(|| Error::runtime("the first source is not open"))?;
+
+    stages.start(&format!("building the steps on {}", engine.title()));
+    let steps_started = Instant::now();
+    let mut scratch = Scratch::new()?;
+    let built = match engine {
+        EngineKind::Polars => build_polars(loaded, &ws, &mut scratch).await?,
+        EngineKind::DataFusion => build_datafusion(loaded, &ws, &mut scratch).await?,
+    };
+    let rows_source;
+    let mut step_rows: Vec<Option<u64>> = Vec::new();
+    stages.start("counting rows after each step");
+    {
+        let lf = crate::engine::polars::scan(&main).map_err(|e| polars_failed(&main.spec, e))?;
+        rows_source = Some(count(&Counter::Polars(lf), &main.spec).await?);
+        let last_enabled = built.counts.iter().rposition(|c| c.is_some());
+        let mut previous = rows_source;
+        for (i, (counter, planned)) in built.counts.iter().zip(&loaded.steps).enumerate() {
+            let changes = !planned.step.keeps_rows() || planned.input != Input::Previous;
+            let rows = match counter {
+                None => None,
+                Some(_)
+                    if Some(i) == last_enabled
+                        && engine == EngineKind::Polars
+                        && !rules.checks.is_empty() =>
+                {
+                    None // the checks count these
+                }
+                Some(c) if changes => Some(count(c, &planned.at).await?),
+                Some(_) => previous,
+            };
+            if counter.is_some() {
+                previous = rows;
+            }
+            step_rows.push(rows);
+        }
+    }
+    let steps_ms = steps_started.elapsed().as_millis() as u64;
+
+    stages.start("running the checks");
+    let checks_started = Instant::now();
+    let sources = ws.sources(&main)?;
+    let report = if rules.checks.is_empty() {
+        None
+    } else if let Some(ds) = &built.dataset {
+        ws.add(ds.clone())?;
+        let mut r = ws.check_on(ds, &[], &rules, EngineKind::DataFusion).await?;
+        r.table = loaded.main_source().to_string();
+        Some(r)
+    } else {
+        let (lf, rules, sources, name) =
+            (built.result.clone(), rules.clone(), sources.clone(), main.name.clone());
+        Some(blocking(move || crate::quality::run(&name, lf, &rules, &sources)).await?)
+    };
+    let rows_in = match &report {
+        Some(r) => r.rows,
+        None => match step_rows.iter().rev().flatten().next() {
+            Some(n) if !loaded.steps.is_empty() => *n,
+            _ => count(&Counter::Polars(built.result.clone()), &loaded.origin).await?,
+        },
+    };
+    if let Some(last) = built.counts.iter().rposition(|c| c.is_some()) {
+        step_rows[last] = Some(rows_in);
+    }
+    let checks_ms = checks_started.elapsed().as_millis() as u64;
+    let blocked = report.as_ref().is_some_and(|r| r.failed_at(Severity::Error) > 0);
+
+    let mut manifest = Manifest {
+        assay_version: env!("CARGO_PKG_VERSION").to_string(),
+        recipe: RecipeInfo { path: loaded.origin.clone(), name: loaded.name(), sha256: loaded.hash.clone() },
+        engine,
+        status: if blocked { "checks_failed".into() } else { "ok".into() },
+        started_at,
+        inputs,
+        steps: loaded
+            .steps
+            .iter()
+            .zip(&step_rows)
+            .enumerate()
+            .map(|(i, (p, rows))| StepInfo {
+                step: i + 1,
+                kind: p.step.kind().into(),
+                name: p.name.clone(),
+                enabled: p.enabled,
+                rows: *rows,
+            })
+            .collect(),
+        checks: report.clone(),
+        rows: RowCounts { source: rows_source.unwrap_or(0), rows_in, valid: None, quarantined: None },
+        outputs: Vec::new(),
+        durations_ms: Durations { steps: steps_ms, checks: checks_ms, ..Default::default() },
+        path: String::new(),
+    };
+
+    let outputs_started = Instant::now();
+    if !blocked {
+        let quarantining = file_outputs.iter().any(|o| o.3 == Rows::Quarantine);
+        let (valid, bad) = if quarantining {
+            let (lf, rules, sources) = (built.result.clone(), rules.clone(), sources.clone());
+            let csv = file_outputs.iter().any(|o| o.3 == Rows::Quarantine && matches!(o.2, Format::Csv(_)));
+            let (v, b) = blocking(move || crate::quality::quarantine(lf, &rules, &sources, csv)).await?;
+            (v, Some(b))
+        } else {
+            (built.result.clone(), None)
+        };
+        let mut staged = Vec::new();
+        for (name, path, format, rows_kind) in &file_outputs {
+            stages.start(&format!("writing {name} ({path})"));
+            let lf = match rows_kind {
+                Rows::Valid => valid.clone(),
+                Rows::Quarantine => bad.clone().unwrap_or_else(|| valid.clone()),
+            };
+            let stage = crate::sink::Staged::new(path)?;
+            let (temp, format) = (stage.temp().to_path_buf(), *format);
+            let rows = blocking(move || crate::sink::sink_to(lf, &temp, format)).await?;
+            let bytes = std::fs::metadata(stage.temp()).ok().map(|m| m.len());
+            manifest.outputs.push(OutputInfo {
+                name: name.clone(),
+                destination: path.clone(),
+                format: format.name().into(),
+                rows_kind: *rows_kind,
+                rows,
+                bytes,
+            });
+            staged.push(stage);
+        }
+        if quarantining {
+            let valid_rows = manifest.outputs.iter().find(|o| o.rows_kind == Rows::Valid).map(|o| o.rows);
+            let bad_rows = manifest.outputs.iter().find(|o| o.rows_kind == Rows::Quarantine).map(|o| o.rows);
+            if let (Some(v), Some(b)) = (valid_rows, bad_rows) {
+                if v + b != rows_in {
+                    return Err(Error::runtime(format!(
+                        "quarantine lost rows: {rows_in} in, {v} valid + {b} quarantined (a bug in assay; nothing was written)"
+                    )));
+                }
+            }
+            manifest.rows.valid = valid_rows;
+            manifest.rows.quarantined = bad_rows;
+            if let Some(r) = manifest.checks.as_mut() {
+                r.quarantine = bad_rows.map(|b| crate::quality::Split {
+                    rows_in,
+                    valid: valid_rows.unwrap_or(rows_in - b),
+                    quarantined: b,
+                });
+            }
+        } else if !file_outputs.is_empty() {
+            manifest.rows.valid = Some(rows_in);
+        }
+        // Every output is whole: only now do they replace what was there.
+        for stage in staged {
+            stage.commit()?;
+        }
+    }
+    manifest.durations_ms.outputs = outputs_started.elapsed().as_millis() as u64;
+    manifest.durations_ms.total = started.elapsed().as_millis() as u64;
+    stages.start("writing the manifest");
+    let path = options.manifest.clone().or(loaded.recipe.manifest.clone()).unwrap_or_else(|| {
+        let dir = file_outputs
+            .first()
+            .map(|o| Path::new(&o.1).parent().map(Path::to_path_buf).unwrap_or_default())
+            .unwrap_or_else(|| Path::new(&loaded.origin).parent().map(Path::to_path_buf).unwrap_or_default());
+        dir.join(format!("{}.manifest.json", loaded.name())).display().to_string()
+    });
+    let text =
+        serde_json::to_string_pretty(&manifest).map_err(|e| Error::runtime(format!("manifest: {e}")))?;
+    crate::sink::write_text(&(text + "\n"), &path)?;
+    manifest.path = path;
+    stages.finish();
+    drop(scratch);
+    Ok(manifest)
+}
+
+/// What `--dry-run` prints: the steps (each as SQL), how the checks scan, the outputs.
+#[derive(Debug, Clone, Serialize)]
+pub struct DryRun {
+    pub recipe: RecipeInfo,
+    pub engine: EngineKind,
+    pub sources: Vec<InputInfo>,
+    pub steps: Vec<PlannedStep>,
+    pub checks: String,
+    pub outputs: Vec<PlannedOutput>,
+    pub manifest: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedStep {
+    pub step: usize,
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub input: String,
+    pub enabled: bool,
+    pub sql: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedOutput {
+    pub name: String,
+    pub destination: String,
+    pub rows: Rows,
+}
+
+/// The plan of a run, from the sources' schemas only (no rows read, nothing written).
+pub async fn dry_run(loaded: &Loaded, options: &RunOptions) -> Result<DryRun> {
+    let engine = options.engine.or(loaded.recipe.engine).unwrap_or(EngineKind::Polars);
+    let ws = open_sources(loaded, &options.open).await?;
+    let mut tables: Tables = HashMap::new();
+    for ds in ws.datasets() {
+        tables.insert(
+            ds.name.clone(),
+            crate::engine::polars::scan(ds).map_err(|e| polars_failed(&ds.spec, e))?,
+        );
+    }
+    let main = loaded.main_source().to_string();
+    let (loaded_steps, origin) = (loaded.steps.clone(), loaded.origin.clone());
+    let rules = loaded.rules();
+    let sources = {
+        let main_ds = ws.datasets().iter().find(|d| d.name == main).cloned();
+        main_ds.map(|d| ws.sources(&d)).transpose()?.unwrap_or_default()
+    };
+    let (steps, checks) = blocking(move || {
+        let mut previous = tables[&main].clone();
+        let mut previous_name = main.clone();
+        let mut order: Vec<SortKey> = Vec::new();
+        let mut out = Vec::new();
+        for (i, planned) in loaded_steps.iter().enumerate() {
+            let (input, input_name, input_order) = match &planned.input {
+                Input::Previous => (previous.clone(), previous_name.clone(), order.clone()),
+                Input::Table(t) => (tables[t].clone(), t.clone(), Vec::new()),
+            };
+            let at = format!("{}: step {} ({})", planned.at, i + 1, planned.step.kind());
+            let sql = transform::step_sql(
+                &planned.step,
+                &transform::ident(&input_name),
+                input.clone(),
+                &input_order,
+                &tables,
+            )
+            .map_err(|e| relabel(e, &at))?;
+            out.push(PlannedStep {
+                step: i + 1,
+                kind: planned.step.kind().into(),
+                name: planned.name.clone(),
+                input: input_name.clone(),
+                enabled: planned.enabled,
+                sql,
+            });
+            if !planned.enabled {
+                continue;
+            }
+            let mut lf = planned.step.lower(input, &tables).map_err(|e| polars_failed(&at, e))?;
+            let after: Vec<String> = lf
+                .collect_schema()
+                .map_err(|e| polars_failed(&at, e))?
+                .iter_names()
+                .map(|n| n.to_string())
+                .collect();
+            order = planned.step.order_after(&input_order, &after);
+            let name = planned.name.clone().unwrap_or_else(|| format!("step{}", i + 1));
+            if planned.name.is_some() {
+                tables.insert(name.clone(), lf.clone());
+            }
+            previous = lf;
+            previous_name = name;
+        }
+        let checks = if rules.checks.is_empty() {
+            "no checks".to_string()
+        } else {
+            crate::quality::explain(previous, &rules, &sources).map_err(|e| relabel(e, &origin))?
+        };
+        Ok((out, checks))
+    })
+    .await?;
+    let outputs = loaded
+        .recipe
+        .outputs
+        .iter()
+        .map(|(name, o)| PlannedOutput {
+            name: name.clone(),
+            destination: o.destination(),
+            rows: o.rows(name),
+        })
+        .collect();
+    Ok(DryRun {
+        recipe: RecipeInfo { path: loaded.origin.clone(), name: loaded.name(), sha256: loaded.hash.clone() },
+        engine,
+        sources: inputs_of(&ws, loaded),
+        steps,
+        checks,
+        outputs,
+        manifest: options
+            .manifest
+            .clone()
+            .or(loaded.recipe.manifest.clone())
+            .unwrap_or_else(|| "beside the first output".into()),
+    })
+}
