@@ -419,9 +419,18 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             }
         }
         Command::Export { data, to, format, overwrite } => {
-            if ["s3://", "sqlite://", "postgres://", "postgresql://"].iter().any(|s| to.starts_with(s)) {
+            if to.starts_with("sqlite://") {
+                let target = crate::sink::sqlite::Target::parse(&to)?;
+                let ws = Workspace::open(&[(None, data)], &options).await?;
+                let ds = &ws.datasets()[0];
+                crate::sink::check_overwrite(&target.db, &ds.files, true)?;
+                let rows = ws.load_sqlite(ds, &[], &target, overwrite).await?;
+                return writeln!(out, "{rows} rows loaded into {}", target.url())
+                    .map_err(|e| Error::runtime(format!("writing output: {e}")));
+            }
+            if ["s3://", "postgres://", "postgresql://"].iter().any(|s| to.starts_with(s)) {
                 return Err(Error::input(format!(
-                    "{to}: exporting to S3 or a database is not supported yet; export to a local file"
+                    "{to}: exporting to S3 or Postgres is not supported yet; export to a local file or sqlite://"
                 )));
             }
             let format = match format {

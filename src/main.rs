@@ -83,6 +83,7 @@ fn main() -> ExitCode {
         let result = args.input.open_options().and_then(|options| {
             runtime.block_on(assay::tui::run(&args.data, args.rules.as_deref(), &options))
         });
+        assay::source::remove_scratch();
         return match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -97,6 +98,7 @@ fn main() -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let result = runtime.block_on(cli::run(command, &args.input, &mut out));
+    assay::source::remove_scratch();
     let flushed = out.flush();
     match (result, flushed) {
         (Ok(()), Ok(())) => ExitCode::SUCCESS,

@@ -568,6 +568,35 @@ impl Workspace {
         .await
     }
 
+    /// Loads `ds`'s view (after `steps`) into a SQLite table in one transaction
+    /// (`sink::sqlite`); replacing an existing table needs `overwrite`. Returns the rows
+    /// loaded.
+    pub async fn load_sqlite(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        target: &crate::sink::sqlite::Target,
+        overwrite: bool,
+    ) -> Result<u64> {
+        let target = target.clone();
+        self.on_view(ds, steps, move |lf| {
+            if target.mode == crate::recipe::LoadMode::Replace
+                && !overwrite
+                && crate::sink::sqlite::table_exists(&target.db, &target.table)?
+            {
+                return Err(Error::input(format!(
+                    "{}: the table exists (give --overwrite to replace it, or mode=append / mode=upsert)",
+                    target.url()
+                )));
+            }
+            let mut session = crate::sink::sqlite::Session::begin(&target.db)?;
+            let rows = session.load(lf, &target)?;
+            session.commit()?;
+            Ok(rows)
+        })
+        .await
+    }
+
     /// A rules file proposed from the data (see `quality::suggest`): a profile, then one
     /// scan for categorical values and one for all candidate checks.
     /// Returns the row count too.

@@ -301,15 +301,7 @@ impl Rules {
 
     /// Parses YAML rules (the same model); errors name `origin`, the line and the column.
     pub fn parse_yaml(text: &str, origin: &str) -> Result<Rules> {
-        // Each check is a one-key map, as in TOML (not a YAML `!tag`).
-        let de = serde_norway::Deserializer::from_str(text);
-        let rules: Rules = serde_norway::with::singleton_map_recursive::deserialize(de).map_err(|e| {
-            let (line, col) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
-            let message = e.to_string();
-            // The message repeats the position at its end; keep the words.
-            let message = message.split(" at line ").next().unwrap_or(&message).trim().to_string();
-            Error::input(format!("{origin}:{line}:{col}: {message}"))
-        })?;
+        let rules: Rules = from_yaml(text, origin)?;
         rules.validate(origin)?;
         Ok(rules)
     }
@@ -325,10 +317,7 @@ impl Rules {
 
     /// Parses rules; errors name `origin`, the line and the column.
     pub fn parse(text: &str, origin: &str) -> Result<Rules> {
-        let rules: Rules = toml::from_str(text).map_err(|e| {
-            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-            Error::input(format!("{origin}:{line}:{col}: {}", e.message().trim()))
-        })?;
+        let rules: Rules = from_toml(text, origin)?;
         rules.validate(origin)?;
         Ok(rules)
     }
@@ -386,8 +375,46 @@ impl Rules {
     }
 }
 
+/// A TOML table's fields as `key = value` with inline values, joined by `sep`: one
+/// per line (a `[[checks]]` or `[[steps]]` entry), or the body of an inline table
+/// (`sep = ", "`). `None` unless `value` is a table.
+pub fn fields(value: &toml::Value, sep: &str) -> Option<String> {
+    let toml::Value::Table(t) = value else { return None };
+    Some(t.iter().map(|(k, v)| format!("{} = {v}", key(k))).collect::<Vec<_>>().join(sep))
+}
+
+/// A TOML key, quoted unless bare.
+pub fn key(k: &str) -> String {
+    if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        k.to_string()
+    } else {
+        toml::Value::String(k.to_string()).to_string()
+    }
+}
+
+/// `T` from TOML text; an error names `origin`, the line and the column.
+pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
+    toml::from_str(text).map_err(|e| {
+        let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+        Error::input(format!("{origin}:{line}:{col}: {}", e.message().trim()))
+    })
+}
+
+/// `T` from YAML text, each enum (a check type) a one-key map as in TOML (not a YAML
+/// `!tag`); an error names `origin`, the line and the column.
+pub(crate) fn from_yaml<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
+    let de = serde_norway::Deserializer::from_str(text);
+    serde_norway::with::singleton_map_recursive::deserialize(de).map_err(|e| {
+        let (line, col) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
+        let message = e.to_string();
+        // The message repeats the position at its end; keep the words.
+        let message = message.split(" at line ").next().unwrap_or(&message).trim().to_string();
+        Error::input(format!("{origin}:{line}:{col}: {message}"))
+    })
+}
+
 /// 1-based line and column of byte `offset` in `text`.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
@@ -494,13 +521,8 @@ impl Check {
                 other => other,
             }
         }
-        match toml::Value::try_from(self).map(whole) {
-            Ok(toml::Value::Table(t)) => {
-                t.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join("\n")
-            }
-            // Every check is a one-key table; nothing else can come out.
-            other => format!("# {other:?}"),
-        }
+        // Every check is a one-key table; nothing else can come out.
+        toml::Value::try_from(self).map(whole).ok().and_then(|v| fields(&v, "\n")).unwrap_or_default()
     }
 
     /// The rows a row-level check fails, as an SQL boolean expression (true where a row

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::EngineKind;
 use crate::error::{Error, Result};
-use crate::quality::rules::Check;
+use crate::quality::rules::{from_toml, from_yaml, line_col, Check};
 use crate::transform::{self, ColumnType, How, Join, Keep, SortKey, Step, Value};
 
 /// A recipe file.
@@ -365,20 +365,7 @@ pub fn parse(text: &str, origin: &str, sets: &[(String, String)]) -> Result<Load
     let text =
         substitute(text, origin, &|name| vars.get(name).cloned().or_else(|| std::env::var(name).ok()))?;
     // The file as written first: its errors carry positions.
-    let mut recipe: Recipe = if yaml {
-        let de = serde_norway::Deserializer::from_str(&text);
-        serde_norway::with::singleton_map_recursive::deserialize(de).map_err(|e| {
-            let (line, col) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
-            let message = e.to_string();
-            let message = message.split(" at line ").next().unwrap_or(&message).trim().to_string();
-            Error::input(format!("{origin}:{line}:{col}: {message}"))
-        })?
-    } else {
-        toml::from_str(&text).map_err(|e| {
-            let (line, col) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((1, 1));
-            Error::input(format!("{origin}:{line}:{col}: {}", e.message().trim()))
-        })?
-    };
+    let mut recipe: Recipe = if yaml { from_yaml(&text, origin)? } else { from_toml(&text, origin)? };
     if !overrides.is_empty() {
         recipe = apply_sets(&text, yaml, &overrides)?;
     }
@@ -479,14 +466,6 @@ fn apply_sets(text: &str, yaml: bool, sets: &[(String, String)]) -> Result<Recip
     })
 }
 
-/// 1-based line and column of byte `offset` in `text`.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
-    (line, col)
-}
-
 /// Where things are in the recipe text, for errors found after parsing.
 struct Locator<'a> {
     text: &'a str,
@@ -551,6 +530,12 @@ fn validate(recipe: &Recipe, text: &str, origin: &str) -> Result<Vec<Planned>> {
         return Err(Error::input(format!("{origin}: no [sources]: a recipe needs at least one input")));
     }
     for (name, source) in &recipe.sources {
+        if source.csv.as_ref().is_some_and(|c| c.null_values.is_some()) {
+            return Err(Error::input(format!(
+                "{}: source `{name}`: csv.null_values is not supported yet (empty fields read as null)",
+                loc.at(text.find("null_values"))
+            )));
+        }
         if name == transform::INPUT {
             return Err(Error::input(format!(
                 "{}: a source cannot be named `input` (in an sql step, `input` is the previous step)",
@@ -700,7 +685,6 @@ fn validate(recipe: &Recipe, text: &str, origin: &str) -> Result<Vec<Planned>> {
         checks: recipe.checks.clone(),
     };
     rules.validate(origin)?;
-    let mut quarantines = 0;
     for (name, output) in &recipe.outputs {
         let at = loc.at(text.find(&format!("[outputs.{name}]")).or_else(|| text.find(&format!("{name}:"))));
         let targets = [&output.path, &output.sqlite, &output.postgres].iter().filter(|t| t.is_some()).count();
@@ -725,12 +709,6 @@ fn validate(recipe: &Recipe, text: &str, origin: &str) -> Result<Vec<Planned>> {
         if output.mode == Some(LoadMode::Upsert) && output.key.is_empty() {
             return Err(Error::input(format!("{at}: output `{name}`: mode = \"upsert\" needs `key`")));
         }
-        if output.rows(name) == Rows::Quarantine {
-            quarantines += 1;
-        }
-    }
-    if quarantines > 1 {
-        return Err(Error::input(format!("{origin}: more than one quarantine output")));
     }
     Ok(planned)
 }
@@ -854,10 +832,49 @@ impl StepEntry {
 }
 
 impl Recipe {
-    /// The recipe as TOML (what the workbench saves).
+    /// The recipe as TOML (what the workbench saves), laid out as people write it: a
+    /// table per source and output, one line per step and check.
     pub fn to_toml(&self) -> Result<String> {
-        toml::to_string(self).map_err(|e| Error::runtime(format!("writing the recipe: {e}")))
+        use crate::quality::rules::fields;
+        let mut top = toml::Table::new();
+        for (k, v) in [("name", &self.name), ("description", &self.description), ("manifest", &self.manifest)]
+        {
+            if let Some(v) = v {
+                top.insert(k.into(), toml::Value::String(v.clone()));
+            }
+        }
+        if let Some(e) = self.engine {
+            top.insert("engine".into(), toml::Value::String(e.name().into()));
+        }
+        if !self.key.is_empty() {
+            top.insert("key".into(), toml::Value::from(self.key.clone()));
+        }
+        if let Some(n) = self.samples {
+            top.insert("samples".into(), toml::Value::Integer(n as i64));
+        }
+        let mut out = fields(&toml::Value::Table(top), "\n").unwrap_or_default() + "\n";
+        let section = |out: &mut String, header: String, v: toml::Value| {
+            out.push_str(&format!("\n{header}\n{}\n", fields(&v, "\n").unwrap_or_default()));
+        };
+        for (name, source) in &self.sources {
+            section(&mut out, format!("[sources.{}]", crate::quality::rules::key(name)), value(source)?);
+        }
+        for step in &self.steps {
+            section(&mut out, "[[steps]]".into(), value(step)?);
+        }
+        for check in &self.checks {
+            out.push_str(&format!("\n[[checks]]\n{}\n", check.to_toml()));
+        }
+        for (name, output) in &self.outputs {
+            section(&mut out, format!("[outputs.{}]", crate::quality::rules::key(name)), value(output)?);
+        }
+        Ok(out.trim_start().to_string())
     }
+}
+
+/// A part of a recipe as a TOML value.
+fn value<T: Serialize>(v: &T) -> Result<toml::Value> {
+    toml::Value::try_from(v).map_err(|e| Error::runtime(format!("writing the recipe: {e}")))
 }
 
 /// The JSON Schema of the recipe format (`assets/recipe.schema.json`).

@@ -38,6 +38,22 @@ pub struct RunOptions {
     pub open: OpenOptions,
 }
 
+/// Where an output goes.
+enum Destination {
+    File { path: String, format: Format },
+    Sqlite(crate::sink::sqlite::Target),
+}
+
+impl Destination {
+    /// The file written (the database file for SQLite).
+    fn path(&self) -> &str {
+        match self {
+            Destination::File { path, .. } => path,
+            Destination::Sqlite(t) => &t.db,
+        }
+    }
+}
+
 /// What a run did: the manifest written beside the outputs.
 #[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
@@ -634,9 +650,9 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
     let engine = options.engine.or(loaded.recipe.engine).unwrap_or(EngineKind::Polars);
     let outputs: Vec<(&String, &super::Output)> = loaded.recipe.outputs.iter().collect();
     for (name, output) in &outputs {
-        if output.path.is_none() {
+        if output.postgres.is_some() {
             return Err(Error::input(format!(
-                "{}: output `{name}`: loading into SQLite or Postgres is not supported yet; write a file output",
+                "{}: output `{name}`: loading into Postgres is not supported yet; use a file or SQLite output",
                 loaded.origin
             )));
         }
@@ -647,16 +663,30 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
     let mut inputs = inputs_of(&ws, loaded);
     s3_etags(&ws, &mut inputs).await?;
     let input_files: Vec<String> = ws.datasets().iter().flat_map(|d| d.files.clone()).collect();
-    let file_outputs: Vec<(String, String, Format, Rows)> = outputs
+    let destinations: Vec<(String, Destination, Rows)> = outputs
         .iter()
         .map(|(name, o)| {
-            let path = o.path.clone().unwrap_or_default();
-            let format = match &o.format {
-                Some(f) => Format::from_name(f)?,
-                None => crate::sink::output_format(&path)?,
+            let destination = match (&o.path, &o.sqlite) {
+                (Some(path), _) => {
+                    let format = match &o.format {
+                        Some(f) => Format::from_name(f)?,
+                        None => crate::sink::output_format(path)?,
+                    };
+                    crate::sink::check_overwrite(path, &input_files, true)?;
+                    Destination::File { path: path.clone(), format }
+                }
+                (None, Some(db)) => {
+                    crate::sink::check_overwrite(db, &input_files, true)?;
+                    Destination::Sqlite(crate::sink::sqlite::Target {
+                        db: db.clone(),
+                        table: o.table.clone().unwrap_or_default(),
+                        mode: o.mode.unwrap_or(super::LoadMode::Replace),
+                        key: o.key.clone(),
+                    })
+                }
+                (None, None) => return Err(Error::input(format!("output `{name}` has no destination"))),
             };
-            crate::sink::check_overwrite(&path, &input_files, true)?;
-            Ok(((*name).clone(), path, format, o.rows(name)))
+            Ok(((*name).clone(), destination, o.rows(name)))
         })
         .collect::<Result<_>>()?;
     let rules = loaded.rules();
@@ -757,43 +787,88 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
 
     let outputs_started = Instant::now();
     if !blocked {
-        let quarantining = file_outputs.iter().any(|o| o.3 == Rows::Quarantine);
+        let quarantining = destinations.iter().any(|o| o.2 == Rows::Quarantine);
         let (valid, bad) = if quarantining {
             let (lf, rules, sources) = (built.result.clone(), rules.clone(), sources.clone());
-            let csv = file_outputs.iter().any(|o| o.3 == Rows::Quarantine && matches!(o.2, Format::Csv(_)));
+            // CSV and SQLite have no lists: the failed check ids are joined with `;`.
+            let csv = destinations.iter().any(|o| {
+                o.2 == Rows::Quarantine
+                    && matches!(
+                        o.1,
+                        Destination::File { format: Format::Csv(_), .. } | Destination::Sqlite(_)
+                    )
+            });
             let (v, b) = blocking(move || crate::quality::quarantine(lf, &rules, &sources, csv)).await?;
             (v, Some(b))
         } else {
             (built.result.clone(), None)
         };
         let mut staged = Vec::new();
-        for (name, path, format, rows_kind) in &file_outputs {
-            stages.start(&format!("writing {name} ({path})"));
+        let mut loads = Vec::new();
+        for (name, destination, rows_kind) in &destinations {
             let lf = match rows_kind {
                 Rows::Valid => valid.clone(),
                 Rows::Quarantine => bad.clone().unwrap_or_else(|| valid.clone()),
             };
-            let stage = crate::sink::Staged::new(path)?;
-            let (temp, format) = (stage.temp().to_path_buf(), *format);
-            let rows = blocking(move || crate::sink::sink_to(lf, &temp, format)).await?;
-            let bytes = std::fs::metadata(stage.temp()).ok().map(|m| m.len());
-            manifest.outputs.push(OutputInfo {
-                name: name.clone(),
-                destination: path.clone(),
-                format: format.name().into(),
-                rows_kind: *rows_kind,
-                rows,
-                bytes,
-            });
-            staged.push(stage);
+            match destination {
+                Destination::File { path, format } => {
+                    stages.start(&format!("writing {name} ({path})"));
+                    let stage = crate::sink::Staged::new(path)?;
+                    let (temp, format) = (stage.temp().to_path_buf(), *format);
+                    let rows = blocking(move || crate::sink::sink_to(lf, &temp, format)).await?;
+                    let bytes = std::fs::metadata(stage.temp()).ok().map(|m| m.len());
+                    manifest.outputs.push(OutputInfo {
+                        name: name.clone(),
+                        destination: path.clone(),
+                        format: format.name().into(),
+                        rows_kind: *rows_kind,
+                        rows,
+                        bytes,
+                    });
+                    staged.push(stage);
+                }
+                Destination::Sqlite(target) => {
+                    stages.start(&format!("loading {name} ({})", target.url()));
+                    // One transaction per database, open until every output is whole.
+                    let mut session =
+                        match loads.iter().position(|s: &crate::sink::sqlite::Session| s.db == target.db) {
+                            Some(i) => loads.remove(i),
+                            None => crate::sink::sqlite::Session::begin(&target.db)?,
+                        };
+                    let t = target.clone();
+                    let (session, rows) = blocking(move || {
+                        let rows = session.load(lf, &t);
+                        Ok((session, rows))
+                    })
+                    .await?;
+                    loads.push(session);
+                    manifest.outputs.push(OutputInfo {
+                        name: name.clone(),
+                        destination: target.url(),
+                        format: "sqlite".into(),
+                        rows_kind: *rows_kind,
+                        rows: rows?,
+                        bytes: None,
+                    });
+                }
+            }
         }
         if quarantining {
             let valid_rows = manifest.outputs.iter().find(|o| o.rows_kind == Rows::Valid).map(|o| o.rows);
             let bad_rows = manifest.outputs.iter().find(|o| o.rows_kind == Rows::Quarantine).map(|o| o.rows);
-            if let (Some(v), Some(b)) = (valid_rows, bad_rows) {
-                if v + b != rows_in {
+            // Every output of a kind holds the same rows, and the kinds add up.
+            for o in &manifest.outputs {
+                let want = if o.rows_kind == Rows::Valid { valid_rows } else { bad_rows };
+                let adds_up = match (valid_rows, bad_rows) {
+                    (Some(v), Some(b)) => v + b == rows_in,
+                    _ => true,
+                };
+                let lost = Some(o.rows) != want || !adds_up;
+                if lost {
                     return Err(Error::runtime(format!(
-                        "quarantine lost rows: {rows_in} in, {v} valid + {b} quarantined (a bug in assay; nothing was written)"
+                        "quarantine lost rows: {rows_in} in, {} in output `{}` (valid {valid_rows:?}, quarantined \
+                         {bad_rows:?}); a bug in assay; nothing was written",
+                        o.rows, o.name
                     )));
                 }
             }
@@ -806,10 +881,13 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
                     quarantined: b,
                 });
             }
-        } else if !file_outputs.is_empty() {
+        } else if !destinations.is_empty() {
             manifest.rows.valid = Some(rows_in);
         }
         // Every output is whole: only now do they replace what was there.
+        for load in loads {
+            blocking(move || load.commit()).await?;
+        }
         for stage in staged {
             stage.commit()?;
         }
@@ -818,9 +896,9 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
     manifest.durations_ms.total = started.elapsed().as_millis() as u64;
     stages.start("writing the manifest");
     let path = options.manifest.clone().or(loaded.recipe.manifest.clone()).unwrap_or_else(|| {
-        let dir = file_outputs
+        let dir = destinations
             .first()
-            .map(|o| Path::new(&o.1).parent().map(Path::to_path_buf).unwrap_or_default())
+            .map(|o| Path::new(o.1.path()).parent().map(Path::to_path_buf).unwrap_or_default())
             .unwrap_or_else(|| Path::new(&loaded.origin).parent().map(Path::to_path_buf).unwrap_or_default());
         dir.join(format!("{}.manifest.json", loaded.name())).display().to_string()
     });

@@ -72,6 +72,12 @@ pub enum Job {
     Schemas,
     /// Write tab `tab`'s rules to `path`.
     SaveRules { tab: usize, path: String, text: String },
+    /// Count the rows after each step of tab `tab`'s view `view` (the recipe funnel).
+    Funnel { tab: usize, view: u64, steps: Vec<Step> },
+    /// Write tab `tab`'s recipe to `path`.
+    SaveRecipe { tab: usize, path: String, text: String },
+    /// Read a recipe file and open its sources.
+    OpenRecipe { path: String },
 }
 
 /// A background job's answer.
@@ -126,6 +132,23 @@ pub enum Done {
         tab: usize,
         path: String,
         result: Result<()>,
+    },
+    /// The rows after step `index` of a funnel (0: the dataset itself).
+    Funnel {
+        tab: usize,
+        view: u64,
+        index: usize,
+        result: Result<u64>,
+    },
+    RecipeSaved {
+        tab: usize,
+        path: String,
+        result: Result<()>,
+    },
+    /// A recipe read, with the datasets opened for it (already in the workspace).
+    RecipeOpened {
+        path: String,
+        result: Result<(crate::recipe::Loaded, Vec<Dataset>)>,
     },
     /// The rules file found beside a dataset, read.
     RulesLoaded {
@@ -233,6 +256,10 @@ pub struct Tab {
     pub user_widths: std::collections::HashMap<String, u16>,
     /// The rules being built for this dataset and their last results.
     pub checks: Checks,
+    /// Rows after each step (the recipe panel's funnel).
+    pub funnel: Option<super::recipe::Funnel>,
+    /// The recipe file this tab's steps were saved to or opened from.
+    pub recipe_path: Option<String>,
 }
 
 impl Tab {
@@ -262,6 +289,8 @@ impl Tab {
             count_after_page: false,
             count_progress: Default::default(),
             checks: Checks::default(),
+            funnel: None,
+            recipe_path: None,
         }
     }
 
@@ -342,6 +371,12 @@ pub enum Mode {
     Sql,
     /// Both engines' plans of the editor's query, side by side.
     Explain(Box<super::sql::ExplainView>),
+    /// The recipe panel of the active tab, `selected` 0 the dataset, i step i.
+    Recipe {
+        selected: usize,
+    },
+    /// A one-line prompt (rename, cast, derive, save or open a recipe, edit a step).
+    Prompt(Box<super::recipe::Prompt>),
 }
 
 impl Mode {
@@ -358,6 +393,8 @@ impl Mode {
                 | Mode::AddCheck { .. }
                 | Mode::Sql
                 | Mode::Explain(_)
+                | Mode::Recipe { .. }
+                | Mode::Prompt(_)
         )
     }
 }
@@ -770,10 +807,18 @@ impl App {
         self.set_steps(tab, steps)
     }
 
-    /// The current view of the active tab as SQL, when it has steps.
+    /// The current view of the active tab as SQL, when it has steps (steps SQL cannot
+    /// show in one plain query are listed by kind; the recipe panel shows them).
     pub fn view_sql(&self) -> Option<String> {
         let t = self.tab()?;
-        (!t.steps.is_empty()).then(|| transform::to_sql(&t.dataset.name, &t.steps))
+        if t.steps.is_empty() {
+            return None;
+        }
+        if transform::is_simple(&t.steps) {
+            return Some(transform::to_sql(&t.dataset.name, &t.steps));
+        }
+        let kinds: Vec<&str> = t.steps.iter().filter_map(|s| s.enabled()).map(|s| s.kind()).collect();
+        Some(format!("{} steps: {} (R shows the recipe)", kinds.len(), kinds.join(" → ")))
     }
 
     pub fn tab(&self) -> Option<&Tab> {
@@ -1050,6 +1095,19 @@ impl App {
                 }
                 Action::Checks => return self.open_checks(),
                 Action::Sql => return self.open_sql(),
+                Action::Recipe => return self.open_recipe_panel(),
+                Action::RenameColumn => {
+                    self.column_prompt(|column| super::recipe::PromptKind::Rename { column });
+                    return Vec::new();
+                }
+                Action::CastColumn => {
+                    self.column_prompt(|column| super::recipe::PromptKind::Cast { column });
+                    return Vec::new();
+                }
+                Action::DeriveColumn => {
+                    self.prompt(super::recipe::PromptKind::Derive, String::new());
+                    return Vec::new();
+                }
                 Action::AddCheck => {
                     if let Some(c) = t.columns.get(t.col) {
                         self.mode = Mode::AddCheck { column: c.name.clone() };
@@ -1352,6 +1410,29 @@ impl App {
                 });
                 Vec::new()
             }
+            Done::Funnel { tab, view, index, result } => {
+                self.funnel_done(tab, view, index, result);
+                Vec::new()
+            }
+            Done::RecipeSaved { tab, path, result } => {
+                let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
+                self.message = Some(match result {
+                    Ok(()) => {
+                        t.recipe_path = Some(path.clone());
+                        Message {
+                            text: format!(
+                                "saved the recipe ({} steps, {} checks) to {path}; `assay run {path}` replays it",
+                                t.steps.len(),
+                                t.checks.rules.checks.len()
+                            ),
+                            error: false,
+                        }
+                    }
+                    Err(e) => Message { text: format!("recipe not saved: {e}"), error: true },
+                });
+                Vec::new()
+            }
+            Done::RecipeOpened { path, result } => self.recipe_opened(path, result),
             Done::Page { tab, generation, offset, result } => {
                 let Some(t) = self.tabs.get_mut(tab) else {
                     return Vec::new();

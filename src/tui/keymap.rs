@@ -55,6 +55,10 @@ pub enum Action {
     Checks,
     AddCheck,
     Sql,
+    Recipe,
+    RenameColumn,
+    CastColumn,
+    DeriveColumn,
 }
 
 impl Action {
@@ -99,6 +103,10 @@ impl Action {
         (Action::NarrowColumn, "narrow_column"),
         (Action::Open, "open"),
         (Action::Sql, "sql"),
+        (Action::Recipe, "recipe"),
+        (Action::RenameColumn, "rename_column"),
+        (Action::CastColumn, "cast_column"),
+        (Action::DeriveColumn, "derive_column"),
     ];
 
     pub fn name(self) -> &'static str {

@@ -6,6 +6,7 @@ pub mod app;
 pub mod checks;
 pub mod filter;
 pub mod keymap;
+pub mod recipe;
 pub mod sql;
 pub mod view;
 
@@ -72,6 +73,7 @@ struct JobRunner {
     checks: HashMap<usize, AbortHandle>,
     suggestions: HashMap<usize, AbortHandle>,
     adds: HashMap<usize, AbortHandle>,
+    funnels: HashMap<usize, AbortHandle>,
     /// The running query (or explain) of the SQL editor.
     query: Option<AbortHandle>,
     /// Where query results are written (removed when the workbench closes).
@@ -152,6 +154,35 @@ impl JobRunner {
                     Self::spawn(&mut self.adds, tab, async move {
                         let result = ws.check_from_column(&ws.datasets()[tab], &steps, &column, kind).await;
                         let _ = tx.send(Done::CheckMade { tab, result });
+                    });
+                }
+                Job::Funnel { tab, view, steps } => {
+                    Self::spawn(&mut self.funnels, tab, async move {
+                        let ds = ws.datasets()[tab].clone();
+                        for index in recipe::counted(&steps) {
+                            let result = ws.count(&ds, &steps[..index]).await;
+                            let _ = tx.send(Done::Funnel { tab, view, index, result });
+                        }
+                    });
+                }
+                Job::SaveRecipe { tab, path, text } => {
+                    tokio::task::spawn_blocking(move || {
+                        let result = crate::sink::write_text(&text, &path);
+                        if result.is_ok() {
+                            recipe::remember(&path);
+                        }
+                        let _ = tx.send(Done::RecipeSaved { tab, path, result });
+                    });
+                }
+                Job::OpenRecipe { path } => {
+                    let options = self.options.clone();
+                    tokio::spawn(async move {
+                        let result = open_recipe(&ws, &path, &options).await;
+                        if result.is_ok() {
+                            let p = path.clone();
+                            let _ = tokio::task::spawn_blocking(move || recipe::remember(&p)).await;
+                        }
+                        let _ = tx.send(Done::RecipeOpened { path, result });
                     });
                 }
                 Job::SaveRules { tab, path, text } => {
@@ -257,7 +288,13 @@ impl JobRunner {
                     }
                 }
                 Job::Cancel { tab } => {
-                    for map in [&mut self.pages, &mut self.counts, &mut self.profiles, &mut self.finds] {
+                    for map in [
+                        &mut self.pages,
+                        &mut self.counts,
+                        &mut self.profiles,
+                        &mut self.finds,
+                        &mut self.funnels,
+                    ] {
                         if let Some(h) = map.remove(&tab) {
                             h.abort();
                         }
@@ -281,6 +318,10 @@ impl JobRunner {
                 let result = self.join(ds).map(|ds| (ds, rows));
                 Done::Queried { name, engine, elapsed, result }
             }
+            Done::RecipeOpened { path, result: Ok((loaded, opened)) } => {
+                let result = opened.into_iter().map(|ds| self.join(ds)).collect::<Result<Vec<_>>>();
+                Done::RecipeOpened { path, result: result.map(|opened| (loaded, opened)) }
+            }
             other => other,
         }
     }
@@ -296,6 +337,40 @@ impl JobRunner {
         }
         result
     }
+}
+
+/// Reads the recipe at `path` and opens its sources that are not open yet (by their
+/// source names); the workbench shows recipes whose steps run one after another.
+pub async fn open_recipe(
+    ws: &Workspace,
+    path: &str,
+    options: &OpenOptions,
+) -> Result<(crate::recipe::Loaded, Vec<Dataset>)> {
+    let owned = path.to_string();
+    let loaded = tokio::task::spawn_blocking(move || crate::recipe::load(&owned, &[]))
+        .await
+        .map_err(|e| Error::runtime(format!("reading {path}: {e}")))??;
+    if let Some(p) =
+        loaded.steps.iter().find(|p| p.name.is_some() || p.input != crate::recipe::Input::Previous)
+    {
+        return Err(Error::input(format!(
+            "{}: the workbench shows recipes whose steps run one after another; this one names steps or \
+             reads other inputs (run it with `assay run {path}`)",
+            p.at
+        )));
+    }
+    let mut opened = Vec::new();
+    for (name, source) in &loaded.recipe.sources {
+        let open = ws.datasets().iter().any(|d| d.name == *name);
+        if !open {
+            let mut o = options.clone();
+            if let Some(f) = &source.format {
+                o.format = Some(crate::source::Format::from_name(f)?);
+            }
+            opened.push(Dataset::open(&source.path, Some(name), &o).await?);
+        }
+    }
+    Ok((loaded, opened))
 }
 
 /// Adds `ds` to `ws`, renamed if its table name is taken: `orders.csv` and
@@ -339,7 +414,11 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Job> {
         let opening = matches!(app.mode, Mode::Open(_));
         let checking = matches!(app.mode, Mode::Checks { .. });
         let adding = matches!(app.mode, Mode::AddCheck { .. });
+        let recipe = matches!(app.mode, Mode::Recipe { .. });
+        let prompting = matches!(app.mode, Mode::Prompt(_));
         return match pk {
+            Some(k) if recipe => app.recipe_key(k),
+            Some(k) if prompting => app.prompt_key(k),
             Some(k) if opening => app.open_key(k),
             Some(k) if checking => app.checks_key(k),
             Some(k) if adding => app.add_check_key(k),
@@ -432,6 +511,7 @@ async fn event_loop(
         checks: HashMap::new(),
         suggestions: HashMap::new(),
         adds: HashMap::new(),
+        funnels: HashMap::new(),
         query: None,
         results: results.clone(),
         history,

@@ -25,6 +25,8 @@ pub enum Outcome {
     Cancel,
     /// Hide the editor (its text is kept for next time).
     Close,
+    /// Make the query a step of the tab's recipe.
+    Adopt(String),
 }
 
 /// Where the last run failed: the message and, when the engine said, the line and column
@@ -225,6 +227,10 @@ impl SqlEditor {
         }
         match key.code {
             KeyCode::Char('r') if ctrl => return self.run(),
+            KeyCode::Char('t') if ctrl => {
+                let text = self.text();
+                return if text.trim().is_empty() { Outcome::Continue } else { Outcome::Adopt(text) };
+            }
             KeyCode::F(5) => return self.run(),
             KeyCode::Char('x') if ctrl => {
                 let text = self.text();
@@ -341,7 +347,12 @@ impl App {
     pub fn open_sql(&mut self) -> Vec<Job> {
         if self.sql.is_none() {
             let text = match self.tab() {
-                Some(t) => crate::transform::to_sql(&t.dataset.name, &t.steps),
+                Some(t) if crate::transform::is_simple(&t.steps) => {
+                    crate::transform::to_sql(&t.dataset.name, &t.steps)
+                }
+                // Steps one plain query cannot show: the table as it is (the recipe
+                // panel, R, lists the steps; ctrl-t makes a query over `input` one).
+                Some(t) => format!("SELECT * FROM {}", crate::transform::ident(&t.dataset.name)),
                 None => String::new(),
             };
             self.sql = Some(SqlEditor::new(&text, EngineKind::Polars, self.sql_history.clone()));
@@ -378,6 +389,14 @@ impl App {
             Outcome::Close => {
                 self.mode = Mode::Normal;
                 Vec::new()
+            }
+            Outcome::Adopt(query) => {
+                let engine = editor.engine;
+                if let Err(e) = crate::engine::sql::parse(&query) {
+                    editor.failed(e.to_string());
+                    return Vec::new();
+                }
+                self.adopt_sql(query, engine)
             }
             Outcome::Cancel => {
                 editor.running = None;

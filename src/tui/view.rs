@@ -9,6 +9,7 @@ use ratatui::Frame;
 use super::app::{App, Mode, OpenDialog, Profile, RowCount, Tab, CHROME_LINES, SLOW};
 use super::checks::CheckRun;
 use super::filter::{FilterEditor, Stage};
+use super::recipe::{self, PromptKind};
 use super::sql::{ExplainView, SqlError, SECTIONS};
 use crate::config::ThemeName;
 use crate::engine::assist::{self, Class, Kind};
@@ -114,6 +115,24 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
         Mode::Checks { selected } => render_checks(frame, app, theme, grid, *selected),
         Mode::Sql => render_sql(frame, app, theme, grid),
         Mode::Explain(explain) => render_explain(frame, theme, grid, explain),
+        Mode::Recipe { selected } => render_recipe(frame, app, theme, grid, *selected),
+        Mode::Prompt(prompt) => {
+            if let PromptKind::EditStep { index } = prompt.kind {
+                render_recipe(frame, app, theme, grid, index + 1);
+            } else if matches!(prompt.kind, PromptKind::SaveRecipe | PromptKind::OpenRecipe) {
+                render_recipe(frame, app, theme, grid, 0);
+            }
+            let mut spans = vec![
+                Span::styled(format!(" {}: ", prompt.kind.title()), theme.header),
+                Span::raw(prompt.input.clone()),
+                Span::raw("▏"),
+            ];
+            if let Some(e) = &prompt.error {
+                spans.push(Span::styled(format!("  {e}"), theme.error));
+            }
+            frame.render_widget(Clear, status);
+            frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.status), status);
+        }
         Mode::AddCheck { column } => {
             let line = Line::from(vec![
                 Span::styled(format!(" add a check on {column}: "), theme.header),
@@ -155,7 +174,7 @@ fn render_sql(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let rect = Rect { y: area.y + area.height - height, height, ..area };
     frame.render_widget(Clear, rect);
     let title = format!(
-        " SQL · {} · ctrl-r runs · ctrl-e engine · ctrl-x explain · Tab completes · ctrl-p/n history · Esc ",
+        " SQL · {} · ctrl-r run · ctrl-e engine · ctrl-x explain · ctrl-t step · Tab complete · ctrl-p/n history · Esc ",
         e.engine.title()
     );
     let block = Block::default().borders(Borders::ALL).title(title).style(theme.popup);
@@ -704,6 +723,72 @@ fn checks_summary(tab: &Tab) -> Option<String> {
 
 /// The checks panel: one line per check and per suggestion, then the selected one in
 /// detail with its first failing rows.
+/// The recipe panel: the dataset, each step (● on, ○ off) with the rows after it, and
+/// the checks that go with the recipe.
+fn render_recipe(frame: &mut Frame, app: &App, theme: &Theme, area: Rect, selected: usize) {
+    let Some(tab) = app.tab() else { return };
+    frame.render_widget(Clear, area);
+    let from = tab.recipe_path.as_ref().map(|p| format!(" · {p}")).unwrap_or_else(|| " · not saved".into());
+    let title = format!(" recipe · {}{from} · R or Esc closes ", tab.dataset.name);
+    let block = Block::default().borders(Borders::ALL).title(title).style(theme.popup);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let funnel = tab.funnel.as_ref().filter(|f| f.view == tab.view);
+    let count = |i: usize| match funnel.and_then(|f| f.counts.get(i)).cloned().flatten() {
+        Some(Ok(n)) => thousands(n),
+        Some(Err(_)) => "error".into(),
+        None => "…".into(),
+    };
+    let width = (inner.width as usize).saturating_sub(34).max(10);
+    let clip = |s: String| -> String {
+        if s.chars().count() > width {
+            s.chars().take(width.saturating_sub(1)).collect::<String>() + "…"
+        } else {
+            s
+        }
+    };
+    let mut lines = vec![Line::styled(
+        "j/k select · space on/off · J/K move · e edit · d delete · s save · o open · r recount",
+        theme.dtype,
+    )];
+    let mark = |i: usize| if i == selected { "▶" } else { " " };
+    lines.push(Line::from(vec![
+        Span::raw(mark(0)),
+        Span::styled(format!("{:>3}   {:<10} ", 0, "source"), theme.header),
+        Span::raw(format!("{:<width$} ", clip(tab.dataset.spec.clone()))),
+        Span::raw(format!("{:>12}", count(0))),
+    ]));
+    for (i, step) in tab.steps.iter().enumerate() {
+        let on = step.enabled().is_some();
+        let style = if on { Style::default() } else { theme.dtype };
+        lines.push(Line::from(vec![
+            Span::raw(mark(i + 1)),
+            Span::styled(
+                format!("{:>3} {} {:<10} ", i + 1, if on { "●" } else { "○" }, step.kind()),
+                theme.header,
+            ),
+            Span::styled(format!("{:<width$} ", clip(recipe::describe(step))), style),
+            Span::raw(format!("{:>12}", if on { count(i + 1) } else { "off".into() })),
+        ]));
+    }
+    if tab.steps.is_empty() {
+        lines.push(Line::styled(
+            "  no steps yet: filters (f, =, !), sorts ([ ]), hidden columns (-), r rename, t type, d derive, \
+             and SQL (s, then ctrl-t) become steps",
+            theme.dtype,
+        ));
+    }
+    if let Some(e) = funnel.and_then(|f| f.counts.iter().flatten().find_map(|c| c.as_ref().err())) {
+        lines.push(Line::styled(e.clone(), theme.error));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::raw(format!(
+        "{} checks go with it (c opens the checks panel); `assay run FILE` replays the saved recipe",
+        tab.checks.rules.checks.len()
+    )));
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
 fn render_checks(frame: &mut Frame, app: &App, theme: &Theme, area: Rect, selected: usize) {
     let Some(tab) = app.tab() else { return };
     let checks = &tab.checks;

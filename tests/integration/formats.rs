@@ -350,9 +350,148 @@ fn export_round_trips_every_format_and_refuses_what_it_must() {
     assay(&["export", &orders, "--to", &orders, "--overwrite"]).fails(2, &["is an input"]);
     assay(&["export", &orders, "--to", &dir.path().join("o.xyz").display().to_string()])
         .fails(2, &["unknown output format"]);
-    assay(&["export", &orders, "--to", "sqlite://x.db?table=t"]).fails(2, &["not supported yet"]);
+    assay(&["export", &orders, "--to", "postgres://me@localhost/db?table=t"])
+        .fails(2, &["not supported yet"]);
     // --overwrite replaces it.
     let said =
         assay(&["export", &sample("customers.parquet"), "--to", &existing, "--overwrite"]).ok().to_string();
     assert!(said.starts_with("5000 rows written"), "{said}");
+}
+
+/// A frame with every type a load must keep: integers, unicode text with nulls, floats
+/// with nulls, dates, timestamps, booleans and decimals.
+fn typed() -> polars::prelude::DataFrame {
+    use polars::prelude::*;
+    df!(
+        "id" => [1i64, 2, 3, 4],
+        "name" => [Some("Ann"), None, Some("Zoë"), Some("李 \"quoted\", comma")],
+        "score" => [Some(3.5f64), Some(-4.25), None, Some(1e-9)],
+        "day" => [Some("2024-01-02"), Some("2024-02-29"), None, Some("1999-12-31")],
+        "at" => [Some("2024-01-02 03:04:05.123456"), None, Some("2024-06-30 23:59:59"), Some("1970-01-01 00:00:00")],
+        "ok" => [Some(true), Some(false), None, Some(true)],
+        "price" => [Some("12.34"), Some("0.01"), Some("99999999.99"), None],
+        "small" => [Some(1i32), None, Some(-7), Some(127)],
+    )
+    .unwrap()
+    .lazy()
+    .with_columns([
+        col("day").str().to_date(StrptimeOptions::default()),
+        col("at").str().to_datetime(
+            Some(TimeUnit::Microseconds),
+            None,
+            StrptimeOptions::default(),
+            lit("raise"),
+        ),
+        col("price").cast(DataType::Decimal(10, 2)),
+    ])
+    .collect()
+    .unwrap()
+}
+
+/// Rows of `q` over `t` (a path or URL) as JSON.
+fn rows_of(t: &str, q: &str) -> serde_json::Value {
+    json(assay(&["sql", q, "-t", &format!("t={t}"), "--format", "json"]).ok())
+}
+
+#[test]
+fn sqlite_loads_keep_types_follow_their_mode_and_roll_back_on_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let parquet = dir.path().join("typed.parquet");
+    write_parquet(&mut typed(), &parquet);
+    let parquet = parquet.display().to_string();
+    let db = dir.path().join("w.db").display().to_string();
+    let url = format!("sqlite://{db}?table=typed");
+    let said = assay(&["export", &parquet, "--to", &url]).ok().to_string();
+    assert_eq!(said.trim(), format!("4 rows loaded into {url}"));
+    // Read back: the same schema and the same rows, nulls, unicode, dates, decimals.
+    assert_eq!(
+        json(assay(&["schema", &url, "--format", "json"]).ok())["columns"],
+        json(assay(&["schema", &parquet, "--format", "json"]).ok())["columns"]
+    );
+    let all = "SELECT * FROM t ORDER BY id";
+    assert_eq!(rows_of(&url, all), rows_of(&parquet, all));
+    // SQLite's own view of it: WAL, the declared types.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    let decl: Vec<String> = conn
+        .prepare("SELECT type FROM pragma_table_info('typed')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(decl, ["BIGINT", "TEXT", "DOUBLE", "DATE", "TIMESTAMP", "BOOLEAN", "DECIMAL(10,2)", "INT"]);
+    drop(conn);
+
+    // Replacing needs --overwrite; append doubles; upsert on the key updates in place.
+    assay(&["export", &parquet, "--to", &url]).fails(2, &["the table exists", "--overwrite"]);
+    assay(&["export", &parquet, "--to", &format!("{url}&mode=append")]).ok();
+    assert_eq!(rows_of(&url, "SELECT COUNT(*) AS n FROM t")[0]["n"], 8);
+    assay(&["export", &parquet, "--to", &url, "--overwrite"]).ok();
+    assert_eq!(rows_of(&url, "SELECT COUNT(*) AS n FROM t")[0]["n"], 4);
+    let mut changed = typed();
+    changed.apply("score", |s| s.clone() * 2.0).unwrap();
+    let changed_path = dir.path().join("changed.parquet");
+    write_parquet(&mut changed, &changed_path);
+    let upsert = format!("{url}&mode=upsert&key=id");
+    assay(&["export", &changed_path.display().to_string(), "--to", &upsert]).ok();
+    let after = rows_of(&url, "SELECT id, score FROM t ORDER BY id");
+    assert_eq!(
+        after,
+        serde_json::json!([
+            {"id": 1, "score": 7.0}, {"id": 2, "score": -8.5}, {"id": 3, "score": null}, {"id": 4, "score": 2e-9}
+        ])
+    );
+
+    // A load that fails mid-way (a bad value deep in a CSV) leaves the table as it was,
+    // in every mode.
+    let mut text = String::from("id,name\n");
+    for i in 0..300_000 {
+        text.push_str(&format!("{i},n{i}\n"));
+    }
+    text.push_str("not-a-number,oops\n");
+    let bad = write(dir.path(), "bad.csv", text.as_bytes());
+    let before = rows_of(&url, all);
+    let failing = assay(&["export", &bad, "--to", &format!("{url}&mode=append")]);
+    assert_ne!(failing.code, 0, "{}", failing.stdout);
+    assert!(!failing.stderr.contains("panicked"), "{}", failing.stderr);
+    assert_eq!(rows_of(&url, all), before);
+    let failing = assay(&["export", &bad, "--to", &url, "--overwrite"]);
+    assert_ne!(failing.code, 0);
+    assert_eq!(rows_of(&url, all), before);
+
+    // Refusals before anything is written.
+    assay(&["export", &parquet, "--to", &format!("sqlite://{db}")])
+        .fails(2, &["expected sqlite://PATH?table=NAME"]);
+    assay(&["export", &parquet, "--to", &format!("{url}&mode=upsert")]).fails(2, &["needs key="]);
+    assay(&["export", &parquet, "--to", &format!("{url}&mode=upsert&key=nope")])
+        .fails(2, &["key column `nope`"]);
+    assay(&["schema", &format!("sqlite://{}?table=t", dir.path().join("none.db").display())])
+        .fails(2, &["none.db: no such file"]);
+    assay(&["schema", &format!("sqlite://{db}?table=missing")]).fails(2, &["no such table: missing"]);
+
+    // The sample orders, both ways equal.
+    let orders = sample("orders.csv");
+    let all_orders = format!("sqlite://{db}?table=orders");
+    assert_eq!(
+        assay(&["export", &orders, "--to", &all_orders]).ok().trim(),
+        format!("50000 rows loaded into {all_orders}")
+    );
+    for (a, b) in [("t", "orders"), ("orders", "t")] {
+        let q = format!("SELECT COUNT(*) AS n FROM (SELECT * FROM {a} EXCEPT SELECT * FROM {b}) AS d");
+        let out = assay(&[
+            "sql",
+            &q,
+            "-t",
+            &format!("t={all_orders}"),
+            "-t",
+            &orders,
+            "--engine",
+            "datafusion",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(json(out.ok())[0]["n"], 0, "rows of {a} not in {b}");
+    }
 }

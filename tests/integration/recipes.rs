@@ -369,3 +369,48 @@ fn the_published_recipe_schema_is_generated_and_accepts_the_examples() {
         crate::checks::schema_errors("recipe.schema.json", bad).expect("the schema rejects a bad recipe");
     assert!(errors.contains("filtre") && errors.contains("3"), "{errors}");
 }
+
+#[test]
+fn a_recipe_loads_sqlite_with_the_files_and_only_when_the_checks_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("warehouse.db").display().to_string();
+    let (valid, bad) =
+        (dir.path().join("v.parquet").display().to_string(), dir.path().join("b.csv").display().to_string());
+    let outputs = format!(
+        "[outputs.warehouse]\nsqlite = {db:?}\ntable = \"orders\"\n\n[outputs.rejects]\nsqlite = {db:?}\ntable = \"rejects\"\nrows = \"quarantine\"\n"
+    );
+    let passing =
+        gated("[[checks]]\nnot_null = { column = \"amount\", severity = \"warn\" }", &valid, &bad) + &outputs;
+    let path = write(dir.path(), "load.toml", passing.as_bytes());
+    let manifest = json(assay(&["run", &path, "--format", "json"]).ok());
+    let rows = &manifest["rows"];
+    let (ok, quarantined) = (rows["valid"].as_u64().unwrap(), rows["quarantined"].as_u64().unwrap());
+    let count = |table: &str| -> u64 {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get::<_, i64>(0)).unwrap() as u64
+    };
+    assert_eq!(count("orders"), ok);
+    assert_eq!(count("rejects"), quarantined);
+    let outputs = manifest["outputs"].as_array().unwrap();
+    assert_eq!(outputs.len(), 4);
+    assert!(outputs
+        .iter()
+        .any(|o| o["destination"] == format!("sqlite://{db}?table=orders") && o["rows"] == ok));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let failed: String =
+        conn.query_row("SELECT failed_checks FROM rejects LIMIT 1", [], |r| r.get(0)).unwrap();
+    assert_eq!(failed, "not_null_amount");
+    drop(conn);
+    // The same recipe with the check as an error: no output at all, the tables as they were.
+    let failing = gated("[[checks]]\nnot_null = { column = \"amount\" }", &valid, &bad) + &outputs_again(&db);
+    let path = write(dir.path(), "fail.toml", failing.as_bytes());
+    let run = assay(&["run", &path]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!((count("orders"), count("rejects")), (ok, quarantined));
+}
+
+fn outputs_again(db: &str) -> String {
+    format!(
+        "[outputs.warehouse]\nsqlite = {db:?}\ntable = \"orders\"\nmode = \"append\"\n\n[outputs.rejects]\nsqlite = {db:?}\ntable = \"rejects\"\nrows = \"quarantine\"\n"
+    )
+}

@@ -174,3 +174,48 @@ async fn prefixes_list_like_folders() {
     assert!(inside[0].data && !inside[3].data && inside[0].size.unwrap() > 1000);
     assert_eq!(assay::source::browse::parent("s3://lake/customers/").as_deref(), Some("s3://lake/"));
 }
+
+#[test]
+fn a_recipe_reads_s3_and_its_manifest_names_the_objects_etags() {
+    let s = server();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.parquet").display().to_string();
+    let recipe = write(
+        dir.path(),
+        "s3.recipe.toml",
+        format!(
+            "name = \"from-s3\"\n[sources.orders]\npath = \"s3://lake/${{DAY}}.csv\"\n\n[sources.customers]\n\
+             path = \"s3://lake/customers/*.parquet\"\n\n[[steps]]\nfilter = \"amount > 1000\"\n\n[[steps]]\n\
+             join = {{ source = \"customers\", on = [\"customer_id\"], how = \"semi\" }}\n\n[outputs.out]\npath = {out:?}\n"
+        )
+        .as_bytes(),
+    );
+    let mut env = creds();
+    env.push(("AWS_ENDPOINT_URL", s.endpoint.as_str()));
+    env.push(("DAY", "orders"));
+    let run = assay_env(&["run", &recipe, "--format", "json"], &env);
+    let manifest = json(run.ok());
+    let expected = {
+        let q = "SELECT COUNT(*) AS n FROM orders WHERE amount > 1000 AND customer_id IN (SELECT customer_id FROM customers)";
+        let c = assay(&[
+            "sql",
+            q,
+            "-t",
+            &sample("orders.csv"),
+            "-t",
+            &sample("customers.parquet"),
+            "--format",
+            "json",
+        ]);
+        json(c.ok())[0]["n"].as_u64().unwrap()
+    };
+    assert_eq!(manifest["rows"]["rows_in"].as_u64().unwrap(), expected);
+    assert_eq!(manifest["outputs"][0]["rows"].as_u64().unwrap(), expected);
+    let orders = &manifest["inputs"][0]["files"][0];
+    assert_eq!(orders["path"], "s3://lake/orders.csv");
+    assert!(!orders["etag"].as_str().unwrap_or_default().is_empty(), "{orders}");
+    assert_eq!(orders["bytes"].as_u64().unwrap(), std::fs::metadata(sample("orders.csv")).unwrap().len());
+    assert_eq!(manifest["inputs"][1]["files"].as_array().unwrap().len(), 3);
+    let text = serde_json::to_string(&manifest).unwrap();
+    assert!(!text.contains(SECRET) && !text.contains(KEY), "secrets in the manifest");
+}

@@ -202,6 +202,29 @@ impl Harness {
                         .collect();
                     Done::Schemas { tables }
                 }
+                (Job::Funnel { tab, view, steps }, Some((ws, rt))) => {
+                    let ds = ws.datasets()[tab].clone();
+                    for index in assay::tui::recipe::counted(&steps) {
+                        let result = rt.block_on(ws.count(&ds, &steps[..index]));
+                        queue.extend(self.app.on_done(Done::Funnel { tab, view, index, result }));
+                    }
+                    continue;
+                }
+                (Job::SaveRecipe { tab, path, text }, _) => {
+                    let result = assay::sink::write_text(&text, &path);
+                    Done::RecipeSaved { tab, path, result }
+                }
+                (Job::OpenRecipe { path }, Some(_)) => {
+                    let (ws, rt) = self.real.as_mut().unwrap();
+                    let result = rt.block_on(assay::tui::open_recipe(ws, &path, &Default::default()));
+                    if let Ok((_, opened)) = &result {
+                        for ds in opened {
+                            ws.add(ds.clone()).unwrap();
+                        }
+                    }
+                    Done::RecipeOpened { path, result }
+                }
+                (Job::Funnel { .. } | Job::OpenRecipe { .. }, None) => continue,
                 (Job::Sql { .. } | Job::Explain { .. } | Job::Schemas, None) => continue,
                 (
                     Job::Check { .. }
@@ -322,7 +345,7 @@ fn long_cell_popup() {
 
 #[test]
 fn help_is_generated_from_the_keymap() {
-    let mut h = Harness::new(100, 70, false);
+    let mut h = Harness::new(100, 76, false);
     h.act(Action::Help);
     let screen = h.screen();
     for (keys, _, desc) in h.app.keymap.help() {
@@ -648,6 +671,18 @@ fn end_to_end_in_tmux() {
     wait_for("✗ fail unique_order_id");
     keys(&["j", "Enter"]);
     wait_for("rows failing unique_order_id (272)");
+    keys(&["u"]);
+    // A derived column is a recipe step; the recipe panel shows it with its rows.
+    keys(&["d"]);
+    wait_for("new column: name = SQL expression");
+    keys(&["-l", "total = price * quantity"]);
+    keys(&["Enter"]);
+    wait_for("total");
+    keys(&["R"]);
+    wait_for("● derive     total = price * quantity");
+    keys(&["j", "j", "Space"]);
+    wait_for("○ derive");
+    keys(&["Space", "R"]);
     keys(&["u"]);
     keys(&["?"]);
     wait_for("Esc closes");
@@ -1056,4 +1091,139 @@ fn sql_editor_completes_runs_on_both_engines_chains_results_and_explains() {
     assert!(matches!(h.app.mode, Mode::Sql));
     key(&mut h, KeyCode::Esc, false);
     assert!(matches!(h.app.mode, Mode::Normal));
+}
+
+/// The rows a tab shows, as text.
+fn shown(h: &Harness) -> (Vec<String>, Vec<Vec<Option<String>>>) {
+    let t = h.app.tab().unwrap();
+    (t.columns.iter().map(|c| c.name.clone()).collect(), t.page.as_ref().unwrap().rows.clone())
+}
+
+fn column(h: &mut Harness, name: &str) {
+    let t = h.app.tab().unwrap();
+    let i = t.columns.iter().position(|c| c.name == name).unwrap_or_else(|| panic!("no column {name}"));
+    h.act(Action::FirstColumn);
+    for _ in 0..i {
+        h.act(Action::Right);
+    }
+}
+
+#[test]
+fn workbench_actions_record_a_recipe_that_replays_headless() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Harness::real(&[&sample("orders.csv"), &sample("customers.parquet")], 160, 30);
+    // Quick filter on a status, a sort, a hidden column, a rename, a cast, a derived
+    // column, an SQL step and a check: each is recorded.
+    column(&mut h, "status");
+    let status = h.app.tab().unwrap().cell(0, h.app.tab().unwrap().col).unwrap().unwrap().to_string();
+    h.act(Action::KeepEqual);
+    column(&mut h, "amount");
+    h.act(Action::SortDesc);
+    column(&mut h, "email");
+    h.act(Action::HideColumn);
+    column(&mut h, "country");
+    h.act(Action::RenameColumn).typed("⌫⌫⌫⌫⌫⌫⌫nation\n", App::prompt_key);
+    column(&mut h, "quantity");
+    h.act(Action::CastColumn).typed("float64\n", App::prompt_key);
+    h.act(Action::DeriveColumn).typed("total = price * quantity\n", App::prompt_key);
+    let jobs =
+        h.app.adopt_sql("SELECT * FROM input WHERE total > 100".into(), assay::engine::EngineKind::Polars);
+    h.serve(jobs);
+    column(&mut h, "order_id");
+    h.add_check("n");
+    let kinds: Vec<&str> = h.app.tab().unwrap().steps.iter().map(|s| s.kind()).collect();
+    assert_eq!(kinds, ["filter", "sort", "select", "rename", "cast", "derive", "sql"]);
+    assert!(h.app.tab().unwrap().error.is_none(), "{:?}", h.app.tab().unwrap().error);
+    let (columns, _) = shown(&h);
+    assert!(
+        columns.contains(&"nation".to_string()) && !columns.contains(&"email".to_string()),
+        "{columns:?}"
+    );
+    assert_eq!(columns.last().map(|s| s.as_str()), Some("total"));
+    let rows_shown = match h.app.tab().unwrap().count {
+        assay::tui::app::RowCount::Known(n) => n,
+        ref other => panic!("not counted: {other:?}"),
+    };
+    let expected = sample_count(&format!("status = '{status}' AND price * quantity > 100"));
+    assert_eq!(rows_shown, expected);
+
+    // A bad rename and a bad type are refused in the prompt, the steps unchanged.
+    h.act(Action::CastColumn).typed("decimalish\n", App::prompt_key);
+    assert!(
+        matches!(&h.app.mode, Mode::Prompt(p) if p.error.as_deref() == Some("unknown type `decimalish`"))
+    );
+    h.typed("⎋", App::prompt_key);
+
+    // The recipe panel counts the rows after each step.
+    h.act(Action::Recipe);
+    let funnel = h.app.tab().unwrap().funnel.clone().unwrap();
+    let counts: Vec<u64> = funnel.counts.iter().map(|c| *c.as_ref().unwrap().as_ref().unwrap()).collect();
+    let filtered = sample_count(&format!("status = '{status}'"));
+    assert_eq!(counts, [50_000, filtered, filtered, filtered, filtered, filtered, filtered, expected]);
+    let screen = h.screen();
+    assert!(screen.contains("recipe · orders · not saved"), "{screen}");
+    assert!(screen.contains(&format!("status = '{status}'")), "{screen}");
+    // Off and on again, moved down and back up.
+    h.typed("jj ", App::recipe_key);
+    assert!(matches!(h.app.tab().unwrap().steps[1], assay::transform::Step::Disabled(_)));
+    assert!(h.screen().contains("○ sort"));
+    h.typed(" JK", App::recipe_key);
+    assert_eq!(h.app.tab().unwrap().steps.iter().map(|s| s.kind()).collect::<Vec<_>>(), kinds);
+    // Edited as TOML: the derived column doubles.
+    h.typed("jjjj", App::recipe_key).typed("e", App::recipe_key);
+    match &mut h.app.mode {
+        Mode::Prompt(p) => {
+            assert_eq!(p.input, "derive = { total = \"price * quantity\" }");
+            p.input = "derive = { total = \"2 * price * quantity\" }".into();
+        }
+        other => panic!("{other:?}"),
+    }
+    h.typed("\n", App::prompt_key);
+    let doubled = sample_count(&format!("status = '{status}' AND 2 * price * quantity > 100"));
+    assert_eq!(h.app.tab().unwrap().funnel.as_ref().unwrap().counts[7].clone().unwrap().unwrap(), doubled);
+
+    // Saved, then replayed headless: the same rows as on screen, in the same order.
+    let path = dir.path().join("orders.recipe.toml").display().to_string();
+    h.typed("s", App::recipe_key);
+    if let Mode::Prompt(p) = &mut h.app.mode {
+        assert_eq!(p.input, "orders.recipe.toml");
+        p.input = path.clone();
+    }
+    h.typed("\n", App::prompt_key);
+    assert_eq!(h.app.tab().unwrap().recipe_path.as_deref(), Some(path.as_str()));
+    let (columns, rows) = shown(&h);
+    let out = dir.path().join("out.csv").display().to_string();
+    let run = assay(&["run", &path, "--set", &format!("outputs.all.path={out}"), "--format", "json"]);
+    let manifest = json(run.ok());
+    assert_eq!(manifest["rows"]["rows_in"].as_u64().unwrap(), doubled);
+    assert_eq!(manifest["checks"]["checks"][0]["id"], "not_null_order_id");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let ws = rt.block_on(assay::Workspace::open(&[(None, out.clone())], &Default::default())).unwrap();
+    let table = rt.block_on(ws.page(&ws.datasets()[0], &[], 0, rows.len())).unwrap();
+    let names: Vec<String> = table.schema.fields().iter().map(|f| f.name().clone()).collect();
+    assert_eq!(names, columns);
+    let written = assay::output::cells(&table, rows.len()).unwrap();
+    assert_eq!(written.len(), rows.len());
+    for (i, (a, b)) in written.iter().zip(&rows).enumerate() {
+        // CSV writes floats in their shortest form; compare as numbers where they are.
+        let same = a.iter().zip(b).all(|(x, y)| match (x, y) {
+            (Some(x), Some(y)) => {
+                x == y || x.parse::<f64>().ok() == y.parse::<f64>().ok() && x.parse::<f64>().is_ok()
+            }
+            (x, y) => x == y,
+        });
+        assert!(same, "row {i}: written {a:?}, shown {b:?}");
+    }
+
+    // Opened again from the file: the same steps and checks.
+    let steps = h.app.tab().unwrap().steps.clone();
+    h.typed("⎋", App::recipe_key).act(Action::UndoStep).act(Action::UndoStep);
+    h.act(Action::Recipe).typed("o", App::recipe_key);
+    if let Mode::Prompt(p) = &mut h.app.mode {
+        p.input = path.clone();
+    }
+    h.typed("\n", App::prompt_key);
+    assert_eq!(h.app.tab().unwrap().steps, steps);
+    assert_eq!(h.app.tab().unwrap().checks.rules.checks.len(), 1);
+    assert!(h.app.message.as_ref().unwrap().text.contains("7 steps, 1 checks"), "{:?}", h.app.message);
 }

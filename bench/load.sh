@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Issue 7: loading the 10M-row orders into SQLite with durable settings (WAL,
+# synchronous = NORMAL, one transaction), from Parquet and from CSV, against a
+# hand-written Python loader with the same settings and against the published figure
+# of a Rust streaming ETL example (10M rows in about 23 s with synchronous = OFF).
+# CSV -> Parquet against Python Polars' sink_parquet and DuckDB's COPY, side by side.
+# Single runs by default (RUNS=1): each run writes a 1 GB database.
+source "$(dirname "$0")/env.sh"
+RUNS="${RUNS:-1}"
+CSV="bench/data/orders_${ROWS}.csv"
+PQ="bench/data/orders_${ROWS}.parquet"
+[ -f "$CSV" ] || "$A" gen orders --rows "$ROWS" --out "$CSV"
+[ -f "$PQ" ] || "$A" export "$CSV" --to "$PQ"
+OUT="${TMPDIR:-/tmp}/assay-bench-load"
+rm -rf "$OUT" && mkdir -p "$OUT"
+cat > "$OUT/python_load.py" <<'PY'
+import csv, sqlite3, sys
+db, path = sys.argv[1], sys.argv[2]
+con = sqlite3.connect(db)
+con.execute("PRAGMA journal_mode = WAL")
+con.execute("PRAGMA synchronous = NORMAL")
+with open(path, newline="") as f:
+    rows = csv.reader(f)
+    header = next(rows)
+    cols = ", ".join(f'"{c}"' for c in header)
+    con.execute("BEGIN")
+    con.execute(f"DROP TABLE IF EXISTS orders")
+    con.execute(f"CREATE TABLE orders ({cols})")
+    con.executemany(f"INSERT INTO orders VALUES ({', '.join('?' * len(header))})",
+                    ([v if v != '' else None for v in r] for r in rows))
+    con.commit()
+print(con.execute("SELECT COUNT(*) FROM orders").fetchone()[0])
+PY
+cat > "$OUT/polars_sink.py" <<'PY'
+import polars as pl, sys
+pl.scan_csv(sys.argv[1]).sink_parquet(sys.argv[2])
+PY
+cat > "$OUT/duckdb_copy.py" <<'PY'
+import duckdb, sys
+duckdb.sql(f"COPY (SELECT * FROM read_csv('{sys.argv[1]}')) TO '{sys.argv[2]}' (FORMAT parquet)")
+PY
+echo "== SQLite loads, $ROWS rows (runs: $RUNS)"
+hyperfine -r "$RUNS" -w 0 --export-json "$OUT/sqlite.json" \
+  --prepare "rm -f $OUT/a.db* $OUT/b.db* $OUT/p.db*" \
+  -n "assay export parquet -> sqlite" "$A export $PQ --to 'sqlite://$OUT/a.db?table=orders'" \
+  -n "assay export csv -> sqlite" "$A export $CSV --to 'sqlite://$OUT/b.db?table=orders'" \
+  -n "python sqlite3 executemany (csv)" "python3 $OUT/python_load.py $OUT/p.db $CSV"
+python3 bench/peak.py "$A" export "$PQ" --to "sqlite://$OUT/m.db?table=orders"
+echo "== CSV -> Parquet, $ROWS rows"
+hyperfine -r "$RUNS" -w 0 --export-json "$OUT/parquet.json" \
+  --prepare "rm -f $OUT/*.parquet" \
+  -n "assay export" "$A export $CSV --to $OUT/a.parquet" \
+  -n "polars sink_parquet" "python3 $OUT/polars_sink.py $CSV $OUT/p.parquet" \
+  -n "duckdb COPY" "python3 $OUT/duckdb_copy.py $CSV $OUT/d.parquet"
+python3 bench/peak.py "$A" export "$CSV" --to "$OUT/m.parquet"
