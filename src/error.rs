@@ -55,6 +55,8 @@ pub fn io_error(path: impl std::fmt::Display, err: &std::io::Error) -> Error {
         NotFound => Error::input(format!("{path}: no such file or directory")),
         PermissionDenied => Error::input(format!("{path}: permission denied")),
         IsADirectory => Error::input(format!("{path}: is a directory")),
+        ReadOnlyFilesystem => Error::input(format!("{path}: read-only file system")),
+        StorageFull => Error::runtime(format!("{path}: no space left on the device")),
         _ => Error::runtime(format!("{path}: {err}")),
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod sqlite;
 
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -105,12 +106,20 @@ pub fn write_atomic(dest: &str, write: impl FnOnce(&Path) -> Result<()>) -> Resu
     stage.commit()
 }
 
-/// An output being written: a temporary file beside its destination, renamed over it
-/// by `commit`, removed if dropped before (an error, or another output that failed).
+/// An output being written, in the destination's folder, that becomes the destination
+/// only on `commit`. On Linux it is an unnamed file (`O_TMPFILE`): nothing is on disk
+/// under any name until the commit links it beside the destination and renames it over
+/// it, so even a kill (SIGKILL, a power cut) leaves no partial file, only the previous
+/// output. Elsewhere (or where the filesystem has no unnamed files) it is a hidden
+/// `.NAME.assay-partial-PID` file, removed if dropped before the commit.
 #[derive(Debug)]
 pub struct Staged {
+    /// Where writers write: `/proc/self/fd/N` for an unnamed file.
     temp: PathBuf,
     dest: String,
+    /// The hidden name beside the destination.
+    named: PathBuf,
+    unnamed: Option<std::fs::File>,
     committed: bool,
 }
 
@@ -121,8 +130,24 @@ impl Staged {
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| io_error(dir.display(), &e))?;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let temp = dir.join(format!(".{name}.assay-partial-{}", std::process::id()));
-        Ok(Staged { temp, dest: dest.to_string(), committed: false })
+        let named = dir.join(format!(".{name}.assay-partial-{}", std::process::id()));
+        // A folder we may not write to says so now, before any work.
+        let refused = |e: std::io::Error| io_error(format!("{} (the folder of {dest})", dir.display()), &e);
+        let unnamed = match unnamed_file(dir) {
+            Ok(file) => Some(file),
+            Err(e) if matches!(e.kind(), ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem) => {
+                return Err(refused(e));
+            }
+            Err(_) => {
+                std::fs::File::create(&named).map_err(refused)?;
+                None
+            }
+        };
+        let temp = match &unnamed {
+            Some(file) => unnamed_path(file),
+            None => named.clone(),
+        };
+        Ok(Staged { temp, dest: dest.to_string(), named, unnamed, committed: false })
     }
 
     /// Where to write.
@@ -132,7 +157,15 @@ impl Staged {
 
     /// Puts the written file in place of the destination.
     pub fn commit(mut self) -> Result<()> {
-        std::fs::rename(&self.temp, &self.dest).map_err(|e| io_error(&self.dest, &e))?;
+        if let Some(file) = &self.unnamed {
+            let _ = std::fs::remove_file(&self.named);
+            link_unnamed(file, &self.named).map_err(|e| io_error(self.named.display(), &e))?;
+        }
+        let renamed = std::fs::rename(&self.named, &self.dest).map_err(|e| io_error(&self.dest, &e));
+        if renamed.is_err() {
+            let _ = std::fs::remove_file(&self.named);
+        }
+        renamed?;
         self.committed = true;
         Ok(())
     }
@@ -140,8 +173,54 @@ impl Staged {
 
 impl Drop for Staged {
     fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.temp);
+        if !self.committed && self.unnamed.is_none() {
+            let _ = std::fs::remove_file(&self.named);
         }
     }
+}
+
+/// An unnamed file in `dir` (Linux `O_TMPFILE`), when the filesystem has them.
+#[cfg(target_os = "linux")]
+fn unnamed_file(dir: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().read(true).write(true).custom_flags(libc::O_TMPFILE).mode(0o644).open(dir)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn unnamed_file(_dir: &Path) -> std::io::Result<std::fs::File> {
+    Err(std::io::Error::other("unnamed files are Linux-only"))
+}
+
+#[cfg(target_os = "linux")]
+fn unnamed_path(file: &std::fs::File) -> PathBuf {
+    use std::os::fd::AsRawFd;
+    PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn unnamed_path(_file: &std::fs::File) -> PathBuf {
+    PathBuf::new()
+}
+
+/// Gives the unnamed `file` the name `to` (`linkat` following the `/proc` link, which
+/// `std::fs::hard_link` does not).
+#[cfg(target_os = "linux")]
+fn link_unnamed(file: &std::fs::File, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let from = std::ffi::CString::new(unnamed_path(file).as_os_str().as_bytes())?;
+    let to = std::ffi::CString::new(to.as_os_str().as_bytes())?;
+    // SAFETY: both are valid NUL-terminated paths that live across the call.
+    let rc = unsafe {
+        libc::linkat(libc::AT_FDCWD, from.as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::AT_SYMLINK_FOLLOW)
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn link_unnamed(_file: &std::fs::File, _to: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::other("unnamed files are Linux-only"))
 }

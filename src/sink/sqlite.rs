@@ -112,9 +112,11 @@ fn column_plan(name: &str, dtype: &DataType) -> Result<(String, Expr)> {
         DataType::Time => ("TIME".into(), c.dt().to_string("%H:%M:%S%.6f")),
         DataType::Binary => ("BLOB".into(), c),
         DataType::Null => ("TEXT".into(), c.cast(DataType::String)),
-        other => return Err(Error::input(format!(
+        other => {
+            return Err(Error::input(format!(
             "column `{name}` of type {other} cannot be loaded into SQLite (write Parquet, or cast it first)"
-        ))),
+        )))
+        }
     })
 }
 

@@ -495,3 +495,71 @@ fn sqlite_loads_keep_types_follow_their_mode_and_roll_back_on_failure() {
         assert_eq!(json(out.ok())[0]["n"], 0, "rows of {a} not in {b}");
     }
 }
+
+/// Spawns assay with `args` and SIGKILLs it after `after`, asserting it was still
+/// running then (so the kill really came mid-way).
+fn killed_mid_way(args: &[&str], after: std::time::Duration) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(args)
+        .current_dir(root())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(after);
+    assert!(child.try_wait().unwrap().is_none(), "assay {args:?} finished before the kill: a weak test");
+    child.kill().unwrap(); // SIGKILL: no cleanup code runs
+    child.wait().unwrap();
+}
+
+#[test]
+fn an_export_killed_mid_way_leaves_the_old_output_and_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.csv");
+    assay::generate::generate(assay::generate::Kind::Orders, 1_500_000, 5, &big).unwrap();
+    let big = big.display().to_string();
+    let names = || {
+        let mut n: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    // A file output: yesterday's file stays byte for byte, nothing else appears.
+    let out = dir.path().join("out.parquet");
+    std::fs::write(&out, b"yesterday's output").unwrap();
+    let dest = out.display().to_string();
+    killed_mid_way(&["export", &big, "--to", &dest, "--overwrite"], std::time::Duration::from_millis(1500));
+    assert_eq!(std::fs::read(&out).unwrap(), b"yesterday's output");
+    assert_eq!(names(), ["big.csv", "out.parquet"]);
+    // A SQLite load: the table is as it was and the database is sound.
+    let db = dir.path().join("w.db").display().to_string();
+    let url = format!("sqlite://{db}?table=orders");
+    assay(&["export", &sample("orders.csv"), "--to", &url]).ok();
+    killed_mid_way(
+        &["export", &big, "--to", &format!("{url}&mode=append")],
+        std::time::Duration::from_millis(2500),
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let n: i64 = conn.query_row("SELECT COUNT(*) FROM orders", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 50_000);
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    // Writing into a read-only folder says so.
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    let mut perms = std::fs::metadata(&ro).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o555);
+    std::fs::set_permissions(&ro, perms).unwrap();
+    let target = ro.join("x.parquet").display().to_string();
+    let run = assay(&["export", &sample("orders.csv"), "--to", &target]);
+    // Root may write anywhere: then the folder of sysfs stands in (no one creates files there).
+    if run.code == 0 {
+        assay(&["export", &sample("orders.csv"), "--to", "/sys/x.parquet"])
+            .fails(2, &["/sys (the folder of /sys/x.parquet): permission denied"]);
+    } else {
+        run.fails(2, &["(the folder of", "permission denied"]);
+        assert_eq!(std::fs::read_dir(&ro).unwrap().count(), 0);
+    }
+}
