@@ -129,6 +129,8 @@ pub enum Command {
         /// Replace DEST if it exists.
         #[arg(long)]
         overwrite: bool,
+        #[command(flatten)]
+        write: WriteArgs,
     },
     /// Run a SQL query on Polars or DataFusion.
     Sql {
@@ -196,6 +198,87 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// How `assay export` writes CSV and Parquet.
+#[derive(Debug, Clone, Args, Default)]
+pub struct WriteArgs {
+    /// CSV: the delimiter to write (one character; `\t` for tab).
+    #[arg(long, value_name = "CHAR")]
+    pub csv_delimiter: Option<String>,
+    /// CSV: which fields are quoted.
+    #[arg(long, value_enum)]
+    pub csv_quote: Option<QuoteArg>,
+    /// CSV: no header line.
+    #[arg(long)]
+    pub no_csv_header: bool,
+    /// Parquet: the compression codec (default zstd).
+    #[arg(long, value_enum)]
+    pub compression: Option<CodecArg>,
+    /// Parquet: the codec's level (zstd 1-22, gzip 0-9, brotli 0-11).
+    #[arg(long, value_name = "N")]
+    pub compression_level: Option<i32>,
+    /// Parquet: rows per row group.
+    #[arg(long, value_name = "ROWS")]
+    pub row_group_size: Option<usize>,
+    /// Parquet: no column statistics.
+    #[arg(long)]
+    pub no_statistics: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum QuoteArg {
+    Necessary,
+    Always,
+    NonNumeric,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CodecArg {
+    Zstd,
+    Snappy,
+    Gzip,
+    Brotli,
+    Lz4,
+    Uncompressed,
+}
+
+impl WriteArgs {
+    fn options(&self) -> crate::sink::WriteOptions {
+        use crate::sink::{Codec, CsvWrite, ParquetWrite, Quote};
+        let csv =
+            (self.csv_delimiter.is_some() || self.csv_quote.is_some() || self.no_csv_header).then(|| {
+                CsvWrite {
+                    delimiter: self.csv_delimiter.clone(),
+                    quote: self.csv_quote.map(|q| match q {
+                        QuoteArg::Necessary => Quote::Necessary,
+                        QuoteArg::Always => Quote::Always,
+                        QuoteArg::NonNumeric => Quote::NonNumeric,
+                        QuoteArg::Never => Quote::Never,
+                    }),
+                    header: self.no_csv_header.then_some(false),
+                }
+            });
+        let parquet = (self.compression.is_some()
+            || self.compression_level.is_some()
+            || self.row_group_size.is_some()
+            || self.no_statistics)
+            .then(|| ParquetWrite {
+                compression: self.compression.map(|c| match c {
+                    CodecArg::Zstd => Codec::Zstd,
+                    CodecArg::Snappy => Codec::Snappy,
+                    CodecArg::Gzip => Codec::Gzip,
+                    CodecArg::Brotli => Codec::Brotli,
+                    CodecArg::Lz4 => Codec::Lz4,
+                    CodecArg::Uncompressed => Codec::Uncompressed,
+                }),
+                level: self.compression_level,
+                row_group_size: self.row_group_size,
+                statistics: self.no_statistics.then_some(false),
+            });
+        crate::sink::WriteOptions { csv, parquet }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -418,7 +501,8 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
                 ))),
             }
         }
-        Command::Export { data, to, format, overwrite } => {
+        Command::Export { data, to, format, overwrite, write } => {
+            let write = write.options();
             if to.starts_with("sqlite://") {
                 let target = crate::sink::sqlite::Target::parse(&to)?;
                 let ws = Workspace::open(&[(None, data)], &options).await?;
@@ -441,7 +525,8 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             let ds = &ws.datasets()[0];
             let inputs = ds.files.clone();
             crate::sink::check_overwrite(&to, &inputs, overwrite)?;
-            let rows = ws.export(ds, &[], &to, format).await?;
+            write.check(format)?;
+            let rows = ws.export(ds, &[], &to, format, &write).await?;
             writeln!(out, "{rows} rows written to {to}")
                 .map_err(|e| Error::runtime(format!("writing output: {e}")))
         }

@@ -555,12 +555,19 @@ impl Workspace {
     /// Writes `ds`'s view (after `steps`) to the file `dest` as `format` by streaming
     /// (bounded memory), atomically: a temporary file beside `dest`, renamed over it only
     /// when whole. Returns the rows the written file holds.
-    pub async fn export(&self, ds: &Dataset, steps: &[Step], dest: &str, format: Format) -> Result<u64> {
-        let dest = dest.to_string();
+    pub async fn export(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        dest: &str,
+        format: Format,
+        write: &crate::sink::WriteOptions,
+    ) -> Result<u64> {
+        let (dest, write) = (dest.to_string(), write.clone());
         self.on_view(ds, steps, move |lf| {
             let mut rows = 0;
             crate::sink::write_atomic(&dest, |temp| {
-                rows = crate::sink::sink_to(lf, temp, format)?;
+                rows = crate::sink::sink_with(lf, temp, format, &write)?;
                 Ok(())
             })?;
             Ok(rows)

@@ -245,6 +245,19 @@ pub struct Output {
     /// Which rows (default: `quarantine` for the output named quarantine, else valid).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows: Option<Rows>,
+    /// CSV writing: `{ delimiter, quote = "necessary|always|non_numeric|never", header }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csv: Option<crate::sink::CsvWrite>,
+    /// Parquet writing: `{ compression, level, row_group_size, statistics }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parquet: Option<crate::sink::ParquetWrite>,
+}
+
+impl Output {
+    /// The writer options of a file output.
+    pub fn write_options(&self) -> crate::sink::WriteOptions {
+        crate::sink::WriteOptions { csv: self.csv.clone(), parquet: self.parquet.clone() }
+    }
 }
 
 impl Output {
@@ -694,15 +707,23 @@ fn validate(recipe: &Recipe, text: &str, origin: &str) -> Result<Vec<Planned>> {
             )));
         }
         if output.path.is_some() {
-            match &output.format {
-                Some(f) => crate::source::Format::from_name(f).map(|_| ())?,
-                None => crate::sink::output_format(output.path.as_deref().unwrap_or_default()).map(|_| ())?,
-            }
+            let format = match &output.format {
+                Some(f) => crate::source::Format::from_name(f)?,
+                None => crate::sink::output_format(output.path.as_deref().unwrap_or_default())?,
+            };
+            output
+                .write_options()
+                .check(format)
+                .map_err(|e| Error::input(format!("{at}: output `{name}`: {}", e.message())))?;
             if output.table.is_some() || output.mode.is_some() || !output.key.is_empty() {
                 return Err(Error::input(format!(
                     "{at}: output `{name}`: `table`, `mode` and `key` are for database outputs"
                 )));
             }
+        } else if output.csv.is_some() || output.parquet.is_some() {
+            return Err(Error::input(format!(
+                "{at}: output `{name}`: `csv` and `parquet` options are for file outputs"
+            )));
         } else if output.table.is_none() {
             return Err(Error::input(format!("{at}: output `{name}`: a database output needs `table`")));
         }

@@ -40,7 +40,7 @@ pub struct RunOptions {
 
 /// Where an output goes.
 enum Destination {
-    File { path: String, format: Format },
+    File { path: String, format: Format, write: crate::sink::WriteOptions },
     Sqlite(crate::sink::sqlite::Target),
 }
 
@@ -673,7 +673,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
                         None => crate::sink::output_format(path)?,
                     };
                     crate::sink::check_overwrite(path, &input_files, true)?;
-                    Destination::File { path: path.clone(), format }
+                    Destination::File { path: path.clone(), format, write: o.write_options() }
                 }
                 (None, Some(db)) => {
                     crate::sink::check_overwrite(db, &input_files, true)?;
@@ -811,11 +811,11 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
                 Rows::Quarantine => bad.clone().unwrap_or_else(|| valid.clone()),
             };
             match destination {
-                Destination::File { path, format } => {
+                Destination::File { path, format, write } => {
                     stages.start(&format!("writing {name} ({path})"));
                     let stage = crate::sink::Staged::new(path)?;
-                    let (temp, format) = (stage.temp().to_path_buf(), *format);
-                    let rows = blocking(move || crate::sink::sink_to(lf, &temp, format)).await?;
+                    let (temp, format, write) = (stage.temp().to_path_buf(), *format, write.clone());
+                    let rows = blocking(move || crate::sink::sink_with(lf, &temp, format, &write)).await?;
                     let bytes = std::fs::metadata(stage.temp()).ok().map(|m| m.len());
                     manifest.outputs.push(OutputInfo {
                         name: name.clone(),

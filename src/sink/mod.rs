@@ -48,16 +48,172 @@ pub fn output_format(dest: &str) -> Result<Format> {
     })
 }
 
+/// How a file output is written, beyond its format (CLI flags of `assay export`, a
+/// recipe output's `csv = {…}` / `parquet = {…}`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WriteOptions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csv: Option<CsvWrite>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parquet: Option<ParquetWrite>,
+}
+
+/// CSV writing: delimiter, quoting, header.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CsvWrite {
+    /// One character (`"\t"` for tab); default `,` (tab for .tsv).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    /// necessary (default), always, non_numeric or never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<Quote>,
+    /// Write the header line (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Quote {
+    /// Only fields holding the delimiter, a quote or a line break.
+    Necessary,
+    Always,
+    /// Every field that is not a number.
+    NonNumeric,
+    /// Never (the file may not read back if a field holds the delimiter).
+    Never,
+}
+
+/// Parquet writing: codec and level, row-group size, statistics.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParquetWrite {
+    /// zstd (default), snappy, gzip, brotli, lz4 or uncompressed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<Codec>,
+    /// The codec's level (zstd 1-22, gzip 0-9, brotli 0-11).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<i32>,
+    /// Rows per row group (default: Polars' choice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_group_size: Option<usize>,
+    /// Write column statistics (min, max, null count; default true): readers skip row
+    /// groups by them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statistics: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Codec {
+    Zstd,
+    Snappy,
+    Gzip,
+    Brotli,
+    Lz4,
+    Uncompressed,
+}
+
+impl WriteOptions {
+    /// Checks the options against the format before anything is written.
+    pub fn check(&self, format: Format) -> Result<()> {
+        if self.csv.is_some() && !matches!(format, Format::Csv(_)) {
+            return Err(Error::input(format!("CSV options given for a {} output", format.name())));
+        }
+        if self.parquet.is_some() && format != Format::Parquet {
+            return Err(Error::input(format!("Parquet options given for a {} output", format.name())));
+        }
+        if let Some(p) = &self.parquet {
+            p.compression().map_err(|e| {
+                let level = p.level.map(|l| format!(" level {l}")).unwrap_or_default();
+                Error::input(format!("Parquet compression{level}: {}", e.to_string().trim_end_matches('.')))
+            })?;
+            if p.row_group_size == Some(0) {
+                return Err(Error::input("row_group_size must be at least 1"));
+            }
+        }
+        if let Some(d) = self.csv.as_ref().and_then(|c| c.delimiter.as_deref()) {
+            delimiter_byte(d)?;
+        }
+        Ok(())
+    }
+}
+
+/// A one-character delimiter (`\t` for tab).
+pub fn delimiter_byte(d: &str) -> Result<u8> {
+    match d {
+        "\\t" | "\t" | "tab" => Ok(b'\t'),
+        d if d.len() == 1 => Ok(d.as_bytes()[0]),
+        d => Err(Error::input(format!("delimiter `{d}`: give one ASCII character (or \\t)"))),
+    }
+}
+
+impl ParquetWrite {
+    fn compression(&self) -> PolarsResult<ParquetCompression> {
+        use polars_utils::compression::{BrotliLevel, GzipLevel, ZstdLevel};
+        let level = self.level;
+        let small =
+            |l: i32| u8::try_from(l).map_err(|_| polars_err!(InvalidOperation: "level {l} is out of range"));
+        Ok(match self.compression.unwrap_or(Codec::Zstd) {
+            Codec::Zstd => ParquetCompression::Zstd(level.map(ZstdLevel::try_new).transpose()?),
+            Codec::Gzip => {
+                ParquetCompression::Gzip(level.map(|l| GzipLevel::try_new(small(l)?)).transpose()?)
+            }
+            Codec::Brotli => {
+                ParquetCompression::Brotli(level.map(|l| BrotliLevel::try_new(small(l)? as u32)).transpose()?)
+            }
+            Codec::Snappy | Codec::Lz4 | Codec::Uncompressed if level.is_some() => {
+                polars_bail!(InvalidOperation: "{:?} has no compression level", self.compression.unwrap_or(Codec::Zstd))
+            }
+            Codec::Snappy => ParquetCompression::Snappy,
+            Codec::Lz4 => ParquetCompression::Lz4Raw,
+            Codec::Uncompressed => ParquetCompression::Uncompressed,
+        })
+    }
+}
+
 /// Streams `lf` to the path `temp` as `format`; returns the rows the file holds.
 pub fn sink_to(lf: LazyFrame, temp: &Path, format: Format) -> Result<u64> {
+    sink_with(lf, temp, format, &WriteOptions::default())
+}
+
+/// `sink_to` with writer options.
+pub fn sink_with(lf: LazyFrame, temp: &Path, format: Format, write: &WriteOptions) -> Result<u64> {
     let shown = temp.display().to_string();
     let failed = |e: PolarsError| Error::runtime(format!("writing {shown}: {e}"));
+    let csv = write.csv.clone().unwrap_or_default();
+    let header = csv.header.unwrap_or(true);
     let file_format = match format {
-        Format::Parquet => FileWriteFormat::Parquet(Arc::new(ParquetWriteOptions::default())),
+        Format::Parquet => {
+            let p = write.parquet.clone().unwrap_or_default();
+            let options = ParquetWriteOptions {
+                compression: p.compression().map_err(|e| Error::input(e.to_string()))?,
+                statistics: if p.statistics.unwrap_or(true) {
+                    StatisticsOptions::default()
+                } else {
+                    StatisticsOptions::empty()
+                },
+                row_group_size: p.row_group_size,
+                ..Default::default()
+            };
+            FileWriteFormat::Parquet(Arc::new(options))
+        }
         Format::Csv(d) => {
-            let mut options = CsvWriterOptions { check_extension: false, ..Default::default() };
+            let mut options =
+                CsvWriterOptions { check_extension: false, include_header: header, ..Default::default() };
             let mut serialize = (*options.serialize_options).clone();
-            serialize.separator = d.delimiter;
+            serialize.separator = match &csv.delimiter {
+                Some(s) => delimiter_byte(s)?,
+                None => d.delimiter,
+            };
+            serialize.quote_style = match csv.quote.unwrap_or(Quote::Necessary) {
+                Quote::Necessary => QuoteStyle::Necessary,
+                Quote::Always => QuoteStyle::Always,
+                Quote::NonNumeric => QuoteStyle::NonNumeric,
+                Quote::Never => QuoteStyle::Never,
+            };
             options.serialize_options = Arc::new(serialize);
             FileWriteFormat::Csv(options)
         }
@@ -75,8 +231,12 @@ pub fn sink_to(lf: LazyFrame, temp: &Path, format: Format) -> Result<u64> {
         Format::Parquet => LazyFrame::scan_parquet(path, Default::default()),
         Format::Ipc => LazyFrame::scan_ipc(path, Default::default(), Default::default()),
         Format::Csv(d) => LazyCsvReader::new(path)
-            .with_separator(d.delimiter)
-            .with_has_header(true)
+            .with_separator(match &csv.delimiter {
+                Some(s) => delimiter_byte(s)?,
+                None => d.delimiter,
+            })
+            .with_quote_char(if csv.quote == Some(Quote::Never) { None } else { Some(b'"') })
+            .with_has_header(header)
             .with_infer_schema_length(Some(0))
             .finish(),
         Format::NdJson => {

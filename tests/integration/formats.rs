@@ -563,3 +563,78 @@ fn an_export_killed_mid_way_leaves_the_old_output_and_no_partial_file() {
         assert_eq!(std::fs::read_dir(&ro).unwrap().count(), 0);
     }
 }
+
+#[test]
+fn writer_options_shape_csv_and_parquet_files() {
+    use datafusion::parquet::basic::Compression;
+    use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+    let dir = tempfile::tempdir().unwrap();
+    let orders = sample("orders.csv");
+    let csv = dir.path().join("o.csv").display().to_string();
+    let said = assay(&[
+        "export",
+        &orders,
+        "--to",
+        &csv,
+        "--csv-delimiter",
+        ";",
+        "--csv-quote",
+        "always",
+        "--no-csv-header",
+    ]);
+    assert_eq!(said.ok().trim(), format!("50000 rows written to {csv}"));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("\"100000\";\"800\";\"2024-05-02\";"), "{}", &text[..80]);
+    assert_eq!(text.lines().count(), 50_000, "no header line");
+    let back = assay(&["count", &csv, "--delimiter", ";", "--no-header"]);
+    assert_eq!(back.ok().trim(), "50000");
+
+    let metadata = |path: &str| {
+        SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap().metadata().clone()
+    };
+    let snappy = dir.path().join("snappy.parquet").display().to_string();
+    assay(&[
+        "export",
+        &orders,
+        "--to",
+        &snappy,
+        "--compression",
+        "snappy",
+        "--row-group-size",
+        "10000",
+        "--no-statistics",
+    ])
+    .ok();
+    let meta = metadata(&snappy);
+    let groups = meta.row_groups();
+    assert!(
+        groups.len() >= 5 && groups.iter().all(|g| g.num_rows() <= 10_000),
+        "{} row groups",
+        groups.len()
+    );
+    assert_eq!(groups.iter().map(|g| g.num_rows()).sum::<i64>(), 50_000);
+    assert!(groups[0].columns().iter().all(|c| c.compression() == Compression::SNAPPY));
+    assert!(groups[0].column(0).statistics().is_none(), "statistics were asked off");
+    let zstd = dir.path().join("zstd.parquet").display().to_string();
+    assay(&["export", &orders, "--to", &zstd, "--compression", "zstd", "--compression-level", "19"]).ok();
+    let meta = metadata(&zstd);
+    let column = meta.row_group(0).column(0);
+    assert!(matches!(column.compression(), Compression::ZSTD(_)), "{:?}", column.compression());
+    assert!(column.statistics().is_some_and(|s| s.min_bytes_opt().is_some()), "statistics by default");
+    // Both files hold the same rows.
+    let q = "SELECT COUNT(*) AS n FROM (SELECT * FROM a EXCEPT SELECT * FROM b) AS d";
+    let same =
+        assay(&["sql", q, "-t", &format!("a={snappy}"), "-t", &format!("b={zstd}"), "--format", "json"]);
+    assert_eq!(json(same.ok())[0]["n"], 0);
+    // Refusals, before anything is written.
+    let x = dir.path().join("x.parquet").display().to_string();
+    assay(&["export", &orders, "--to", &x, "--compression", "snappy", "--compression-level", "3"])
+        .fails(2, &["has no compression level"]);
+    assay(&["export", &orders, "--to", &x, "--compression-level", "99"])
+        .fails(2, &["Parquet compression level 99: valid compression range 1..=22 exceeded"]);
+    assay(&["export", &orders, "--to", &x, "--csv-quote", "always"])
+        .fails(2, &["CSV options given for a parquet output"]);
+    assay(&["export", &orders, "--to", &csv, "--overwrite", "--row-group-size", "5"])
+        .fails(2, &["Parquet options given for a csv output"]);
+    assert!(!std::path::Path::new(&x).exists());
+}
