@@ -199,10 +199,11 @@ fn load_with(conn: Connection, lf: LazyFrame, target: &Target) -> (Option<Connec
     let (tx, rx) = mpsc::sync_channel::<DataFrame>(4);
     let writer = std::thread::spawn(move || -> (Connection, std::result::Result<u64, String>) {
         let result = (|| -> std::result::Result<u64, String> {
-            let mut stmt = conn.prepare_cached(&insert).map_err(|e| e.to_string())?;
+            let mut many = conn.prepare(&insert.sql(insert.rows)).map_err(|e| e.to_string())?;
+            let mut one = conn.prepare(&insert.sql(1)).map_err(|e| e.to_string())?;
             let mut rows = 0u64;
             for df in rx {
-                rows += insert_batch(&mut stmt, &df).map_err(|e| e.to_string())?;
+                rows += insert_batch(&mut many, insert.rows, &mut one, &df).map_err(|e| e.to_string())?;
             }
             Ok(rows)
         })();
@@ -227,9 +228,32 @@ fn load_with(conn: Connection, lf: LazyFrame, target: &Target) -> (Option<Connec
     (Some(conn), result)
 }
 
+/// An INSERT of `rows` rows at a time (one statement binding many rows costs SQLite far
+/// less per row than one statement a row).
+struct Insert {
+    head: String,
+    width: usize,
+    tail: String,
+    rows: usize,
+}
+
+impl Insert {
+    fn sql(&self, rows: usize) -> String {
+        let mut sql = self.head.clone();
+        for r in 0..rows {
+            let marks: Vec<String> = (1..=self.width).map(|j| format!("?{}", r * self.width + j)).collect();
+            sql.push_str(if r == 0 { "(" } else { ", (" });
+            sql.push_str(&marks.join(", "));
+            sql.push(')');
+        }
+        sql.push_str(&self.tail);
+        sql
+    }
+}
+
 /// Creates or checks the table for `target` (by its mode) and returns the plan that
 /// turns `lf` into stored values and the INSERT that takes them.
-fn prepare(conn: &Connection, lf: LazyFrame, target: &Target) -> Result<(LazyFrame, String)> {
+fn prepare(conn: &Connection, lf: LazyFrame, target: &Target) -> Result<(LazyFrame, Insert)> {
     let mut lf = lf;
     let schema = lf.collect_schema().map_err(|e| Error::input(format!("{}: {e}", target.url())))?;
     let mut decls = Vec::new();
@@ -286,24 +310,32 @@ fn prepare(conn: &Connection, lf: LazyFrame, target: &Target) -> Result<(LazyFra
         }
     }
     let names: Vec<String> = decls.iter().map(|(n, _)| quote(n)).collect();
-    let marks: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
-    let mut insert = format!("INSERT INTO {table} ({}) VALUES ({})", names.join(", "), marks.join(", "));
+    let head = format!("INSERT INTO {table} ({}) VALUES ", names.join(", "));
+    let mut tail = String::new();
     if target.mode == LoadMode::Upsert {
         let set: Vec<String> = decls
             .iter()
             .filter(|(n, _)| !target.key.contains(n))
             .map(|(n, _)| format!("{} = excluded.{}", quote(n), quote(n)))
             .collect();
-        insert.push_str(&format!(
+        tail = format!(
             " ON CONFLICT ({key_sql}) DO {}",
             if set.is_empty() { "NOTHING".to_string() } else { format!("UPDATE SET {}", set.join(", ")) }
-        ));
+        );
     }
-    Ok((lf.select(exprs), insert))
+    // SQLite binds at most 32,766 parameters a statement.
+    let width = names.len().max(1);
+    let rows = (32_000 / width).clamp(1, 100);
+    Ok((lf.select(exprs), Insert { head, width, tail, rows }))
 }
 
 /// Binds each row of `df` (columns already i64, f64, text or bytes) and inserts it.
-fn insert_batch(stmt: &mut rusqlite::CachedStatement<'_>, df: &DataFrame) -> rusqlite::Result<u64> {
+fn insert_batch(
+    many: &mut rusqlite::Statement<'_>,
+    per: usize,
+    one: &mut rusqlite::Statement<'_>,
+    df: &DataFrame,
+) -> rusqlite::Result<u64> {
     enum Cells<'a> {
         Int(&'a Int64Chunked),
         Float(&'a Float64Chunked),
@@ -320,18 +352,34 @@ fn insert_batch(stmt: &mut rusqlite::CachedStatement<'_>, df: &DataFrame) -> rus
             _ => Cells::Text(s.str().map_err(to_sqlite)?),
         });
     }
-    for i in 0..df.height() {
+    let width = cells.len();
+    let bind = |stmt: &mut rusqlite::Statement<'_>, row: usize, slot: usize| -> rusqlite::Result<()> {
         for (j, cell) in cells.iter().enumerate() {
+            let at = slot * width + j + 1;
             match cell {
-                Cells::Int(ca) => stmt.raw_bind_parameter(j + 1, ca.get(i))?,
-                Cells::Float(ca) => stmt.raw_bind_parameter(j + 1, ca.get(i))?,
-                Cells::Text(ca) => stmt.raw_bind_parameter(j + 1, ca.get(i))?,
-                Cells::Bytes(ca) => stmt.raw_bind_parameter(j + 1, ca.get(i))?,
+                Cells::Int(ca) => stmt.raw_bind_parameter(at, ca.get(row))?,
+                Cells::Float(ca) => stmt.raw_bind_parameter(at, ca.get(row))?,
+                Cells::Text(ca) => stmt.raw_bind_parameter(at, ca.get(row))?,
+                Cells::Bytes(ca) => stmt.raw_bind_parameter(at, ca.get(row))?,
             }
         }
-        stmt.raw_execute()?;
+        Ok(())
+    };
+    let height = df.height();
+    let mut row = 0;
+    while row + per <= height {
+        for slot in 0..per {
+            bind(many, row + slot, slot)?;
+        }
+        many.raw_execute()?;
+        row += per;
     }
-    Ok(df.height() as u64)
+    while row < height {
+        bind(one, row, 0)?;
+        one.raw_execute()?;
+        row += 1;
+    }
+    Ok(height as u64)
 }
 
 fn to_sqlite(e: PolarsError) -> rusqlite::Error {

@@ -494,6 +494,32 @@ fn sqlite_loads_keep_types_follow_their_mode_and_roll_back_on_failure() {
         ]);
         assert_eq!(json(out.ok())[0]["n"], 0, "rows of {a} not in {b}");
     }
+    // Upserting the orders by id (duplicates among them, many rows to a statement): one
+    // row per id, the last one read.
+    let by_id = format!("sqlite://{db}?table=by_id&mode=upsert&key=order_id");
+    assay(&["export", &orders, "--to", &by_id]).ok();
+    let distinct = rows_of(&orders, "SELECT COUNT(DISTINCT order_id) AS n FROM t")[0]["n"].clone();
+    assert_eq!(
+        rows_of(&format!("sqlite://{db}?table=by_id"), "SELECT COUNT(*) AS n FROM t")[0]["n"],
+        distinct
+    );
+    let dup = rows_of(
+        &orders,
+        "SELECT order_id FROM t GROUP BY order_id HAVING COUNT(*) > 1 ORDER BY order_id LIMIT 1",
+    )[0]["order_id"]
+        .clone();
+    let last = rows_of(
+        &orders,
+        &format!(
+            "SELECT amount FROM (SELECT amount, order_id, ROW_NUMBER() OVER () AS r FROM t) AS x \
+             WHERE order_id = {dup} ORDER BY r DESC LIMIT 1"
+        ),
+    );
+    let stored = rows_of(
+        &format!("sqlite://{db}?table=by_id"),
+        &format!("SELECT amount FROM t WHERE order_id = {dup}"),
+    );
+    assert_eq!(stored, last, "the last row of a duplicated id wins");
 }
 
 /// Spawns assay with `args` and SIGKILLs it after `after`, asserting it was still
