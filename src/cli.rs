@@ -208,13 +208,13 @@ pub struct WriteArgs {
     pub csv_delimiter: Option<String>,
     /// CSV: which fields are quoted.
     #[arg(long, value_enum)]
-    pub csv_quote: Option<QuoteArg>,
+    pub csv_quote: Option<crate::sink::Quote>,
     /// CSV: no header line.
     #[arg(long)]
     pub no_csv_header: bool,
     /// Parquet: the compression codec (default zstd).
     #[arg(long, value_enum)]
-    pub compression: Option<CodecArg>,
+    pub compression: Option<crate::sink::Codec>,
     /// Parquet: the codec's level (zstd 1-22, gzip 0-9, brotli 0-11).
     #[arg(long, value_name = "N")]
     pub compression_level: Option<i32>,
@@ -226,37 +226,14 @@ pub struct WriteArgs {
     pub no_statistics: bool,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum QuoteArg {
-    Necessary,
-    Always,
-    NonNumeric,
-    Never,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum CodecArg {
-    Zstd,
-    Snappy,
-    Gzip,
-    Brotli,
-    Lz4,
-    Uncompressed,
-}
-
 impl WriteArgs {
     fn options(&self) -> crate::sink::WriteOptions {
-        use crate::sink::{Codec, CsvWrite, ParquetWrite, Quote};
+        use crate::sink::{CsvWrite, ParquetWrite};
         let csv =
             (self.csv_delimiter.is_some() || self.csv_quote.is_some() || self.no_csv_header).then(|| {
                 CsvWrite {
                     delimiter: self.csv_delimiter.clone(),
-                    quote: self.csv_quote.map(|q| match q {
-                        QuoteArg::Necessary => Quote::Necessary,
-                        QuoteArg::Always => Quote::Always,
-                        QuoteArg::NonNumeric => Quote::NonNumeric,
-                        QuoteArg::Never => Quote::Never,
-                    }),
+                    quote: self.csv_quote,
                     header: self.no_csv_header.then_some(false),
                 }
             });
@@ -265,14 +242,7 @@ impl WriteArgs {
             || self.row_group_size.is_some()
             || self.no_statistics)
             .then(|| ParquetWrite {
-                compression: self.compression.map(|c| match c {
-                    CodecArg::Zstd => Codec::Zstd,
-                    CodecArg::Snappy => Codec::Snappy,
-                    CodecArg::Gzip => Codec::Gzip,
-                    CodecArg::Brotli => Codec::Brotli,
-                    CodecArg::Lz4 => Codec::Lz4,
-                    CodecArg::Uncompressed => Codec::Uncompressed,
-                }),
+                compression: self.compression,
                 level: self.compression_level,
                 row_group_size: self.row_group_size,
                 statistics: self.no_statistics.then_some(false),

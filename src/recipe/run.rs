@@ -320,6 +320,13 @@ async fn df_to_parquet(df: DataFrame, path: &Path, at: &str) -> Result<u64> {
         .unwrap_or(0))
 }
 
+/// Registers the Parquet file `path` as table `name` of `ctx` (a crossing between engines).
+async fn register_parquet(ctx: &SessionContext, name: &str, path: &Path, at: &str) -> Result<()> {
+    ctx.register_parquet(name, path.to_string_lossy().as_ref(), ParquetReadOptions::default())
+        .await
+        .map_err(|e| datafusion_failed(at, e))
+}
+
 fn scan_parquet(path: &Path) -> Result<LazyFrame> {
     let shown = path.display().to_string();
     LazyFrame::scan_parquet(PlRefPath::new(shown.as_str()), Default::default())
@@ -421,13 +428,7 @@ async fn build_polars(loaded: &Loaded, ws: &Workspace, scratch: &mut Scratch) ->
                     let p = path.clone();
                     blocking(move || crate::sink::sink_to(lf, &p, Format::Parquet)).await?;
                     let _ = ctx.deregister_table(name.as_str());
-                    ctx.register_parquet(
-                        name.as_str(),
-                        path.to_string_lossy().as_ref(),
-                        ParquetReadOptions::default(),
-                    )
-                    .await
-                    .map_err(|e| datafusion_failed(&at, e))?;
+                    register_parquet(&ctx, &name, &path, &at).await?;
                 }
                 let df = ctx.sql(query).await.map_err(|e| datafusion_failed(&at, e))?;
                 let path = scratch.file("sql");
@@ -509,13 +510,7 @@ async fn build_datafusion(loaded: &Loaded, ws: &Workspace, scratch: &mut Scratch
                 })
                 .await?;
                 let name = format!("__assay_step{}", counts.len() + 1);
-                ctx.register_parquet(
-                    name.as_str(),
-                    path.to_string_lossy().as_ref(),
-                    ParquetReadOptions::default(),
-                )
-                .await
-                .map_err(|e| datafusion_failed(&at, e))?;
+                register_parquet(&ctx, &name, &path, &at).await?;
                 ctx.table(name.as_str()).await.map_err(|e| datafusion_failed(&at, e))?
             }
             step => {
