@@ -13,6 +13,8 @@ PQ="bench/data/orders_${ROWS}.parquet"
 [ -f "$PQ" ] || "$A" export "$CSV" --to "$PQ"
 OUT="${TMPDIR:-/tmp}/assay-bench-load"
 rm -rf "$OUT" && mkdir -p "$OUT"
+# The databases and files written are over 3 GB: gone when the script ends.
+trap 'rm -rf "$OUT"' EXIT
 cat > "$OUT/python_load.py" <<'PY'
 import csv, sqlite3, sys
 db, path = sys.argv[1], sys.argv[2]
