@@ -14,6 +14,25 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use crate::error::{Error, Result};
 use crate::source::{s3, Dataset, Format};
 
+/// Streams `df` into one Parquet file at `path`; returns the rows written.
+pub async fn write_parquet(
+    df: datafusion::prelude::DataFrame,
+    path: &std::path::Path,
+) -> datafusion::error::Result<u64> {
+    let written = df
+        .write_parquet(
+            &path.to_string_lossy(),
+            datafusion::dataframe::DataFrameWriteOptions::new().with_single_file_output(true),
+            None,
+        )
+        .await?;
+    Ok(written
+        .first()
+        .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::UInt64Array>())
+        .map(|a| a.value(0))
+        .unwrap_or(0))
+}
+
 /// A session with information_schema on, so `SHOW TABLES` and friends work.
 pub fn new_context() -> SessionContext {
     let config = SessionConfig::new().with_information_schema(true);

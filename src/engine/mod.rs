@@ -144,7 +144,7 @@ impl CsvRows {
     }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f).await.map_err(|e| {
         let why = e
             .try_into_panic()
@@ -664,23 +664,7 @@ impl Workspace {
             EngineKind::DataFusion => {
                 let ctx = self.datafusion_context().await?;
                 let df = ctx.sql(query).await.map_err(|e| self.datafusion_error(e, Some(query)))?;
-                let target = path.to_string_lossy().to_string();
-                let written = df
-                    .write_parquet(
-                        &target,
-                        ::datafusion::dataframe::DataFrameWriteOptions::new().with_single_file_output(true),
-                        None,
-                    )
-                    .await
-                    .map_err(|e| self.datafusion_error(e, Some(query)))?;
-                let rows = written
-                    .first()
-                    .and_then(|b| {
-                        b.column(0).as_any().downcast_ref::<::datafusion::arrow::array::UInt64Array>()
-                    })
-                    .map(|a| a.value(0))
-                    .unwrap_or(0);
-                Ok(rows)
+                datafusion::write_parquet(df, path).await.map_err(|e| self.datafusion_error(e, Some(query)))
             }
         }
     }

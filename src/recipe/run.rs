@@ -270,8 +270,9 @@ fn datafusion_failed(at: &str, e: ::datafusion::error::DataFusionError) -> Error
     }
 }
 
+/// Runs fallible work on a blocking thread (the engine's helper, flattened).
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| Error::runtime(format!("engine failure: {e}")))?
+    crate::engine::blocking(f).await?
 }
 
 /// The SQL type of an arrow column type (to cast a `fill_null` value to).
@@ -305,19 +306,7 @@ fn df_columns(df: &DataFrame) -> Vec<SqlColumn> {
 
 /// Streams a DataFusion frame into the Parquet file `path`; returns its rows.
 async fn df_to_parquet(df: DataFrame, path: &Path, at: &str) -> Result<u64> {
-    let written = df
-        .write_parquet(
-            &path.to_string_lossy(),
-            ::datafusion::dataframe::DataFrameWriteOptions::new().with_single_file_output(true),
-            None,
-        )
-        .await
-        .map_err(|e| datafusion_failed(at, e))?;
-    Ok(written
-        .first()
-        .and_then(|b| b.column(0).as_any().downcast_ref::<::datafusion::arrow::array::UInt64Array>())
-        .map(|a| a.value(0))
-        .unwrap_or(0))
+    crate::engine::datafusion::write_parquet(df, path).await.map_err(|e| datafusion_failed(at, e))
 }
 
 /// Registers the Parquet file `path` as table `name` of `ctx` (a crossing between engines).

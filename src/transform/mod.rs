@@ -99,23 +99,8 @@ impl ColumnType {
     }
 
     /// The SQL type name (understood by both engines' SQL).
-    pub fn sql(self) -> &'static str {
-        match self {
-            ColumnType::Int8 => "TINYINT",
-            ColumnType::Int16 => "SMALLINT",
-            ColumnType::Int32 => "INT",
-            ColumnType::Int64 => "BIGINT",
-            ColumnType::Uint8 => "TINYINT UNSIGNED",
-            ColumnType::Uint16 => "SMALLINT UNSIGNED",
-            ColumnType::Uint32 => "INT UNSIGNED",
-            ColumnType::Uint64 => "BIGINT UNSIGNED",
-            ColumnType::Float32 => "REAL",
-            ColumnType::Float64 => "DOUBLE",
-            ColumnType::String => "VARCHAR",
-            ColumnType::Boolean => "BOOLEAN",
-            ColumnType::Date => "DATE",
-            ColumnType::Datetime => "TIMESTAMP",
-        }
+    pub fn sql(self) -> String {
+        sql_type(&self.polars())
     }
 }
 

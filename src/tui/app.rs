@@ -72,8 +72,9 @@ pub enum Job {
     Schemas,
     /// Write tab `tab`'s rules to `path`.
     SaveRules { tab: usize, path: String, text: String },
-    /// Count the rows after each step of tab `tab`'s view `view` (the recipe funnel).
-    Funnel { tab: usize, view: u64, steps: Vec<Step> },
+    /// Count the rows after the steps `indexes` of tab `tab`'s view `view` (the recipe
+    /// funnel; index 0 is the dataset itself).
+    Funnel { tab: usize, view: u64, steps: Vec<Step>, indexes: Vec<usize> },
     /// Write tab `tab`'s recipe to `path`.
     SaveRecipe { tab: usize, path: String, text: String },
     /// Read a recipe file and open its sources.

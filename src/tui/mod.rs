@@ -156,10 +156,10 @@ impl JobRunner {
                         let _ = tx.send(Done::CheckMade { tab, result });
                     });
                 }
-                Job::Funnel { tab, view, steps } => {
+                Job::Funnel { tab, view, steps, indexes } => {
                     Self::spawn(&mut self.funnels, tab, async move {
                         let ds = ws.datasets()[tab].clone();
-                        for index in recipe::counted(&steps) {
+                        for index in indexes {
                             let result = ws.count(&ds, &steps[..index]).await;
                             let _ = tx.send(Done::Funnel { tab, view, index, result });
                         }

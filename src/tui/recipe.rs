@@ -132,7 +132,7 @@ pub fn describe(step: &Step) -> String {
 
 /// The steps after which the funnel needs its own count (the others keep the count
 /// before them).
-pub fn counted(steps: &[Step]) -> Vec<usize> {
+fn counted(steps: &[Step]) -> Vec<usize> {
     (0..=steps.len()).filter(|&i| i == 0 || !steps[i - 1].keeps_rows()).collect()
 }
 
@@ -152,8 +152,20 @@ impl App {
         if t.funnel.as_ref().is_some_and(|f| f.view == t.view) {
             return Vec::new();
         }
-        t.funnel = Some(Funnel { view: t.view, counts: vec![None; t.steps.len() + 1] });
-        vec![Job::Funnel { tab, view: t.view, steps: t.steps.clone() }]
+        let mut funnel = Funnel { view: t.view, counts: vec![None; t.steps.len() + 1] };
+        let mut indexes = counted(&t.steps);
+        // The view's own row count, when the tab has it, is the last count: not again.
+        if let (super::app::RowCount::Known(n), Some(&last)) = (&t.count, indexes.last()) {
+            if last == t.steps.len() {
+                indexes.pop();
+                funnel.counts[last] = Some(Ok(*n));
+            }
+        }
+        t.funnel = Some(funnel);
+        if indexes.is_empty() {
+            return Vec::new();
+        }
+        vec![Job::Funnel { tab, view: t.view, steps: t.steps.clone(), indexes }]
     }
 
     /// A funnel count came in.

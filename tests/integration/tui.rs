@@ -202,9 +202,9 @@ impl Harness {
                         .collect();
                     Done::Schemas { tables }
                 }
-                (Job::Funnel { tab, view, steps }, Some((ws, rt))) => {
+                (Job::Funnel { tab, view, steps, indexes }, Some((ws, rt))) => {
                     let ds = ws.datasets()[tab].clone();
-                    for index in assay::tui::recipe::counted(&steps) {
+                    for index in indexes {
                         let result = rt.block_on(ws.count(&ds, &steps[..index]));
                         queue.extend(self.app.on_done(Done::Funnel { tab, view, index, result }));
                     }
