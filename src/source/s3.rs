@@ -153,18 +153,21 @@ pub fn store_error(url: &str, err: object_store::Error) -> Error {
         object_store::Error::NotFound { .. } => Error::input(format!("{url}: no such object")),
         other => {
             let text = other.to_string();
-            let hint = if text.contains("403")
-                || text.contains("AccessDenied")
-                || text.contains("InvalidAccessKeyId")
-                || text.contains("SignatureDoesNotMatch")
-            {
-                " (access denied: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or AWS_PROFILE)"
-            } else if ["onnect", "dns", "timed out", "error sending request"].iter().any(|k| text.contains(k))
-            {
-                " (S3 endpoint unreachable: check AWS_ENDPOINT_URL or --s3-endpoint)"
-            } else {
-                ""
-            };
+            // A transport failure first: its text carries timings ("in 403.1ms") that
+            // must not read as a status code.
+            let hint =
+                if ["onnect", "dns", "timed out", "error sending request"].iter().any(|k| text.contains(k)) {
+                    " (S3 endpoint unreachable: check AWS_ENDPOINT_URL or --s3-endpoint)"
+                } else if text.contains("403 Forbidden")
+                    || text.contains("status 403")
+                    || text.contains("AccessDenied")
+                    || text.contains("InvalidAccessKeyId")
+                    || text.contains("SignatureDoesNotMatch")
+                {
+                    " (access denied: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or AWS_PROFILE)"
+                } else {
+                    ""
+                };
             Error::runtime(format!("{url}: S3 request failed{hint}: {}", first_line(&text)))
         }
     }
