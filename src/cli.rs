@@ -473,18 +473,19 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
         }
         Command::Export { data, to, format, overwrite, write } => {
             let write = write.options();
-            if to.starts_with("sqlite://") {
-                let target = crate::sink::sqlite::Target::parse(&to)?;
+            if let Some(load) = crate::sink::Load::parse(&to)? {
                 let ws = Workspace::open(&[(None, data)], &options).await?;
                 let ds = &ws.datasets()[0];
-                crate::sink::check_overwrite(&target.db, &ds.files, true)?;
-                let rows = ws.load_sqlite(ds, &[], &target, overwrite).await?;
-                return writeln!(out, "{rows} rows loaded into {}", target.url())
+                if let crate::sink::Load::Sqlite(target) = &load {
+                    crate::sink::check_overwrite(&target.db, &ds.files, true)?;
+                }
+                let rows = ws.load(ds, &[], &load, overwrite).await?;
+                return writeln!(out, "{rows} rows loaded into {}", load.url())
                     .map_err(|e| Error::runtime(format!("writing output: {e}")));
             }
-            if ["s3://", "postgres://", "postgresql://"].iter().any(|s| to.starts_with(s)) {
+            if to.starts_with("s3://") {
                 return Err(Error::input(format!(
-                    "{to}: exporting to S3 or Postgres is not supported yet; export to a local file or sqlite://"
+                    "{to}: exporting to S3 is not supported yet; export to a local file or a database"
                 )));
             }
             let format = match format {

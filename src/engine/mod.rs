@@ -575,33 +575,28 @@ impl Workspace {
         .await
     }
 
-    /// Loads `ds`'s view (after `steps`) into a SQLite table in one transaction
-    /// (`sink::sqlite`); replacing an existing table needs `overwrite`. Returns the rows
-    /// loaded.
-    pub async fn load_sqlite(
+    /// Loads `ds`'s view (after `steps`) into a database table in one transaction
+    /// (`sink::Load`: SQLite or Postgres); replacing an existing table needs `overwrite`.
+    /// Returns the rows loaded.
+    pub async fn load(
         &self,
         ds: &Dataset,
         steps: &[Step],
-        target: &crate::sink::sqlite::Target,
+        load: &crate::sink::Load,
         overwrite: bool,
     ) -> Result<u64> {
-        let target = target.clone();
-        self.on_view(ds, steps, move |lf| {
-            if target.mode == crate::recipe::LoadMode::Replace
-                && !overwrite
-                && crate::sink::sqlite::table_exists(&target.db, &target.table)?
-            {
-                return Err(Error::input(format!(
-                    "{}: the table exists (give --overwrite to replace it, or mode=append / mode=upsert)",
-                    target.url()
-                )));
-            }
-            let mut session = crate::sink::sqlite::Session::begin(&target.db)?;
-            let rows = session.load(lf, &target)?;
-            session.commit()?;
-            Ok(rows)
-        })
-        .await
+        // The load's own failures name its table already; anything else is the input's.
+        let at = match load {
+            crate::sink::Load::Sqlite(t) => t.url(),
+            crate::sink::Load::Postgres(t) => t.server.clone(),
+        };
+        let (load, view) = (load.clone(), self.view_of(ds, steps));
+        blocking(move || load.run(view().map_err(|e| Error::runtime(e.to_string()))?, overwrite))
+            .await?
+            .map_err(|e| match e {
+                Error::Runtime(m) if !m.starts_with(&at) => self.read_failure("polars", &m),
+                other => other,
+            })
     }
 
     /// A rules file proposed from the data (see `quality::suggest`): a profile, then one

@@ -219,6 +219,18 @@ pub enum LoadMode {
     Upsert,
 }
 
+impl LoadMode {
+    /// Reads a URL's `mode=` value.
+    pub fn parse(v: &str) -> Result<LoadMode> {
+        match v {
+            "replace" => Ok(LoadMode::Replace),
+            "append" => Ok(LoadMode::Append),
+            "upsert" => Ok(LoadMode::Upsert),
+            _ => Err(Error::input(format!("mode `{v}` (expected replace, append or upsert)"))),
+        }
+    }
+}
+
 /// An output: a file (`path`), or a database table (`sqlite`/`postgres` and `table`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]

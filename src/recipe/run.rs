@@ -41,15 +41,16 @@ pub struct RunOptions {
 /// Where an output goes.
 enum Destination {
     File { path: String, format: Format, write: crate::sink::WriteOptions },
-    Sqlite(crate::sink::sqlite::Target),
+    Table(crate::sink::Load),
 }
 
 impl Destination {
-    /// The file written (the database file for SQLite).
-    fn path(&self) -> &str {
+    /// The file written (the database file for SQLite; none for a server).
+    fn path(&self) -> Option<&str> {
         match self {
-            Destination::File { path, .. } => path,
-            Destination::Sqlite(t) => &t.db,
+            Destination::File { path, .. } => Some(path),
+            Destination::Table(crate::sink::Load::Sqlite(t)) => Some(&t.db),
+            Destination::Table(crate::sink::Load::Postgres(_)) => None,
         }
     }
 }
@@ -633,14 +634,6 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
     let started_at = chrono::Utc::now().to_rfc3339();
     let engine = options.engine.or(loaded.recipe.engine).unwrap_or(EngineKind::Polars);
     let outputs: Vec<(&String, &super::Output)> = loaded.recipe.outputs.iter().collect();
-    for (name, output) in &outputs {
-        if output.postgres.is_some() {
-            return Err(Error::input(format!(
-                "{}: output `{name}`: loading into Postgres is not supported yet; use a file or SQLite output",
-                loaded.origin
-            )));
-        }
-    }
     let mut stages = Stages::new(5 + outputs.len());
     stages.start("opening sources");
     let mut ws = open_sources(loaded, &options.open).await?;
@@ -650,8 +643,8 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
     let destinations: Vec<(String, Destination, Rows)> = outputs
         .iter()
         .map(|(name, o)| {
-            let destination = match (&o.path, &o.sqlite) {
-                (Some(path), _) => {
+            let destination = match (&o.path, &o.sqlite, &o.postgres) {
+                (Some(path), _, _) => {
                     let format = match &o.format {
                         Some(f) => Format::from_name(f)?,
                         None => crate::sink::output_format(path)?,
@@ -659,16 +652,26 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
                     crate::sink::check_overwrite(path, &input_files, true)?;
                     Destination::File { path: path.clone(), format, write: o.write_options() }
                 }
-                (None, Some(db)) => {
+                (None, Some(db), _) => {
                     crate::sink::check_overwrite(db, &input_files, true)?;
-                    Destination::Sqlite(crate::sink::sqlite::Target {
+                    Destination::Table(crate::sink::Load::Sqlite(crate::sink::sqlite::Target {
                         db: db.clone(),
                         table: o.table.clone().unwrap_or_default(),
                         mode: o.mode.unwrap_or(super::LoadMode::Replace),
                         key: o.key.clone(),
-                    })
+                    }))
                 }
-                (None, None) => return Err(Error::input(format!("output `{name}` has no destination"))),
+                (None, None, Some(url)) => Destination::Table(crate::sink::Load::Postgres(Box::new(
+                    crate::sink::postgres::Target::new(
+                        url,
+                        o.table.as_deref().unwrap_or_default(),
+                        o.mode.unwrap_or(super::LoadMode::Replace),
+                        o.key.clone(),
+                    )?,
+                ))),
+                (None, None, None) => {
+                    return Err(Error::input(format!("output `{name}` has no destination")))
+                }
             };
             Ok(((*name).clone(), destination, o.rows(name)))
         })
@@ -774,13 +777,10 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
         let quarantining = destinations.iter().any(|o| o.2 == Rows::Quarantine);
         let (valid, bad) = if quarantining {
             let (lf, rules, sources) = (built.result.clone(), rules.clone(), sources.clone());
-            // CSV and SQLite have no lists: the failed check ids are joined with `;`.
+            // CSV and database tables get no lists: the failed check ids are joined with `;`.
             let csv = destinations.iter().any(|o| {
                 o.2 == Rows::Quarantine
-                    && matches!(
-                        o.1,
-                        Destination::File { format: Format::Csv(_), .. } | Destination::Sqlite(_)
-                    )
+                    && matches!(o.1, Destination::File { format: Format::Csv(_), .. } | Destination::Table(_))
             });
             let (v, b) = blocking(move || crate::quality::quarantine(lf, &rules, &sources, csv)).await?;
             (v, Some(b))
@@ -788,7 +788,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
             (built.result.clone(), None)
         };
         let mut staged = Vec::new();
-        let mut loads = Vec::new();
+        let mut loads = Some(crate::sink::Sessions::default());
         for (name, destination, rows_kind) in &destinations {
             let lf = match rows_kind {
                 Rows::Valid => valid.clone(),
@@ -811,25 +811,21 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
                     });
                     staged.push(stage);
                 }
-                Destination::Sqlite(target) => {
+                Destination::Table(target) => {
                     stages.start(&format!("loading {name} ({})", target.url()));
                     // One transaction per database, open until every output is whole.
-                    let mut session =
-                        match loads.iter().position(|s: &crate::sink::sqlite::Session| s.db == target.db) {
-                            Some(i) => loads.remove(i),
-                            None => crate::sink::sqlite::Session::begin(&target.db)?,
-                        };
+                    let mut sessions = loads.take().unwrap_or_default();
                     let t = target.clone();
-                    let (session, rows) = blocking(move || {
-                        let rows = session.load(lf, &t);
-                        Ok((session, rows))
+                    let (sessions, rows) = blocking(move || {
+                        let rows = sessions.load(lf, &t);
+                        Ok((sessions, rows))
                     })
                     .await?;
-                    loads.push(session);
+                    loads = Some(sessions);
                     manifest.outputs.push(OutputInfo {
                         name: name.clone(),
                         destination: target.url(),
-                        format: "sqlite".into(),
+                        format: target.kind().into(),
                         rows_kind: *rows_kind,
                         rows: rows?,
                         bytes: None,
@@ -869,8 +865,8 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
             manifest.rows.valid = Some(rows_in);
         }
         // Every output is whole: only now do they replace what was there.
-        for load in loads {
-            blocking(move || load.commit()).await?;
+        if let Some(sessions) = loads {
+            blocking(move || sessions.commit()).await?;
         }
         for stage in staged {
             stage.commit()?;
@@ -882,7 +878,8 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
     let path = options.manifest.clone().or(loaded.recipe.manifest.clone()).unwrap_or_else(|| {
         let dir = destinations
             .first()
-            .map(|o| Path::new(o.1.path()).parent().map(Path::to_path_buf).unwrap_or_default())
+            .and_then(|o| o.1.path())
+            .map(|p| Path::new(p).parent().map(Path::to_path_buf).unwrap_or_default())
             .unwrap_or_else(|| Path::new(&loaded.origin).parent().map(Path::to_path_buf).unwrap_or_default());
         dir.join(format!("{}.manifest.json", loaded.name())).display().to_string()
     });

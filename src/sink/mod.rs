@@ -5,9 +5,9 @@
 //! `.ndjson`/`.jsonl`, `.arrow`/`.ipc`/`.feather`.
 //!
 //! Frames are written by Polars' streaming sinks, so outputs larger than memory take
-//! bounded memory. SQLite loads are in `sqlite`; S3 and Postgres destinations are not
-//! built yet.
+//! bounded memory. Database loads are in `sqlite` and `postgres`.
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::io::ErrorKind;
@@ -403,4 +403,160 @@ fn link_unnamed(file: &std::fs::File, to: &Path) -> std::io::Result<()> {
 #[cfg(not(target_os = "linux"))]
 fn link_unnamed(_file: &std::fs::File, _to: &Path) -> std::io::Result<()> {
     Err(std::io::Error::other("unnamed files are Linux-only"))
+}
+
+/// A Parquet file written a frame at a time (a database table read back as a dataset);
+/// the first frame fixes the schema. A file with no frame written gets none.
+pub struct ParquetChunks {
+    path: PathBuf,
+    file: Option<std::fs::File>,
+    writer: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>,
+}
+
+impl ParquetChunks {
+    pub fn new(path: &Path) -> Result<ParquetChunks> {
+        let file = std::fs::File::create(path).map_err(|e| io_error(path.display(), &e))?;
+        Ok(ParquetChunks { path: path.to_path_buf(), file: Some(file), writer: None })
+    }
+
+    pub fn write(&mut self, df: DataFrame) -> Result<()> {
+        let failed = |e: PolarsError| Error::runtime(format!("{}: {e}", self.path.display()));
+        if self.writer.is_none() {
+            let file = self.file.take().ok_or_else(|| Error::runtime("the Parquet file is gone"))?;
+            self.writer = Some(ParquetWriter::new(file).batched(df.schema()).map_err(failed)?);
+        }
+        match self.writer.as_mut() {
+            Some(w) => w.write_batch(&df).map_err(failed),
+            None => Ok(()),
+        }
+    }
+
+    pub fn finish(self) -> Result<()> {
+        match self.writer {
+            Some(w) => {
+                w.finish().map(|_| ()).map_err(|e| Error::runtime(format!("{}: {e}", self.path.display())))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// A database table a load goes to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Load {
+    Sqlite(sqlite::Target),
+    Postgres(Box<postgres::Target>),
+}
+
+impl Load {
+    /// A `sqlite://` or `postgres://` destination; `None` for anything else (a file).
+    pub fn parse(url: &str) -> Result<Option<Load>> {
+        if url.starts_with("sqlite://") {
+            return sqlite::Target::parse(url).map(|t| Some(Load::Sqlite(t)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return postgres::Target::parse(url).map(|t| Some(Load::Postgres(Box::new(t))));
+        }
+        Ok(None)
+    }
+
+    /// The table's URL, for people (no password).
+    pub fn url(&self) -> String {
+        match self {
+            Load::Sqlite(t) => t.url(),
+            Load::Postgres(t) => t.url(),
+        }
+    }
+
+    /// `sqlite` or `postgres` (a manifest's format).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Load::Sqlite(_) => "sqlite",
+            Load::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The rows of `lf` loaded in one transaction of their own (call from a blocking
+    /// thread); replacing a table that exists needs `overwrite`.
+    pub fn run(&self, lf: LazyFrame, overwrite: bool) -> Result<u64> {
+        let mut sessions = Sessions::default();
+        let exists = sessions.table_exists(self)?;
+        if exists && !overwrite && self.mode() == crate::recipe::LoadMode::Replace {
+            return Err(Error::input(format!(
+                "{}: the table exists (give --overwrite to replace it, or mode=append / mode=upsert)",
+                self.url()
+            )));
+        }
+        let rows = sessions.load(lf, self)?;
+        sessions.commit()?;
+        Ok(rows)
+    }
+
+    pub fn mode(&self) -> crate::recipe::LoadMode {
+        match self {
+            Load::Sqlite(t) => t.mode,
+            Load::Postgres(t) => t.mode,
+        }
+    }
+}
+
+/// The open transactions of a run, one per database: every load of the run goes into
+/// its database's, and `commit` publishes them (after every file is whole); dropped
+/// unpublished, each rolls back.
+#[derive(Default)]
+pub struct Sessions {
+    sqlite: Vec<sqlite::Session>,
+    postgres: Vec<postgres::Session>,
+}
+
+impl Sessions {
+    fn postgres(&mut self, t: &postgres::Target) -> Result<&mut postgres::Session> {
+        let at = match self.postgres.iter().position(|s| s.server == t.server) {
+            Some(i) => i,
+            None => {
+                self.postgres.push(postgres::Session::begin(t)?);
+                self.postgres.len() - 1
+            }
+        };
+        Ok(&mut self.postgres[at])
+    }
+
+    fn sqlite(&mut self, t: &sqlite::Target) -> Result<&mut sqlite::Session> {
+        let at = match self.sqlite.iter().position(|s| s.db == t.db) {
+            Some(i) => i,
+            None => {
+                self.sqlite.push(sqlite::Session::begin(&t.db)?);
+                self.sqlite.len() - 1
+            }
+        };
+        Ok(&mut self.sqlite[at])
+    }
+
+    /// Whether the load's table exists (seen from inside its transaction).
+    pub fn table_exists(&mut self, load: &Load) -> Result<bool> {
+        match load {
+            Load::Sqlite(t) => sqlite::table_exists(&t.db, &t.table),
+            Load::Postgres(t) => self.postgres(t)?.table_exists(&t.table),
+        }
+    }
+
+    /// Streams `lf` into the load's table inside its database's transaction (call from
+    /// a blocking thread); returns the rows loaded.
+    pub fn load(&mut self, lf: LazyFrame, load: &Load) -> Result<u64> {
+        match load {
+            Load::Sqlite(t) => self.sqlite(t)?.load(lf, t),
+            Load::Postgres(t) => self.postgres(t)?.load(lf, t),
+        }
+    }
+
+    /// Commits every transaction (call from a blocking thread).
+    pub fn commit(self) -> Result<()> {
+        for s in self.postgres {
+            s.commit()?;
+        }
+        for s in self.sqlite {
+            s.commit()?;
+        }
+        Ok(())
+    }
 }

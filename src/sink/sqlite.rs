@@ -49,16 +49,7 @@ impl Target {
             match k {
                 "table" => target.table = v.to_string(),
                 "mode" => {
-                    target.mode = match v {
-                        "replace" => LoadMode::Replace,
-                        "append" => LoadMode::Append,
-                        "upsert" => LoadMode::Upsert,
-                        _ => {
-                            return Err(Error::input(format!(
-                                "{url}: mode `{v}` (expected replace, append or upsert)"
-                            )))
-                        }
-                    }
+                    target.mode = LoadMode::parse(v).map_err(|e| Error::input(format!("{url}: {e}")))?
                 }
                 "key" => target.key = v.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
                 _ => return Err(Error::input(format!("{url}: unknown parameter `{k}` (table, mode, key)"))),
@@ -455,9 +446,7 @@ pub fn read_to_parquet(url: &str, out: &Path) -> Result<(String, u64)> {
             }
         })
         .collect();
-    let file = std::fs::File::create(out).map_err(|e| crate::error::io_error(out.display(), &e))?;
-    let mut writer: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>> = None;
-    let mut file = Some(file);
+    let mut writer = crate::sink::ParquetChunks::new(out)?;
     let mut total = 0u64;
     let mut rows = stmt.query([]).map_err(bad)?;
     let chunk = 100_000;
@@ -507,7 +496,7 @@ pub fn read_to_parquet(url: &str, out: &Path) -> Result<(String, u64)> {
             }
             n += 1;
         }
-        if n == 0 && writer.is_some() {
+        if n == 0 && total > 0 {
             break;
         }
         let mut series = Vec::new();
@@ -547,21 +536,9 @@ pub fn read_to_parquet(url: &str, out: &Path) -> Result<(String, u64)> {
             .collect();
         let df = crate::engine::polars::collect(df.lazy().select(casts))
             .map_err(|e| Error::runtime(format!("{url}: {e}")))?;
-        if writer.is_none() {
-            let f = file.take().ok_or_else(|| Error::runtime("parquet file taken"))?;
-            writer = Some(
-                polars::prelude::ParquetWriter::new(f)
-                    .batched(df.schema())
-                    .map_err(|e| Error::runtime(format!("{}: {e}", out.display())))?,
-            );
-        }
-        if let Some(w) = writer.as_mut() {
-            w.write_batch(&df).map_err(|e| Error::runtime(format!("{}: {e}", out.display())))?;
-        }
+        writer.write(df)?;
         total += n as u64;
     }
-    if let Some(w) = writer {
-        w.finish().map_err(|e| Error::runtime(format!("{}: {e}", out.display())))?;
-    }
+    writer.finish()?;
     Ok((name, total))
 }

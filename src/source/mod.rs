@@ -113,12 +113,9 @@ impl Dataset {
             let files = s3::list(&config, spec).await?;
             (files, Location::S3(config))
         } else if spec.starts_with("sqlite://") {
-            return open_sqlite(spec, name).await;
-        } else if let Some(scheme) = ["postgres://", "postgresql://"].iter().find(|s| spec.starts_with(**s)) {
-            return Err(Error::input(format!(
-                "{spec}: reading {} tables is not supported yet; export the table to a file first",
-                scheme.trim_end_matches("://")
-            )));
+            return open_table(spec, name, crate::sink::sqlite::read_to_parquet).await;
+        } else if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+            return open_table(spec, name, crate::sink::postgres::read_to_parquet).await;
         } else {
             (list_local(spec)?, Location::Local)
         };
@@ -146,7 +143,7 @@ impl Dataset {
 
 /// This process's folder for database tables read as datasets.
 fn scratch_dir() -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("assay-sqlite-{}", std::process::id()))
+    std::env::temp_dir().join(format!("assay-tables-{}", std::process::id()))
 }
 
 /// Removes the copies of database tables this process read (called at exit).
@@ -154,29 +151,33 @@ pub fn remove_scratch() {
     let _ = std::fs::remove_dir_all(scratch_dir());
 }
 
-/// A SQLite table (or query) as a dataset: read once into a Parquet file in this
-/// process's temporary folder (removed at exit, `remove_scratch`), typed by the table's
-/// declared column types.
-async fn open_sqlite(spec: &str, name: Option<&str>) -> Result<Dataset> {
+/// A database table (or query) as a dataset: read once by `read` into a Parquet file in
+/// this process's temporary folder (removed at exit, `remove_scratch`), typed by the
+/// table's column types.
+async fn open_table(
+    spec: &str,
+    name: Option<&str>,
+    read: fn(&str, &std::path::Path) -> Result<(String, u64)>,
+) -> Result<Dataset> {
     let dir = scratch_dir();
     std::fs::create_dir_all(&dir).map_err(|e| crate::error::io_error(dir.display(), &e))?;
-    let n = SQLITE_READS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let n = TABLE_READS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let out = dir.join(format!("{n}.parquet"));
     let (url, path) = (spec.to_string(), out.clone());
-    let (table, _) = tokio::task::spawn_blocking(move || crate::sink::sqlite::read_to_parquet(&url, &path))
+    let (table, _) = tokio::task::spawn_blocking(move || read(&url, &path))
         .await
         .map_err(|e| Error::runtime(format!("{spec}: {e}")))??;
     let file = out.display().to_string();
     Ok(Dataset {
         name: table_identifier(name.unwrap_or(&table)),
-        spec: spec.to_string(),
+        spec: crate::recipe::redact(spec),
         files: vec![file],
         format: Format::Parquet,
         location: Location::Local,
     })
 }
 
-static SQLITE_READS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static TABLE_READS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 impl Dataset {
     pub fn s3(&self) -> Option<&S3Config> {

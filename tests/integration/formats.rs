@@ -342,7 +342,7 @@ fn export_round_trips_every_format_and_refuses_what_it_must() {
     assay(&["export", &orders, "--to", &dat, "--format", "parquet"]).ok();
     assert_eq!(&std::fs::read(&dat).unwrap()[..4], b"PAR1");
     // Refusals: an existing file without --overwrite, the input itself, an unknown
-    // format, a database destination (not yet); the existing file is untouched.
+    // format, an S3 destination (not yet); the existing file is untouched.
     let existing = dir.path().join("o.parquet").display().to_string();
     let before = std::fs::read(&existing).unwrap();
     assay(&["export", &orders, "--to", &existing]).fails(2, &["already exists", "--overwrite"]);
@@ -350,8 +350,7 @@ fn export_round_trips_every_format_and_refuses_what_it_must() {
     assay(&["export", &orders, "--to", &orders, "--overwrite"]).fails(2, &["is an input"]);
     assay(&["export", &orders, "--to", &dir.path().join("o.xyz").display().to_string()])
         .fails(2, &["unknown output format"]);
-    assay(&["export", &orders, "--to", "postgres://me@localhost/db?table=t"])
-        .fails(2, &["not supported yet"]);
+    assay(&["export", &orders, "--to", "s3://lake/o.parquet"]).fails(2, &["not supported yet"]);
     // --overwrite replaces it.
     let said =
         assay(&["export", &sample("customers.parquet"), "--to", &existing, "--overwrite"]).ok().to_string();
@@ -360,7 +359,7 @@ fn export_round_trips_every_format_and_refuses_what_it_must() {
 
 /// A frame with every type a load must keep: integers, unicode text with nulls, floats
 /// with nulls, dates, timestamps, booleans and decimals.
-fn typed() -> polars::prelude::DataFrame {
+pub fn typed() -> polars::prelude::DataFrame {
     use polars::prelude::*;
     df!(
         "id" => [1i64, 2, 3, 4],
@@ -389,7 +388,7 @@ fn typed() -> polars::prelude::DataFrame {
 }
 
 /// Rows of `q` over `t` (a path or URL) as JSON.
-fn rows_of(t: &str, q: &str) -> serde_json::Value {
+pub fn rows_of(t: &str, q: &str) -> serde_json::Value {
     json(assay(&["sql", q, "-t", &format!("t={t}"), "--format", "json"]).ok())
 }
 
@@ -524,9 +523,10 @@ fn sqlite_loads_keep_types_follow_their_mode_and_roll_back_on_failure() {
 
 /// Spawns assay with `args` and SIGKILLs it after `after`, asserting it was still
 /// running then (so the kill really came mid-way).
-fn killed_mid_way(args: &[&str], after: std::time::Duration) {
+pub fn killed_mid_way(args: &[&str], env: &[(&str, &str)], after: std::time::Duration) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(root())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -556,7 +556,11 @@ fn an_export_killed_mid_way_leaves_the_old_output_and_no_partial_file() {
     let out = dir.path().join("out.parquet");
     std::fs::write(&out, b"yesterday's output").unwrap();
     let dest = out.display().to_string();
-    killed_mid_way(&["export", &big, "--to", &dest, "--overwrite"], std::time::Duration::from_millis(1500));
+    killed_mid_way(
+        &["export", &big, "--to", &dest, "--overwrite"],
+        &[],
+        std::time::Duration::from_millis(1500),
+    );
     assert_eq!(std::fs::read(&out).unwrap(), b"yesterday's output");
     assert_eq!(names(), ["big.csv", "out.parquet"]);
     // A SQLite load: the table is as it was and the database is sound.
@@ -565,6 +569,7 @@ fn an_export_killed_mid_way_leaves_the_old_output_and_no_partial_file() {
     assay(&["export", &sample("orders.csv"), "--to", &url]).ok();
     killed_mid_way(
         &["export", &big, "--to", &format!("{url}&mode=append")],
+        &[],
         std::time::Duration::from_millis(2500),
     );
     let conn = rusqlite::Connection::open(&db).unwrap();

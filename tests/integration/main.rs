@@ -6,6 +6,7 @@ mod checks;
 mod common;
 mod differential;
 mod formats;
+mod postgres;
 mod profile;
 mod recipes;
 mod s3;
