@@ -479,7 +479,7 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
                 if let crate::sink::Load::Sqlite(target) = &load {
                     crate::sink::check_overwrite(&target.db, &ds.files, true)?;
                 }
-                let rows = ws.load(ds, &[], &load, overwrite).await?;
+                let rows = ws.load(ds, &[], &load, overwrite, None).await?;
                 return writeln!(out, "{rows} rows loaded into {}", load.url())
                     .map_err(|e| Error::runtime(format!("writing output: {e}")));
             }
@@ -497,7 +497,7 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             let inputs = ds.files.clone();
             crate::sink::check_overwrite(&to, &inputs, overwrite)?;
             write.check(format)?;
-            let rows = ws.export(ds, &[], &to, format, &write).await?;
+            let rows = ws.export(ds, &[], &to, format, &write, None).await?;
             writeln!(out, "{rows} rows written to {to}")
                 .map_err(|e| Error::runtime(format!("writing output: {e}")))
         }

@@ -554,7 +554,8 @@ impl Workspace {
 
     /// Writes `ds`'s view (after `steps`) to the file `dest` as `format` by streaming
     /// (bounded memory), atomically: a temporary file beside `dest`, renamed over it only
-    /// when whole. Returns the rows the written file holds.
+    /// when whole. `watch` follows the rows and bytes and can stop it (nothing is then
+    /// written). Returns the rows the written file holds.
     pub async fn export(
         &self,
         ds: &Dataset,
@@ -562,11 +563,19 @@ impl Workspace {
         dest: &str,
         format: Format,
         write: &crate::sink::WriteOptions,
+        watch: Option<Arc<crate::sink::Watch>>,
     ) -> Result<u64> {
         let (dest, write) = (dest.to_string(), write.clone());
         self.on_view(ds, steps, move |lf| {
+            let lf = match &watch {
+                Some(w) => w.wrap(lf)?,
+                None => lf,
+            };
             let mut rows = 0;
             crate::sink::write_atomic(&dest, |temp| {
+                if let Some(w) = &watch {
+                    w.set_file(temp);
+                }
                 rows = crate::sink::sink_with(lf, temp, format, &write)?;
                 Ok(())
             })?;
@@ -584,6 +593,7 @@ impl Workspace {
         steps: &[Step],
         load: &crate::sink::Load,
         overwrite: bool,
+        watch: Option<Arc<crate::sink::Watch>>,
     ) -> Result<u64> {
         // The load's own failures name its table already; anything else is the input's.
         let at = match load {
@@ -591,12 +601,19 @@ impl Workspace {
             crate::sink::Load::Postgres(t) => t.server.clone(),
         };
         let (load, view) = (load.clone(), self.view_of(ds, steps));
-        blocking(move || load.run(view().map_err(|e| Error::runtime(e.to_string()))?, overwrite))
-            .await?
-            .map_err(|e| match e {
-                Error::Runtime(m) if !m.starts_with(&at) => self.read_failure("polars", &m),
-                other => other,
-            })
+        blocking(move || {
+            let lf = view().map_err(|e| Error::runtime(e.to_string()))?;
+            let lf = match &watch {
+                Some(w) => w.wrap(lf)?,
+                None => lf,
+            };
+            load.run(lf, overwrite)
+        })
+        .await?
+        .map_err(|e| match e {
+            Error::Runtime(m) if !m.starts_with(&at) => self.read_failure("polars", &m),
+            other => other,
+        })
     }
 
     /// A rules file proposed from the data (see `quality::suggest`): a profile, then one

@@ -79,6 +79,15 @@ pub enum Job {
     SaveRecipe { tab: usize, path: String, text: String },
     /// Read a recipe file and open its sources.
     OpenRecipe { path: String },
+    /// Export tab `tab`'s view (after `steps`) as `plan` says, followed by `watch`;
+    /// replacing an existing file or table only if `overwrite`.
+    Export {
+        tab: usize,
+        steps: Vec<Step>,
+        plan: super::export::ExportPlan,
+        overwrite: bool,
+        watch: Arc<crate::sink::Watch>,
+    },
 }
 
 /// A background job's answer.
@@ -145,6 +154,14 @@ pub enum Done {
         tab: usize,
         path: String,
         result: Result<()>,
+    },
+    /// An export finished, failed or was cancelled; `exists`: it did not start because
+    /// its destination exists and replacing it was not confirmed.
+    Exported {
+        tab: usize,
+        plan: super::export::ExportPlan,
+        exists: bool,
+        result: Result<u64>,
     },
     /// A recipe read, with the datasets opened for it (already in the workspace).
     RecipeOpened {
@@ -261,6 +278,9 @@ pub struct Tab {
     pub funnel: Option<super::recipe::Funnel>,
     /// The recipe file this tab's steps were saved to or opened from.
     pub recipe_path: Option<String>,
+    /// Where this tab's data went (exports done, or a recipe's outputs): its recipe's
+    /// outputs.
+    pub outputs: indexmap::IndexMap<String, crate::recipe::Output>,
 }
 
 impl Tab {
@@ -292,6 +312,7 @@ impl Tab {
             checks: Checks::default(),
             funnel: None,
             recipe_path: None,
+            outputs: indexmap::IndexMap::new(),
         }
     }
 
@@ -372,6 +393,8 @@ pub enum Mode {
     Sql,
     /// Both engines' plans of the editor's query, side by side.
     Explain(Box<super::sql::ExplainView>),
+    /// The export dialog.
+    Export(Box<super::export::ExportDialog>),
     /// The recipe panel of the active tab, `selected` 0 the dataset, i step i.
     Recipe {
         selected: usize,
@@ -396,6 +419,7 @@ impl Mode {
                 | Mode::Explain(_)
                 | Mode::Recipe { .. }
                 | Mode::Prompt(_)
+                | Mode::Export(_)
         )
     }
 }
@@ -472,6 +496,8 @@ pub struct App {
     pub sql_history: Vec<String>,
     /// Results made so far (they are named q1, q2, …).
     pub(super) results: usize,
+    /// The export running in the background.
+    pub exporting: Option<super::export::Exporting>,
 }
 
 /// Screen lines that are not data rows: tab bar, column names, types, status bar.
@@ -494,6 +520,7 @@ impl App {
             sql: None,
             sql_history: Vec::new(),
             results: 0,
+            exporting: None,
         };
         if app.tabs.is_empty() {
             let jobs = app.open_dialog(".".into());
@@ -840,6 +867,7 @@ impl App {
                 || t.checks.running()
         }) || matches!(&self.mode, Mode::Open(d) if d.waiting.is_some())
             || self.sql.as_ref().is_some_and(|e| e.running.is_some())
+            || self.exporting.is_some()
     }
 
     pub fn resize(&mut self, width: u16, height: u16) -> Vec<Job> {
@@ -977,6 +1005,13 @@ impl App {
             }
             return Vec::new();
         }
+        // Esc stops a running export first.
+        if let (Action::Cancel, Some(e)) = (action, &self.exporting) {
+            if !e.watch.cancelled() {
+                e.watch.cancel();
+                return Vec::new();
+            }
+        }
         let mut jobs = Vec::new();
         {
             let t = &mut self.tabs[tab];
@@ -1097,6 +1132,7 @@ impl App {
                 Action::Checks => return self.open_checks(),
                 Action::Sql => return self.open_sql(),
                 Action::Recipe => return self.open_recipe_panel(),
+                Action::Export => return self.open_export(),
                 Action::RenameColumn => {
                     self.column_prompt(|column| super::recipe::PromptKind::Rename { column });
                     return Vec::new();
@@ -1434,6 +1470,7 @@ impl App {
                 Vec::new()
             }
             Done::RecipeOpened { path, result } => self.recipe_opened(path, result),
+            Done::Exported { tab, plan, exists, result } => self.exported(tab, plan, exists, result),
             Done::Page { tab, generation, offset, result } => {
                 let Some(t) = self.tabs.get_mut(tab) else {
                     return Vec::new();

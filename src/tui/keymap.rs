@@ -59,6 +59,7 @@ pub enum Action {
     RenameColumn,
     CastColumn,
     DeriveColumn,
+    Export,
 }
 
 impl Action {
@@ -107,6 +108,7 @@ impl Action {
         (Action::RenameColumn, "rename_column"),
         (Action::CastColumn, "cast_column"),
         (Action::DeriveColumn, "derive_column"),
+        (Action::Export, "export"),
     ];
 
     pub fn name(self) -> &'static str {

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod checks;
+pub mod export;
 pub mod filter;
 pub mod keymap;
 pub mod recipe;
@@ -183,6 +184,12 @@ impl JobRunner {
                             let _ = tokio::task::spawn_blocking(move || recipe::remember(&p)).await;
                         }
                         let _ = tx.send(Done::RecipeOpened { path, result });
+                    });
+                }
+                Job::Export { tab, steps, plan, overwrite, watch } => {
+                    tokio::spawn(async move {
+                        let (exists, result) = export::run(&ws, tab, &steps, &plan, overwrite, watch).await;
+                        let _ = tx.send(Done::Exported { tab, plan, exists, result });
                     });
                 }
                 Job::SaveRules { tab, path, text } => {
@@ -416,7 +423,9 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Job> {
         let adding = matches!(app.mode, Mode::AddCheck { .. });
         let recipe = matches!(app.mode, Mode::Recipe { .. });
         let prompting = matches!(app.mode, Mode::Prompt(_));
+        let exporting = matches!(app.mode, Mode::Export(_));
         return match pk {
+            Some(k) if exporting => app.export_key(k),
             Some(k) if recipe => app.recipe_key(k),
             Some(k) if prompting => app.prompt_key(k),
             Some(k) if opening => app.open_key(k),

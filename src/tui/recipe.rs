@@ -216,6 +216,7 @@ impl App {
             key: rules.key.clone(),
             samples: rules.samples,
             checks: rules.checks.clone(),
+            outputs: t.outputs.clone(),
             ..Default::default()
         })
     }
@@ -505,6 +506,7 @@ impl App {
         }
         if let Some(t) = self.tabs.get_mut(tab) {
             t.recipe_path = Some(path.clone());
+            t.outputs = loaded.recipe.outputs.clone();
         }
         self.mode = Mode::Recipe { selected: 0 };
         jobs.extend(self.funnel_jobs(tab));

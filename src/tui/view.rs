@@ -116,6 +116,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
         Mode::Sql => render_sql(frame, app, theme, grid),
         Mode::Explain(explain) => render_explain(frame, theme, grid, explain),
         Mode::Recipe { selected } => render_recipe(frame, app, theme, grid, *selected),
+        Mode::Export(dialog) => render_export(frame, app, theme, dialog),
         Mode::Prompt(prompt) => {
             if let PromptKind::EditStep { index } = prompt.kind {
                 render_recipe(frame, app, theme, grid, index + 1);
@@ -465,6 +466,20 @@ fn render_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         frame.render_widget(Paragraph::new(format!(" {}", m.text)).style(style), area);
         return;
     }
+    // A running export owns the status line: a bar when the total is known, then rows,
+    // bytes, time left.
+    if let Some(e) = &app.exporting {
+        let mut spans = Vec::new();
+        if let Some(total) = e.total.filter(|t| *t > 0) {
+            let width = 20usize;
+            let filled = ((e.watch.rows() as f64 / total as f64).min(1.0) * width as f64).round() as usize;
+            spans.push(Span::styled(format!(" {}", "█".repeat(filled)), theme.header));
+            spans.push(Span::raw("░".repeat(width - filled)));
+        }
+        spans.push(Span::raw(format!(" {}", e.status())));
+        frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.status), area);
+        return;
+    }
     let Some(tab) = app.tab() else {
         frame.render_widget(Paragraph::new(" no data open · ? help · q quit").style(theme.status), area);
         return;
@@ -606,7 +621,7 @@ fn render_open(frame: &mut Frame, theme: &Theme, dialog: &OpenDialog) {
 }
 
 /// A byte count as people read it: 1.2 MB.
-fn human_bytes(n: u64) -> String {
+pub(super) fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
     let mut v = n as f64;
     let mut unit = 0;
@@ -948,6 +963,39 @@ fn cut(s: &str, w: usize) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// The export dialog: one line per option of the destination, the selected one marked.
+fn render_export(frame: &mut Frame, app: &App, theme: &Theme, dialog: &super::export::ExportDialog) {
+    let name = app.tabs.get(dialog.tab).map(|t| t.dataset.name.as_str()).unwrap_or("?");
+    let mut lines: Vec<Line> = dialog
+        .lines()
+        .into_iter()
+        .map(|(label, value, selected)| {
+            let marker = if selected { "▶ " } else { "  " };
+            let mut spans = vec![
+                Span::styled(format!("{marker}{label:>15}: "), theme.header),
+                Span::styled(value, if selected { theme.cursor } else { theme.popup }),
+            ];
+            if selected {
+                spans.push(Span::raw("▏"));
+            }
+            Line::from(spans)
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    match &dialog.error {
+        Some(e) => lines.push(Line::styled(format!("  {e}"), theme.error)),
+        None => lines.push(Line::raw(
+            "  a file (.parquet .csv .tsv .ndjson .arrow), sqlite://PATH?table=T or postgres://USER@HOST/DB?table=T",
+        )),
+    }
+    let area = centered(frame.area(), 110, lines.len() as u16 + 2);
+    frame.render_widget(Clear, area);
+    let title =
+        format!(" export {name} · ↑↓ move · space/⌫ change · type to edit · Enter exports · Esc closes ");
+    let block = Block::default().borders(Borders::ALL).title(title).style(theme.popup);
+    frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
 fn render_popup(frame: &mut Frame, theme: &Theme, title: &str, text: &str) {

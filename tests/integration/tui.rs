@@ -224,7 +224,12 @@ impl Harness {
                     }
                     Done::RecipeOpened { path, result }
                 }
-                (Job::Funnel { .. } | Job::OpenRecipe { .. }, None) => continue,
+                (Job::Export { tab, steps, plan, overwrite, watch }, Some((ws, rt))) => {
+                    let (exists, result) =
+                        rt.block_on(assay::tui::export::run(ws, tab, &steps, &plan, overwrite, watch));
+                    Done::Exported { tab, plan, exists, result }
+                }
+                (Job::Funnel { .. } | Job::OpenRecipe { .. } | Job::Export { .. }, None) => continue,
                 (Job::Sql { .. } | Job::Explain { .. } | Job::Schemas, None) => continue,
                 (
                     Job::Check { .. }
@@ -1226,4 +1231,118 @@ fn workbench_actions_record_a_recipe_that_replays_headless() {
     assert_eq!(h.app.tab().unwrap().steps, steps);
     assert_eq!(h.app.tab().unwrap().checks.rules.checks.len(), 1);
     assert!(h.app.message.as_ref().unwrap().text.contains("7 steps, 1 checks"), "{:?}", h.app.message);
+}
+
+/// The export dialog's destination, set as if typed.
+fn export_to(h: &mut Harness, dest: &str) {
+    h.act(Action::Export);
+    match &mut h.app.mode {
+        Mode::Export(d) => d.destination = dest.to_string(),
+        other => panic!("no export dialog: {other:?}"),
+    }
+}
+
+#[test]
+fn export_dialog_writes_files_and_tables_asks_before_replacing_shows_progress_and_cancels() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.csv");
+    assay::generate::generate(assay::generate::Kind::Orders, 1_500_000, 5, &big).unwrap();
+    let mut h = Harness::real(&[&sample("orders.csv"), &big.display().to_string()], 160, 30);
+    // The filtered view of the orders to CSV with `;` and no header.
+    column(&mut h, "status");
+    let status = h.app.tab().unwrap().cell(0, h.app.tab().unwrap().col).unwrap().unwrap().to_string();
+    h.act(Action::KeepEqual);
+    let filtered = sample_count(&format!("status = '{status}'"));
+    h.act(Action::Export);
+    let screen = h.screen();
+    assert!(screen.contains("export orders") && screen.contains("out/orders.parquet"), "{screen}");
+    assert!(screen.contains("Parquet codec") && screen.contains("zstd"), "{screen}");
+    let csv = dir.path().join("kept.csv").display().to_string();
+    h.typed("⎋", App::export_key);
+    export_to(&mut h, &csv);
+    h.typed("↓↓⌫;↓ \n", App::export_key);
+    let message = h.app.message.as_ref().unwrap().text.clone();
+    assert!(message.starts_with(&format!("{} rows exported to {csv}", thousands(filtered))), "{message}");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.lines().count() as u64, filtered, "no header line");
+    assert!(text.lines().next().unwrap().contains(';'));
+    // The export is now an output of the tab's recipe, with its options.
+    let recipe = h.app.recipe_of(0).unwrap();
+    let output = &recipe.outputs["kept"];
+    assert_eq!(output.path.as_deref(), Some(csv.as_str()));
+    assert_eq!(output.csv.as_ref().unwrap().header, Some(false));
+    assert!(recipe.to_toml().unwrap().contains("[outputs.kept]"));
+
+    // The same file again: the dialog asks; any key goes back, `y` replaces it.
+    let before = std::fs::read(&csv).unwrap();
+    h.act(Action::UndoStep);
+    export_to(&mut h, &csv);
+    h.typed("↓↓⌫;↓ \n", App::export_key);
+    assert!(h.screen().contains("exists: y replaces it"), "{}", h.screen());
+    h.typed("n", App::export_key);
+    assert_eq!(std::fs::read(&csv).unwrap(), before);
+    h.typed("\ny", App::export_key);
+    assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 50_000);
+    assert_eq!(h.app.recipe_of(0).unwrap().outputs.len(), 1, "the same destination, one output");
+
+    // A SQLite table, appended to twice.
+    let db = dir.path().join("w.db").display().to_string();
+    for _ in 0..2 {
+        export_to(&mut h, &format!("sqlite://{db}?table=orders"));
+        h.typed("↓ \n", App::export_key);
+        assert!(!h.app.message.as_ref().unwrap().error, "{:?}", h.app.message);
+    }
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let n: i64 = conn.query_row("SELECT COUNT(*) FROM orders", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 100_000);
+    let recipe = h.app.recipe_of(0).unwrap();
+    assert_eq!(recipe.outputs["orders"].mode, Some(assay::recipe::LoadMode::Append));
+
+    // The big file: progress on the status line while it runs, then Esc stops it and
+    // nothing is written.
+    h.act(Action::NextTab);
+    let out = dir.path().join("big.parquet").display().to_string();
+    export_to(&mut h, &out);
+    let jobs = h.app.export_key(PaletteKey::Enter);
+    let [Job::Export { tab, steps, plan, overwrite, watch }] = &jobs[..] else { panic!("{jobs:?}") };
+    let Harness { app, real, .. } = &mut h;
+    let (ws, rt) = real.as_ref().unwrap();
+    let (exists, result) = std::thread::scope(|scope| {
+        let running = scope
+            .spawn(|| rt.block_on(assay::tui::export::run(ws, *tab, steps, plan, *overwrite, watch.clone())));
+        while watch.rows() == 0 && !running.is_finished() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let status = app.exporting.as_ref().unwrap().status();
+        assert!(
+            status.contains(&format!("exporting to {out}")) && status.contains("of 1,500,000"),
+            "{status}"
+        );
+        assert!(status.contains("Esc cancels"), "{status}");
+        app.update(Action::Cancel);
+        running.join().unwrap()
+    });
+    assert!(!exists);
+    assert!(result.is_err(), "the export finished before the cancel: a weak test");
+    let jobs = h.app.on_done(Done::Exported { tab: 1, plan: plan.clone(), exists, result });
+    assert!(jobs.is_empty());
+    assert!(h.app.message.as_ref().unwrap().text.contains("cancelled: nothing was written"));
+    assert!(!std::path::Path::new(&out).exists());
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!left.iter().any(|n| n.contains("big.parquet") || n.contains("assay-partial")), "{left:?}");
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

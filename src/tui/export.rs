@@ -1,0 +1,701 @@
+//! The export dialog (`x` on any grid: a dataset, a filtered view or a query result):
+//! the destination (a file, `sqlite://…?table=T` or `postgres://…?table=T`), its format
+//! and writer options, or the load's mode and key. The export runs in the background
+//! with a progress line (rows, bytes, time left when the row count is known) and stops
+//! on Esc, leaving the previous output as it was; an existing file or table is replaced
+//! only after the user says so. A finished export becomes an output of the tab's recipe.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::recipe::{LoadMode, Output};
+use crate::sink::{Codec, CsvWrite, Load, ParquetWrite, Quote, Watch, WriteOptions};
+use crate::source::Format;
+
+use super::app::{App, Job, Message, Mode, PaletteKey, RowCount};
+use super::view::{human_bytes, thousands};
+
+/// The formats offered for a file (`auto`: from the extension).
+pub const FORMATS: [&str; 6] = ["auto", "parquet", "csv", "tsv", "ndjson", "ipc"];
+const CODECS: [Codec; 6] =
+    [Codec::Zstd, Codec::Snappy, Codec::Lz4, Codec::Gzip, Codec::Brotli, Codec::Uncompressed];
+const QUOTES: [Quote; 4] = [Quote::Necessary, Quote::Always, Quote::NonNumeric, Quote::Never];
+const MODES: [LoadMode; 3] = [LoadMode::Replace, LoadMode::Append, LoadMode::Upsert];
+
+/// A line of the dialog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Destination,
+    Format,
+    Delimiter,
+    Header,
+    Quote,
+    Compression,
+    RowGroup,
+    Mode,
+    Key,
+}
+
+impl Field {
+    fn label(self) -> &'static str {
+        match self {
+            Field::Destination => "destination",
+            Field::Format => "format",
+            Field::Delimiter => "CSV delimiter",
+            Field::Header => "CSV header",
+            Field::Quote => "CSV quoting",
+            Field::Compression => "Parquet codec",
+            Field::RowGroup => "row-group rows",
+            Field::Mode => "mode",
+            Field::Key => "upsert key",
+        }
+    }
+
+    /// Whether space cycles its value (else the user types it).
+    pub fn is_choice(self) -> bool {
+        matches!(self, Field::Format | Field::Header | Field::Quote | Field::Compression | Field::Mode)
+    }
+}
+
+/// What the dialog holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportDialog {
+    pub tab: usize,
+    /// The selected line (an index into `fields()`).
+    pub selected: usize,
+    pub destination: String,
+    format: usize,
+    delimiter: String,
+    header: bool,
+    quote: usize,
+    codec: usize,
+    row_group: String,
+    mode: usize,
+    key: String,
+    /// The destination is still the proposed one: the first character typed replaces it.
+    proposed: bool,
+    /// The destination exists: `y` replaces it.
+    pub confirm: bool,
+    pub error: Option<String>,
+}
+
+/// What the user asked for.
+pub enum Outcome {
+    Stay,
+    Close,
+    /// Export with this plan (`true`: replacing what is there was confirmed).
+    Start(ExportPlan, bool),
+}
+
+/// Where an export goes, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExportPlan {
+    File { path: String, format: Format, write: WriteOptions },
+    Table(Load),
+}
+
+impl ExportPlan {
+    /// The destination for people (no password).
+    pub fn destination(&self) -> String {
+        match self {
+            ExportPlan::File { path, .. } => path.clone(),
+            ExportPlan::Table(load) => load.url(),
+        }
+    }
+
+    /// The recipe output that repeats this export, and its name (the file's stem or the
+    /// table's name).
+    pub fn output(&self) -> (String, Output) {
+        match self {
+            ExportPlan::File { path, format, write } => {
+                let stem =
+                    std::path::Path::new(path).file_stem().and_then(|s| s.to_str()).unwrap_or("output");
+                let from_extension = Format::from_extension(path).map(|f| f.name()) == Some(format.name());
+                let output = Output {
+                    path: Some(path.clone()),
+                    format: (!from_extension).then(|| format.name().to_string()),
+                    csv: write.csv.clone(),
+                    parquet: write.parquet.clone(),
+                    ..Default::default()
+                };
+                (stem.to_string(), output)
+            }
+            ExportPlan::Table(load) => {
+                let (table, mode, key) = match load {
+                    Load::Sqlite(t) => (t.table.clone(), t.mode, t.key.clone()),
+                    Load::Postgres(t) => (t.table.clone(), t.mode, t.key.clone()),
+                };
+                let mut output = Output {
+                    table: Some(table.clone()),
+                    mode: (mode != LoadMode::Replace).then_some(mode),
+                    key,
+                    ..Default::default()
+                };
+                match load {
+                    Load::Sqlite(t) => output.sqlite = Some(t.db.clone()),
+                    Load::Postgres(t) => output.postgres = Some(t.server.clone()),
+                }
+                (table.rsplit('.').next().unwrap_or(&table).to_string(), output)
+            }
+        }
+    }
+}
+
+impl ExportDialog {
+    /// A dialog for tab `tab`, proposing `destination`.
+    pub fn new(tab: usize, destination: String) -> ExportDialog {
+        ExportDialog {
+            tab,
+            selected: 0,
+            destination,
+            format: 0,
+            delimiter: ",".into(),
+            header: true,
+            quote: 0,
+            codec: 0,
+            row_group: String::new(),
+            mode: 0,
+            key: String::new(),
+            proposed: true,
+            confirm: false,
+            error: None,
+        }
+    }
+
+    /// The dialog that describes `plan` (to confirm replacing its destination).
+    fn from_plan(tab: usize, plan: &ExportPlan) -> ExportDialog {
+        let mut d = ExportDialog::new(tab, String::new());
+        d.proposed = false;
+        match plan {
+            ExportPlan::File { path, format, write } => {
+                d.destination = path.clone();
+                d.format = FORMATS.iter().position(|f| *f == format.name()).unwrap_or(0);
+                if let Some(csv) = &write.csv {
+                    d.delimiter = csv.delimiter.clone().unwrap_or_else(|| ",".into());
+                    d.header = csv.header.unwrap_or(true);
+                    d.quote = QUOTES.iter().position(|q| Some(*q) == csv.quote).unwrap_or(0);
+                }
+                if let Some(p) = &write.parquet {
+                    d.codec = CODECS.iter().position(|c| Some(*c) == p.compression).unwrap_or(0);
+                    d.row_group = p.row_group_size.map(|r| r.to_string()).unwrap_or_default();
+                }
+            }
+            ExportPlan::Table(load) => {
+                let (url, mode, key) = match load {
+                    Load::Sqlite(t) => (t.url(), t.mode, &t.key),
+                    Load::Postgres(t) => (t.url(), t.mode, &t.key),
+                };
+                d.destination = url;
+                d.mode = MODES.iter().position(|m| *m == mode).unwrap_or(0);
+                d.key = key.join(",");
+            }
+        }
+        d
+    }
+
+    fn is_table(&self) -> bool {
+        ["sqlite://", "postgres://", "postgresql://"].iter().any(|s| self.destination.starts_with(s))
+    }
+
+    /// The format a file gets (the chosen one, else the extension's).
+    fn file_format(&self) -> Option<Format> {
+        match FORMATS[self.format] {
+            "auto" => Format::from_extension(&self.destination),
+            name => Format::from_name(name).ok(),
+        }
+    }
+
+    /// The lines shown for this destination and format.
+    pub fn fields(&self) -> Vec<Field> {
+        let mut fields = vec![Field::Destination];
+        if self.is_table() {
+            fields.push(Field::Mode);
+            if MODES[self.mode] == LoadMode::Upsert {
+                fields.push(Field::Key);
+            }
+            return fields;
+        }
+        fields.push(Field::Format);
+        match self.file_format() {
+            Some(Format::Csv(_)) => fields.extend([Field::Delimiter, Field::Header, Field::Quote]),
+            Some(Format::Parquet) => fields.extend([Field::Compression, Field::RowGroup]),
+            _ => {}
+        }
+        fields
+    }
+
+    /// Each line: its label, its value, whether it is selected.
+    pub fn lines(&self) -> Vec<(String, String, bool)> {
+        let fields = self.fields();
+        fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let value = match f {
+                    Field::Destination => self.destination.clone(),
+                    Field::Format => match (FORMATS[self.format], self.file_format()) {
+                        ("auto", Some(f)) => format!("auto ({})", f.name()),
+                        ("auto", None) => "auto (give the file an extension)".into(),
+                        (name, _) => name.to_string(),
+                    },
+                    Field::Delimiter => self.delimiter.clone(),
+                    Field::Header => if self.header { "yes" } else { "no" }.into(),
+                    Field::Quote => format!("{:?}", QUOTES[self.quote]).to_lowercase(),
+                    Field::Compression => format!("{:?}", CODECS[self.codec]).to_lowercase(),
+                    Field::RowGroup => {
+                        if self.row_group.is_empty() {
+                            "(Polars' choice)".into()
+                        } else {
+                            self.row_group.clone()
+                        }
+                    }
+                    Field::Mode => format!("{:?}", MODES[self.mode]).to_lowercase(),
+                    Field::Key => self.key.clone(),
+                };
+                (f.label().to_string(), value, i == self.selected)
+            })
+            .collect()
+    }
+
+    fn text(&mut self, field: Field) -> Option<&mut String> {
+        match field {
+            Field::Destination => Some(&mut self.destination),
+            Field::Delimiter => Some(&mut self.delimiter),
+            Field::RowGroup => Some(&mut self.row_group),
+            Field::Key => Some(&mut self.key),
+            _ => None,
+        }
+    }
+
+    fn cycle(&mut self, field: Field, back: bool) {
+        let step = |v: &mut usize, n: usize| *v = if back { (*v + n - 1) % n } else { (*v + 1) % n };
+        match field {
+            Field::Format => step(&mut self.format, FORMATS.len()),
+            Field::Header => self.header = !self.header,
+            Field::Quote => step(&mut self.quote, QUOTES.len()),
+            Field::Compression => step(&mut self.codec, CODECS.len()),
+            Field::Mode => step(&mut self.mode, MODES.len()),
+            _ => {}
+        }
+    }
+
+    /// The export the dialog describes, checked (nothing is touched).
+    pub fn plan(&self) -> crate::error::Result<ExportPlan> {
+        use crate::error::Error;
+        let dest = self.destination.trim();
+        if dest.is_empty() {
+            return Err(Error::input(
+                "give a destination: a file, sqlite://PATH?table=T or postgres://…?table=T",
+            ));
+        }
+        if dest.starts_with("s3://") {
+            return Err(Error::input(format!("{dest}: exporting to S3 is not supported yet")));
+        }
+        if let Some(mut load) = Load::parse(dest)? {
+            let key: Vec<String> =
+                self.key.split(',').map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect();
+            let mode = MODES[self.mode];
+            if mode == LoadMode::Upsert && key.is_empty() {
+                return Err(Error::input("upsert needs a key: the columns that identify a row"));
+            }
+            match &mut load {
+                Load::Sqlite(t) => (t.mode, t.key) = (mode, key),
+                Load::Postgres(t) => (t.mode, t.key) = (mode, key),
+            }
+            return Ok(ExportPlan::Table(load));
+        }
+        let format = match FORMATS[self.format] {
+            "auto" => crate::sink::output_format(dest)?,
+            name => Format::from_name(name)?,
+        };
+        let mut write = WriteOptions::default();
+        match format {
+            Format::Csv(d) => {
+                let tsv = d.delimiter == b'\t';
+                let delimiter =
+                    if tsv && self.delimiter == "," { "\\t".to_string() } else { self.delimiter.clone() };
+                let default = delimiter == if tsv { "\\t" } else { "," };
+                let quote = QUOTES[self.quote];
+                if !default || !self.header || quote != Quote::Necessary {
+                    write.csv = Some(CsvWrite {
+                        delimiter: (!default).then_some(delimiter),
+                        quote: (quote != Quote::Necessary).then_some(quote),
+                        header: (!self.header).then_some(false),
+                    });
+                }
+            }
+            Format::Parquet => {
+                let codec = CODECS[self.codec];
+                let rows = match self.row_group.trim() {
+                    "" => None,
+                    r => Some(
+                        r.parse::<usize>()
+                            .map_err(|_| Error::input(format!("row-group rows `{r}`: a number")))?,
+                    ),
+                };
+                if codec != Codec::Zstd || rows.is_some() {
+                    write.parquet = Some(ParquetWrite {
+                        compression: (codec != Codec::Zstd).then_some(codec),
+                        row_group_size: rows,
+                        ..Default::default()
+                    });
+                }
+            }
+            _ => {}
+        }
+        write.check(format)?;
+        Ok(ExportPlan::File { path: dest.to_string(), format, write })
+    }
+
+    /// A key in the dialog. Up/Down (Tab) move between lines, space (backspace) cycles
+    /// a choice, typing edits a text line, Enter exports, Esc closes.
+    pub fn key(&mut self, key: PaletteKey) -> Outcome {
+        if self.confirm {
+            return match key {
+                PaletteKey::Char('y') => match self.plan() {
+                    Ok(plan) => Outcome::Start(plan, true),
+                    Err(e) => {
+                        self.confirm = false;
+                        self.error = Some(e.message().to_string());
+                        Outcome::Stay
+                    }
+                },
+                _ => {
+                    self.confirm = false;
+                    self.error = None;
+                    Outcome::Stay
+                }
+            };
+        }
+        let fields = self.fields();
+        self.selected = self.selected.min(fields.len() - 1);
+        let field = fields[self.selected];
+        match key {
+            PaletteKey::Esc => return Outcome::Close,
+            PaletteKey::Down => self.selected = (self.selected + 1) % fields.len(),
+            PaletteKey::Up => self.selected = (self.selected + fields.len() - 1) % fields.len(),
+            PaletteKey::Enter => match self.plan() {
+                Ok(plan) => return Outcome::Start(plan, false),
+                Err(e) => self.error = Some(e.message().to_string()),
+            },
+            PaletteKey::Char(' ') if field.is_choice() => self.cycle(field, false),
+            PaletteKey::Backspace if field.is_choice() => self.cycle(field, true),
+            PaletteKey::Char(c) => {
+                if field == Field::Destination && std::mem::take(&mut self.proposed) {
+                    self.destination.clear();
+                }
+                if let Some(text) = self.text(field) {
+                    text.push(c);
+                }
+                self.error = None;
+            }
+            PaletteKey::Backspace => {
+                if field == Field::Destination {
+                    self.proposed = false;
+                }
+                if let Some(text) = self.text(field) {
+                    text.pop();
+                }
+                self.error = None;
+            }
+        }
+        Outcome::Stay
+    }
+}
+
+/// Runs `plan` on tab `tab`'s view in the background: `(true, _)` when the destination
+/// exists and `overwrite` was not given (nothing done then).
+pub async fn run(
+    ws: &crate::engine::Workspace,
+    tab: usize,
+    steps: &[crate::transform::Step],
+    plan: &ExportPlan,
+    overwrite: bool,
+    watch: Arc<Watch>,
+) -> (bool, crate::error::Result<u64>) {
+    let Some(ds) = ws.datasets().get(tab).cloned() else {
+        return (false, Err(crate::error::Error::runtime("the tab is gone")));
+    };
+    match plan {
+        ExportPlan::File { path, format, write } => {
+            let exists = std::path::Path::new(path).exists();
+            if let Err(e) = crate::sink::check_overwrite(path, &ds.files, true) {
+                return (false, Err(e));
+            }
+            if exists && !overwrite {
+                return (true, Ok(0));
+            }
+            (false, ws.export(&ds, steps, path, *format, write, Some(watch)).await)
+        }
+        ExportPlan::Table(load) => {
+            if let Load::Sqlite(t) = load {
+                if let Err(e) = crate::sink::check_overwrite(&t.db, &ds.files, true) {
+                    return (false, Err(e));
+                }
+            }
+            if load.mode() == LoadMode::Replace && !overwrite {
+                let l = load.clone();
+                let exists =
+                    tokio::task::spawn_blocking(move || crate::sink::Sessions::default().table_exists(&l))
+                        .await
+                        .map_err(|e| crate::error::Error::runtime(e.to_string()))
+                        .and_then(|r| r);
+                match exists {
+                    Ok(true) => return (true, Ok(0)),
+                    Ok(false) => {}
+                    Err(e) => return (false, Err(e)),
+                }
+            }
+            (false, ws.load(&ds, steps, load, true, Some(watch)).await)
+        }
+    }
+}
+
+impl App {
+    /// Opens the export dialog for the active tab (proposing `out/NAME.parquet`, or the
+    /// tab's last output).
+    pub(super) fn open_export(&mut self) -> Vec<Job> {
+        let tab = self.active;
+        let Some(t) = self.tabs.get(tab) else { return Vec::new() };
+        if self.exporting.is_some() {
+            self.message =
+                Some(Message { text: "an export is running (Esc cancels it)".into(), error: true });
+            return Vec::new();
+        }
+        let proposed = format!("out/{}.parquet", t.dataset.name);
+        self.mode = Mode::Export(Box::new(ExportDialog::new(tab, proposed)));
+        Vec::new()
+    }
+
+    /// A key in the export dialog.
+    pub fn export_key(&mut self, key: PaletteKey) -> Vec<Job> {
+        let Mode::Export(dialog) = &mut self.mode else { return Vec::new() };
+        match dialog.key(key) {
+            Outcome::Stay => Vec::new(),
+            Outcome::Close => {
+                self.mode = Mode::Normal;
+                Vec::new()
+            }
+            Outcome::Start(plan, overwrite) => {
+                let tab = dialog.tab;
+                self.mode = Mode::Normal;
+                self.start_export(tab, plan, overwrite)
+            }
+        }
+    }
+
+    fn start_export(&mut self, tab: usize, plan: ExportPlan, overwrite: bool) -> Vec<Job> {
+        let Some(t) = self.tabs.get(tab) else { return Vec::new() };
+        let watch = Arc::new(Watch::default());
+        let total = match t.count {
+            RowCount::Known(n) => Some(n),
+            _ => None,
+        };
+        self.exporting = Some(Exporting {
+            tab,
+            destination: plan.destination(),
+            watch: watch.clone(),
+            started: Instant::now(),
+            total,
+        });
+        self.message = None;
+        vec![Job::Export { tab, steps: t.steps.clone(), plan, overwrite, watch }]
+    }
+
+    /// An export's answer: done (the output joins the tab's recipe), failed, cancelled,
+    /// or waiting for the user to confirm replacing what is there.
+    pub(super) fn exported(
+        &mut self,
+        tab: usize,
+        plan: ExportPlan,
+        exists: bool,
+        result: crate::error::Result<u64>,
+    ) -> Vec<Job> {
+        let Some(running) = self.exporting.take() else { return Vec::new() };
+        if exists {
+            let mut dialog = ExportDialog::from_plan(tab, &plan);
+            dialog.confirm = true;
+            dialog.error =
+                Some(format!("{} exists: y replaces it, any other key goes back", plan.destination()));
+            self.mode = Mode::Export(Box::new(dialog));
+            return Vec::new();
+        }
+        let elapsed = running.started.elapsed().as_secs_f64();
+        self.message = Some(match result {
+            _ if running.watch.cancelled() => Message {
+                text: format!("export to {} cancelled: nothing was written", plan.destination()),
+                error: false,
+            },
+            Ok(rows) => {
+                let (name, output) = plan.output();
+                let mut recipe_note = String::new();
+                if let Some(t) = self.tabs.get_mut(tab) {
+                    // The same destination again replaces its output; a new one gets a
+                    // name of its own.
+                    let same = t
+                        .outputs
+                        .iter()
+                        .find(|(_, o)| o.destination() == output.destination())
+                        .map(|(n, _)| n.clone());
+                    let name = same.unwrap_or_else(|| {
+                        let mut candidate = name.clone();
+                        let mut n = 2;
+                        while t.outputs.contains_key(&candidate) {
+                            candidate = format!("{name}_{n}");
+                            n += 1;
+                        }
+                        candidate
+                    });
+                    recipe_note = format!("; the recipe's output `{name}` repeats it");
+                    t.outputs.insert(name, output);
+                }
+                Message {
+                    text: format!(
+                        "{} row{} exported to {} in {elapsed:.1} s{recipe_note}",
+                        thousands(rows),
+                        if rows == 1 { "" } else { "s" },
+                        plan.destination()
+                    ),
+                    error: false,
+                }
+            }
+            Err(e) => Message { text: format!("export to {} failed: {e}", plan.destination()), error: true },
+        });
+        Vec::new()
+    }
+}
+
+/// A running export.
+#[derive(Debug)]
+pub struct Exporting {
+    pub tab: usize,
+    pub destination: String,
+    pub watch: Arc<Watch>,
+    pub started: Instant,
+    /// The view's row count, when known (for the fraction and the time left).
+    pub total: Option<u64>,
+}
+
+impl Exporting {
+    /// The status line: rows (of the total), bytes, time left, how to stop.
+    pub fn status(&self) -> String {
+        let rows = self.watch.rows();
+        let bytes = self.watch.bytes();
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let mut line = format!("exporting to {}: {} rows", self.destination, thousands(rows));
+        if let Some(total) = self.total.filter(|t| *t > 0) {
+            let fraction = (rows as f64 / total as f64).min(1.0);
+            line.push_str(&format!(" of {} ({:.0}%)", thousands(total), fraction * 100.0));
+            if fraction > 0.01 {
+                let left = elapsed * (1.0 - fraction) / fraction;
+                line.push_str(&format!(", {} left", clock(left)));
+            }
+        }
+        if bytes > 0 {
+            line.push_str(&format!(", {}", human_bytes(bytes)));
+        }
+        if self.watch.cancelled() {
+            line.push_str(" · cancelling…");
+        } else {
+            line.push_str(&format!(" · {} · Esc cancels", clock(elapsed)));
+        }
+        line
+    }
+}
+
+fn clock(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typed(d: &mut ExportDialog, text: &str) {
+        for c in text.chars() {
+            d.key(PaletteKey::Char(c));
+        }
+    }
+
+    #[test]
+    fn the_dialog_shows_the_options_of_its_destination_and_builds_the_plan() {
+        let mut d = ExportDialog::new(0, "out/proposed.parquet".into());
+        typed(&mut d, "out/o.csv"); // the first key replaces the proposal
+        assert_eq!(
+            d.fields(),
+            [Field::Destination, Field::Format, Field::Delimiter, Field::Header, Field::Quote]
+        );
+        d.key(PaletteKey::Down);
+        d.key(PaletteKey::Down);
+        d.key(PaletteKey::Backspace);
+        typed(&mut d, ";");
+        d.key(PaletteKey::Down);
+        d.key(PaletteKey::Char(' ')); // no header
+        let Outcome::Start(plan, false) = d.key(PaletteKey::Enter) else { panic!("no start: {:?}", d.error) };
+        let ExportPlan::File { path, write, .. } = &plan else { panic!("{plan:?}") };
+        assert_eq!(path, "out/o.csv");
+        assert_eq!(
+            write.csv,
+            Some(CsvWrite { delimiter: Some(";".into()), quote: None, header: Some(false) })
+        );
+        let (name, output) = plan.output();
+        assert_eq!((name.as_str(), output.format), ("o", None));
+
+        // A Parquet file: codec and row groups; the format chosen over the extension.
+        let mut d = ExportDialog::new(0, "o.data".into());
+        assert!(matches!(d.key(PaletteKey::Enter), Outcome::Stay));
+        assert!(d.error.as_deref().unwrap_or("").contains("unknown output format"), "{:?}", d.error);
+        d.key(PaletteKey::Down);
+        d.key(PaletteKey::Char(' ')); // parquet
+        assert_eq!(d.fields()[2..], [Field::Compression, Field::RowGroup]);
+        d.key(PaletteKey::Down);
+        d.key(PaletteKey::Char(' ')); // snappy
+        d.key(PaletteKey::Down);
+        typed(&mut d, "5000");
+        let Outcome::Start(plan, _) = d.key(PaletteKey::Enter) else { panic!("{:?}", d.error) };
+        let (_, output) = plan.output();
+        assert_eq!(output.format.as_deref(), Some("parquet"));
+        assert_eq!(
+            output.parquet,
+            Some(ParquetWrite {
+                compression: Some(Codec::Snappy),
+                row_group_size: Some(5000),
+                ..Default::default()
+            })
+        );
+
+        // A table: mode and key instead of file options; upsert needs the key.
+        let mut d = ExportDialog::new(0, "sqlite://w.db?table=orders".into());
+        assert_eq!(d.fields(), [Field::Destination, Field::Mode]);
+        d.key(PaletteKey::Down);
+        d.key(PaletteKey::Char(' '));
+        d.key(PaletteKey::Char(' ')); // upsert
+        assert_eq!(d.fields(), [Field::Destination, Field::Mode, Field::Key]);
+        assert!(matches!(d.key(PaletteKey::Enter), Outcome::Stay));
+        assert!(d.error.as_deref().unwrap_or("").contains("needs a key"));
+        d.key(PaletteKey::Down);
+        typed(&mut d, "order_id");
+        let Outcome::Start(plan, _) = d.key(PaletteKey::Enter) else { panic!("{:?}", d.error) };
+        let (name, output) = plan.output();
+        assert_eq!(name, "orders");
+        assert_eq!(output.sqlite.as_deref(), Some("w.db"));
+        assert_eq!((output.mode, output.key), (Some(LoadMode::Upsert), vec!["order_id".to_string()]));
+    }
+
+    #[test]
+    fn progress_reads_rows_bytes_and_time_left() {
+        let watch = Arc::new(Watch::default());
+        let e = Exporting {
+            tab: 0,
+            destination: "o.parquet".into(),
+            watch: watch.clone(),
+            started: Instant::now() - std::time::Duration::from_secs(10),
+            total: Some(4_000_000),
+        };
+        watch.record(1_000_000, 3 << 20);
+        assert_eq!(e.status(), "exporting to o.parquet: 1,000,000 rows of 4,000,000 (25%), 0:30 left, 3.1 MB · 0:10 · Esc cancels");
+        watch.cancel();
+        assert!(e.status().ends_with("cancelling…"));
+    }
+}
