@@ -483,15 +483,19 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
                 return writeln!(out, "{rows} rows loaded into {}", load.url())
                     .map_err(|e| Error::runtime(format!("writing output: {e}")));
             }
-            if to.starts_with("s3://") {
-                return Err(Error::input(format!(
-                    "{to}: exporting to S3 is not supported yet; export to a local file or a database"
-                )));
-            }
             let format = match format {
                 Some(name) => Format::from_name(&name)?,
                 None => crate::sink::output_format(&to)?,
             };
+            if to.starts_with("s3://") {
+                write.check(format)?;
+                let config = crate::source::s3::S3Config::resolve(options.s3_endpoint.as_deref())?;
+                let ws = Workspace::open(&[(None, data)], &options).await?;
+                let ds = &ws.datasets()[0];
+                let rows = ws.export_s3(ds, &[], &to, format, &write, &config, overwrite, None).await?;
+                return writeln!(out, "{rows} rows written to {to}")
+                    .map_err(|e| Error::runtime(format!("writing output: {e}")));
+            }
             let ws = Workspace::open(&[(None, data)], &options).await?;
             let ds = &ws.datasets()[0];
             let inputs = ds.files.clone();

@@ -584,6 +584,40 @@ impl Workspace {
         .await
     }
 
+    /// Writes `ds`'s view (after `steps`) to the S3 object `url` as `format`: streamed to
+    /// a scratch file, then sent as one multipart upload completed only when whole
+    /// (`sink::s3`). Replacing an existing object needs `overwrite`. Returns the rows.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn export_s3(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        url: &str,
+        format: Format,
+        write: &crate::sink::WriteOptions,
+        config: &crate::source::s3::S3Config,
+        overwrite: bool,
+        watch: Option<Arc<crate::sink::Watch>>,
+    ) -> Result<u64> {
+        crate::sink::s3::check_overwrite(config, url, &ds.files, overwrite).await?;
+        let scratch = crate::sink::s3::Scratch::new(url)?;
+        let (path, write) = (scratch.path().to_path_buf(), write.clone());
+        let rows = self
+            .on_view(ds, steps, move |lf| {
+                let lf = match &watch {
+                    Some(w) => {
+                        w.set_file(&path);
+                        w.wrap(lf)?
+                    }
+                    None => lf,
+                };
+                crate::sink::sink_with(lf, &path, format, &write)
+            })
+            .await?;
+        crate::sink::s3::upload(config, url, scratch.path()).await?;
+        Ok(rows)
+    }
+
     /// Loads `ds`'s view (after `steps`) into a database table in one transaction
     /// (`sink::Load`: SQLite or Postgres); replacing an existing table needs `overwrite`.
     /// Returns the rows loaded.

@@ -48,6 +48,8 @@ impl Destination {
     /// The file written (the database file for SQLite; none for a server).
     fn path(&self) -> Option<&str> {
         match self {
+            // An S3 object has no local folder for the manifest.
+            Destination::File { path, .. } if path.starts_with("s3://") => None,
             Destination::File { path, .. } => Some(path),
             Destination::Table(crate::sink::Load::Sqlite(t)) => Some(&t.db),
             Destination::Table(crate::sink::Load::Postgres(_)) => None,
@@ -649,7 +651,15 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
                         Some(f) => Format::from_name(f)?,
                         None => crate::sink::output_format(path)?,
                     };
-                    crate::sink::check_overwrite(path, &input_files, true)?;
+                    if path.starts_with("s3://") {
+                        if input_files.contains(path) {
+                            return Err(Error::input(format!(
+                                "{path}: is an input; an output never overwrites its own input"
+                            )));
+                        }
+                    } else {
+                        crate::sink::check_overwrite(path, &input_files, true)?;
+                    }
                     Destination::File { path: path.clone(), format, write: o.write_options() }
                 }
                 (None, Some(db), _) => {
@@ -788,6 +798,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
             (built.result.clone(), None)
         };
         let mut staged = Vec::new();
+        let mut uploads = Vec::new();
         let mut loads = Some(crate::sink::Sessions::default());
         for (name, destination, rows_kind) in &destinations {
             let lf = match rows_kind {
@@ -795,6 +806,23 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
                 Rows::Quarantine => bad.clone().unwrap_or_else(|| valid.clone()),
             };
             match destination {
+                Destination::File { path, format, write } if path.starts_with("s3://") => {
+                    // Written locally now, uploaded when every output is whole.
+                    stages.start(&format!("writing {name} ({path})"));
+                    let scratch = crate::sink::s3::Scratch::new(path)?;
+                    let (temp, format, write) = (scratch.path().to_path_buf(), *format, write.clone());
+                    let rows = blocking(move || crate::sink::sink_with(lf, &temp, format, &write)).await?;
+                    let bytes = std::fs::metadata(scratch.path()).ok().map(|m| m.len());
+                    manifest.outputs.push(OutputInfo {
+                        name: name.clone(),
+                        destination: path.clone(),
+                        format: format.name().into(),
+                        rows_kind: *rows_kind,
+                        rows,
+                        bytes,
+                    });
+                    uploads.push((scratch, path.clone()));
+                }
                 Destination::File { path, format, write } => {
                     stages.start(&format!("writing {name} ({path})"));
                     let stage = crate::sink::Staged::new(path)?;
@@ -864,7 +892,15 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
         } else if !destinations.is_empty() {
             manifest.rows.valid = Some(rows_in);
         }
-        // Every output is whole: only now do they replace what was there.
+        // Every output is whole: only now do they replace what was there. Uploads first
+        // (the likeliest to fail), then the databases, then local files (renames).
+        if !uploads.is_empty() {
+            let config = crate::source::s3::S3Config::resolve(options.open.s3_endpoint.as_deref())?;
+            for (scratch, url) in &uploads {
+                stages.start(&format!("uploading {url}"));
+                crate::sink::s3::upload(&config, url, scratch.path()).await?;
+            }
+        }
         if let Some(sessions) = loads {
             blocking(move || sessions.commit()).await?;
         }

@@ -8,6 +8,7 @@
 //! bounded memory. Database loads are in `sqlite` and `postgres`.
 
 pub mod postgres;
+pub mod s3;
 pub mod sqlite;
 
 use std::io::ErrorKind;

@@ -288,9 +288,6 @@ impl ExportDialog {
                 "give a destination: a file, sqlite://PATH?table=T or postgres://…?table=T",
             ));
         }
-        if dest.starts_with("s3://") {
-            return Err(Error::input(format!("{dest}: exporting to S3 is not supported yet")));
-        }
         if let Some(mut load) = Load::parse(dest)? {
             let key: Vec<String> =
                 self.key.split(',').map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect();
@@ -412,11 +409,24 @@ pub async fn run(
     plan: &ExportPlan,
     overwrite: bool,
     watch: Arc<Watch>,
+    options: &crate::source::OpenOptions,
 ) -> (bool, crate::error::Result<u64>) {
     let Some(ds) = ws.datasets().get(tab).cloned() else {
         return (false, Err(crate::error::Error::runtime("the tab is gone")));
     };
     match plan {
+        ExportPlan::File { path, format, write } if path.starts_with("s3://") => {
+            let config = match crate::source::s3::S3Config::resolve(options.s3_endpoint.as_deref()) {
+                Ok(c) => c,
+                Err(e) => return (false, Err(e)),
+            };
+            match crate::sink::s3::exists(&config, path).await {
+                Ok(true) if !overwrite => return (true, Ok(0)),
+                Ok(_) => {}
+                Err(e) => return (false, Err(e)),
+            }
+            (false, ws.export_s3(&ds, steps, path, *format, write, &config, true, Some(watch)).await)
+        }
         ExportPlan::File { path, format, write } => {
             let exists = std::path::Path::new(path).exists();
             if let Err(e) = crate::sink::check_overwrite(path, &ds.files, true) {

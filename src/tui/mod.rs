@@ -187,8 +187,10 @@ impl JobRunner {
                     });
                 }
                 Job::Export { tab, steps, plan, overwrite, watch } => {
+                    let options = self.options.clone();
                     tokio::spawn(async move {
-                        let (exists, result) = export::run(&ws, tab, &steps, &plan, overwrite, watch).await;
+                        let (exists, result) =
+                            export::run(&ws, tab, &steps, &plan, overwrite, watch, &options).await;
                         let _ = tx.send(Done::Exported { tab, plan, exists, result });
                     });
                 }

@@ -987,7 +987,7 @@ fn render_export(frame: &mut Frame, app: &App, theme: &Theme, dialog: &super::ex
     match &dialog.error {
         Some(e) => lines.push(Line::styled(format!("  {e}"), theme.error)),
         None => lines.push(Line::raw(
-            "  a file (.parquet .csv .tsv .ndjson .arrow), sqlite://PATH?table=T or postgres://USER@HOST/DB?table=T",
+            "  a file (.parquet .csv .tsv .ndjson .arrow; local or s3://), sqlite://PATH?table=T or postgres://…?table=T",
         )),
     }
     let area = centered(frame.area(), 110, lines.len() as u16 + 2);

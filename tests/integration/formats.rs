@@ -342,7 +342,7 @@ fn export_round_trips_every_format_and_refuses_what_it_must() {
     assay(&["export", &orders, "--to", &dat, "--format", "parquet"]).ok();
     assert_eq!(&std::fs::read(&dat).unwrap()[..4], b"PAR1");
     // Refusals: an existing file without --overwrite, the input itself, an unknown
-    // format, an S3 destination (not yet); the existing file is untouched.
+    // format; the existing file is untouched.
     let existing = dir.path().join("o.parquet").display().to_string();
     let before = std::fs::read(&existing).unwrap();
     assay(&["export", &orders, "--to", &existing]).fails(2, &["already exists", "--overwrite"]);
@@ -350,7 +350,6 @@ fn export_round_trips_every_format_and_refuses_what_it_must() {
     assay(&["export", &orders, "--to", &orders, "--overwrite"]).fails(2, &["is an input"]);
     assay(&["export", &orders, "--to", &dir.path().join("o.xyz").display().to_string()])
         .fails(2, &["unknown output format"]);
-    assay(&["export", &orders, "--to", "s3://lake/o.parquet"]).fails(2, &["not supported yet"]);
     // --overwrite replaces it.
     let said =
         assay(&["export", &sample("customers.parquet"), "--to", &existing, "--overwrite"]).ok().to_string();

@@ -219,3 +219,79 @@ fn a_recipe_reads_s3_and_its_manifest_names_the_objects_etags() {
     let text = serde_json::to_string(&manifest).unwrap();
     assert!(!text.contains(SECRET) && !text.contains(KEY), "secrets in the manifest");
 }
+
+#[test]
+fn exports_upload_to_s3_in_parts_read_back_equal_and_never_half_written() {
+    let s = server();
+    let mut env = creds();
+    env.push(("AWS_ENDPOINT_URL", s.endpoint.as_str()));
+    let orders = sample("orders.csv");
+    let url = "s3://lake/exports/orders.parquet";
+    let said = assay_env(&["export", &orders, "--to", url], &env).ok().to_string();
+    assert_eq!(said.trim(), format!("50000 rows written to {url}"));
+    // Read back from S3: the same rows, both ways.
+    for (a, b) in [("t", "orders"), ("orders", "t")] {
+        let q = format!("SELECT COUNT(*) AS n FROM (SELECT * FROM {a} EXCEPT SELECT * FROM {b}) AS d");
+        let t = format!("t={url}");
+        let out = assay_env(
+            &["sql", &q, "-t", &t, "-t", &orders, "--engine", "datafusion", "--format", "json"],
+            &env,
+        );
+        assert_eq!(json(out.ok())[0]["n"], 0, "rows of {a} not in {b}");
+    }
+    // Replacing needs --overwrite; the object stays as it was until then.
+    let object = s._root.path().join("lake/exports/orders.parquet");
+    let before = std::fs::read(&object).unwrap();
+    assay_env(&["export", &sample("customers.parquet"), "--to", url], &env)
+        .fails(2, &["already exists", "--overwrite"]);
+    assert_eq!(std::fs::read(&object).unwrap(), before);
+    // A file of many parts (16 MB each): a 1.5M-row CSV, with writer options.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.csv");
+    assay::generate::generate(assay::generate::Kind::Orders, 1_500_000, 5, &big).unwrap();
+    let big = big.display().to_string();
+    let big_url = "s3://lake/exports/big.csv";
+    assay_env(&["export", &big, "--to", big_url, "--csv-delimiter", ";"], &env).ok();
+    let size = std::fs::metadata(s._root.path().join("lake/exports/big.csv")).unwrap().len();
+    assert!(size > 3 * (16 << 20), "{size} bytes: not a multi-part upload");
+    let counted = assay_env(&["count", big_url, "--delimiter", ";"], &env);
+    assert_eq!(counted.ok().trim(), "1500000");
+    // Credentials the server refuses: a runtime error naming the URL, no object.
+    let mut wrong = env.clone();
+    wrong[1] = ("AWS_SECRET_ACCESS_KEY", "not-the-secret");
+    assay_env(&["export", &orders, "--to", "s3://lake/exports/denied.parquet"], &wrong)
+        .fails(3, &["s3://lake/exports/denied.parquet", "access denied"]);
+    assert!(!s._root.path().join("lake/exports/denied.parquet").exists());
+    // A prefix is not an object.
+    assay_env(&["export", &orders, "--to", "s3://lake/exports/", "--format", "parquet"], &env)
+        .fails(2, &["name an object"]);
+    // No scratch file is left behind.
+    let scratch: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".assay-upload-"))
+        .collect();
+    assert!(scratch.is_empty(), "{scratch:?}");
+
+    // A recipe's output on S3: uploaded only when the run's checks pass.
+    let recipe = |min: u32| {
+        format!(
+            "name = \"to-s3\"\n[sources.orders]\npath = {orders:?}\n\n[[steps]]\nfilter = \"amount > {min}\"\n\n\
+             [[checks]]\nrow_count = {{ min = 1 }}\n\n[outputs.out]\npath = \"s3://lake/exports/big_orders.parquet\"\n"
+        )
+    };
+    let path = write(dir.path(), "r.toml", recipe(1000).as_bytes());
+    let manifest = json(assay_env(&["run", &path, "--format", "json"], &env).ok());
+    assert_eq!(manifest["outputs"][0]["destination"], "s3://lake/exports/big_orders.parquet");
+    let rows = manifest["outputs"][0]["rows"].clone();
+    let back = assay_env(&["count", "s3://lake/exports/big_orders.parquet"], &env);
+    assert_eq!(back.ok().trim(), rows.to_string());
+    assert!(dir.path().join("to-s3.manifest.json").exists(), "the manifest goes beside the recipe");
+    let object = s._root.path().join("lake/exports/big_orders.parquet");
+    let before = std::fs::read(&object).unwrap();
+    let path = write(dir.path(), "r.toml", recipe(1_000_000_000).as_bytes());
+    let run = assay_env(&["run", &path], &env);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(std::fs::read(&object).unwrap(), before);
+}

@@ -225,8 +225,15 @@ impl Harness {
                     Done::RecipeOpened { path, result }
                 }
                 (Job::Export { tab, steps, plan, overwrite, watch }, Some((ws, rt))) => {
-                    let (exists, result) =
-                        rt.block_on(assay::tui::export::run(ws, tab, &steps, &plan, overwrite, watch));
+                    let (exists, result) = rt.block_on(assay::tui::export::run(
+                        ws,
+                        tab,
+                        &steps,
+                        &plan,
+                        overwrite,
+                        watch,
+                        &Default::default(),
+                    ));
                     Done::Exported { tab, plan, exists, result }
                 }
                 (Job::Funnel { .. } | Job::OpenRecipe { .. } | Job::Export { .. }, None) => continue,
@@ -1308,8 +1315,17 @@ fn export_dialog_writes_files_and_tables_asks_before_replacing_shows_progress_an
     let Harness { app, real, .. } = &mut h;
     let (ws, rt) = real.as_ref().unwrap();
     let (exists, result) = std::thread::scope(|scope| {
-        let running = scope
-            .spawn(|| rt.block_on(assay::tui::export::run(ws, *tab, steps, plan, *overwrite, watch.clone())));
+        let running = scope.spawn(|| {
+            rt.block_on(assay::tui::export::run(
+                ws,
+                *tab,
+                steps,
+                plan,
+                *overwrite,
+                watch.clone(),
+                &Default::default(),
+            ))
+        });
         while watch.rows() == 0 && !running.is_finished() {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
