@@ -224,6 +224,10 @@ pub struct WriteArgs {
     /// Parquet: no column statistics.
     #[arg(long)]
     pub no_statistics: bool,
+    /// Write a Hive-style folder tree partitioned by these columns (`DEST/country=DE/…`;
+    /// DEST is a folder, Parquet unless --format or its extension says otherwise).
+    #[arg(long, value_name = "COL[,COL]", value_delimiter = ',')]
+    pub partition_by: Vec<String>,
 }
 
 impl WriteArgs {
@@ -247,7 +251,7 @@ impl WriteArgs {
                 row_group_size: self.row_group_size,
                 statistics: self.no_statistics.then_some(false),
             });
-        crate::sink::WriteOptions { csv, parquet }
+        crate::sink::WriteOptions { csv, parquet, partition_by: self.partition_by.clone() }
     }
 }
 
@@ -483,11 +487,11 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
                 return writeln!(out, "{rows} rows loaded into {}", load.url())
                     .map_err(|e| Error::runtime(format!("writing output: {e}")));
             }
-            let format = match format {
-                Some(name) => Format::from_name(&name)?,
-                None => crate::sink::output_format(&to)?,
-            };
+            let format = crate::sink::format_of(&to, format.as_deref(), !write.partition_by.is_empty())?;
             if to.starts_with("s3://") {
+                if !write.partition_by.is_empty() {
+                    return Err(Error::input(format!("{to}: partitioned output goes to a local folder")));
+                }
                 write.check(format)?;
                 let config = crate::source::s3::S3Config::resolve(options.s3_endpoint.as_deref())?;
                 let ws = Workspace::open(&[(None, data)], &options).await?;

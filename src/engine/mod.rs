@@ -554,7 +554,7 @@ impl Workspace {
 
     /// Writes `ds`'s view (after `steps`) to the file `dest` as `format` by streaming
     /// (bounded memory), atomically: a temporary file beside `dest`, renamed over it only
-    /// when whole. `watch` follows the rows and bytes and can stop it (nothing is then
+    /// when whole (a folder, when `write` partitions it: `sink::write_output`). `watch` follows the rows and bytes and can stop it (nothing is then
     /// written). Returns the rows the written file holds.
     pub async fn export(
         &self,
@@ -571,15 +571,7 @@ impl Workspace {
                 Some(w) => w.wrap(lf)?,
                 None => lf,
             };
-            let mut rows = 0;
-            crate::sink::write_atomic(&dest, |temp| {
-                if let Some(w) = &watch {
-                    w.set_file(temp);
-                }
-                rows = crate::sink::sink_with(lf, temp, format, &write)?;
-                Ok(())
-            })?;
-            Ok(rows)
+            crate::sink::write_output(lf, &dest, format, &write, watch.as_deref())
         })
         .await
     }

@@ -263,12 +263,19 @@ pub struct Output {
     /// Parquet writing: `{ compression, level, row_group_size, statistics }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parquet: Option<crate::sink::ParquetWrite>,
+    /// A Hive-style folder tree partitioned by these columns (`path` is then a folder).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partition_by: Vec<String>,
 }
 
 impl Output {
     /// The writer options of a file output.
     pub fn write_options(&self) -> crate::sink::WriteOptions {
-        crate::sink::WriteOptions { csv: self.csv.clone(), parquet: self.parquet.clone() }
+        crate::sink::WriteOptions {
+            csv: self.csv.clone(),
+            parquet: self.parquet.clone(),
+            partition_by: self.partition_by.clone(),
+        }
     }
 }
 
@@ -718,11 +725,15 @@ fn validate(recipe: &Recipe, text: &str, origin: &str) -> Result<Vec<Planned>> {
                 "{at}: output `{name}`: give exactly one of `path`, `sqlite` or `postgres`"
             )));
         }
-        if output.path.is_some() {
-            let format = match &output.format {
-                Some(f) => crate::source::Format::from_name(f)?,
-                None => crate::sink::output_format(output.path.as_deref().unwrap_or_default())?,
-            };
+        if let Some(path) = &output.path {
+            let format =
+                crate::sink::format_of(path, output.format.as_deref(), !output.partition_by.is_empty())
+                    .map_err(|e| Error::input(format!("{at}: output `{name}`: {}", e.message())))?;
+            if !output.partition_by.is_empty() && path.starts_with("s3://") {
+                return Err(Error::input(format!(
+                    "{at}: output `{name}`: partitioned output goes to a local folder"
+                )));
+            }
             output
                 .write_options()
                 .check(format)
@@ -732,9 +743,9 @@ fn validate(recipe: &Recipe, text: &str, origin: &str) -> Result<Vec<Planned>> {
                     "{at}: output `{name}`: `table`, `mode` and `key` are for database outputs"
                 )));
             }
-        } else if output.csv.is_some() || output.parquet.is_some() {
+        } else if output.csv.is_some() || output.parquet.is_some() || !output.partition_by.is_empty() {
             return Err(Error::input(format!(
-                "{at}: output `{name}`: `csv` and `parquet` options are for file outputs"
+                "{at}: output `{name}`: `csv`, `parquet` and `partition_by` are for file outputs"
             )));
         } else if output.table.is_none() {
             return Err(Error::input(format!("{at}: output `{name}`: a database output needs `table`")));

@@ -647,10 +647,8 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
         .map(|(name, o)| {
             let destination = match (&o.path, &o.sqlite, &o.postgres) {
                 (Some(path), _, _) => {
-                    let format = match &o.format {
-                        Some(f) => Format::from_name(f)?,
-                        None => crate::sink::output_format(path)?,
-                    };
+                    let format =
+                        crate::sink::format_of(path, o.format.as_deref(), !o.partition_by.is_empty())?;
                     if path.starts_with("s3://") {
                         if input_files.contains(path) {
                             return Err(Error::input(format!(
@@ -799,6 +797,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
         };
         let mut staged = Vec::new();
         let mut uploads = Vec::new();
+        let mut trees = Vec::new();
         let mut loads = Some(crate::sink::Sessions::default());
         for (name, destination, rows_kind) in &destinations {
             let lf = match rows_kind {
@@ -822,6 +821,24 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
                         bytes,
                     });
                     uploads.push((scratch, path.clone()));
+                }
+                Destination::File { path, format, write } if !write.partition_by.is_empty() => {
+                    stages.start(&format!("writing {name} ({path}, partitioned)"));
+                    let tree = crate::sink::StagedTree::new(path)?;
+                    let (temp, format, write) = (tree.temp().to_path_buf(), *format, write.clone());
+                    let rows = blocking(move || {
+                        crate::sink::sink_partitioned(lf, &temp, format, &write, &write.partition_by)
+                    })
+                    .await?;
+                    manifest.outputs.push(OutputInfo {
+                        name: name.clone(),
+                        destination: path.clone(),
+                        format: format.name().into(),
+                        rows_kind: *rows_kind,
+                        rows,
+                        bytes: None,
+                    });
+                    trees.push(tree);
                 }
                 Destination::File { path, format, write } => {
                     stages.start(&format!("writing {name} ({path})"));
@@ -906,6 +923,9 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
         }
         for stage in staged {
             stage.commit()?;
+        }
+        for tree in trees {
+            tree.commit()?;
         }
     }
     manifest.durations_ms.outputs = outputs_started.elapsed().as_millis() as u64;

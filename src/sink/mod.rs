@@ -19,6 +19,7 @@ use polars::prelude::*;
 
 use crate::error::{io_error, Error, Result};
 use crate::source::Format;
+use polars::lazy::dsl::file_provider;
 
 /// Refuses `dest` when it exists (unless `overwrite`) or is one of `inputs`; its
 /// extension must name a format.
@@ -59,6 +60,9 @@ pub struct WriteOptions {
     pub csv: Option<CsvWrite>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parquet: Option<ParquetWrite>,
+    /// Columns whose values name the folders of a Hive-style tree (`country=DE/…`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partition_by: Vec<String>,
 }
 
 /// CSV writing: delimiter, quoting, header.
@@ -205,9 +209,171 @@ pub fn sink_to(lf: LazyFrame, temp: &Path, format: Format) -> Result<u64> {
 pub fn sink_with(lf: LazyFrame, temp: &Path, format: Format, write: &WriteOptions) -> Result<u64> {
     let shown = temp.display().to_string();
     let failed = |e: PolarsError| Error::runtime(format!("writing {shown}: {e}"));
+    let file_format = file_format(format, write)?;
+    let target = SinkDestination::File { target: SinkTarget::Path(PlRefPath::new(shown.as_str())) };
+    let args = UnifiedSinkArgs { sync_on_close: sync_on_close::SyncOnCloseType::All, ..Default::default() };
+    lf.sink(target, file_format, args)
+        .and_then(|lf| lf.collect_with_engine(Engine::Streaming))
+        .map_err(failed)?;
+    count_written(temp, format, write)
+}
+
+/// The extension of a written file of `format`.
+fn extension(format: Format) -> &'static str {
+    match format {
+        Format::Ipc => "arrow",
+        other => other.name(),
+    }
+}
+
+/// Streams `lf` into the folder `temp` as a Hive-style tree partitioned by `keys`
+/// (`temp/country=DE/00000000.parquet`; the key columns live in the folder names, not
+/// in the files). Returns the rows the files hold.
+pub fn sink_partitioned(
+    lf: LazyFrame,
+    temp: &Path,
+    format: Format,
+    write: &WriteOptions,
+    keys: &[String],
+) -> Result<u64> {
+    let shown = temp.display().to_string();
+    let failed = |e: PolarsError| Error::runtime(format!("writing {shown}: {e}"));
+    let mut lf = lf;
+    let schema = lf.collect_schema().map_err(failed)?;
+    for k in keys {
+        if schema.get(k).is_none() {
+            return Err(Error::input(format!("partition column `{k}` is not in the data")));
+        }
+    }
+    let target = SinkDestination::Partitioned {
+        base_path: PlRefPath::new(shown.as_str()),
+        file_path_provider: Some(file_provider::FileProviderType::Hive(file_provider::HivePathProvider {
+            extension: extension(format).into(),
+        })),
+        partition_strategy: PartitionStrategy::Keyed {
+            keys: keys.iter().map(|k| col(k.as_str())).collect(),
+            include_keys: false,
+            keys_pre_grouped: false,
+        },
+        max_rows_per_file: IdxSize::MAX,
+        approximate_bytes_per_file: u64::MAX,
+    };
+    let args = UnifiedSinkArgs { sync_on_close: sync_on_close::SyncOnCloseType::All, ..Default::default() };
+    lf.sink(target, file_format(format, write)?, args)
+        .and_then(|lf| lf.collect_with_engine(Engine::Streaming))
+        .map_err(failed)?;
+    let mut rows = 0;
+    let mut folders = vec![temp.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).map_err(|e| io_error(folder.display(), &e))? {
+            let path = entry.map_err(|e| io_error(folder.display(), &e))?.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                rows += count_written(&path, format, write)?;
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// A partitioned tree being written into a hidden folder beside `dest`, which takes
+/// its place only on `commit` (an existing tree is moved aside, then removed); dropped
+/// before that, the hidden folder is removed.
+pub struct StagedTree {
+    temp: PathBuf,
+    dest: String,
+}
+
+impl StagedTree {
+    pub fn new(dest: &str) -> Result<StagedTree> {
+        let path = Path::new(dest.trim_end_matches('/'));
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| io_error(dir.display(), &e))?;
+        if path.is_file() {
+            return Err(Error::input(format!("{dest}: is a file; a partitioned output is a folder")));
+        }
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let temp = dir.join(format!(".{name}.assay-partial-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&temp);
+        std::fs::create_dir(&temp)
+            .map_err(|e| io_error(format!("{} (the folder of {dest})", dir.display()), &e))?;
+        Ok(StagedTree { temp, dest: dest.trim_end_matches('/').to_string() })
+    }
+
+    pub fn temp(&self) -> &Path {
+        &self.temp
+    }
+
+    pub fn commit(self) -> Result<()> {
+        let path = Path::new(&self.dest);
+        let old = self.temp.with_file_name(
+            self.temp
+                .file_name()
+                .map(|n| n.to_string_lossy().replace("assay-partial", "assay-old"))
+                .unwrap_or_default(),
+        );
+        if path.exists() {
+            std::fs::rename(path, &old).map_err(|e| io_error(&self.dest, &e))?;
+        }
+        if let Err(e) = std::fs::rename(&self.temp, path) {
+            let _ = std::fs::rename(&old, path);
+            return Err(io_error(&self.dest, &e));
+        }
+        let _ = std::fs::remove_dir_all(&old);
+        Ok(())
+    }
+}
+
+impl Drop for StagedTree {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.temp);
+    }
+}
+
+/// Writes `lf` to `dest`, atomically: one file, or a Hive-style tree when `write`
+/// partitions it. Returns the rows written; `watch` (if any) learns the file written.
+pub fn write_output(
+    lf: LazyFrame,
+    dest: &str,
+    format: Format,
+    write: &WriteOptions,
+    watch: Option<&Watch>,
+) -> Result<u64> {
+    if write.partition_by.is_empty() {
+        let mut rows = 0;
+        write_atomic(dest, |temp| {
+            if let Some(w) = watch {
+                w.set_file(temp);
+            }
+            rows = sink_with(lf, temp, format, write)?;
+            Ok(())
+        })?;
+        return Ok(rows);
+    }
+    let tree = StagedTree::new(dest)?;
+    let rows = sink_partitioned(lf, tree.temp(), format, write, &write.partition_by)?;
+    tree.commit()?;
+    Ok(rows)
+}
+
+/// The format of an output at `dest`: the one named, else the extension's; a
+/// partitioned folder without one is Parquet.
+pub fn format_of(dest: &str, named: Option<&str>, partitioned: bool) -> Result<Format> {
+    match named {
+        Some(name) => Format::from_name(name),
+        None if partitioned => {
+            Ok(Format::from_extension(dest.trim_end_matches('/')).unwrap_or(Format::Parquet))
+        }
+        None => output_format(dest),
+    }
+}
+
+/// How a file of `format` is written with `write`'s options.
+fn file_format(format: Format, write: &WriteOptions) -> Result<FileWriteFormat> {
     let csv = write.csv.clone().unwrap_or_default();
     let header = csv.header.unwrap_or(true);
-    let file_format = match format {
+    Ok(match format {
         Format::Parquet => {
             let p = write.parquet.clone().unwrap_or_default();
             let options = ParquetWriteOptions {
@@ -241,13 +407,16 @@ pub fn sink_with(lf: LazyFrame, temp: &Path, format: Format, write: &WriteOption
         }
         Format::NdJson => FileWriteFormat::NDJson(Default::default()),
         Format::Ipc => FileWriteFormat::Ipc(Default::default()),
-    };
-    let target = SinkDestination::File { target: SinkTarget::Path(PlRefPath::new(shown.as_str())) };
-    let args = UnifiedSinkArgs { sync_on_close: sync_on_close::SyncOnCloseType::All, ..Default::default() };
-    lf.sink(target, file_format, args)
-        .and_then(|lf| lf.collect_with_engine(Engine::Streaming))
-        .map_err(failed)?;
-    // Counted from the file itself: what will be published, not what was meant.
+    })
+}
+
+/// The rows a written file holds, counted from the file itself: what will be published,
+/// not what was meant.
+fn count_written(file: &Path, format: Format, write: &WriteOptions) -> Result<u64> {
+    let shown = file.display().to_string();
+    let failed = |e: PolarsError| Error::runtime(format!("writing {shown}: {e}"));
+    let csv = write.csv.clone().unwrap_or_default();
+    let header = csv.header.unwrap_or(true);
     let path = PlRefPath::new(shown.as_str());
     let written = match format {
         Format::Parquet => LazyFrame::scan_parquet(path, Default::default()),

@@ -34,6 +34,7 @@ pub enum Field {
     RowGroup,
     Mode,
     Key,
+    PartitionBy,
 }
 
 impl Field {
@@ -48,6 +49,7 @@ impl Field {
             Field::RowGroup => "row-group rows",
             Field::Mode => "mode",
             Field::Key => "upsert key",
+            Field::PartitionBy => "partition by",
         }
     }
 
@@ -72,6 +74,8 @@ pub struct ExportDialog {
     row_group: String,
     mode: usize,
     key: String,
+    /// Columns of a Hive-style tree (comma-separated).
+    partition_by: String,
     /// The destination is still the proposed one: the first character typed replaces it.
     proposed: bool,
     /// The destination exists: `y` replaces it.
@@ -116,6 +120,7 @@ impl ExportPlan {
                     format: (!from_extension).then(|| format.name().to_string()),
                     csv: write.csv.clone(),
                     parquet: write.parquet.clone(),
+                    partition_by: write.partition_by.clone(),
                     ..Default::default()
                 };
                 (stem.to_string(), output)
@@ -156,6 +161,7 @@ impl ExportDialog {
             row_group: String::new(),
             mode: 0,
             key: String::new(),
+            partition_by: String::new(),
             proposed: true,
             confirm: false,
             error: None,
@@ -169,6 +175,7 @@ impl ExportDialog {
         match plan {
             ExportPlan::File { path, format, write } => {
                 d.destination = path.clone();
+                d.partition_by = write.partition_by.join(",");
                 d.format = FORMATS.iter().position(|f| *f == format.name()).unwrap_or(0);
                 if let Some(csv) = &write.csv {
                     d.delimiter = csv.delimiter.clone().unwrap_or_else(|| ",".into());
@@ -197,12 +204,18 @@ impl ExportDialog {
         ["sqlite://", "postgres://", "postgresql://"].iter().any(|s| self.destination.starts_with(s))
     }
 
-    /// The format a file gets (the chosen one, else the extension's).
+    /// The format a file gets (the chosen one, else the extension's; a partitioned
+    /// folder without one is Parquet).
     fn file_format(&self) -> Option<Format> {
-        match FORMATS[self.format] {
-            "auto" => Format::from_extension(&self.destination),
-            name => Format::from_name(name).ok(),
-        }
+        let named = match FORMATS[self.format] {
+            "auto" => None,
+            name => Some(name),
+        };
+        crate::sink::format_of(&self.destination, named, !self.partitions().is_empty()).ok()
+    }
+
+    fn partitions(&self) -> Vec<String> {
+        self.partition_by.split(',').map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect()
     }
 
     /// The lines shown for this destination and format.
@@ -216,6 +229,9 @@ impl ExportDialog {
             return fields;
         }
         fields.push(Field::Format);
+        if !self.destination.starts_with("s3://") {
+            fields.push(Field::PartitionBy);
+        }
         match self.file_format() {
             Some(Format::Csv(_)) => fields.extend([Field::Delimiter, Field::Header, Field::Quote]),
             Some(Format::Parquet) => fields.extend([Field::Compression, Field::RowGroup]),
@@ -251,6 +267,13 @@ impl ExportDialog {
                     }
                     Field::Mode => format!("{:?}", MODES[self.mode]).to_lowercase(),
                     Field::Key => self.key.clone(),
+                    Field::PartitionBy => {
+                        if self.partition_by.is_empty() {
+                            "(one file)".into()
+                        } else {
+                            format!("{} (the destination is a folder)", self.partition_by)
+                        }
+                    }
                 };
                 (f.label().to_string(), value, i == self.selected)
             })
@@ -263,6 +286,7 @@ impl ExportDialog {
             Field::Delimiter => Some(&mut self.delimiter),
             Field::RowGroup => Some(&mut self.row_group),
             Field::Key => Some(&mut self.key),
+            Field::PartitionBy => Some(&mut self.partition_by),
             _ => None,
         }
     }
@@ -301,11 +325,16 @@ impl ExportDialog {
             }
             return Ok(ExportPlan::Table(load));
         }
-        let format = match FORMATS[self.format] {
-            "auto" => crate::sink::output_format(dest)?,
-            name => Format::from_name(name)?,
+        let partition_by = self.partitions();
+        let named = match FORMATS[self.format] {
+            "auto" => None,
+            name => Some(name),
         };
-        let mut write = WriteOptions::default();
+        let format = crate::sink::format_of(dest, named, !partition_by.is_empty())?;
+        if !partition_by.is_empty() && dest.starts_with("s3://") {
+            return Err(Error::input(format!("{dest}: partitioned output goes to a local folder")));
+        }
+        let mut write = WriteOptions { partition_by, ..Default::default() };
         match format {
             Format::Csv(d) => {
                 let tsv = d.delimiter == b'\t';
@@ -634,8 +663,16 @@ mod tests {
         typed(&mut d, "out/o.csv"); // the first key replaces the proposal
         assert_eq!(
             d.fields(),
-            [Field::Destination, Field::Format, Field::Delimiter, Field::Header, Field::Quote]
+            [
+                Field::Destination,
+                Field::Format,
+                Field::PartitionBy,
+                Field::Delimiter,
+                Field::Header,
+                Field::Quote
+            ]
         );
+        d.key(PaletteKey::Down);
         d.key(PaletteKey::Down);
         d.key(PaletteKey::Down);
         d.key(PaletteKey::Backspace);
@@ -658,7 +695,9 @@ mod tests {
         assert!(d.error.as_deref().unwrap_or("").contains("unknown output format"), "{:?}", d.error);
         d.key(PaletteKey::Down);
         d.key(PaletteKey::Char(' ')); // parquet
-        assert_eq!(d.fields()[2..], [Field::Compression, Field::RowGroup]);
+        assert_eq!(d.fields()[2..], [Field::PartitionBy, Field::Compression, Field::RowGroup]);
+        d.key(PaletteKey::Down);
+        typed(&mut d, "country, status");
         d.key(PaletteKey::Down);
         d.key(PaletteKey::Char(' ')); // snappy
         d.key(PaletteKey::Down);
@@ -666,6 +705,7 @@ mod tests {
         let Outcome::Start(plan, _) = d.key(PaletteKey::Enter) else { panic!("{:?}", d.error) };
         let (_, output) = plan.output();
         assert_eq!(output.format.as_deref(), Some("parquet"));
+        assert_eq!(output.partition_by, ["country", "status"]);
         assert_eq!(
             output.parquet,
             Some(ParquetWrite {

@@ -668,3 +668,96 @@ fn writer_options_shape_csv_and_parquet_files() {
         .fails(2, &["Parquet options given for a csv output"]);
     assert!(!std::path::Path::new(&x).exists());
 }
+
+#[test]
+fn partitioned_exports_write_a_hive_tree_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let orders = sample("orders.csv");
+    let tree = dir.path().join("by_country").display().to_string();
+    let said = assay(&["export", &orders, "--to", &tree, "--partition-by", "country"]).ok().to_string();
+    assert_eq!(said.trim(), format!("50000 rows written to {tree}"));
+    // One folder per value, the key in the folder name and not in the files.
+    let mut folders: Vec<String> = std::fs::read_dir(&tree)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    folders.sort();
+    let by_value = rows_of(
+        &orders,
+        "SELECT country, COUNT(*) AS n, ROUND(SUM(amount), 2) AS s FROM t GROUP BY country ORDER BY country",
+    );
+    let expected: Vec<String> = by_value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("country={}", r["country"].as_str().unwrap()))
+        .collect();
+    assert_eq!(folders, expected);
+    let file = std::fs::read_dir(dir.path().join("by_country").join(&folders[0]))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let columns: Vec<String> = {
+        use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+        let reader = SerializedFileReader::new(std::fs::File::open(&file).unwrap()).unwrap();
+        let schema = reader.metadata().file_metadata().schema_descr_ptr();
+        schema.columns().iter().map(|c| c.name().to_string()).collect()
+    };
+    assert!(
+        !columns.contains(&"country".to_string()) && columns.contains(&"amount".to_string()),
+        "{columns:?}"
+    );
+    // Read back as one dataset (the folder names become the column): the same groups.
+    let q =
+        "SELECT country, COUNT(*) AS n, ROUND(SUM(amount), 2) AS s FROM t GROUP BY country ORDER BY country";
+    assert_eq!(rows_of(&tree, q), by_value);
+    // Replacing the tree needs --overwrite; then the old folders are gone, with no
+    // hidden folder left beside it.
+    assay(&["export", &orders, "--to", &tree, "--partition-by", "status"])
+        .fails(2, &["already exists", "--overwrite"]);
+    assay(&[
+        "export",
+        &orders,
+        "--to",
+        &tree,
+        "--partition-by",
+        "status,country",
+        "--format",
+        "csv",
+        "--overwrite",
+    ])
+    .ok();
+    let names: Vec<String> = std::fs::read_dir(&tree)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| n.starts_with("status=")), "{names:?}");
+    let beside: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(beside, ["by_country"]);
+    let nested =
+        std::fs::read_dir(std::path::Path::new(&tree).join(&names[0])).unwrap().next().unwrap().unwrap();
+    assert!(nested.file_name().to_string_lossy().starts_with("country="));
+    // An unknown column fails before anything is written.
+    let other = dir.path().join("other").display().to_string();
+    assay(&["export", &orders, "--to", &other, "--partition-by", "nope"])
+        .fails(2, &["partition column `nope`"]);
+    assert!(!std::path::Path::new(&other).exists());
+    // A recipe output partitioned the same way.
+    let recipe = write(
+        dir.path(),
+        "p.toml",
+        format!(
+            "name = \"p\"\n[sources.orders]\npath = {orders:?}\n\n[outputs.tree]\npath = {:?}\npartition_by = [\"country\"]\n",
+            dir.path().join("recipe_tree").display().to_string()
+        )
+        .as_bytes(),
+    );
+    let manifest = json(assay(&["run", &recipe, "--format", "json"]).ok());
+    assert_eq!(manifest["outputs"][0]["rows"], 50_000);
+    assert_eq!(rows_of(&dir.path().join("recipe_tree").display().to_string(), q), by_value);
+}

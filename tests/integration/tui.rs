@@ -1267,7 +1267,7 @@ fn export_dialog_writes_files_and_tables_asks_before_replacing_shows_progress_an
     let csv = dir.path().join("kept.csv").display().to_string();
     h.typed("⎋", App::export_key);
     export_to(&mut h, &csv);
-    h.typed("↓↓⌫;↓ \n", App::export_key);
+    h.typed("↓↓↓⌫;↓ \n", App::export_key);
     let message = h.app.message.as_ref().unwrap().text.clone();
     assert!(message.starts_with(&format!("{} rows exported to {csv}", thousands(filtered))), "{message}");
     let text = std::fs::read_to_string(&csv).unwrap();
@@ -1284,7 +1284,7 @@ fn export_dialog_writes_files_and_tables_asks_before_replacing_shows_progress_an
     let before = std::fs::read(&csv).unwrap();
     h.act(Action::UndoStep);
     export_to(&mut h, &csv);
-    h.typed("↓↓⌫;↓ \n", App::export_key);
+    h.typed("↓↓↓⌫;↓ \n", App::export_key);
     assert!(h.screen().contains("exists: y replaces it"), "{}", h.screen());
     h.typed("n", App::export_key);
     assert_eq!(std::fs::read(&csv).unwrap(), before);
