@@ -57,6 +57,25 @@ impl Destination {
     }
 }
 
+/// A file output written but not yet published.
+enum Pending {
+    File(crate::sink::Staged),
+    Tree(crate::sink::StagedTree),
+    /// A scratch file to upload to the URL.
+    Upload(crate::sink::s3::Scratch, String),
+}
+
+impl Pending {
+    /// Where the writer writes.
+    fn temp(&self) -> &Path {
+        match self {
+            Pending::File(s) => s.temp(),
+            Pending::Tree(t) => t.temp(),
+            Pending::Upload(s, _) => s.path(),
+        }
+    }
+}
+
 /// What a run did: the manifest written beside the outputs.
 #[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
@@ -795,9 +814,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
         } else {
             (built.result.clone(), None)
         };
-        let mut staged = Vec::new();
-        let mut uploads = Vec::new();
-        let mut trees = Vec::new();
+        let mut pending_files = Vec::new();
         let mut loads = Some(crate::sink::Sessions::default());
         for (name, destination, rows_kind) in &destinations {
             let lf = match rows_kind {
@@ -805,56 +822,36 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
                 Rows::Quarantine => bad.clone().unwrap_or_else(|| valid.clone()),
             };
             match destination {
-                Destination::File { path, format, write } if path.starts_with("s3://") => {
-                    // Written locally now, uploaded when every output is whole.
-                    stages.start(&format!("writing {name} ({path})"));
-                    let scratch = crate::sink::s3::Scratch::new(path)?;
-                    let (temp, format, write) = (scratch.path().to_path_buf(), *format, write.clone());
-                    let rows = blocking(move || crate::sink::sink_with(lf, &temp, format, &write)).await?;
-                    let bytes = std::fs::metadata(scratch.path()).ok().map(|m| m.len());
-                    manifest.outputs.push(OutputInfo {
-                        name: name.clone(),
-                        destination: path.clone(),
-                        format: format.name().into(),
-                        rows_kind: *rows_kind,
-                        rows,
-                        bytes,
-                    });
-                    uploads.push((scratch, path.clone()));
-                }
-                Destination::File { path, format, write } if !write.partition_by.is_empty() => {
-                    stages.start(&format!("writing {name} ({path}, partitioned)"));
-                    let tree = crate::sink::StagedTree::new(path)?;
-                    let (temp, format, write) = (tree.temp().to_path_buf(), *format, write.clone());
-                    let rows = blocking(move || {
-                        crate::sink::sink_partitioned(lf, &temp, format, &write, &write.partition_by)
-                    })
-                    .await?;
-                    manifest.outputs.push(OutputInfo {
-                        name: name.clone(),
-                        destination: path.clone(),
-                        format: format.name().into(),
-                        rows_kind: *rows_kind,
-                        rows,
-                        bytes: None,
-                    });
-                    trees.push(tree);
-                }
                 Destination::File { path, format, write } => {
                     stages.start(&format!("writing {name} ({path})"));
-                    let stage = crate::sink::Staged::new(path)?;
-                    let (temp, format, write) = (stage.temp().to_path_buf(), *format, write.clone());
-                    let rows = blocking(move || crate::sink::sink_with(lf, &temp, format, &write)).await?;
-                    let bytes = std::fs::metadata(stage.temp()).ok().map(|m| m.len());
+                    // Written now where no reader sees it; published when every output
+                    // is whole.
+                    let pending = if path.starts_with("s3://") {
+                        Pending::Upload(crate::sink::s3::Scratch::new(path)?, path.clone())
+                    } else if !write.partition_by.is_empty() {
+                        Pending::Tree(crate::sink::StagedTree::new(path)?)
+                    } else {
+                        Pending::File(crate::sink::Staged::new(path)?)
+                    };
+                    let (temp, format, write) = (pending.temp().to_path_buf(), *format, write.clone());
+                    let rows = blocking(move || match write.partition_by.is_empty() {
+                        true => crate::sink::sink_with(lf, &temp, format, &write),
+                        false => {
+                            crate::sink::sink_partitioned(lf, &temp, format, &write, &write.partition_by)
+                        }
+                    })
+                    .await?;
+                    let bytes =
+                        pending.temp().is_file().then(|| std::fs::metadata(pending.temp()).ok()).flatten();
                     manifest.outputs.push(OutputInfo {
                         name: name.clone(),
                         destination: path.clone(),
                         format: format.name().into(),
                         rows_kind: *rows_kind,
                         rows,
-                        bytes,
+                        bytes: bytes.map(|m| m.len()),
                     });
-                    staged.push(stage);
+                    pending_files.push(pending);
                 }
                 Destination::Table(target) => {
                     stages.start(&format!("loading {name} ({})", target.url()));
@@ -911,21 +908,26 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
         }
         // Every output is whole: only now do they replace what was there. Uploads first
         // (the likeliest to fail), then the databases, then local files (renames).
+        let uploads: Vec<&Pending> =
+            pending_files.iter().filter(|p| matches!(p, Pending::Upload(..))).collect();
         if !uploads.is_empty() {
             let config = crate::source::s3::S3Config::resolve(options.open.s3_endpoint.as_deref())?;
-            for (scratch, url) in &uploads {
-                stages.start(&format!("uploading {url}"));
-                crate::sink::s3::upload(&config, url, scratch.path()).await?;
+            for upload in uploads {
+                if let Pending::Upload(scratch, url) = upload {
+                    stages.start(&format!("uploading {url}"));
+                    crate::sink::s3::upload(&config, url, scratch.path()).await?;
+                }
             }
         }
         if let Some(sessions) = loads {
             blocking(move || sessions.commit()).await?;
         }
-        for stage in staged {
-            stage.commit()?;
-        }
-        for tree in trees {
-            tree.commit()?;
+        for pending in pending_files {
+            match pending {
+                Pending::File(stage) => stage.commit()?,
+                Pending::Tree(tree) => tree.commit()?,
+                Pending::Upload(..) => {}
+            }
         }
     }
     manifest.durations_ms.outputs = outputs_started.elapsed().as_millis() as u64;

@@ -422,43 +422,14 @@ fn sqlite_loads_keep_types_follow_their_mode_and_roll_back_on_failure() {
     assert_eq!(decl, ["BIGINT", "TEXT", "DOUBLE", "DATE", "TIMESTAMP", "BOOLEAN", "DECIMAL(10,2)", "INT"]);
     drop(conn);
 
-    // Replacing needs --overwrite; append doubles; upsert on the key updates in place.
-    assay(&["export", &parquet, "--to", &url]).fails(2, &["the table exists", "--overwrite"]);
-    assay(&["export", &parquet, "--to", &format!("{url}&mode=append")]).ok();
-    assert_eq!(rows_of(&url, "SELECT COUNT(*) AS n FROM t")[0]["n"], 8);
-    assay(&["export", &parquet, "--to", &url, "--overwrite"]).ok();
-    assert_eq!(rows_of(&url, "SELECT COUNT(*) AS n FROM t")[0]["n"], 4);
-    let mut changed = typed();
-    changed.apply("score", |s| s.clone() * 2.0).unwrap();
-    let changed_path = dir.path().join("changed.parquet");
-    write_parquet(&mut changed, &changed_path);
-    let upsert = format!("{url}&mode=upsert&key=id");
-    assay(&["export", &changed_path.display().to_string(), "--to", &upsert]).ok();
-    let after = rows_of(&url, "SELECT id, score FROM t ORDER BY id");
-    assert_eq!(
-        after,
-        serde_json::json!([
-            {"id": 1, "score": 7.0}, {"id": 2, "score": -8.5}, {"id": 3, "score": null}, {"id": 4, "score": 2e-9}
-        ])
+    load_contract(
+        dir.path(),
+        &parquet,
+        &url,
+        &format!("sqlite://{db}?table=orders"),
+        &format!("sqlite://{db}?table=by_id"),
+        &[],
     );
-
-    // A load that fails mid-way (a bad value deep in a CSV) leaves the table as it was,
-    // in every mode.
-    let mut text = String::from("id,name\n");
-    for i in 0..300_000 {
-        text.push_str(&format!("{i},n{i}\n"));
-    }
-    text.push_str("not-a-number,oops\n");
-    let bad = write(dir.path(), "bad.csv", text.as_bytes());
-    let before = rows_of(&url, all);
-    let failing = assay(&["export", &bad, "--to", &format!("{url}&mode=append")]);
-    assert_ne!(failing.code, 0, "{}", failing.stdout);
-    assert!(!failing.stderr.contains("panicked"), "{}", failing.stderr);
-    assert_eq!(rows_of(&url, all), before);
-    let failing = assay(&["export", &bad, "--to", &url, "--overwrite"]);
-    assert_ne!(failing.code, 0);
-    assert_eq!(rows_of(&url, all), before);
-
     // Refusals before anything is written.
     assay(&["export", &parquet, "--to", &format!("sqlite://{db}")])
         .fails(2, &["expected sqlite://PATH?table=NAME"]);
@@ -468,55 +439,83 @@ fn sqlite_loads_keep_types_follow_their_mode_and_roll_back_on_failure() {
     assay(&["schema", &format!("sqlite://{}?table=t", dir.path().join("none.db").display())])
         .fails(2, &["none.db: no such file"]);
     assay(&["schema", &format!("sqlite://{db}?table=missing")]).fails(2, &["no such table: missing"]);
+}
 
-    // The sample orders, both ways equal.
-    let orders = sample("orders.csv");
-    let all_orders = format!("sqlite://{db}?table=orders");
+/// What every database destination does, through the CLI (with `env`), on the table
+/// `url` already holding `parquet` (`typed()`): replacing needs --overwrite, append
+/// doubles, upsert on the key updates in place, and a load failing mid-way (a bad value
+/// 300,000 rows into a CSV) leaves the table as it was in append and in replace mode.
+/// Then the sample orders load whole into `orders` equal both ways, and upserted by
+/// `order_id` into `by_id` keep one row per id, the last one read.
+pub fn load_contract(
+    dir: &std::path::Path,
+    parquet: &str,
+    url: &str,
+    orders: &str,
+    by_id: &str,
+    env: &[(&str, &str)],
+) {
+    let run = |args: &[&str]| assay_env(args, env);
+    let read = |t: &str, q: &str| json(run(&["sql", q, "-t", &format!("t={t}"), "--format", "json"]).ok());
+    let all = "SELECT * FROM t ORDER BY id";
+    run(&["export", parquet, "--to", url]).fails(2, &["the table exists", "--overwrite"]);
+    run(&["export", parquet, "--to", &format!("{url}&mode=append")]).ok();
+    assert_eq!(read(url, "SELECT COUNT(*) AS n FROM t")[0]["n"], 8);
+    run(&["export", parquet, "--to", url, "--overwrite"]).ok();
+    assert_eq!(read(url, "SELECT COUNT(*) AS n FROM t")[0]["n"], 4);
+    let mut changed = typed();
+    changed.apply("score", |s| s.clone() * 2.0).unwrap();
+    let changed_path = dir.join("changed.parquet");
+    write_parquet(&mut changed, &changed_path);
+    run(&["export", &changed_path.display().to_string(), "--to", &format!("{url}&mode=upsert&key=id")]).ok();
     assert_eq!(
-        assay(&["export", &orders, "--to", &all_orders]).ok().trim(),
-        format!("50000 rows loaded into {all_orders}")
+        read(url, "SELECT id, score FROM t ORDER BY id"),
+        serde_json::json!([
+            {"id": 1, "score": 7.0}, {"id": 2, "score": -8.5}, {"id": 3, "score": null}, {"id": 4, "score": 2e-9}
+        ])
+    );
+    let mut text = String::from("id,name\n");
+    for i in 0..300_000 {
+        text.push_str(&format!("{i},n{i}\n"));
+    }
+    text.push_str("not-a-number,oops\n");
+    let bad = write(dir, "bad.csv", text.as_bytes());
+    let before = read(url, all);
+    for dest in [format!("{url}&mode=append"), url.to_string()] {
+        let failing = run(&["export", &bad, "--to", &dest, "--overwrite"]);
+        assert_ne!(failing.code, 0, "{}", failing.stdout);
+        assert!(!failing.stderr.contains("panicked"), "{}", failing.stderr);
+        assert_eq!(read(url, all), before);
+    }
+
+    let sample_orders = sample("orders.csv");
+    assert_eq!(
+        run(&["export", &sample_orders, "--to", orders]).ok().trim(),
+        format!("50000 rows loaded into {orders}")
     );
     for (a, b) in [("t", "orders"), ("orders", "t")] {
         let q = format!("SELECT COUNT(*) AS n FROM (SELECT * FROM {a} EXCEPT SELECT * FROM {b}) AS d");
-        let out = assay(&[
-            "sql",
-            &q,
-            "-t",
-            &format!("t={all_orders}"),
-            "-t",
-            &orders,
-            "--engine",
-            "datafusion",
-            "--format",
-            "json",
-        ]);
+        let t = format!("t={orders}");
+        let out =
+            run(&["sql", &q, "-t", &t, "-t", &sample_orders, "--engine", "datafusion", "--format", "json"]);
         assert_eq!(json(out.ok())[0]["n"], 0, "rows of {a} not in {b}");
     }
-    // Upserting the orders by id (duplicates among them, many rows to a statement): one
-    // row per id, the last one read.
-    let by_id = format!("sqlite://{db}?table=by_id&mode=upsert&key=order_id");
-    assay(&["export", &orders, "--to", &by_id]).ok();
-    let distinct = rows_of(&orders, "SELECT COUNT(DISTINCT order_id) AS n FROM t")[0]["n"].clone();
-    assert_eq!(
-        rows_of(&format!("sqlite://{db}?table=by_id"), "SELECT COUNT(*) AS n FROM t")[0]["n"],
-        distinct
-    );
+    run(&["export", &sample_orders, "--to", &format!("{by_id}&mode=upsert&key=order_id")]).ok();
+    let distinct = rows_of(&sample_orders, "SELECT COUNT(DISTINCT order_id) AS n FROM t")[0]["n"].clone();
+    assert_eq!(read(by_id, "SELECT COUNT(*) AS n FROM t")[0]["n"], distinct);
     let dup = rows_of(
-        &orders,
+        &sample_orders,
         "SELECT order_id FROM t GROUP BY order_id HAVING COUNT(*) > 1 ORDER BY order_id LIMIT 1",
     )[0]["order_id"]
         .clone();
     let last = rows_of(
-        &orders,
+        &sample_orders,
         &format!(
             "SELECT amount FROM (SELECT amount, order_id, ROW_NUMBER() OVER () AS r FROM t) AS x \
              WHERE order_id = {dup} ORDER BY r DESC LIMIT 1"
         ),
     );
-    let stored = rows_of(
-        &format!("sqlite://{db}?table=by_id"),
-        &format!("SELECT amount FROM t WHERE order_id = {dup}"),
-    );
+    let stored = read(by_id, &format!("SELECT amount FROM t WHERE order_id = {dup}"));
     assert_eq!(stored, last, "the last row of a duplicated id wins");
 }
 
