@@ -66,6 +66,8 @@ pub enum Job {
     Explain { query: String, analyze: bool },
     /// Write the SQL history file.
     SaveHistory { history: Vec<String> },
+    /// Write the named queries file.
+    SaveQueries { saved: Vec<(String, String)> },
     /// Write plans shown in the explain view to a file.
     SavePlans { path: String, text: String },
     /// The columns of every open dataset, for the SQL editor's completion.
@@ -494,10 +496,14 @@ pub struct App {
     pub sql: Option<SqlEditor>,
     /// Queries run in earlier sessions (the editor starts with them).
     pub sql_history: Vec<String>,
+    /// Queries saved under a name (ctrl-s in the editor; `queries.toml` in the data dir).
+    pub sql_saved: Vec<(String, String)>,
     /// Results made so far (they are named q1, q2, …).
     pub(super) results: usize,
     /// The export running in the background.
     pub exporting: Option<super::export::Exporting>,
+    /// Text to put on the terminal's clipboard (OSC 52) after this key.
+    pub clipboard: Option<String>,
 }
 
 /// Screen lines that are not data rows: tab bar, column names, types, status bar.
@@ -519,8 +525,10 @@ impl App {
             resizing: None,
             sql: None,
             sql_history: Vec::new(),
+            sql_saved: Vec::new(),
             results: 0,
             exporting: None,
+            clipboard: None,
         };
         if app.tabs.is_empty() {
             let jobs = app.open_dialog(".".into());
@@ -1051,6 +1059,16 @@ impl App {
                             title: format!("{} · row {}", col.name, t.row + 1),
                             text: cell.map(str::to_string).unwrap_or_else(|| "∅ (null)".into()),
                         };
+                    }
+                }
+                Action::Copy => {
+                    if let Some(cell) = t.cell(t.row, t.col) {
+                        let text = cell.unwrap_or("").to_string();
+                        self.message = Some(Message {
+                            text: format!("copied {} characters to the clipboard", text.chars().count()),
+                            error: false,
+                        });
+                        self.clipboard = Some(text);
                     }
                 }
                 Action::NextTab => self.active = (self.active + 1) % self.tabs.len(),

@@ -60,6 +60,7 @@ pub enum Action {
     CastColumn,
     DeriveColumn,
     Export,
+    Copy,
 }
 
 impl Action {
@@ -109,6 +110,7 @@ impl Action {
         (Action::CastColumn, "cast_column"),
         (Action::DeriveColumn, "derive_column"),
         (Action::Export, "export"),
+        (Action::Copy, "copy"),
     ];
 
     pub fn name(self) -> &'static str {

@@ -280,6 +280,15 @@ impl JobRunner {
                         let _ = tx.send(Done::PlansSaved { path, result });
                     });
                 }
+                Job::SaveQueries { saved } => {
+                    if let Some(path) = crate::config::data_dir().map(|d| d.join("queries.toml")) {
+                        tokio::task::spawn_blocking(move || {
+                            if let Err(e) = sql::save_saved(&path, &saved) {
+                                tracing::warn!("named queries not saved to {}: {e}", path.display());
+                            }
+                        });
+                    }
+                }
                 Job::SaveHistory { history } => {
                     if let Some(path) = self.history.clone() {
                         tokio::task::spawn_blocking(move || {
@@ -509,6 +518,8 @@ async fn event_loop(
     // Queries run in earlier sessions; results of this one go to a folder of its own.
     let history = crate::config::data_dir().map(|d| d.join("history.sql"));
     app.sql_history = history.as_deref().map(sql::load_history).unwrap_or_default();
+    let saved = crate::config::data_dir().map(|d| d.join("queries.toml"));
+    app.sql_saved = saved.as_deref().map(sql::load_saved).unwrap_or_default();
     let results = std::env::temp_dir().join(format!("assay-results-{}", std::process::id()));
     let (tx, mut rx) = mpsc::unbounded_channel();
     let runner = JobRunner {
@@ -597,7 +608,18 @@ async fn run_loop(
             }
         };
         runner.start(jobs);
+        if let Some(text) = app.clipboard.take() {
+            let mut out = std::io::stdout();
+            let _ = out.write_all(osc52(&text).as_bytes()).and_then(|_| out.flush());
+        }
     }
     let _ = std::io::stdout().flush();
     Ok(())
+}
+
+/// The escape sequence that puts `text` on the clipboard of the terminal (OSC 52: xterm,
+/// kitty, WezTerm, iTerm2, Windows Terminal, tmux with `set-clipboard on`), over SSH too.
+pub fn osc52(text: &str) -> String {
+    use base64::Engine as _;
+    format!("\x1b]52;c;{}\x07", base64::engine::general_purpose::STANDARD.encode(text))
 }

@@ -27,6 +27,25 @@ pub enum Outcome {
     Close,
     /// Make the query a step of the tab's recipe.
     Adopt(String),
+    /// Write the named queries (one was saved).
+    SaveQueries(String),
+}
+
+/// The picker over named queries and the history (ctrl-o), or the name prompt of
+/// ctrl-s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Picker {
+    /// The search text (or, when `naming`, the name to save the query under).
+    pub input: String,
+    pub selected: usize,
+    pub naming: bool,
+}
+
+/// One entry of the picker: a named query, or one from the history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pick {
+    pub name: Option<String>,
+    pub query: String,
 }
 
 /// Where the last run failed: the message and, when the engine said, the line and column
@@ -58,6 +77,9 @@ pub struct SqlEditor {
     pub schemas: Vec<(String, Vec<String>)>,
     /// The query being explained, and whether it is being run (EXPLAIN ANALYZE).
     pub explaining: Option<(String, bool)>,
+    /// Queries saved under a name (ctrl-s), kept in `queries.toml` in the data dir.
+    pub saved: Vec<(String, String)>,
+    pub picker: Option<Picker>,
 }
 
 /// The explain view: both engines' plans of `query`, side by side, with sections folded
@@ -89,6 +111,8 @@ impl SqlEditor {
             recalled: None,
             schemas: Vec::new(),
             explaining: None,
+            saved: Vec::new(),
+            picker: None,
         };
         e.set_text(text);
         e
@@ -199,9 +223,80 @@ impl SqlEditor {
         })
     }
 
+    /// The picker's entries for its search text: named queries first, then the history
+    /// (newest first, without the named ones), those holding every word of the search
+    /// (in the name or the query, any case).
+    pub fn picks(&self) -> Vec<Pick> {
+        let search = self.picker.as_ref().map(|p| p.input.to_lowercase()).unwrap_or_default();
+        let words: Vec<&str> = search.split_whitespace().collect();
+        let matches = |name: &str, query: &str| {
+            let hay = format!("{} {}", name.to_lowercase(), query.to_lowercase());
+            words.iter().all(|w| hay.contains(w))
+        };
+        let mut picks: Vec<Pick> = self
+            .saved
+            .iter()
+            .filter(|(n, q)| matches(n, q))
+            .map(|(n, q)| Pick { name: Some(n.clone()), query: q.clone() })
+            .collect();
+        for q in self.history.iter().rev() {
+            if matches("", q) && !picks.iter().any(|p| &p.query == q) {
+                picks.push(Pick { name: None, query: q.clone() });
+            }
+        }
+        picks
+    }
+
+    /// A key while the picker (or the name prompt) is open.
+    fn picker_key(&mut self, key: KeyEvent) -> Outcome {
+        let Some(picker) = self.picker.as_mut() else { return Outcome::Continue };
+        match key.code {
+            KeyCode::Esc => self.picker = None,
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => self.picker = None,
+            KeyCode::Up => picker.selected = picker.selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Tab => picker.selected += 1,
+            KeyCode::Backspace => {
+                picker.input.pop();
+                picker.selected = 0;
+            }
+            KeyCode::Char(c) => {
+                picker.input.push(c);
+                picker.selected = 0;
+            }
+            KeyCode::Enter if picker.naming => {
+                let name = picker.input.trim().to_string();
+                if name.is_empty() {
+                    return Outcome::Continue;
+                }
+                let text = self.text();
+                self.saved.retain(|(n, _)| *n != name);
+                self.saved.push((name.clone(), text));
+                self.saved.sort();
+                self.picker = None;
+                return Outcome::SaveQueries(name);
+            }
+            KeyCode::Enter => {
+                let picks = self.picks();
+                if let Some(p) = picks.get(
+                    self.picker.as_ref().map(|p| p.selected).unwrap_or(0).min(picks.len().saturating_sub(1)),
+                ) {
+                    let query = p.query.clone();
+                    self.set_text(&query);
+                    self.error = None;
+                }
+                self.picker = None;
+            }
+            _ => {}
+        }
+        Outcome::Continue
+    }
+
     /// Handles one key; `tables` are the open datasets and their columns, for completion.
     pub fn key(&mut self, key: KeyEvent, tables: &[(String, Vec<String>)]) -> Outcome {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if self.picker.is_some() {
+            return self.picker_key(key);
+        }
         // The completion list takes Up/Down/Enter/Tab/Esc while it is open.
         if let Some((start, list, selected)) = &mut self.completions {
             match key.code {
@@ -246,6 +341,17 @@ impl SqlEditor {
                 return if self.running.is_some() { Outcome::Cancel } else { Outcome::Close };
             }
             KeyCode::Esc => return if self.running.is_some() { Outcome::Cancel } else { Outcome::Close },
+            KeyCode::Char('o') if ctrl => {
+                self.picker = Some(Picker { input: String::new(), selected: 0, naming: false })
+            }
+            KeyCode::Char('s') if ctrl => {
+                let text = self.text();
+                if !text.trim().is_empty() {
+                    // A query recalled by name is proposed under that name again.
+                    let name = self.saved.iter().find(|(_, q)| *q == text).map(|(n, _)| n.clone());
+                    self.picker = Some(Picker { input: name.unwrap_or_default(), selected: 0, naming: true });
+                }
+            }
             KeyCode::Char('p') if ctrl => self.recall(true),
             KeyCode::Char('n') if ctrl => self.recall(false),
             KeyCode::Char('a') if ctrl => self.col = 0,
@@ -355,7 +461,9 @@ impl App {
                 Some(t) => format!("SELECT * FROM {}", crate::transform::ident(&t.dataset.name)),
                 None => String::new(),
             };
-            self.sql = Some(SqlEditor::new(&text, EngineKind::Polars, self.sql_history.clone()));
+            let mut editor = SqlEditor::new(&text, EngineKind::Polars, self.sql_history.clone());
+            editor.saved = self.sql_saved.clone();
+            self.sql = Some(editor);
             self.mode = Mode::Sql;
             return vec![Job::Schemas];
         }
@@ -386,6 +494,14 @@ impl App {
         let Some(editor) = self.sql.as_mut() else { return Vec::new() };
         match editor.key(key, &tables) {
             Outcome::Continue => Vec::new(),
+            Outcome::SaveQueries(name) => {
+                self.sql_saved = editor.saved.clone();
+                self.message = Some(Message {
+                    text: format!("saved the query as `{name}` (ctrl-o finds it)"),
+                    error: false,
+                });
+                vec![Job::SaveQueries { saved: editor.saved.clone() }]
+            }
             Outcome::Close => {
                 self.mode = Mode::Normal;
                 Vec::new()
@@ -470,10 +586,19 @@ impl App {
                 });
                 return vec![Job::Explain { query, analyze: true }];
             }
-            KeyCode::Char('s') => {
+            KeyCode::Char(key @ ('s' | 'y')) => {
                 let mut text = Vec::new();
                 if let Err(e) = crate::output::write_plans(&mut text, &view.query, &view.plans, false) {
                     self.message = Some(Message { text: e.to_string(), error: true });
+                    return Vec::new();
+                }
+                if key == 'y' {
+                    let text = format!("{}\n\n{}", view.query, String::from_utf8_lossy(&text));
+                    self.message = Some(Message {
+                        text: format!("copied the plans ({} lines) to the clipboard", text.lines().count()),
+                        error: false,
+                    });
+                    self.clipboard = Some(text);
                     return Vec::new();
                 }
                 let stamp = std::time::SystemTime::now()
@@ -582,6 +707,41 @@ fn position(message: &str) -> Option<(usize, usize)> {
     Some((nums.next()?, nums.next()?))
 }
 
+/// A file of named queries (`queries.toml` in the data dir).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct SavedQueries {
+    #[serde(default)]
+    query: Vec<SavedQuery>,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct SavedQuery {
+    name: String,
+    sql: String,
+}
+
+/// Named queries from `path` (none when it is missing; a file that does not parse is
+/// reported in the log and read as none).
+pub fn load_saved(path: &std::path::Path) -> Vec<(String, String)> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+    match toml::from_str::<SavedQueries>(&text) {
+        Ok(s) => s.query.into_iter().map(|q| (q.name, q.sql)).collect(),
+        Err(e) => {
+            tracing::warn!("{}: {e}", path.display());
+            Vec::new()
+        }
+    }
+}
+
+/// Writes the named queries to `path`, atomically.
+pub fn save_saved(path: &std::path::Path, saved: &[(String, String)]) -> crate::Result<()> {
+    let file = SavedQueries {
+        query: saved.iter().map(|(n, q)| SavedQuery { name: n.clone(), sql: q.clone() }).collect(),
+    };
+    let text = toml::to_string(&file).map_err(|e| crate::error::Error::runtime(e.to_string()))?;
+    crate::sink::write_text(&text, &path.display().to_string())
+}
+
 /// Queries run in earlier sessions, from `path` (entries separated by a line `;;`).
 pub fn load_history(path: &std::path::Path) -> Vec<String> {
     std::fs::read_to_string(path)
@@ -665,6 +825,50 @@ mod tests {
         assert_eq!(e.error.as_ref().unwrap().at, Some((2, 6, 5)));
         e.set_text("SELECT f(a, (b))");
         assert_eq!(e.brackets(), Some((15, 8)));
+    }
+
+    #[test]
+    fn queries_are_saved_by_name_and_found_with_the_history() {
+        let history = vec!["SELECT 1".to_string(), "SELECT amount FROM orders".to_string()];
+        let mut e = SqlEditor::new("SELECT * FROM orders WHERE amount > 100", EngineKind::Polars, history);
+        assert_eq!(e.key(ctrl('s'), &[]), Outcome::Continue);
+        typed(&mut e, "big orders", &[]);
+        assert_eq!(e.key(key(KeyCode::Enter), &[]), Outcome::SaveQueries("big orders".into()));
+        assert_eq!(
+            e.saved,
+            [("big orders".to_string(), "SELECT * FROM orders WHERE amount > 100".to_string())]
+        );
+        e.set_text("");
+        // The picker: the named query first, then the history, newest first; words narrow.
+        e.key(ctrl('o'), &[]);
+        let all: Vec<(Option<String>, String)> = e.picks().into_iter().map(|p| (p.name, p.query)).collect();
+        assert_eq!(
+            all,
+            [
+                (Some("big orders".into()), "SELECT * FROM orders WHERE amount > 100".into()),
+                (None, "SELECT amount FROM orders".into()),
+                (None, "SELECT 1".into()),
+            ]
+        );
+        typed(&mut e, "AMOUNT orders", &[]);
+        assert_eq!(e.picks().len(), 2);
+        e.key(key(KeyCode::Down), &[]);
+        e.key(key(KeyCode::Enter), &[]);
+        assert_eq!(e.text(), "SELECT amount FROM orders");
+        assert!(e.picker.is_none());
+        // Saved again under the same name: replaced, not doubled; ctrl-s proposes it.
+        e.set_text("SELECT * FROM orders WHERE amount > 100");
+        e.key(ctrl('s'), &[]);
+        assert_eq!(e.picker.as_ref().unwrap().input, "big orders");
+        e.key(key(KeyCode::Enter), &[]);
+        assert_eq!(e.saved.len(), 1);
+        // The file round trip.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("queries.toml");
+        e.saved.push(("two\nlines".into(), "SELECT 'a \"quoted\"'\nFROM t".into()));
+        save_saved(&path, &e.saved).unwrap();
+        assert_eq!(load_saved(&path), e.saved);
+        assert!(load_saved(&dir.path().join("none.toml")).is_empty());
     }
 
     #[test]

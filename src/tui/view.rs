@@ -264,6 +264,49 @@ fn render_sql(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     frame.render_widget(Paragraph::new(line), status);
     let cursor = (inner.x + (gutter + e.col - left) as u16, inner.y + (e.row - top) as u16);
     frame.set_cursor_position(cursor);
+    // The picker of named queries and history (ctrl-o), or the name prompt (ctrl-s).
+    if let Some(picker) = &e.picker {
+        let mut lines = Vec::new();
+        if picker.naming {
+            lines.push(Line::from(vec![
+                Span::styled(" save as: ", theme.header),
+                Span::raw(picker.input.clone()),
+                Span::raw("▏"),
+            ]));
+            lines.push(Line::styled(" Enter saves · Esc goes back", theme.null));
+        } else {
+            lines.push(Line::from(vec![
+                Span::styled(" find: ", theme.header),
+                Span::raw(picker.input.clone()),
+                Span::raw("▏"),
+            ]));
+            let picks = e.picks();
+            let shown = 12usize;
+            let selected = picker.selected.min(picks.len().saturating_sub(1));
+            let first = selected.saturating_sub(shown - 1);
+            for (i, p) in picks.iter().enumerate().skip(first).take(shown) {
+                let one_line = p.query.split_whitespace().collect::<Vec<_>>().join(" ");
+                let label = match &p.name {
+                    Some(n) => format!(" ★ {n}: {one_line}"),
+                    None => format!("   {one_line}"),
+                };
+                lines.push(Line::styled(label, if i == selected { theme.cursor } else { theme.popup }));
+            }
+            if picks.is_empty() {
+                lines.push(Line::styled(" nothing matches", theme.null));
+            }
+        }
+        let popup = centered(area, area.width.saturating_sub(8).min(120), lines.len() as u16 + 2);
+        frame.render_widget(Clear, popup);
+        let title = if picker.naming {
+            " name this query "
+        } else {
+            " queries · ★ named · ↑↓ Enter loads · Esc "
+        };
+        let block = Block::default().borders(Borders::ALL).title(title).style(theme.popup);
+        frame.render_widget(Paragraph::new(lines).block(block), popup);
+        return;
+    }
     // Completions, under the cursor (above it near the bottom).
     if let Some((_, list, selected)) = &e.completions {
         let shown = list.len().min(8);
@@ -301,7 +344,7 @@ fn render_sql(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
 fn render_explain(frame: &mut Frame, theme: &Theme, area: Rect, view: &ExplainView) {
     frame.render_widget(Clear, area);
     let title = format!(
-        " explain · j/k scroll · 1-4 fold sections · {}s saves · Esc back · ▶ pushdown ",
+        " explain · j/k scroll · 1-4 fold sections · {}s saves · y copies · Esc back · ▶ pushdown ",
         if view.analyzed { "" } else { "a runs it (rows, time) · " }
     );
     let block = Block::default().borders(Borders::ALL).title(title).style(theme.popup);

@@ -158,7 +158,13 @@ impl Harness {
                     }
                     None => continue,
                 },
-                (Job::CancelChecks { .. } | Job::CancelSql | Job::SaveHistory { .. }, _) => continue,
+                (
+                    Job::CancelChecks { .. }
+                    | Job::CancelSql
+                    | Job::SaveHistory { .. }
+                    | Job::SaveQueries { .. },
+                    _,
+                ) => continue,
                 (Job::Sql { query, engine, name }, Some(_)) => {
                     let (ws, rt) = self.real.as_mut().unwrap();
                     let dir = std::env::temp_dir().join(format!("assay-test-results-{}", std::process::id()));
@@ -1361,4 +1367,57 @@ fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+#[test]
+fn cells_and_plans_copy_to_the_clipboard_and_queries_are_found_by_name() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut h = Harness::real(&["sample-data/orders.csv"], 120, 30);
+    column(&mut h, "email");
+    let cell = h.app.tab().unwrap().cell(0, h.app.tab().unwrap().col).unwrap().unwrap().to_string();
+    h.act(Action::Copy);
+    assert_eq!(h.app.clipboard.as_deref(), Some(cell.as_str()));
+    assert_eq!(assay::tui::osc52("hi"), "\x1b]52;c;aGk=\x07");
+    // The explain view copies both engines' plans.
+    h.app.clipboard = None;
+    h.act(Action::Sql);
+    let ctrl = |h: &mut Harness, c: char| {
+        let jobs = h.app.sql_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+        h.serve(jobs);
+    };
+    ctrl(&mut h, 'u');
+    for c in "SELECT status, COUNT(*) AS n FROM orders GROUP BY status".chars() {
+        let jobs = h.app.sql_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        h.serve(jobs);
+    }
+    ctrl(&mut h, 'x');
+    assert!(matches!(h.app.mode, Mode::Explain(_)), "{:?}", h.app.message);
+    h.app.explain_key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
+    let copied = h.app.clipboard.take().unwrap();
+    assert!(
+        copied.starts_with("SELECT status")
+            && copied.contains("polars · logical plan")
+            && copied.contains("datafusion"),
+        "{copied}"
+    );
+    h.app.explain_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    // ctrl-s names the query; ctrl-o finds it again from an empty editor.
+    ctrl(&mut h, 's');
+    for c in "by status".chars() {
+        h.app.sql_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    let jobs = h.app.sql_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(matches!(&jobs[..], [Job::SaveQueries { saved }] if saved.len() == 1), "{jobs:?}");
+    assert_eq!(h.app.sql_saved.len(), 1);
+    ctrl(&mut h, 'u');
+    ctrl(&mut h, 'o');
+    for c in "status".chars() {
+        h.app.sql_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    assert!(h.screen().contains("★ by status: SELECT status, COUNT(*)"), "{}", h.screen());
+    h.app.sql_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(
+        h.app.sql.as_ref().unwrap().text(),
+        "SELECT status, COUNT(*) AS n FROM orders GROUP BY status"
+    );
 }
