@@ -83,6 +83,22 @@ impl Names {
 
 /// The tables `statement` reads by a one-part name (lowercased unless quoted), CTEs
 /// excluded.
+/// The condition of a statement that is exactly `SELECT * FROM table [WHERE cond]`
+/// (`Some(None)` without a WHERE clause); `None` for anything else. The SQL editor's
+/// WHERE clause flows back into the tab's filter builder through it.
+pub fn where_of(statement: &Statement, table: &str) -> Option<Option<String>> {
+    let Statement::Query(q) = statement else { return None };
+    let datafusion::sql::sqlparser::ast::SetExpr::Select(select) = q.body.as_ref() else { return None };
+    let cond = select.selection.as_ref().map(|e| e.to_string());
+    let name = crate::transform::ident(table);
+    let canonical = match &cond {
+        Some(c) => format!("SELECT * FROM {name} WHERE {c}"),
+        None => format!("SELECT * FROM {name}"),
+    };
+    let again = parse(&canonical).ok()?;
+    (again.to_string().to_lowercase() == statement.to_string().to_lowercase()).then_some(cond)
+}
+
 pub fn tables_read(statement: &Statement) -> Vec<String> {
     let names = Names::of(statement);
     let mut out: Vec<String> = names
@@ -156,6 +172,22 @@ pub fn is_read_only(statement: &Statement) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_plain_where_is_read_back_and_anything_more_is_not() {
+        let w = |q: &str| where_of(&parse(q).unwrap(), "orders");
+        assert_eq!(
+            w("select * from Orders where amount > 1 and status = 'A'"),
+            Some(Some("amount > 1 AND status = 'A'".into()))
+        );
+        assert_eq!(w("SELECT * FROM orders"), Some(None));
+        assert_eq!(w("SELECT * FROM orders WHERE a = 1 ORDER BY b"), None);
+        assert_eq!(w("SELECT a FROM orders WHERE a = 1"), None);
+        assert_eq!(w("SELECT * FROM customers WHERE a = 1"), None);
+        assert_eq!(w("SELECT * FROM orders WHERE a = 1 LIMIT 5"), None);
+        assert_eq!(w("SELECT DISTINCT * FROM orders"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -457,6 +457,22 @@ impl App {
     pub fn adopt_sql(&mut self, query: String, engine: crate::engine::EngineKind) -> Vec<Job> {
         let tab = self.active;
         let Some(t) = self.tabs.get(tab) else { return Vec::new() };
+        // `SELECT * FROM this WHERE …` over a view of filters only (what the editor opens
+        // on): the WHERE clause becomes the view's filter, for the builder (f) to edit.
+        let only_filters = t.steps.iter().all(|s| matches!(s, Step::Filter { .. }));
+        let condition = crate::engine::sql::parse(&query)
+            .ok()
+            .and_then(|s| crate::engine::sql::where_of(&s, &t.dataset.name))
+            .filter(|_| only_filters);
+        if let Some(condition) = condition {
+            let steps: Vec<Step> = condition.map(|sql| Step::Filter { sql }).into_iter().collect();
+            self.mode = Mode::Normal;
+            self.message = Some(Message {
+                text: "the WHERE clause is the view's filter now (f edits it in the builder)".into(),
+                error: false,
+            });
+            return self.set_steps(tab, steps);
+        }
         let mut steps = t.steps.clone();
         steps.push(Step::Sql { query, engine: Some(engine) });
         self.mode = Mode::Normal;

@@ -1420,4 +1420,12 @@ fn cells_and_plans_copy_to_the_clipboard_and_queries_are_found_by_name() {
         h.app.sql.as_ref().unwrap().text(),
         "SELECT status, COUNT(*) AS n FROM orders GROUP BY status"
     );
+    // A plain WHERE over the table flows back into the tab's filter, for the builder.
+    h.app.sql.as_mut().unwrap().set_text("SELECT * FROM orders WHERE amount > 100 AND status = 'shipped'");
+    ctrl(&mut h, 't');
+    let filter = assay::transform::Step::Filter { sql: "amount > 100 AND status = 'shipped'".into() };
+    assert_eq!(h.app.tab().unwrap().steps, [filter]);
+    h.act(Action::Filter);
+    let screen = h.screen();
+    assert!(screen.contains("amount > 100") && screen.contains("shipped"), "{screen}");
 }
