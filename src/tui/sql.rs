@@ -91,6 +91,150 @@ pub struct ExplainView {
     pub analyzed: bool,
     pub scroll: usize,
     pub folded: [bool; 4],
+    /// The engine column the cursor is in, and the cursor's line among its shown lines.
+    pub side: usize,
+    pub cursor: usize,
+    /// Operators folded (their inputs hidden): (engine, section, line in the section).
+    pub closed: std::collections::HashSet<(usize, usize, usize)>,
+}
+
+/// One shown line of an engine's column in the explain view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanLine {
+    pub text: String,
+    pub kind: LineKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LineKind {
+    Engine,
+    /// A section's title (index into `SECTIONS`).
+    Section(usize),
+    /// An operator: its section and line, whether it pushes work into the scan, whether
+    /// it has inputs (it folds).
+    Operator {
+        section: usize,
+        line: usize,
+        pushdown: bool,
+        parent: bool,
+    },
+    Blank,
+}
+
+/// Words in a plan that say work was pushed into the scan (predicate, projection,
+/// slice or limit, statistics pruning).
+pub const PUSHDOWN: &[&str] = &[
+    "SELECTION",
+    "PROJECT",
+    "predicate=",
+    "projection=",
+    "SLICE",
+    "fetch=",
+    "limit=",
+    "pruning_predicate",
+    "row_groups_pruned",
+];
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+impl ExplainView {
+    pub fn new(query: String, plans: Vec<crate::engine::Plans>, analyzed: bool) -> ExplainView {
+        // Analyzed plans are long: the plans as written start folded.
+        let folded = [analyzed, analyzed, false, false];
+        ExplainView {
+            query,
+            plans,
+            analyzed,
+            scroll: 0,
+            folded,
+            side: 0,
+            cursor: 0,
+            closed: Default::default(),
+        }
+    }
+
+    /// The lines shown for engine `e`: its sections (folded ones as one line) and their
+    /// operators as trees, a folded operator as one line saying how many it hides.
+    pub fn lines(&self, e: usize) -> Vec<PlanLine> {
+        let Some(p) = self.plans.get(e) else { return Vec::new() };
+        let mut out = vec![PlanLine { text: format!("── {} ──", p.engine), kind: LineKind::Engine }];
+        let analyzed = p.analyzed.as_ref().map(|a| match p.elapsed {
+            Some(d) => (format!("analyzed ({:.1} ms)", d.as_secs_f64() * 1000.0), a.as_str()),
+            None => ("analyzed".to_string(), a.as_str()),
+        });
+        let sections = [
+            Some((SECTIONS[0].to_string(), p.logical.as_str())),
+            Some((SECTIONS[1].to_string(), p.optimized.as_str())),
+            p.physical.as_deref().map(|b| (SECTIONS[2].to_string(), b)),
+            analyzed,
+        ];
+        for (i, section) in sections.iter().enumerate() {
+            let Some((title, body)) = section else { continue };
+            let body: Vec<&str> = body.lines().collect();
+            if self.folded[i] {
+                out.push(PlanLine {
+                    text: format!("{} ▸ {title} ({} lines)", i + 1, body.len()),
+                    kind: LineKind::Section(i),
+                });
+                continue;
+            }
+            out.push(PlanLine { text: format!("{} ▾ {title}", i + 1), kind: LineKind::Section(i) });
+            let mut j = 0;
+            while j < body.len() {
+                let l = body[j];
+                let depth = indent(l);
+                let inputs = body[j + 1..].iter().take_while(|n| indent(n) > depth).count();
+                let pushdown = PUSHDOWN.iter().any(|m| l.contains(m));
+                let closed = inputs > 0 && self.closed.contains(&(e, i, j));
+                let mark = match (inputs > 0, closed) {
+                    (true, true) => "▸ ",
+                    (true, false) => "▾ ",
+                    _ => "  ",
+                };
+                let pad = " ".repeat(depth);
+                let mut text = format!("{}{pad}{mark}{}", if pushdown { "▶" } else { " " }, l.trim_start());
+                if closed {
+                    text.push_str(&format!("  … {inputs} lines"));
+                }
+                out.push(PlanLine {
+                    text,
+                    kind: LineKind::Operator { section: i, line: j, pushdown, parent: inputs > 0 },
+                });
+                j += if closed { inputs + 1 } else { 1 };
+            }
+            out.push(PlanLine { text: String::new(), kind: LineKind::Blank });
+        }
+        out
+    }
+
+    /// Folds or unfolds what the cursor is on: an operator's inputs, or a section.
+    pub fn toggle(&mut self) {
+        let lines = self.lines(self.side);
+        match lines.get(self.cursor).map(|l| l.kind) {
+            Some(LineKind::Operator { section, line, parent: true, .. }) => {
+                let key = (self.side, section, line);
+                if !self.closed.remove(&key) {
+                    self.closed.insert(key);
+                }
+            }
+            Some(LineKind::Section(i)) => self.folded[i] = !self.folded[i],
+            _ => {}
+        }
+    }
+
+    /// Moves the cursor by `by` lines within the focused column (the view scrolls to
+    /// keep it in sight).
+    pub fn move_cursor(&mut self, by: isize) {
+        let n = self.lines(self.side).len();
+        self.cursor = (self.cursor as isize + by).clamp(0, n.saturating_sub(1) as isize) as usize;
+        if self.cursor < self.scroll {
+            self.scroll = self.cursor;
+        } else if self.cursor > self.scroll + 20 {
+            self.scroll = self.cursor - 20;
+        }
+    }
 }
 
 /// The explain view's section names, in order (keys 1-4 fold them).
@@ -564,11 +708,19 @@ impl App {
     pub fn explain_key(&mut self, key: KeyEvent) -> Vec<Job> {
         let Mode::Explain(view) = &mut self.mode else { return Vec::new() };
         match key.code {
-            KeyCode::Char('j') | KeyCode::Down => view.scroll += 1,
-            KeyCode::Char('k') | KeyCode::Up => view.scroll = view.scroll.saturating_sub(1),
-            KeyCode::PageDown | KeyCode::Char(' ') => view.scroll += 20,
-            KeyCode::PageUp => view.scroll = view.scroll.saturating_sub(20),
-            KeyCode::Char('g') | KeyCode::Home => view.scroll = 0,
+            KeyCode::Char('j') | KeyCode::Down => view.move_cursor(1),
+            KeyCode::Char('k') | KeyCode::Up => view.move_cursor(-1),
+            KeyCode::PageDown | KeyCode::Char(' ') => view.move_cursor(20),
+            KeyCode::PageUp => view.move_cursor(-20),
+            KeyCode::Char('g') | KeyCode::Home => {
+                view.cursor = 0;
+                view.scroll = 0;
+            }
+            KeyCode::Enter => view.toggle(),
+            KeyCode::Tab | KeyCode::Char('h') | KeyCode::Char('l') | KeyCode::Left | KeyCode::Right => {
+                view.side = (view.side + 1) % view.plans.len().max(1);
+                view.cursor = view.cursor.min(view.lines(view.side).len().saturating_sub(1));
+            }
             KeyCode::Char(c @ '1'..='4') => {
                 let i = c as usize - '1' as usize;
                 view.folded[i] = !view.folded[i];
@@ -665,9 +817,7 @@ impl App {
                 match result {
                     Ok(plans) => {
                         if matches!(self.mode, Mode::Sql | Mode::Explain(_)) {
-                            // Analyzed plans are long: the plans as written start folded.
-                            let folded = [analyzed, analyzed, false, false];
-                            let view = ExplainView { query, plans, analyzed, scroll: 0, folded };
+                            let view = ExplainView::new(query, plans, analyzed);
                             self.mode = Mode::Explain(Box::new(view));
                             self.message = None;
                         }
@@ -869,6 +1019,49 @@ mod tests {
         save_saved(&path, &e.saved).unwrap();
         assert_eq!(load_saved(&path), e.saved);
         assert!(load_saved(&dir.path().join("none.toml")).is_empty());
+    }
+
+    #[test]
+    fn plan_operators_fold_their_inputs() {
+        let plans = vec![crate::engine::Plans {
+            engine: "datafusion",
+            logical: "Projection: a\n  Filter: a > 1\n    TableScan: t projection=[a]\n  Other\nSort: a"
+                .into(),
+            optimized: "TableScan: t".into(),
+            physical: None,
+            analyzed: None,
+            elapsed: None,
+        }];
+        let mut v = ExplainView::new("q".into(), plans, false);
+        let texts = |v: &ExplainView| v.lines(0).into_iter().map(|l| l.text).collect::<Vec<_>>();
+        assert_eq!(
+            texts(&v)[..7],
+            [
+                "── datafusion ──",
+                "1 ▾ logical",
+                " ▾ Projection: a",
+                "   ▾ Filter: a > 1",
+                "▶      TableScan: t projection=[a]",
+                "     Other",
+                "   Sort: a",
+            ]
+        );
+        // The cursor on Filter: Enter hides its input; again shows it.
+        v.move_cursor(3);
+        v.toggle();
+        assert_eq!(texts(&v)[3], "   ▸ Filter: a > 1  … 1 lines");
+        assert_eq!(texts(&v)[4], "     Other");
+        v.toggle();
+        assert_eq!(texts(&v)[4], "▶      TableScan: t projection=[a]");
+        // The root folds everything under it; a section title folds the section.
+        v.move_cursor(-1);
+        v.toggle();
+        assert_eq!(texts(&v)[2], " ▸ Projection: a  … 3 lines");
+        assert_eq!(texts(&v)[3], "   Sort: a");
+        v.move_cursor(-1);
+        v.toggle();
+        assert_eq!(texts(&v)[1], "1 ▸ logical (5 lines)");
+        assert!(v.folded[0]);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::app::{App, Mode, OpenDialog, Profile, RowCount, Tab, CHROME_LINES, SL
 use super::checks::CheckRun;
 use super::filter::{FilterEditor, Stage};
 use super::recipe::{self, PromptKind};
-use super::sql::{ExplainView, SqlError, SECTIONS};
+use super::sql::{ExplainView, SqlError};
 use crate::config::ThemeName;
 use crate::engine::assist::{self, Class, Kind};
 use crate::output::short_number;
@@ -342,9 +342,10 @@ fn render_sql(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
 /// `a`, the analyzed plans with per-operator rows and time; sections fold with 1-4, and
 /// the lines that push work into the scan are marked.
 fn render_explain(frame: &mut Frame, theme: &Theme, area: Rect, view: &ExplainView) {
+    use super::sql::LineKind;
     frame.render_widget(Clear, area);
     let title = format!(
-        " explain · j/k scroll · 1-4 fold sections · {}s saves · y copies · Esc back · ▶ pushdown ",
+        " explain · j/k move · Enter folds · Tab other engine · 1-4 sections · {}s saves · y copies · Esc back · ▶ pushdown ",
         if view.analyzed { "" } else { "a runs it (rows, time) · " }
     );
     let block = Block::default().borders(Borders::ALL).title(title).style(theme.popup);
@@ -352,54 +353,24 @@ fn render_explain(frame: &mut Frame, theme: &Theme, area: Rect, view: &ExplainVi
     frame.render_widget(block, area);
     let n = view.plans.len().max(1);
     let columns = Layout::horizontal(vec![Constraint::Ratio(1, n as u32); n]).split(inner);
-    for (p, column) in view.plans.iter().zip(columns.iter()) {
-        let mut lines = vec![Line::styled(format!("── {} ──", p.engine), theme.header)];
-        let analyzed = p.analyzed.as_ref().map(|a| match p.elapsed {
-            Some(d) => (format!("analyzed ({:.1} ms)", d.as_secs_f64() * 1000.0), a.as_str()),
-            None => ("analyzed".to_string(), a.as_str()),
-        });
-        let sections = [
-            Some((SECTIONS[0].to_string(), p.logical.as_str())),
-            Some((SECTIONS[1].to_string(), p.optimized.as_str())),
-            p.physical.as_deref().map(|b| (SECTIONS[2].to_string(), b)),
-            analyzed,
-        ];
-        for (i, section) in sections.iter().enumerate() {
-            let Some((title, body)) = section else { continue };
-            if view.folded[i] {
-                lines.push(Line::styled(
-                    format!("{} ▸ {title} ({} lines)", i + 1, body.lines().count()),
-                    theme.header,
-                ));
-                continue;
-            }
-            lines.push(Line::styled(format!("{} ▾ {title}", i + 1), theme.header));
-            for l in body.lines() {
-                let pushed = PUSHDOWN.iter().any(|m| l.contains(m));
-                lines.push(Line::styled(
-                    format!("{}{l}", if pushed { "▶ " } else { "  " }),
-                    if pushed { theme.warn } else { Style::default() },
-                ));
-            }
-            lines.push(Line::raw(""));
-        }
+    for (e, column) in columns.iter().enumerate().take(view.plans.len()) {
+        let lines: Vec<Line> = view
+            .lines(e)
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let style = match l.kind {
+                    _ if e == view.side && i == view.cursor => theme.cursor,
+                    LineKind::Engine | LineKind::Section(_) => theme.header,
+                    LineKind::Operator { pushdown: true, .. } => theme.warn,
+                    _ => Style::default(),
+                };
+                Line::styled(l.text, style)
+            })
+            .collect();
         frame.render_widget(Paragraph::new(lines).scroll((view.scroll as u16, 0)), *column);
     }
 }
-
-/// Words in a plan that say work was pushed into the scan (predicate, projection,
-/// slice or limit, statistics pruning).
-const PUSHDOWN: &[&str] = &[
-    "SELECTION",
-    "PROJECT",
-    "predicate=",
-    "projection=",
-    "SLICE",
-    "fetch=",
-    "limit=",
-    "pruning_predicate",
-    "row_groups_pruned",
-];
 
 fn render_tabs(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let mut spans = vec![Span::styled(" assay ", theme.header)];

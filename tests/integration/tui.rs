@@ -1096,6 +1096,26 @@ fn sql_editor_completes_runs_on_both_engines_chains_results_and_explains() {
     );
     let screen = h.screen();
     assert!(screen.contains("4 ▾ analyzed (") && screen.contains("2 ▸ optimized ("), "{screen}");
+    // Operators fold: to DataFusion's column, down to its physical plan's root, Enter.
+    h.app.explain_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+    let Mode::Explain(view) = &h.app.mode else { unreachable!() };
+    let root = view
+        .lines(1)
+        .iter()
+        .position(|l| matches!(l.kind, assay::tui::sql::LineKind::Operator { section: 2, parent: true, .. }))
+        .expect("a physical operator with inputs");
+    let shown_before = view.lines(1).len();
+    for _ in 0..root {
+        explain(&mut h, 'j');
+    }
+    h.app.explain_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let Mode::Explain(view) = &h.app.mode else { unreachable!() };
+    let folded = &view.lines(1)[root];
+    assert!(folded.text.contains("▸ ") && folded.text.contains(" lines"), "{folded:?}");
+    assert!(view.lines(1).len() < shown_before);
+    h.app.explain_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let Mode::Explain(view) = &h.app.mode else { unreachable!() };
+    assert_eq!(view.lines(1).len(), shown_before);
     explain(&mut h, 's');
     let saved = h.app.message.clone().unwrap();
     let path = saved.text.strip_prefix("plans saved to ").unwrap_or_else(|| panic!("{saved:?}"));
