@@ -145,6 +145,9 @@ pub enum Command {
         /// Rows shown in table format (0 shows all).
         #[arg(long, default_value_t = 100)]
         max_rows: usize,
+        /// Run a statement that writes (COPY … TO, INSERT, CREATE TABLE …) on DataFusion.
+        #[arg(long)]
+        allow_writes: bool,
     },
     /// Show how an engine plans a query (or both engines, side by side).
     Explain {
@@ -516,8 +519,12 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             let text = crate::quality::suggest::to_toml(&ds.name, rows, &suggestions);
             write!(out, "{text}").map_err(|e| Error::runtime(format!("writing output: {e}")))
         }
-        Command::Sql { query, tables, engine, format, max_rows } => {
+        Command::Sql { query, tables, engine, format, max_rows, allow_writes } => {
             let ws = Workspace::open(&table_specs(&tables), &options).await?;
+            if allow_writes && !crate::engine::sql::is_read_only(&crate::engine::sql::parse(&query)?) {
+                let done = ws.sql_write(&query).await?;
+                return writeln!(out, "{done}").map_err(|e| Error::runtime(format!("writing output: {e}")));
+            }
             let table = ws.sql(&query, engine.into()).await?;
             output::write_rows(out, &table, format.into(), max_rows)
         }

@@ -765,12 +765,31 @@ impl Workspace {
     }
 
     /// Syntax and table names, checked before any data is read.
+    /// Runs a statement that writes (COPY … TO a file, INSERT INTO a dataset's files,
+    /// CREATE TABLE …) on DataFusion, over every dataset: what the user confirmed in the
+    /// workbench, or asked for with `assay sql --allow-writes`. Returns what it did, in
+    /// words ("1234 rows written").
+    pub async fn sql_write(&self, query: &str) -> Result<String> {
+        let statement = sql::parse(query)?;
+        sql::check_tables(query, &statement, &self.names())?;
+        let ctx = self.datafusion_context().await?;
+        let df = ctx.sql(query).await.map_err(|e| self.datafusion_error(e, Some(query)))?;
+        let batches = df.collect().await.map_err(|e| self.datafusion_error(e, Some(query)))?;
+        let count = batches.first().filter(|b| b.num_rows() == 1 && b.num_columns() == 1).and_then(|b| {
+            b.column(0).as_any().downcast_ref::<::arrow::array::UInt64Array>().map(|a| a.value(0))
+        });
+        Ok(match count {
+            Some(n) => format!("{n} rows written"),
+            None => "done".to_string(),
+        })
+    }
+
     fn check_query(&self, query: &str) -> Result<()> {
         let statement = sql::parse(query)?;
         if !sql::is_read_only(&statement) {
             return Err(Error::input(
                 "SQL: only queries that read (SELECT, WITH, VALUES, SHOW, EXPLAIN) are run; \
-                 to write data use `assay export`",
+                 to write data use `assay export`, or give --allow-writes (runs it on DataFusion)",
             ));
         }
         sql::check_tables(query, &statement, &self.names())

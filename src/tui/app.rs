@@ -62,6 +62,8 @@ pub enum Job {
     Sql { query: String, engine: EngineKind, name: String },
     /// Stop the running query.
     CancelSql,
+    /// Run a statement that writes (confirmed by the user) on DataFusion.
+    SqlWrite { query: String },
     /// Both engines' plans of a query.
     Explain { query: String, analyze: bool },
     /// Write the SQL history file.
@@ -186,6 +188,10 @@ pub enum Done {
     },
     Explained {
         result: Result<Vec<crate::engine::Plans>>,
+    },
+    /// A statement that writes, run after the user confirmed it.
+    Written {
+        result: Result<String>,
     },
     /// Table names and their columns.
     Schemas {
@@ -1441,6 +1447,7 @@ impl App {
             }
             done @ (Done::Queried { .. }
             | Done::Explained { .. }
+            | Done::Written { .. }
             | Done::Schemas { .. }
             | Done::PlansSaved { .. }) => self.sql_done(done),
             Done::RulesLoaded { tab, path, result } => match result {

@@ -269,6 +269,18 @@ impl JobRunner {
                         let _ = tx.send(Done::Schemas { tables });
                     });
                 }
+                Job::SqlWrite { query } => {
+                    if let Some(h) = self.query.take() {
+                        h.abort();
+                    }
+                    self.query = Some(
+                        tokio::spawn(async move {
+                            let result = ws.sql_write(&query).await;
+                            let _ = tx.send(Done::Written { result });
+                        })
+                        .abort_handle(),
+                    );
+                }
                 Job::CancelSql => {
                     if let Some(h) = self.query.take() {
                         h.abort();

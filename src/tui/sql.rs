@@ -80,6 +80,9 @@ pub struct SqlEditor {
     /// Queries saved under a name (ctrl-s), kept in `queries.toml` in the data dir.
     pub saved: Vec<(String, String)>,
     pub picker: Option<Picker>,
+    /// A statement that writes, shown back to the user: running this same text again
+    /// runs it.
+    pub confirm: Option<String>,
 }
 
 /// The explain view: both engines' plans of `query`, side by side, with sections folded
@@ -257,6 +260,7 @@ impl SqlEditor {
             explaining: None,
             saved: Vec::new(),
             picker: None,
+            confirm: None,
         };
         e.set_text(text);
         e
@@ -685,10 +689,18 @@ impl App {
                     }
                     assist::Effect::NamesView { name, query } => (name, query),
                     assist::Effect::Writes(what) => {
+                        // Refused once with what it does; the same text run again is the
+                        // user's confirmation.
+                        if editor.confirm.as_deref() == Some(text.as_str()) {
+                            editor.confirm = None;
+                            editor.running = Some(Instant::now());
+                            return vec![Job::SaveHistory { history }, Job::SqlWrite { query: text }];
+                        }
                         editor.failed(format!(
-                            "{what} writes data, and the workbench only reads: run queries that read \
-                             (CREATE VIEW name AS … names a result)"
+                            "{what} writes data (the workbench reads by default): ctrl-r again runs it on \
+                             DataFusion, with no undo; edit it or Esc to leave it"
                         ));
+                        editor.confirm = Some(text);
                         return vec![Job::SaveHistory { history }];
                     }
                 };
@@ -779,6 +791,21 @@ impl App {
     /// A query's result or plans arrived.
     pub(super) fn sql_done(&mut self, done: Done) -> Vec<Job> {
         match done {
+            Done::Written { result } => {
+                let Some(editor) = self.sql.as_mut() else { return Vec::new() };
+                if editor.running.take().is_none() {
+                    return Vec::new();
+                }
+                match result {
+                    Ok(done) => {
+                        editor.last = Some(format!("written: {done}"));
+                        self.message =
+                            Some(Message { text: format!("the statement ran: {done}"), error: false });
+                    }
+                    Err(e) => editor.failed(e.to_string()),
+                }
+                Vec::new()
+            }
             Done::Queried { name, engine, elapsed, result } => {
                 let Some(editor) = self.sql.as_mut() else { return Vec::new() };
                 if editor.running.take().is_none() {

@@ -168,6 +168,18 @@ fn sql_cli_gives_the_same_rows_on_both_engines() {
     assert_eq!(polars.ok(), df.ok());
     assert!(polars.stdout.starts_with("status,n\n"), "{}", polars.stdout);
     assert!(polars.stdout.contains("\ndelivered,"), "{}", polars.stdout);
+    // Statements that write run only with --allow-writes (on DataFusion).
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("shipped.csv").display().to_string();
+    let copy = format!("COPY (SELECT * FROM orders WHERE status = 'shipped') TO '{out}'");
+    assay(&["sql", &copy, "-t", "sample-data/orders.csv"]).fails(2, &["--allow-writes"]);
+    assert!(!std::path::Path::new(&out).exists());
+    let said = assay(&["sql", &copy, "-t", "sample-data/orders.csv", "--allow-writes"]).ok().to_string();
+    let shipped = rows_of("sample-data/orders.csv", "SELECT COUNT(*) AS n FROM t WHERE status = 'shipped'")
+        [0]["n"]
+        .clone();
+    assert_eq!(said.trim(), format!("{shipped} rows written"));
+    assert_eq!(assay(&["count", &out]).ok().trim(), shipped.to_string());
 }
 
 #[test]

@@ -182,6 +182,10 @@ impl Harness {
                     }
                     Done::Queried { name, engine, elapsed: started.elapsed(), result }
                 }
+                (Job::SqlWrite { query }, Some((ws, rt))) => {
+                    Done::Written { result: rt.block_on(ws.sql_write(&query)) }
+                }
+                (Job::SqlWrite { .. }, None) => continue,
                 (Job::Explain { query, analyze }, Some((ws, rt))) => {
                     let result = [assay::engine::EngineKind::Polars, assay::engine::EngineKind::DataFusion]
                         .into_iter()
@@ -1069,6 +1073,27 @@ fn sql_editor_completes_runs_on_both_engines_chains_results_and_explains() {
     key(&mut h, KeyCode::Char('r'), true);
     let e = h.app.sql.as_ref().unwrap().error.clone().unwrap();
     assert!(e.message.contains("INSERT INTO writes data"), "{}", e.message);
+    // Run again, a write is the user's to confirm: COPY a query to a Parquet file runs on
+    // DataFusion the second time only.
+    let out = std::env::temp_dir().join(format!("assay-test-copy-{}.parquet", std::process::id()));
+    key(&mut h, KeyCode::Char('u'), true);
+    typed(
+        &mut h,
+        &format!("COPY (SELECT order_id, amount FROM orders WHERE amount > 100) TO '{}'", out.display()),
+    );
+    key(&mut h, KeyCode::Char('r'), true);
+    let e = h.app.sql.as_ref().unwrap().error.clone().unwrap();
+    assert!(e.message.contains("COPY writes data") && e.message.contains("ctrl-r again"), "{}", e.message);
+    assert!(!out.exists());
+    key(&mut h, KeyCode::Char('r'), true);
+    let expected = sample_count("amount > 100");
+    assert_eq!(
+        h.app.sql.as_ref().unwrap().last.as_deref(),
+        Some(format!("written: {expected} rows written").as_str())
+    );
+    let counted = assay(&["count", &out.display().to_string()]);
+    assert_eq!(counted.ok().trim(), expected.to_string());
+    let _ = std::fs::remove_file(&out);
     // Explain: both engines' plans side by side.
     key(&mut h, KeyCode::Char('u'), true);
     typed(&mut h, "SELECT status, count(*) FROM orders WHERE amount > 100 GROUP BY status");
