@@ -1035,6 +1035,9 @@ fn sql_editor_completes_runs_on_both_engines_chains_results_and_explains() {
         .unwrap();
     let want = arrow::util::display::array_value_to_string(want.batches[0].column(0), 0).unwrap();
     assert_eq!(groups.to_string(), want);
+    // The result's grid (the status line's timing left out).
+    h.app.message = None;
+    insta::assert_snapshot!("sql_result_grid", h.screen());
     h.act(Action::Sql);
     assert_eq!(h.app.sql.as_ref().unwrap().text(), query, "the editor keeps its text");
     key(&mut h, KeyCode::Char('e'), true);
@@ -1100,6 +1103,15 @@ fn sql_editor_completes_runs_on_both_engines_chains_results_and_explains() {
     key(&mut h, KeyCode::Char('x'), true);
     let Mode::Explain(view) = &h.app.mode else { panic!("no explain view: {:?}", h.app.mode) };
     assert_eq!(view.plans.iter().map(|p| p.engine).collect::<Vec<_>>(), ["polars", "datafusion"]);
+    // The side-by-side view, the physical plan folded (its partitioning follows the
+    // machine's cores).
+    h.app.explain_key(KeyEvent::new(KeyCode::Char('3'), KeyModifiers::NONE));
+    let screen = regex::Regex::new(r"physical \(\d+ lines\)")
+        .unwrap()
+        .replace(&h.screen(), "physical (N lines)")
+        .to_string();
+    insta::assert_snapshot!("explain_side_by_side", screen);
+    h.app.explain_key(KeyEvent::new(KeyCode::Char('3'), KeyModifiers::NONE));
     let screen = h.screen();
     assert!(screen.contains("── polars ──") && screen.contains("── datafusion ──"), "{screen}");
     assert!(screen.contains("1 ▾ logical") && screen.contains("▶"), "no pushdown marked:\n{screen}");
