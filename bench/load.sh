@@ -3,7 +3,9 @@
 # synchronous = NORMAL, one transaction), from Parquet and from CSV, against a
 # hand-written Python loader with the same settings and against the published figure
 # of a Rust streaming ETL example (10M rows in about 23 s with synchronous = OFF).
-# CSV -> Parquet against Python Polars' sink_parquet and DuckDB's COPY, side by side.
+# CSV -> Parquet against Python Polars' sink_parquet, the same Rust Polars version driven
+# directly (`assay baseline`: no sniffing, no fsync, no count back) and DuckDB's COPY,
+# side by side.
 # Single runs by default (RUNS=1): each run writes a 1 GB database.
 RUNS="${RUNS:-3}"
 source "$(dirname "$0")/env.sh"
@@ -42,6 +44,8 @@ cat > "$OUT/duckdb_copy.py" <<'PY'
 import duckdb, sys
 duckdb.sql(f"COPY (SELECT * FROM read_csv('{sys.argv[1]}')) TO '{sys.argv[2]}' (FORMAT parquet)")
 PY
+# PART=parquet runs the CSV -> Parquet comparison only.
+if [ "${PART:-all}" != parquet ]; then
 echo "== SQLite loads, $ROWS rows (runs: $RUNS)"
 hyperfine -r "$RUNS" -w 0 --export-json "$OUT/sqlite.json" \
   --prepare "rm -f $OUT/a.db* $OUT/b.db* $OUT/p.db*" \
@@ -49,10 +53,12 @@ hyperfine -r "$RUNS" -w 0 --export-json "$OUT/sqlite.json" \
   -n "assay export csv -> sqlite" "$A export $CSV --to 'sqlite://$OUT/b.db?table=orders'" \
   -n "python sqlite3 executemany (csv)" "python3 $OUT/python_load.py $OUT/p.db $CSV"
 python3 bench/peak.py "$A" export "$PQ" --to "sqlite://$OUT/m.db?table=orders"
+fi
 echo "== CSV -> Parquet, $ROWS rows"
 hyperfine -r "$RUNS" -w 0 --export-json "$OUT/parquet.json" \
   --prepare "rm -f $OUT/*.parquet" \
   -n "assay export" "$A export $CSV --to $OUT/a.parquet" \
+  -n "rust polars (same version) sink_parquet" "$A baseline $CSV $OUT/r.parquet --datetime created_at" \
   -n "polars sink_parquet" "python3 $OUT/polars_sink.py $CSV $OUT/p.parquet" \
   -n "duckdb COPY" "python3 $OUT/duckdb_copy.py $CSV $OUT/d.parquet"
 python3 bench/peak.py "$A" export "$CSV" --to "$OUT/m.parquet"

@@ -188,6 +188,16 @@ pub enum Command {
         #[command(subcommand)]
         command: RecipeCommand,
     },
+    /// Polars driven directly, without assay's sniffing, checks, atomic publication or
+    /// fsync: the same-version baseline the benchmarks compare `assay export` with
+    /// (bench/load.sh). CSV to Parquet, the `--datetime` columns read as timestamps.
+    #[command(hide = true)]
+    Baseline {
+        input: String,
+        output: String,
+        #[arg(long, value_delimiter = ',')]
+        datetime: Vec<String>,
+    },
     /// Generate deterministic, deliberately dirty data (samples and benchmark files).
     Gen {
         #[arg(value_enum)]
@@ -573,6 +583,11 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
         }
         Command::Recipe { command: RecipeCommand::Schema } => write!(out, "{}", crate::recipe::json_schema())
             .map_err(|e| Error::runtime(format!("writing output: {e}"))),
+        Command::Baseline { input, output, datetime } => tokio::task::spawn_blocking(move || {
+            crate::sink::baseline_csv_to_parquet(&input, &output, &datetime)
+        })
+        .await
+        .map_err(|e| Error::runtime(e.to_string()))?,
         Command::Gen { kind, rows, seed, out: path } => {
             let task = move || match kind {
                 GenKind::Sample => generate::generate_samples(&path, seed),

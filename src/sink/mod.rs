@@ -218,6 +218,27 @@ pub fn sink_with(lf: LazyFrame, temp: &Path, format: Format, write: &WriteOption
     count_written(temp, format, write)
 }
 
+/// Polars alone: `scan_csv(input)` (the `datetime` columns as microsecond timestamps,
+/// as assay infers them) to `sink_parquet(output)` with its defaults, written in place;
+/// the benchmarks' same-version baseline (`assay baseline`).
+pub fn baseline_csv_to_parquet(input: &str, output: &str, datetime: &[String]) -> Result<()> {
+    let failed = |e: PolarsError| Error::runtime(format!("{input} -> {output}: {e}"));
+    let overrides: Schema = datetime
+        .iter()
+        .map(|c| Field::new(c.as_str().into(), DataType::Datetime(TimeUnit::Microseconds, None)))
+        .collect();
+    let lf = LazyCsvReader::new(PlRefPath::new(input))
+        .with_dtype_overwrite(Some(Arc::new(overrides)))
+        .finish()
+        .map_err(failed)?;
+    let target = SinkDestination::File { target: SinkTarget::Path(PlRefPath::new(output)) };
+    let format = FileWriteFormat::Parquet(Arc::new(ParquetWriteOptions::default()));
+    lf.sink(target, format, UnifiedSinkArgs::default())
+        .and_then(|lf| lf.collect_with_engine(Engine::Streaming))
+        .map_err(failed)?;
+    Ok(())
+}
+
 /// The extension of a written file of `format`.
 fn extension(format: Format) -> &'static str {
     match format {
