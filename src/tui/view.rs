@@ -462,7 +462,8 @@ fn spinner(started: std::time::Instant) -> char {
     FRAMES[(started.elapsed().as_millis() / 100) as usize % FRAMES.len()]
 }
 
-pub(super) fn thousands(n: u64) -> String {
+/// A count with thousands separators: 1,234,567.
+pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {

@@ -11,7 +11,7 @@ use assay::source::{CsvDialect, Dataset, Format, Location};
 use assay::tui::app::{App, Done, Job, Mode, Mouse, PaletteKey};
 use assay::tui::checks::rules_beside;
 use assay::tui::keymap::{Action, Keymap};
-use assay::tui::view::{self, Theme};
+use assay::tui::view::{self, thousands, Theme};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
@@ -1412,18 +1412,6 @@ fn export_dialog_writes_files_and_tables_asks_before_replacing_shows_progress_an
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(!left.iter().any(|n| n.contains("big.parquet") || n.contains("assay-partial")), "{left:?}");
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[test]
