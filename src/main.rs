@@ -71,6 +71,7 @@ fn main() -> ExitCode {
     install_panic_hook();
     init_logging();
     let args = Cli::parse();
+    assay::source::remove_stale_scratch();
     let Some(command) = args.command else {
         // No data and no terminal (a pipe, CI): the help, not a workbench.
         if args.data.is_empty() && !std::io::IsTerminal::is_terminal(&std::io::stdout()) {

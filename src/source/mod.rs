@@ -151,6 +151,30 @@ pub fn remove_scratch() {
     let _ = std::fs::remove_dir_all(scratch_dir());
 }
 
+/// Removes what earlier assay processes that were killed (or crashed) left in the
+/// temporary folder: their copies of database tables (`assay-tables-PID`), query results
+/// (`assay-results-PID`) and upload scratch files (`.assay-upload-PID-…`), when no
+/// process of that id runs any more. Linux only (it asks /proc); called at start-up.
+pub fn remove_stale_scratch() {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let rest =
+            ["assay-tables-", "assay-results-", ".assay-upload-"].iter().find_map(|p| name.strip_prefix(p));
+        let Some(pid) = rest.and_then(|r| r.split('-').next()).and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        let path = entry.path();
+        let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+    }
+}
+
 /// A database table (or query) as a dataset: read once by `read` into a Parquet file in
 /// this process's temporary folder (removed at exit, `remove_scratch`), typed by the
 /// table's column types.

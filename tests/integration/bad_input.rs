@@ -137,3 +137,26 @@ fn small_files_are_checked_whole_before_any_engine_reads_them() {
     let r = write(dir.path(), "r.csv", b"a,b,c\n1,2,3\n4,5\n");
     assay(&["count", &r]).fails(2, &["r.csv", "ragged row at line 3", "2 fields"]);
 }
+
+#[test]
+fn scratch_left_by_a_killed_process_is_removed_at_the_next_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gone = 4_000_000_000u32; // above any pid Linux hands out
+    let alive = std::process::id(); // this test binary runs
+    for name in
+        [format!("assay-tables-{gone}"), format!("assay-results-{gone}"), format!("assay-results-{alive}")]
+    {
+        std::fs::create_dir(tmp.path().join(&name)).unwrap();
+        std::fs::write(tmp.path().join(name).join("0.parquet"), b"x").unwrap();
+    }
+    std::fs::write(tmp.path().join(format!(".assay-upload-{gone}-0-x.parquet")), b"x").unwrap();
+    std::fs::write(tmp.path().join("assay-unrelated-1"), b"x").unwrap();
+    let tmp_env = tmp.path().to_str().unwrap();
+    assay_env(&["count", &sample("orders.csv")], &[("TMPDIR", tmp_env)]).ok();
+    let mut left: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, [format!("assay-results-{alive}"), "assay-unrelated-1".to_string()]);
+}
