@@ -298,6 +298,27 @@ pub fn sink_partitioned(
     Ok(rows)
 }
 
+/// Removes the hidden partial outputs of `name` in `dir` (`.NAME.assay-partial-PID`,
+/// `.NAME.assay-old-PID`) that a killed assay left: those whose process no longer runs
+/// (Linux, via /proc; elsewhere nothing is removed).
+fn remove_stale_partials(dir: &Path, name: &str) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file.strip_prefix(&format!(".{name}.")) else { continue };
+        let pid = rest.strip_prefix("assay-partial-").or_else(|| rest.strip_prefix("assay-old-"));
+        let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        let path = entry.path();
+        let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+    }
+}
+
 /// A partitioned tree being written into a hidden folder beside `dest`, which takes
 /// its place only on `commit` (an existing tree is moved aside, then removed); dropped
 /// before that, the hidden folder is removed.
@@ -315,6 +336,7 @@ impl StagedTree {
             return Err(Error::input(format!("{dest}: is a file; a partitioned output is a folder")));
         }
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        remove_stale_partials(dir, &name);
         let temp = dir.join(format!(".{name}.assay-partial-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&temp);
         std::fs::create_dir(&temp)
@@ -502,6 +524,7 @@ impl Staged {
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| io_error(dir.display(), &e))?;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        remove_stale_partials(dir, &name);
         let named = dir.join(format!(".{name}.assay-partial-{}", std::process::id()));
         // A folder we may not write to says so now, before any work.
         let refused = |e: std::io::Error| io_error(format!("{} (the folder of {dest})", dir.display()), &e);

@@ -753,6 +753,12 @@ fn partitioned_exports_write_a_hive_tree_atomically() {
     let nested =
         std::fs::read_dir(std::path::Path::new(&tree).join(&names[0])).unwrap().next().unwrap().unwrap();
     assert!(nested.file_name().to_string_lossy().starts_with("country="));
+    // What a killed export left beside it (a hidden partial tree of a process that no
+    // longer runs) is removed by the next export there.
+    let stale = dir.path().join(".by_country.assay-partial-4000000000");
+    std::fs::create_dir_all(stale.join("status=x")).unwrap();
+    assay(&["export", &orders, "--to", &tree, "--partition-by", "status", "--overwrite"]).ok();
+    assert!(!stale.exists());
     // An unknown column fails before anything is written.
     let other = dir.path().join("other").display().to_string();
     assay(&["export", &orders, "--to", &other, "--partition-by", "nope"])
