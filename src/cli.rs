@@ -489,37 +489,14 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             }
         }
         Command::Export { data, to, format, overwrite, write } => {
-            let write = write.options();
-            if let Some(load) = crate::sink::Load::parse(&to)? {
-                let ws = Workspace::open(&[(None, data)], &options).await?;
-                let ds = &ws.datasets()[0];
-                if let crate::sink::Load::Sqlite(target) = &load {
-                    crate::sink::check_overwrite(&target.db, &ds.files, true)?;
-                }
-                let rows = ws.load(ds, &[], &load, overwrite, None).await?;
-                return writeln!(out, "{rows} rows loaded into {}", load.url())
-                    .map_err(|e| Error::runtime(format!("writing output: {e}")));
-            }
-            let format = crate::sink::format_of(&to, format.as_deref(), !write.partition_by.is_empty())?;
-            if to.starts_with("s3://") {
-                if !write.partition_by.is_empty() {
-                    return Err(Error::input(format!("{to}: partitioned output goes to a local folder")));
-                }
-                write.check(format)?;
-                let config = crate::source::s3::S3Config::resolve(options.s3_endpoint.as_deref())?;
-                let ws = Workspace::open(&[(None, data)], &options).await?;
-                let ds = &ws.datasets()[0];
-                let rows = ws.export_s3(ds, &[], &to, format, &write, &config, overwrite, None).await?;
-                return writeln!(out, "{rows} rows written to {to}")
-                    .map_err(|e| Error::runtime(format!("writing output: {e}")));
-            }
+            let plan = crate::sink::ExportPlan::parse(&to, format.as_deref(), write.options())?;
             let ws = Workspace::open(&[(None, data)], &options).await?;
             let ds = &ws.datasets()[0];
-            let inputs = ds.files.clone();
-            crate::sink::check_overwrite(&to, &inputs, overwrite)?;
-            write.check(format)?;
-            let rows = ws.export(ds, &[], &to, format, &write, None).await?;
-            writeln!(out, "{rows} rows written to {to}")
+            let rows =
+                ws.export_plan(ds, &[], &plan, overwrite, options.s3_endpoint.as_deref(), None).await?;
+            let verb =
+                if matches!(plan, crate::sink::ExportPlan::Table(_)) { "loaded into" } else { "written to" };
+            writeln!(out, "{rows} rows {verb} {}", plan.destination())
                 .map_err(|e| Error::runtime(format!("writing output: {e}")))
         }
         Command::Suggest { data } => {

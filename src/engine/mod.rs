@@ -567,13 +567,41 @@ impl Workspace {
     ) -> Result<u64> {
         let (dest, write) = (dest.to_string(), write.clone());
         self.on_view(ds, steps, move |lf| {
-            let lf = match &watch {
-                Some(w) => w.wrap(lf)?,
-                None => lf,
-            };
+            let lf = crate::sink::Watch::wrap_if(watch.as_ref(), lf)?;
             crate::sink::write_output(lf, &dest, format, &write, watch.as_deref())
         })
         .await
+    }
+
+    /// Runs `plan` on `ds`'s view (after `steps`): a file, an S3 object or a database
+    /// table, never over one of `ds`'s inputs; replacing what is there needs
+    /// `overwrite`. Returns the rows written.
+    pub async fn export_plan(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        plan: &crate::sink::ExportPlan,
+        overwrite: bool,
+        s3_endpoint: Option<&str>,
+        watch: Option<Arc<crate::sink::Watch>>,
+    ) -> Result<u64> {
+        use crate::sink::{ExportPlan, Load};
+        match plan {
+            ExportPlan::File { path, format, write } if path.starts_with("s3://") => {
+                let config = crate::source::s3::S3Config::resolve(s3_endpoint)?;
+                self.export_s3(ds, steps, path, *format, write, &config, overwrite, watch).await
+            }
+            ExportPlan::File { path, format, write } => {
+                crate::sink::check_overwrite(path, &ds.files, overwrite)?;
+                self.export(ds, steps, path, *format, write, watch).await
+            }
+            ExportPlan::Table(load) => {
+                if let Load::Sqlite(t) = load {
+                    crate::sink::check_overwrite(&t.db, &ds.files, true)?;
+                }
+                self.load(ds, steps, load, overwrite, watch).await
+            }
+        }
     }
 
     /// Writes `ds`'s view (after `steps`) to the S3 object `url` as `format`: streamed to
@@ -596,13 +624,10 @@ impl Workspace {
         let (path, write) = (scratch.path().to_path_buf(), write.clone());
         let rows = self
             .on_view(ds, steps, move |lf| {
-                let lf = match &watch {
-                    Some(w) => {
-                        w.set_file(&path);
-                        w.wrap(lf)?
-                    }
-                    None => lf,
-                };
+                if let Some(w) = &watch {
+                    w.set_file(&path);
+                }
+                let lf = crate::sink::Watch::wrap_if(watch.as_ref(), lf)?;
                 crate::sink::sink_with(lf, &path, format, &write)
             })
             .await?;
@@ -629,10 +654,7 @@ impl Workspace {
         let (load, view) = (load.clone(), self.view_of(ds, steps));
         blocking(move || {
             let lf = view().map_err(|e| Error::runtime(e.to_string()))?;
-            let lf = match &watch {
-                Some(w) => w.wrap(lf)?,
-                None => lf,
-            };
+            let lf = crate::sink::Watch::wrap_if(watch.as_ref(), lf)?;
             load.run(lf, overwrite)
         })
         .await?

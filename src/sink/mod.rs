@@ -302,15 +302,22 @@ pub fn sink_partitioned(
 /// `.NAME.assay-old-PID`) that a killed assay left: those whose process no longer runs
 /// (Linux, via /proc; elsewhere nothing is removed).
 fn remove_stale_partials(dir: &Path, name: &str) {
+    remove_left_by_dead(dir, |file| {
+        let rest = file.strip_prefix(&format!(".{name}."))?;
+        let pid = rest.strip_prefix("assay-partial-").or_else(|| rest.strip_prefix("assay-old-"))?;
+        pid.parse().ok()
+    });
+}
+
+/// Removes the entries of `dir` (files or folders) that `pid_of` says an assay process
+/// left, when that process no longer runs (Linux, via /proc; elsewhere nothing).
+pub fn remove_left_by_dead(dir: &Path, pid_of: impl Fn(&str) -> Option<u32>) {
     if !Path::new("/proc/self").exists() {
         return;
     }
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
-        let file = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = file.strip_prefix(&format!(".{name}.")) else { continue };
-        let pid = rest.strip_prefix("assay-partial-").or_else(|| rest.strip_prefix("assay-old-"));
-        let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok()) else { continue };
+        let Some(pid) = pid_of(&entry.file_name().to_string_lossy()) else { continue };
         if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
             continue;
         }
@@ -656,6 +663,67 @@ impl ParquetChunks {
     }
 }
 
+/// Where an export goes, checked before any work: a file (local, `s3://`, or a
+/// partitioned folder) or a database table. `assay export` and the workbench's export
+/// dialog both make one and hand it to `Workspace::export_plan`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExportPlan {
+    File { path: String, format: Format, write: WriteOptions },
+    Table(Load),
+}
+
+impl ExportPlan {
+    /// Reads `dest` (a path, `s3://`, `sqlite://` or `postgres://` URL) with the format
+    /// named (else the extension's) and the writer options.
+    pub fn parse(dest: &str, format: Option<&str>, write: WriteOptions) -> Result<ExportPlan> {
+        if let Some(load) = Load::parse(dest)? {
+            return Ok(ExportPlan::Table(load));
+        }
+        let format = format_of(dest, format, !write.partition_by.is_empty())?;
+        if !write.partition_by.is_empty() && dest.starts_with("s3://") {
+            return Err(Error::input(format!("{dest}: partitioned output goes to a local folder")));
+        }
+        write.check(format)?;
+        Ok(ExportPlan::File { path: dest.to_string(), format, write })
+    }
+
+    /// The destination for people (no password).
+    pub fn destination(&self) -> String {
+        match self {
+            ExportPlan::File { path, .. } => path.clone(),
+            ExportPlan::Table(load) => load.url(),
+        }
+    }
+
+    /// Whether the export would replace something (a file, an object, or a table in
+    /// replace mode); an error when the destination is one of `inputs`.
+    pub async fn exists(&self, inputs: &[String], s3_endpoint: Option<&str>) -> Result<bool> {
+        match self {
+            ExportPlan::File { path, .. } if path.starts_with("s3://") => {
+                let config = crate::source::s3::S3Config::resolve(s3_endpoint)?;
+                s3::check_overwrite(&config, path, inputs, true).await?;
+                s3::exists(&config, path).await
+            }
+            ExportPlan::File { path, .. } => {
+                check_overwrite(path, inputs, true)?;
+                Ok(Path::new(path).exists())
+            }
+            ExportPlan::Table(load) => {
+                if let Load::Sqlite(t) = load {
+                    check_overwrite(&t.db, inputs, true)?;
+                }
+                if load.mode() != crate::recipe::LoadMode::Replace {
+                    return Ok(false);
+                }
+                let load = load.clone();
+                tokio::task::spawn_blocking(move || Sessions::default().table_exists(&load))
+                    .await
+                    .map_err(|e| Error::runtime(e.to_string()))?
+            }
+        }
+    }
+}
+
 /// A database table a load goes to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Load {
@@ -824,6 +892,14 @@ impl Watch {
     /// The file being written (its size is the bytes written).
     pub fn set_file(&self, path: &Path) {
         let _ = self.file.set(path.to_path_buf());
+    }
+
+    /// `lf` through `watch` when there is one.
+    pub fn wrap_if(watch: Option<&Arc<Self>>, lf: LazyFrame) -> Result<LazyFrame> {
+        match watch {
+            Some(w) => w.wrap(lf),
+            None => Ok(lf),
+        }
     }
 
     /// `lf` passing through this watch: rows counted, the file's size read, and the plan

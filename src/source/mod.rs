@@ -156,23 +156,12 @@ pub fn remove_scratch() {
 /// (`assay-results-PID`) and upload scratch files (`.assay-upload-PID-…`), when no
 /// process of that id runs any more. Linux only (it asks /proc); called at start-up.
 pub fn remove_stale_scratch() {
-    if !Path::new("/proc/self").exists() {
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let rest =
-            ["assay-tables-", "assay-results-", ".assay-upload-"].iter().find_map(|p| name.strip_prefix(p));
-        let Some(pid) = rest.and_then(|r| r.split('-').next()).and_then(|p| p.parse::<u32>().ok()) else {
-            continue;
-        };
-        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
-            continue;
-        }
-        let path = entry.path();
-        let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
-    }
+    crate::sink::remove_left_by_dead(&std::env::temp_dir(), |name| {
+        let rest = ["assay-tables-", "assay-results-", ".assay-upload-"]
+            .iter()
+            .find_map(|p| name.strip_prefix(p))?;
+        rest.split('-').next()?.parse().ok()
+    });
 }
 
 /// A database table (or query) as a dataset: read once by `read` into a Parquet file in

@@ -88,7 +88,7 @@ pub enum Job {
     Export {
         tab: usize,
         steps: Vec<Step>,
-        plan: super::export::ExportPlan,
+        plan: crate::sink::ExportPlan,
         overwrite: bool,
         watch: Arc<crate::sink::Watch>,
     },
@@ -163,7 +163,7 @@ pub enum Done {
     /// its destination exists and replacing it was not confirmed.
     Exported {
         tab: usize,
-        plan: super::export::ExportPlan,
+        plan: crate::sink::ExportPlan,
         exists: bool,
         result: Result<u64>,
     },

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::recipe::{LoadMode, Output};
-use crate::sink::{Codec, CsvWrite, Load, ParquetWrite, Quote, Watch, WriteOptions};
+use crate::sink::{Codec, CsvWrite, ExportPlan, Load, ParquetWrite, Quote, Watch, WriteOptions};
 use crate::source::Format;
 
 use super::app::{App, Job, Message, Mode, PaletteKey, RowCount};
@@ -91,22 +91,7 @@ pub enum Outcome {
     Start(ExportPlan, bool),
 }
 
-/// Where an export goes, checked.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ExportPlan {
-    File { path: String, format: Format, write: WriteOptions },
-    Table(Load),
-}
-
 impl ExportPlan {
-    /// The destination for people (no password).
-    pub fn destination(&self) -> String {
-        match self {
-            ExportPlan::File { path, .. } => path.clone(),
-            ExportPlan::Table(load) => load.url(),
-        }
-    }
-
     /// The recipe output that repeats this export, and its name (the file's stem or the
     /// table's name).
     pub fn output(&self) -> (String, Output) {
@@ -331,9 +316,6 @@ impl ExportDialog {
             name => Some(name),
         };
         let format = crate::sink::format_of(dest, named, !partition_by.is_empty())?;
-        if !partition_by.is_empty() && dest.starts_with("s3://") {
-            return Err(Error::input(format!("{dest}: partitioned output goes to a local folder")));
-        }
         let mut write = WriteOptions { partition_by, ..Default::default() };
         match format {
             Format::Csv(d) => {
@@ -369,8 +351,7 @@ impl ExportDialog {
             }
             _ => {}
         }
-        write.check(format)?;
-        Ok(ExportPlan::File { path: dest.to_string(), format, write })
+        ExportPlan::parse(dest, named, write)
     }
 
     /// A key in the dialog. Up/Down (Tab) move between lines, space (backspace) cycles
@@ -443,51 +424,15 @@ pub async fn run(
     let Some(ds) = ws.datasets().get(tab).cloned() else {
         return (false, Err(crate::error::Error::runtime("the tab is gone")));
     };
-    match plan {
-        ExportPlan::File { path, format, write } if path.starts_with("s3://") => {
-            let config = match crate::source::s3::S3Config::resolve(options.s3_endpoint.as_deref()) {
-                Ok(c) => c,
-                Err(e) => return (false, Err(e)),
-            };
-            match crate::sink::s3::exists(&config, path).await {
-                Ok(true) if !overwrite => return (true, Ok(0)),
-                Ok(_) => {}
-                Err(e) => return (false, Err(e)),
-            }
-            (false, ws.export_s3(&ds, steps, path, *format, write, &config, true, Some(watch)).await)
-        }
-        ExportPlan::File { path, format, write } => {
-            let exists = std::path::Path::new(path).exists();
-            if let Err(e) = crate::sink::check_overwrite(path, &ds.files, true) {
-                return (false, Err(e));
-            }
-            if exists && !overwrite {
-                return (true, Ok(0));
-            }
-            (false, ws.export(&ds, steps, path, *format, write, Some(watch)).await)
-        }
-        ExportPlan::Table(load) => {
-            if let Load::Sqlite(t) = load {
-                if let Err(e) = crate::sink::check_overwrite(&t.db, &ds.files, true) {
-                    return (false, Err(e));
-                }
-            }
-            if load.mode() == LoadMode::Replace && !overwrite {
-                let l = load.clone();
-                let exists =
-                    tokio::task::spawn_blocking(move || crate::sink::Sessions::default().table_exists(&l))
-                        .await
-                        .map_err(|e| crate::error::Error::runtime(e.to_string()))
-                        .and_then(|r| r);
-                match exists {
-                    Ok(true) => return (true, Ok(0)),
-                    Ok(false) => {}
-                    Err(e) => return (false, Err(e)),
-                }
-            }
-            (false, ws.load(&ds, steps, load, true, Some(watch)).await)
+    let endpoint = options.s3_endpoint.as_deref();
+    if !overwrite {
+        match plan.exists(&ds.files, endpoint).await {
+            Ok(true) => return (true, Ok(0)),
+            Ok(false) => {}
+            Err(e) => return (false, Err(e)),
         }
     }
+    (false, ws.export_plan(&ds, steps, plan, true, endpoint, Some(watch)).await)
 }
 
 impl App {
