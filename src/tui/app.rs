@@ -1286,6 +1286,30 @@ impl App {
         Vec::new()
     }
 
+    /// ctrl-u in a line being typed (palette, search, prompt, open dialog, export dialog
+    /// field, filter builder): empties it.
+    pub fn clear_input(&mut self) {
+        match &mut self.mode {
+            Mode::Palette { input, selected } => {
+                input.clear();
+                *selected = 0;
+            }
+            Mode::Search { input } => input.clear(),
+            Mode::Prompt(p) => {
+                p.input.clear();
+                p.proposed = false;
+                p.error = None;
+            }
+            Mode::Open(dialog) => {
+                dialog.input.clear();
+                dialog.selected = 0;
+            }
+            Mode::Export(dialog) => dialog.clear_field(),
+            Mode::Filter(editor) => editor.clear_input(),
+            _ => {}
+        }
+    }
+
     /// Typing in the palette: text, Backspace, Enter, Esc, Up/Down.
     pub fn palette_key(&mut self, key: PaletteKey) -> Vec<Job> {
         let Mode::Palette { input, selected } = &mut self.mode else {

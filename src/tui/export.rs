@@ -265,6 +265,18 @@ impl ExportDialog {
             .collect()
     }
 
+    /// Empties the selected text field (ctrl-u).
+    pub fn clear_field(&mut self) {
+        let Some(&field) = self.fields().get(self.selected) else { return };
+        if field == Field::Destination {
+            self.proposed = false;
+        }
+        if let Some(text) = self.text(field) {
+            text.clear();
+        }
+        self.error = None;
+    }
+
     fn text(&mut self, field: Field) -> Option<&mut String> {
         match field {
             Field::Destination => Some(&mut self.destination),

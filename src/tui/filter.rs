@@ -53,6 +53,18 @@ pub struct Row {
 }
 
 impl FilterEditor {
+    /// Empties the text being typed (ctrl-u): a column name, a value or the SQL.
+    pub fn clear_input(&mut self) {
+        match &mut self.stage {
+            Stage::Column { input, selected } => {
+                input.clear();
+                *selected = 0;
+            }
+            Stage::Value { input, .. } | Stage::Sql { input } => input.clear(),
+            Stage::List | Stage::Operator { .. } => {}
+        }
+    }
+
     pub fn new(group: Group, current_column: usize, replaces: bool) -> FilterEditor {
         let stage = if group.items.is_empty() {
             Stage::Column { input: String::new(), selected: 0 }

@@ -429,6 +429,10 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Job> {
     }
     if app.mode.reads_keys() {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && key.code == KeyCode::Char('u') {
+            app.clear_input();
+            return Vec::new();
+        }
         let pk = match key.code {
             KeyCode::Char('c') if ctrl => Some(PaletteKey::Esc),
             KeyCode::Char(c) if !ctrl => Some(PaletteKey::Char(c)),

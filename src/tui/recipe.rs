@@ -21,6 +21,9 @@ pub struct Prompt {
     /// Recently used recipes (`OpenRecipe`), stepped through with Up/Down.
     pub recent: Vec<String>,
     pub recalled: Option<usize>,
+    /// The input is what the workbench proposed (a file name, the column's name, a
+    /// recent recipe): the first character typed replaces it; other keys edit it.
+    pub proposed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -309,10 +312,19 @@ impl App {
         jobs
     }
 
-    /// Opens a prompt of `kind` with `input` typed.
+    /// Opens a prompt of `kind` with `input` typed (proposed, for a file name or a name
+    /// to change: typing replaces it).
     pub fn prompt(&mut self, kind: PromptKind, input: String) {
-        self.mode =
-            Mode::Prompt(Box::new(Prompt { kind, input, error: None, recent: Vec::new(), recalled: None }));
+        let proposed = !input.is_empty()
+            && matches!(kind, PromptKind::SaveRecipe | PromptKind::OpenRecipe | PromptKind::Rename { .. });
+        self.mode = Mode::Prompt(Box::new(Prompt {
+            kind,
+            input,
+            error: None,
+            recent: Vec::new(),
+            recalled: None,
+            proposed,
+        }));
     }
 
     /// A column prompt (rename, cast) on the current column, or the derive prompt.
@@ -332,10 +344,14 @@ impl App {
         let Mode::Prompt(p) = &mut self.mode else { return Vec::new() };
         match key {
             PaletteKey::Char(c) => {
+                if std::mem::take(&mut p.proposed) {
+                    p.input.clear();
+                }
                 p.input.push(c);
                 p.error = None;
             }
             PaletteKey::Backspace => {
+                p.proposed = false;
                 p.input.pop();
                 p.error = None;
             }
@@ -348,6 +364,7 @@ impl App {
                 };
                 p.recalled = Some(i);
                 p.input = p.recent[i].clone();
+                p.proposed = true;
             }
             PaletteKey::Up | PaletteKey::Down => {}
             PaletteKey::Esc => {

@@ -128,6 +128,12 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
                 Span::raw(prompt.input.clone()),
                 Span::raw("▏"),
             ];
+            if prompt.proposed {
+                spans.push(Span::styled(
+                    "  (typing replaces it; Backspace edits it; ctrl-u clears)",
+                    theme.dtype,
+                ));
+            }
             if let Some(e) = &prompt.error {
                 spans.push(Span::styled(format!("  {e}"), theme.error));
             }

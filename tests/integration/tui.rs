@@ -1260,9 +1260,14 @@ fn workbench_actions_record_a_recipe_that_replays_headless() {
     // Saved, then replayed headless: the same rows as on screen, in the same order.
     let path = dir.path().join("orders.recipe.toml").display().to_string();
     h.typed("s", App::recipe_key);
-    if let Mode::Prompt(p) = &mut h.app.mode {
+    if let Mode::Prompt(p) = &h.app.mode {
         assert_eq!(p.input, "orders.recipe.toml");
-        p.input = path.clone();
+        assert!(p.proposed);
+    }
+    // The proposed name goes as the first character is typed.
+    h.typed(&path, App::prompt_key);
+    if let Mode::Prompt(p) = &h.app.mode {
+        assert_eq!(p.input, path);
     }
     h.typed("\n", App::prompt_key);
     assert_eq!(h.app.tab().unwrap().recipe_path.as_deref(), Some(path.as_str()));
@@ -1294,9 +1299,10 @@ fn workbench_actions_record_a_recipe_that_replays_headless() {
     let steps = h.app.tab().unwrap().steps.clone();
     h.typed("⎋", App::recipe_key).act(Action::UndoStep).act(Action::UndoStep);
     h.act(Action::Recipe).typed("o", App::recipe_key);
-    if let Mode::Prompt(p) = &mut h.app.mode {
-        p.input = path.clone();
-    }
+    // ctrl-u empties the line (here, the recent recipe proposed); Backspace edits it.
+    h.typed("⌫", App::prompt_key);
+    h.app.clear_input();
+    h.typed(&path, App::prompt_key);
     h.typed("\n", App::prompt_key);
     assert_eq!(h.app.tab().unwrap().steps, steps);
     assert_eq!(h.app.tab().unwrap().checks.rules.checks.len(), 1);
