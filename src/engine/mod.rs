@@ -689,7 +689,7 @@ impl Workspace {
             EngineKind::Polars => {
                 let datasets = self.datasets.clone();
                 let q = query.to_string();
-                self.run_polars(Some(query), move || polars::sql_context(&datasets)?.execute(&q)).await
+                self.run_polars(Some(query), move || polars::sql_over(&datasets, &q)).await
             }
             EngineKind::DataFusion => {
                 let ctx = self.datafusion_context().await?;
@@ -715,7 +715,7 @@ impl Workspace {
             EngineKind::Polars => {
                 let datasets = self.datasets.clone();
                 let q = query.to_string();
-                let lf = blocking(move || polars::sql_context(&datasets)?.execute(&q))
+                let lf = blocking(move || polars::sql_over(&datasets, &q))
                     .await?
                     .map_err(|e| self.polars_error(e, Some(query)))?;
                 let path = path.to_path_buf();
@@ -738,7 +738,7 @@ impl Workspace {
                 let datasets = self.datasets.clone();
                 let q = query.to_string();
                 let plans = blocking(move || -> ::polars::prelude::PolarsResult<Plans> {
-                    let lf = polars::sql_context(&datasets)?.execute(&q)?;
+                    let lf = polars::sql_over(&datasets, &q)?;
                     let mut plans = Plans {
                         engine: "polars",
                         logical: lf.describe_plan()?,

@@ -173,13 +173,70 @@ pub fn collect(lf: LazyFrame) -> PolarsResult<DataFrame> {
     }
 }
 
-/// A Polars SQL context holding every dataset as a table.
-pub fn sql_context(datasets: &[Dataset]) -> PolarsResult<polars::sql::SQLContext> {
-    let ctx = polars::sql::SQLContext::new();
-    for ds in datasets {
-        ctx.register(&ds.name, scan(ds)?);
+/// Polars alone: `query` (as `sql` rewrites it) over Parquet `tables` (`PATH` named by
+/// its stem, or `NAME=PATH`), collected on the streaming or the in-memory engine and
+/// written to `out` as CSV; the benchmarks' same-version baseline (`assay baseline sql`).
+pub fn baseline_sql(
+    query: &str,
+    tables: &[String],
+    streaming: bool,
+    out: &mut dyn std::io::Write,
+) -> crate::error::Result<()> {
+    let failed = |e: PolarsError| crate::error::Error::runtime(format!("baseline: {e}"));
+    let mut frames = Vec::new();
+    for t in tables {
+        let (name, path) = baseline_table(t);
+        frames
+            .push((name, LazyFrame::scan_parquet(PlRefPath::new(path), Default::default()).map_err(failed)?));
     }
-    Ok(ctx)
+    let lf = sql(frames, query).map_err(failed)?;
+    let mut df = if streaming { collect(lf) } else { lf.collect() }.map_err(failed)?;
+    CsvWriter::new(out).finish(&mut df).map_err(failed)
+}
+
+/// A baseline's `-t` argument: `NAME=PATH`, or `PATH` named by its file's stem.
+pub fn baseline_table(t: &str) -> (String, &str) {
+    match t.split_once('=') {
+        Some((n, p)) => (n.to_string(), p),
+        None => {
+            let stem = std::path::Path::new(t).file_stem().map(|s| s.to_string_lossy().into_owned());
+            (stem.unwrap_or_else(|| t.to_string()), t)
+        }
+    }
+}
+
+/// `query` in Polars SQL over every dataset as a table.
+pub fn sql_over(datasets: &[Dataset], query: &str) -> PolarsResult<LazyFrame> {
+    let mut tables = Vec::with_capacity(datasets.len());
+    for ds in datasets {
+        tables.push((ds.name.clone(), scan(ds)?));
+    }
+    sql(tables, query)
+}
+
+/// `query` in Polars SQL over `tables`, first rewritten where Polars plans a construct
+/// badly and an equivalent one well (`engine::sql::for_polars`: `IN (subquery)` as a
+/// semi join, short `IN` lists as equalities).
+pub fn sql<N: AsRef<str>>(
+    tables: impl IntoIterator<Item = (N, LazyFrame)>,
+    query: &str,
+) -> PolarsResult<LazyFrame> {
+    let mut ctx = polars::sql::SQLContext::new();
+    let mut frames: Vec<(String, LazyFrame)> = Vec::new();
+    for (name, lf) in tables {
+        ctx.register(name.as_ref(), lf.clone());
+        frames.push((name.as_ref().to_string(), lf));
+    }
+    let columns = |table: &str| {
+        let (_, lf) = frames
+            .iter()
+            .find(|(n, _)| n == table)
+            .or_else(|| frames.iter().find(|(n, _)| n.eq_ignore_ascii_case(table)))?;
+        let schema = lf.clone().collect_schema().ok()?;
+        Some(schema.iter_names().map(|n| n.to_string()).collect())
+    };
+    let rewritten = crate::engine::sql::for_polars(query, &columns);
+    ctx.execute(rewritten.as_deref().unwrap_or(query))
 }
 
 #[cfg(test)]

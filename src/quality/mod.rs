@@ -270,10 +270,7 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules, sources: &Sources) -> Resu
         let v = match check {
             Check::Schema(a) => schema_value(a, &schema),
             Check::Sql(a) => {
-                let mut ctx = polars::sql::SQLContext::new();
-                ctx.register(table, lf.clone());
-                let failing = ctx
-                    .execute(&a.query)
+                let failing = crate::engine::polars::sql([(table, lf.clone())], &a.query)
                     .and_then(|q| crate::engine::polars::collect(q.select([len()])))
                     .map_err(|e| Error::input(format!("check {}: {e}", check.id())))?;
                 let n =

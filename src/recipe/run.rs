@@ -512,11 +512,7 @@ async fn build_datafusion(loaded: &Loaded, ws: &Workspace, scratch: &mut Scratch
                 let path = scratch.file("sql");
                 let (q, p, a) = (query.clone(), path.clone(), at.clone());
                 blocking(move || {
-                    let mut sql = polars::sql::SQLContext::new();
-                    for (name, t) in tables {
-                        sql.register(&name, t);
-                    }
-                    let lf = sql.execute(&q).map_err(|e| polars_failed(&a, e))?;
+                    let lf = crate::engine::polars::sql(tables, &q).map_err(|e| polars_failed(&a, e))?;
                     crate::sink::sink_to(lf, &p, Format::Parquet)
                 })
                 .await?;

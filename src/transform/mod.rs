@@ -361,12 +361,8 @@ impl Step {
                 joined.select(out)
             }
             Step::Sql { query, .. } => {
-                let mut ctx = polars::sql::SQLContext::new();
-                for (name, t) in tables {
-                    ctx.register(name, t.clone());
-                }
-                ctx.register(INPUT, lf);
-                ctx.execute(query)?
+                let named = tables.iter().map(|(name, t)| (name.as_str(), t.clone()));
+                crate::engine::polars::sql(named.chain([(INPUT, lf)]), query)?
             }
             Step::Limit { rows } => lf.slice(0, IdxSize::try_from(*rows).unwrap_or(IdxSize::MAX)),
             Step::Disabled(_) => lf,

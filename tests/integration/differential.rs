@@ -91,6 +91,19 @@ const QUERIES: &[&str] = &[
      JOIN customers c ON e.customer_id = c.customer_id WHERE e.event_type = 'purchase' \
      GROUP BY e.device, c.segment",
     "SELECT order_date, COUNT(*) AS n FROM orders WHERE order_date NOT LIKE '2024-%' GROUP BY order_date",
+    // Rewritten for Polars (engine::sql::for_polars): IN (subquery) as a semi join, short
+    // IN lists as equalities; with nulls on both sides.
+    "SELECT COUNT(*) AS n FROM orders o LEFT JOIN customers c ON o.customer_id = c.customer_id \
+     WHERE c.customer_id IN (SELECT customer_id FROM orders WHERE amount > 400) AND o.quantity > 2",
+    "SELECT COUNT(*) AS n, COUNT(c.customer_id) AS matched FROM orders o \
+     RIGHT JOIN customers c ON o.customer_id = c.customer_id \
+     WHERE o.customer_id IN (SELECT customer_id FROM orders WHERE amount < 0)",
+    "SELECT COUNT(*) AS n FROM orders WHERE customer_id IN (SELECT customer_id FROM orders WHERE amount IS NULL)",
+    "SELECT status, COUNT(*) AS n FROM orders WHERE status IN ('shipped', 'pending', NULL) GROUP BY status",
+    "SELECT COUNT(*) AS n FROM orders WHERE status NOT IN ('shipped', 'pending')",
+    "SELECT COUNT(*) AS n FROM orders WHERE status NOT IN ('shipped', NULL)",
+    "SELECT c.segment, COUNT(*) AS n FROM orders o JOIN customers c ON o.customer_id = c.customer_id \
+     WHERE o.quantity IN (1, 2, 3) AND c.segment IN ('corporate', 'consumer') GROUP BY c.segment",
 ];
 
 /// Whether the query's result order is defined (an ORDER BY outside any parentheses).
