@@ -487,11 +487,11 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
                     return Err(Error::input("--valid and --quarantine name the same file"));
                 }
             }
-            let mut report = ws.check_on(ds, &[], &rules, engine.into()).await?;
+            let mut report = ws.check_on(ds, &[], &rules, engine.into(), outputs.is_some()).await?;
             // An error-severity failure writes no output at all (SPEC.md, gate).
             let blocked = report.failed_at(crate::quality::Severity::Error) > 0;
             if let (Some((v, q)), false) = (&outputs, blocked) {
-                let (valid, quarantined) = ws.quarantine(ds, &rules, report.rows, v, q).await?;
+                let (valid, quarantined) = ws.quarantine(ds, &rules, &report, v, q).await?;
                 eprintln!("{} rows in = {valid} valid ({v}) + {quarantined} quarantined ({q})", report.rows);
                 report.quarantine = Some(crate::quality::Split { rows_in: report.rows, valid, quarantined });
             } else if let (Some(_), true) = (&outputs, blocked) {

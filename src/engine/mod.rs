@@ -430,8 +430,21 @@ impl Workspace {
         steps: &[Step],
         rules: &crate::quality::Rules,
     ) -> Result<crate::quality::Report> {
+        self.check_keeping(ds, steps, rules, false).await
+    }
+
+    /// `check`, keeping the unique checks' duplicated keys in the report when
+    /// `keep_keys` (for a quarantine that follows: `Workspace::quarantine`).
+    async fn check_keeping(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        rules: &crate::quality::Rules,
+        keep_keys: bool,
+    ) -> Result<crate::quality::Report> {
         let (name, rules, sources) = (ds.name.clone(), rules.clone(), self.sources(ds)?);
-        self.on_view(ds, steps, move |lf| crate::quality::run(&name, lf, &rules, &sources)).await
+        self.on_view(ds, steps, move |lf| crate::quality::run_keeping(&name, lf, &rules, &sources, keep_keys))
+            .await
     }
 
     /// Runs the checks of `rules` over `ds` after `steps` on `engine`. On DataFusion the
@@ -444,9 +457,10 @@ impl Workspace {
         steps: &[Step],
         rules: &crate::quality::Rules,
         engine: EngineKind,
+        keep_keys: bool,
     ) -> Result<crate::quality::Report> {
         if engine == EngineKind::Polars {
-            return self.check(ds, steps, rules).await;
+            return self.check_keeping(ds, steps, rules, keep_keys).await;
         }
         let started = std::time::Instant::now();
         let from = if steps.is_empty() {
@@ -521,22 +535,28 @@ impl Workspace {
         &self,
         ds: &Dataset,
         rules: &crate::quality::Rules,
-        rows_in: u64,
+        report: &crate::quality::Report,
         valid: &str,
         quarantine: &str,
     ) -> Result<(u64, u64)> {
         let (rules, sources) = (rules.clone(), self.sources(ds)?);
+        let (rows_in, known) = (report.rows, report.duplicated_keys.clone());
         let (valid, quarantine) = (valid.to_string(), quarantine.to_string());
         let (valid_format, bad_format) =
             (crate::sink::output_format(&valid)?, crate::sink::output_format(&quarantine)?);
         self.on_view(ds, &[], move |lf| {
             let csv = matches!(bad_format, Format::Csv(_));
-            let (good, bad) = crate::quality::quarantine(lf, &rules, &sources, csv)?;
+            let (good, bad) = crate::quality::quarantine(lf, &rules, &sources, csv, &known)?;
             let mut counts = (0, 0);
             crate::sink::write_atomic(&valid, |valid_temp| {
-                counts.0 = crate::sink::sink_to(good, valid_temp, valid_format)?;
                 crate::sink::write_atomic(&quarantine, |bad_temp| {
-                    counts.1 = crate::sink::sink_to(bad, bad_temp, bad_format)?;
+                    // One pass writes both files.
+                    let plain = crate::sink::WriteOptions::default;
+                    let rows = crate::sink::sink_all(vec![
+                        (good, valid_temp.to_path_buf(), valid_format, plain()),
+                        (bad, bad_temp.to_path_buf(), bad_format, plain()),
+                    ])?;
+                    counts = (rows[0], rows[1]);
                     if counts.0 + counts.1 != rows_in {
                         return Err(Error::runtime(format!(
                             "quarantine lost rows: {rows_in} in, {} valid + {} quarantined \

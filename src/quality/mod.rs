@@ -90,7 +90,15 @@ pub struct Report {
     /// The split, when the run quarantined failing rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quarantine: Option<Split>,
+    /// The duplicated keys each unique check found (by check index), kept when a
+    /// quarantine follows (`run_keeping`): it then tests rows against them without
+    /// reading the data again to find them.
+    #[serde(skip)]
+    pub duplicated_keys: DuplicatedKeys,
 }
+
+/// The hashed keys a unique check found more than once, by the check's index.
+pub type DuplicatedKeys = std::collections::HashMap<usize, Arc<std::collections::HashSet<unique::KeyHash>>>;
 
 /// Rows in = valid + quarantined, as written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -239,6 +247,18 @@ fn number(df: &DataFrame, name: &str) -> Option<f64> {
 /// Runs every check of `rules` over `lf` in one scan (plus one per `sql` check and one
 /// of each referenced foreign-key column).
 pub fn run(table: &str, lf: LazyFrame, rules: &Rules, sources: &Sources) -> Result<Report> {
+    run_keeping(table, lf, rules, sources, false)
+}
+
+/// `run`, keeping the unique checks' duplicated keys in the report when `keep_keys` (a
+/// quarantine follows).
+pub fn run_keeping(
+    table: &str,
+    lf: LazyFrame,
+    rules: &Rules,
+    sources: &Sources,
+    keep_keys: bool,
+) -> Result<Report> {
     let started = Instant::now();
     let Compiled { lf, schema, aggregation, uniques, context } = compile(lf, rules, sources)?;
     let df = &crate::engine::polars::collect(aggregation)
@@ -250,6 +270,7 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules, sources: &Sources) -> Resu
         first_failing: Default::default(),
     };
     let mut own_values = std::collections::HashMap::new();
+    let mut duplicated_keys = DuplicatedKeys::new();
     for (i, hashes) in &uniques {
         // Every row recorded once, or the count would be wrong.
         let hashed = number(df, &key(*i, "hashed")).unwrap_or(0.0) as u64;
@@ -260,7 +281,10 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules, sources: &Sources) -> Resu
                 measured.rows
             )));
         }
-        let found = hashes.duplicates(context.n);
+        let (found, keys) = hashes.duplicates_and_keys(context.n, keep_keys);
+        if keep_keys {
+            duplicated_keys.insert(*i, Arc::new(keys.into_iter().collect()));
+        }
         own_values.insert(*i, Some(found.failing as f64));
         measured.first_failing.insert(*i, found.first);
     }
@@ -283,7 +307,9 @@ pub fn run(table: &str, lf: LazyFrame, rules: &Rules, sources: &Sources) -> Resu
         };
         measured.values.push(v);
     }
-    finish(table, lf, &schema, &context, rules, measured, started)
+    let mut report = finish(table, lf, &schema, &context, rules, measured, started)?;
+    report.duplicated_keys = duplicated_keys;
+    Ok(report)
 }
 
 /// A schema check's observation: the number of problems, and them in words.
@@ -401,6 +427,7 @@ fn finish(
         checks,
         elapsed_ms: elapsed,
         quarantine: None,
+        duplicated_keys: DuplicatedKeys::new(),
     })
 }
 
@@ -476,23 +503,33 @@ pub const FAILED_CHECKS: &str = "failed_checks";
 
 /// The rows that pass every row-level check and the rows that fail at least one, the
 /// latter with `failed_checks` (the ids, as a list; joined with `;` for CSV, which has no
-/// lists), as two lazy plans over `lf` (each streams when written).
+/// lists), as two lazy plans over `lf` (written together, they stream in one pass:
+/// `sink::sink_all`). `known` holds the duplicated keys a check run over the same `lf`
+/// found (`Report::duplicated_keys`); a unique check without them finds its own.
 pub fn quarantine(
     lf: LazyFrame,
     rules: &Rules,
     sources: &Sources,
     csv: bool,
+    known: &DuplicatedKeys,
 ) -> Result<(LazyFrame, LazyFrame)> {
     let Compiled { lf, schema, context, .. } = compile(lf, rules, sources)?;
     let mut tags = Vec::new();
     for (i, check) in rules.checks.iter().enumerate() {
-        // A unique key: the keys seen more than once are found first (one pass holding
-        // 24 bytes a row, then only the duplicated keys), then each row is tested.
+        // A unique key: each row is tested against the keys seen more than once, as the
+        // check run found them (`known`), or else as a pass of their own finds them
+        // (24 bytes a row, then only the duplicated keys).
         let fail = match check {
+            Check::Unique(_) if known.get(&i).is_some_and(|k| k.is_empty()) => None,
             Check::Unique(a) => {
-                let keys = unique::duplicated_keys(lf.clone(), &a.columns)
-                    .map_err(|e| Error::runtime(format!("quarantine, check {}: {e}", check.id())))?;
-                Some(unique::among(&a.columns, Arc::new(keys)).fill_null(lit(false)))
+                let keys = match known.get(&i) {
+                    Some(keys) => keys.clone(),
+                    None => Arc::new(
+                        unique::duplicated_keys(lf.clone(), &a.columns)
+                            .map_err(|e| Error::runtime(format!("quarantine, check {}: {e}", check.id())))?,
+                    ),
+                };
+                Some(unique::among(&a.columns, keys).fill_null(lit(false)))
             }
             _ => check.row_failure(i, &schema, &context)?,
         };

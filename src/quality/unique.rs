@@ -165,9 +165,15 @@ impl KeyHashes {
 
     /// The duplicated rows among everything streamed, with the first `n` of them.
     pub fn duplicates(&self, n: usize) -> Duplicates {
+        self.duplicates_and_keys(n, false).0
+    }
+
+    /// `duplicates`, and the duplicated keys themselves when `keep` (for a quarantine
+    /// that follows the check, which then needs no pass of its own to find them).
+    pub fn duplicates_and_keys(&self, n: usize, keep: bool) -> (Duplicates, Vec<KeyHash>) {
         let failing = std::sync::atomic::AtomicU64::new(0);
         let first = Mutex::new(Smallest::new(n));
-        self.sorted_runs(false, |run| {
+        let keys = self.sorted_runs(keep, |run| {
             failing.fetch_add(run.len() as u64, std::sync::atomic::Ordering::Relaxed);
             if n > 0 {
                 let mut first = first.lock().unwrap_or_else(|e| e.into_inner());
@@ -175,7 +181,7 @@ impl KeyHashes {
             }
         });
         let first = first.into_inner().unwrap_or_else(|e| e.into_inner());
-        Duplicates { failing: failing.into_inner(), first: first.into_sorted() }
+        (Duplicates { failing: failing.into_inner(), first: first.into_sorted() }, keys)
     }
 }
 

@@ -651,7 +651,16 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
     let started_at = chrono::Utc::now().to_rfc3339();
     let engine = options.engine.or(loaded.recipe.engine).unwrap_or(EngineKind::Polars);
     let outputs: Vec<(&String, &super::Output)> = loaded.recipe.outputs.iter().collect();
-    let mut stages = Stages::new(5 + outputs.len());
+    // Opening, building, counting, checks, the manifest; then the single files together,
+    // each tree, table and upload.
+    let single = |o: &super::Output| o.path.is_some() && o.partition_by.is_empty();
+    let uploads = outputs
+        .iter()
+        .filter(|(_, o)| single(o) && o.path.as_deref().is_some_and(|p| p.starts_with("s3://")))
+        .count();
+    let alone = outputs.iter().filter(|(_, o)| !single(o)).count();
+    let together = usize::from(outputs.iter().any(|(_, o)| single(o)));
+    let mut stages = Stages::new(5 + together + alone + uploads);
     stages.start("opening sources");
     let mut ws = open_sources(loaded, &options.open).await?;
     let mut inputs = inputs_of(&ws, loaded);
@@ -747,13 +756,15 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
         None
     } else if let Some(ds) = &built.dataset {
         ws.add(ds.clone())?;
-        let mut r = ws.check_on(ds, &[], &rules, EngineKind::DataFusion).await?;
+        let mut r = ws.check_on(ds, &[], &rules, EngineKind::DataFusion, false).await?;
         r.table = loaded.main_source().to_string();
         Some(r)
     } else {
         let (lf, rules, sources, name) =
             (built.result.clone(), rules.clone(), sources.clone(), main.name.clone());
-        Some(blocking(move || crate::quality::run(&name, lf, &rules, &sources)).await?)
+        // A quarantine that follows reuses the unique checks' duplicated keys.
+        let keep = destinations.iter().any(|o| o.2 == Rows::Quarantine);
+        Some(blocking(move || crate::quality::run_keeping(&name, lf, &rules, &sources, keep)).await?)
     };
     let rows_in = match &report {
         Some(r) => r.rows,
@@ -805,49 +816,75 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
                 o.2 == Rows::Quarantine
                     && matches!(o.1, Destination::File { format: Format::Csv(_), .. } | Destination::Table(_))
             });
-            let (v, b) = blocking(move || crate::quality::quarantine(lf, &rules, &sources, csv)).await?;
+            let known = report.as_ref().map(|r| r.duplicated_keys.clone()).unwrap_or_default();
+            let (v, b) =
+                blocking(move || crate::quality::quarantine(lf, &rules, &sources, csv, &known)).await?;
             (v, Some(b))
         } else {
             (built.result.clone(), None)
         };
-        let mut pending_files = Vec::new();
-        let mut loads = Some(crate::sink::Sessions::default());
-        for (name, destination, rows_kind) in &destinations {
-            let lf = match rows_kind {
-                Rows::Valid => valid.clone(),
-                Rows::Quarantine => bad.clone().unwrap_or_else(|| valid.clone()),
+        let rows_of = |kind: &Rows| match kind {
+            Rows::Valid => valid.clone(),
+            Rows::Quarantine => bad.clone().unwrap_or_else(|| valid.clone()),
+        };
+        let file_info =
+            |name: &str, path: &str, format: Format, kind: Rows, rows: u64, temp: &Path| OutputInfo {
+                name: name.to_string(),
+                destination: path.to_string(),
+                format: format.name().into(),
+                rows_kind: kind,
+                rows,
+                bytes: temp.is_file().then(|| std::fs::metadata(temp).ok()).flatten().map(|m| m.len()),
             };
+        // Outputs are written now where no reader sees them, and published when every
+        // output is whole. The single files (local or to upload) are written together,
+        // in one pass over the data.
+        let mut pending_files = Vec::new();
+        let mut written: Vec<Option<OutputInfo>> = vec![None; destinations.len()];
+        let mut jobs = Vec::new();
+        let mut together = Vec::new();
+        for (i, (name, destination, rows_kind)) in destinations.iter().enumerate() {
+            let Destination::File { path, format, write } = destination else { continue };
+            if !write.partition_by.is_empty() {
+                continue;
+            }
+            let pending = if path.starts_with("s3://") {
+                Pending::Upload(crate::sink::s3::Scratch::new(path)?, path.clone())
+            } else {
+                Pending::File(crate::sink::Staged::new(path)?)
+            };
+            jobs.push((rows_of(rows_kind), pending.temp().to_path_buf(), *format, write.clone()));
+            together.push(format!("{name} ({path})"));
+            pending_files.push((i, pending));
+        }
+        if !jobs.is_empty() {
+            stages.start(&format!("writing {}", together.join(", ")));
+            let rows = blocking(move || crate::sink::sink_all(jobs)).await?;
+            for ((i, pending), rows) in pending_files.iter().zip(rows) {
+                let (name, destination, kind) = &destinations[*i];
+                if let Destination::File { path, format, .. } = destination {
+                    written[*i] = Some(file_info(name, path, *format, *kind, rows, pending.temp()));
+                }
+            }
+        }
+        let mut pending_files: Vec<Pending> = pending_files.into_iter().map(|(_, p)| p).collect();
+        let mut loads = Some(crate::sink::Sessions::default());
+        for (i, (name, destination, rows_kind)) in destinations.iter().enumerate() {
+            if written[i].is_some() {
+                continue;
+            }
+            let lf = rows_of(rows_kind);
             match destination {
                 Destination::File { path, format, write } => {
                     stages.start(&format!("writing {name} ({path})"));
-                    // Written now where no reader sees it; published when every output
-                    // is whole.
-                    let pending = if path.starts_with("s3://") {
-                        Pending::Upload(crate::sink::s3::Scratch::new(path)?, path.clone())
-                    } else if !write.partition_by.is_empty() {
-                        Pending::Tree(crate::sink::StagedTree::new(path)?)
-                    } else {
-                        Pending::File(crate::sink::Staged::new(path)?)
-                    };
-                    let (temp, format, write) = (pending.temp().to_path_buf(), *format, write.clone());
-                    let rows = blocking(move || match write.partition_by.is_empty() {
-                        true => crate::sink::sink_with(lf, &temp, format, &write),
-                        false => {
-                            crate::sink::sink_partitioned(lf, &temp, format, &write, &write.partition_by)
-                        }
+                    let tree = crate::sink::StagedTree::new(path)?;
+                    let (temp, format, write) = (tree.temp().to_path_buf(), *format, write.clone());
+                    let rows = blocking(move || {
+                        crate::sink::sink_partitioned(lf, &temp, format, &write, &write.partition_by)
                     })
                     .await?;
-                    let bytes =
-                        pending.temp().is_file().then(|| std::fs::metadata(pending.temp()).ok()).flatten();
-                    manifest.outputs.push(OutputInfo {
-                        name: name.clone(),
-                        destination: path.clone(),
-                        format: format.name().into(),
-                        rows_kind: *rows_kind,
-                        rows,
-                        bytes: bytes.map(|m| m.len()),
-                    });
-                    pending_files.push(pending);
+                    written[i] = Some(file_info(name, path, format, *rows_kind, rows, tree.temp()));
+                    pending_files.push(Pending::Tree(tree));
                 }
                 Destination::Table(target) => {
                     stages.start(&format!("loading {name} ({})", target.url()));
@@ -860,7 +897,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
                     })
                     .await?;
                     loads = Some(sessions);
-                    manifest.outputs.push(OutputInfo {
+                    written[i] = Some(OutputInfo {
                         name: name.clone(),
                         destination: target.url(),
                         format: target.kind().into(),
@@ -871,6 +908,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
                 }
             }
         }
+        manifest.outputs.extend(written.into_iter().flatten());
         if quarantining {
             let valid_rows = manifest.outputs.iter().find(|o| o.rows_kind == Rows::Valid).map(|o| o.rows);
             let bad_rows = manifest.outputs.iter().find(|o| o.rows_kind == Rows::Quarantine).map(|o| o.rows);

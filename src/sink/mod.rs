@@ -218,6 +218,36 @@ pub fn sink_with(lf: LazyFrame, temp: &Path, format: Format, write: &WriteOption
     count_written(temp, format, write)
 }
 
+/// One file `sink_all` writes: the plan, the path written, its format and options.
+pub type SinkJob = (LazyFrame, PathBuf, Format, WriteOptions);
+
+/// Streams each plan to its path in one run of Polars' streaming engine (a multi-sink
+/// plan): what the plans share — the scan and the work before they part, such as the
+/// quarantine's tagging of failed checks — runs once and feeds every sink, instead of
+/// once per output. Returns the rows each file holds, in order.
+pub fn sink_all(jobs: Vec<SinkJob>) -> Result<Vec<u64>> {
+    if let [_] = jobs.as_slice() {
+        let (lf, temp, format, write) = jobs.into_iter().next().expect("one job");
+        return Ok(vec![sink_with(lf, &temp, format, &write)?]);
+    }
+    let shown: Vec<String> = jobs.iter().map(|j| j.1.display().to_string()).collect();
+    let failed = |e: PolarsError| Error::runtime(format!("writing {}: {e}", shown.join(", ")));
+    let mut plans = Vec::with_capacity(jobs.len());
+    let mut flags = None;
+    for (lf, temp, format, write) in &jobs {
+        let target =
+            SinkDestination::File { target: SinkTarget::Path(PlRefPath::new(temp.to_string_lossy())) };
+        let args =
+            UnifiedSinkArgs { sync_on_close: sync_on_close::SyncOnCloseType::All, ..Default::default() };
+        let sink = lf.clone().sink(target, file_format(*format, write)?, args).map_err(failed)?;
+        flags.get_or_insert(sink.get_current_optimizations());
+        plans.push(sink.logical_plan);
+    }
+    LazyFrame::collect_all_with_engine(plans, Engine::Streaming, flags.unwrap_or_default())
+        .map_err(failed)?;
+    jobs.iter().map(|(_, temp, format, write)| count_written(temp, *format, write)).collect()
+}
+
 /// Polars alone: `scan_csv(input)` (the `datetime` columns as microsecond timestamps,
 /// as assay infers them) to `sink_parquet(output)` with its defaults, written in place;
 /// the benchmarks' same-version baseline (`assay baseline`).

@@ -346,17 +346,26 @@ not_null = { column = "amount", max_failures = "1%" }
 between = { column = "amount", min = 0, max = 10000, mostly = 0.99 }
 [[checks]]
 in_set = { column = "status", values = ["pending", "shipped", "delivered", "returned", "cancelled"], severity = "warn" }
+[[checks]]
+unique = { columns = ["order_id"], severity = "warn" }
 "#;
 
 /// Rows in = valid + quarantined, on the sample and on a generated file; the valid rows
-/// are exactly those a hand-written query keeps; the quarantine says which checks failed.
+/// are exactly those a hand-written query keeps (on DataFusion, and with the unique key's
+/// duplicates found by the check run on Polars, or by the quarantine's own pass after a
+/// DataFusion check run); the quarantine says which checks failed.
 #[test]
 fn quarantine_conserves_rows_and_tags_failures() {
     let dir = tempfile::tempdir().unwrap();
     let rules = write(dir.path(), "rules.toml", SPLIT_RULES.as_bytes());
     let generated = dir.path().join("gen.csv").display().to_string();
     assay(&["gen", "orders", "--rows", "20000", "--seed", "7", "--out", &generated]).ok();
-    for (data, rows) in [("sample-data/orders.csv", 50_000u64), (generated.as_str(), 20_000)] {
+    let runs = [
+        ("sample-data/orders.csv", 50_000u64, "polars"),
+        (&generated, 20_000, "polars"),
+        (&generated, 20_000, "datafusion"),
+    ];
+    for (data, rows, engine) in runs {
         let valid = dir.path().join("valid.parquet").display().to_string();
         let bad = dir.path().join("bad.parquet").display().to_string();
         let run = assay(&[
@@ -369,6 +378,8 @@ fn quarantine_conserves_rows_and_tags_failures() {
             "--quarantine",
             &bad,
             "--overwrite",
+            "--engine",
+            engine,
         ]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         let count = |p: &str| assay(&["count", p]).ok().trim().parse::<u64>().unwrap();
@@ -376,11 +387,18 @@ fn quarantine_conserves_rows_and_tags_failures() {
         assert_eq!(v + q, rows, "{data}");
         assert!(run.stderr.contains(&format!("{rows} rows in = {v} valid")), "{}", run.stderr);
         let keep = "amount IS NOT NULL AND amount BETWEEN 0 AND 10000 AND \
-                    status IN ('pending', 'shipped', 'delivered', 'returned', 'cancelled')";
-        let q_keep = format!("SELECT COUNT(*) AS n FROM t WHERE {keep}");
-        let expect = json(assay(&["sql", &q_keep, "-t", &format!("t={data}"), "--format", "json"]).ok())[0]
-            ["n"]
-            .clone();
+                    status IN ('pending', 'shipped', 'delivered', 'returned', 'cancelled') AND copies = 1";
+        let q_keep = format!(
+            "SELECT COUNT(*) AS n FROM (SELECT *, COUNT(*) OVER (PARTITION BY order_id) AS copies FROM t) WHERE {keep}"
+        );
+        let t = format!("t={data}");
+        let expect =
+            json(assay(&["sql", &q_keep, "-t", &t, "--engine", "datafusion", "--format", "json"]).ok())[0]
+                ["n"]
+                .clone();
+        let duplicated = "SELECT COUNT(*) AS n FROM (SELECT COUNT(*) OVER (PARTITION BY order_id) AS c FROM t) WHERE c > 1";
+        let duplicated = json(assay(&["sql", duplicated, "-t", &t, "--format", "json"]).ok())[0]["n"].clone();
+        assert!(duplicated.as_u64().unwrap() > 0, "{data}: the unique check has failures to find");
         assert_eq!(serde_json::json!(v), expect, "{data}");
         // Every quarantined row names at least one check, and only checks that exist.
         let tags = "SELECT COUNT(*) AS n FROM t WHERE array_length(failed_checks, 1) = 0 OR array_length(failed_checks, 1) IS NULL";
@@ -438,12 +456,15 @@ fn explain_shows_one_scan_and_the_plan() {
     let out = assay(&["check", "sample-data/orders.csv", "--rules", &rules, "--explain"]);
     let text = out.ok();
     assert!(
-        text.starts_with("4 checks in 2 scans: one aggregation for 3 checks, 1 sql check(s) one query each"),
+        text.starts_with(
+            "5 checks in 2 scans: one aggregation for 3 checks and 1 unique key(s) hashed as the rows \
+             stream past, 1 sql check(s) one query each"
+        ),
         "{text}"
     );
     assert!(text.contains("Csv SCAN [sample-data/orders.csv]"), "{text}");
     // Only the columns the checks read are read.
-    assert!(text.contains("PROJECT 2/10 COLUMNS"), "{text}");
+    assert!(text.contains("PROJECT 3/10 COLUMNS"), "{text}");
 }
 
 /// `assay suggest` proposes a rules file that `assay check` runs, and each suggestion's
