@@ -104,6 +104,9 @@ const QUERIES: &[&str] = &[
     "SELECT COUNT(*) AS n FROM orders WHERE status NOT IN ('shipped', NULL)",
     "SELECT c.segment, COUNT(*) AS n FROM orders o JOIN customers c ON o.customer_id = c.customer_id \
      WHERE o.quantity IN (1, 2, 3) AND c.segment IN ('corporate', 'consumer') GROUP BY c.segment",
+    // The semi join goes right after `orders o`, before the join (a qualified column).
+    "SELECT COUNT(*) AS n, SUM(c.customer_id) AS s FROM orders o JOIN customers c ON o.customer_id = c.customer_id \
+     WHERE o.order_id IN (SELECT order_id FROM orders WHERE amount > 400) AND c.segment IN ('corporate', 'consumer')",
 ];
 
 /// Whether the query's result order is defined (an ORDER BY outside any parentheses).
