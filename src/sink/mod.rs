@@ -207,15 +207,17 @@ pub fn sink_to(lf: LazyFrame, temp: &Path, format: Format) -> Result<u64> {
 
 /// `sink_to` with writer options.
 pub fn sink_with(lf: LazyFrame, temp: &Path, format: Format, write: &WriteOptions) -> Result<u64> {
-    let shown = temp.display().to_string();
-    let failed = |e: PolarsError| Error::runtime(format!("writing {shown}: {e}"));
-    let file_format = file_format(format, write)?;
-    let target = SinkDestination::File { target: SinkTarget::Path(PlRefPath::new(shown.as_str())) };
-    let args = UnifiedSinkArgs { sync_on_close: sync_on_close::SyncOnCloseType::All, ..Default::default() };
-    lf.sink(target, file_format, args)
-        .and_then(|lf| lf.collect_with_engine(Engine::Streaming))
-        .map_err(failed)?;
+    let failed = |e: PolarsError| Error::runtime(format!("writing {}: {e}", temp.display()));
+    file_sink(lf, temp, format, write)?.collect_with_engine(Engine::Streaming).map_err(failed)?;
     count_written(temp, format, write)
+}
+
+/// `lf` with a sink to the file `temp` (fsynced on close), not yet run.
+fn file_sink(lf: LazyFrame, temp: &Path, format: Format, write: &WriteOptions) -> Result<LazyFrame> {
+    let target = SinkDestination::File { target: SinkTarget::Path(PlRefPath::new(temp.to_string_lossy())) };
+    let args = UnifiedSinkArgs { sync_on_close: sync_on_close::SyncOnCloseType::All, ..Default::default() };
+    lf.sink(target, file_format(format, write)?, args)
+        .map_err(|e| Error::runtime(format!("writing {}: {e}", temp.display())))
 }
 
 /// One file `sink_all` writes: the plan, the path written, its format and options.
@@ -235,11 +237,7 @@ pub fn sink_all(jobs: Vec<SinkJob>) -> Result<Vec<u64>> {
     let mut plans = Vec::with_capacity(jobs.len());
     let mut flags = None;
     for (lf, temp, format, write) in &jobs {
-        let target =
-            SinkDestination::File { target: SinkTarget::Path(PlRefPath::new(temp.to_string_lossy())) };
-        let args =
-            UnifiedSinkArgs { sync_on_close: sync_on_close::SyncOnCloseType::All, ..Default::default() };
-        let sink = lf.clone().sink(target, file_format(*format, write)?, args).map_err(failed)?;
+        let sink = file_sink(lf.clone(), temp, *format, write)?;
         flags.get_or_insert(sink.get_current_optimizations());
         plans.push(sink.logical_plan);
     }
