@@ -501,7 +501,7 @@ impl Workspace {
             values: (0..rules.checks.len())
                 .map(|i| (aggregate.get(&format!("c{i}")).copied().flatten(), None))
                 .collect(),
-            first_failing: Default::default(),
+            ..Default::default()
         };
         for (i, query) in &plan.own {
             let row = one_row(query.clone()).await?;

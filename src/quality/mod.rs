@@ -98,7 +98,7 @@ pub struct Report {
 }
 
 /// The hashed keys a unique check found more than once, by the check's index.
-pub type DuplicatedKeys = std::collections::HashMap<usize, Arc<std::collections::HashSet<unique::KeyHash>>>;
+pub type DuplicatedKeys = std::collections::HashMap<usize, Arc<unique::HashedKeys>>;
 
 /// Rows in = valid + quarantined, as written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -138,6 +138,11 @@ struct Compiled {
     aggregation: LazyFrame,
     /// Check index and what its expression fills.
     uniques: Vec<(usize, Arc<unique::KeyHashes>)>,
+    /// Check index (`distinct_count`, `duplicate_rows`) and the distinct keys it records.
+    distincts: Vec<(usize, Arc<unique::DistinctKeys>)>,
+    /// Check index (row-level, when samples are wanted) and the first failing rows its
+    /// expression records.
+    samples: Vec<(usize, Arc<FirstFailing>)>,
     context: rules::Context,
 }
 
@@ -174,7 +179,7 @@ fn compile(lf: LazyFrame, rules: &Rules, sources: &Sources) -> Result<Compiled> 
             samples.references.insert(a.references.clone(), values);
         }
     }
-    let mut uniques = Vec::new();
+    let (mut uniques, mut distincts, mut recorded) = (Vec::new(), Vec::new(), Vec::new());
     for (i, check) in rules.checks.iter().enumerate() {
         match check {
             Check::Unique(a) => {
@@ -182,13 +187,38 @@ fn compile(lf: LazyFrame, rules: &Rules, sources: &Sources) -> Result<Compiled> 
                 exprs.push(expr.alias(key(i, "hashed")));
                 uniques.push((i, hashes));
             }
+            // Counted in the same aggregation (Polars' `n_unique` would be a group-by on a
+            // branch of its own); a distinct count leaves nulls out, a duplicated row
+            // counts them as values.
+            Check::DistinctCount(_) | Check::DuplicateRows(_) => {
+                let (columns, skip_nulls) = match check {
+                    Check::DistinctCount(a) => (vec![a.column.clone()], true),
+                    _ => (schema.iter_names().map(|n| n.to_string()).collect(), false),
+                };
+                if columns.is_empty() {
+                    continue;
+                }
+                let (expr, keys) = unique::distinct(&columns, skip_nulls);
+                exprs.push(expr.alias(key(i, "hashed")));
+                distincts.push((i, keys));
+            }
+            // A row-level check counts its failures and keeps its first failing rows as
+            // they stream past, so samples need no second pass.
+            _ if samples.n > 0 && check.row_level() => match check.row_failure(i, &schema, &samples)? {
+                Some(fail) => {
+                    let (fail, first) = recording(fail, &samples.columns_of(check), samples.n);
+                    exprs.push(fail.cast(DataType::UInt64).sum().alias(key(i, "value")));
+                    recorded.push((i, first));
+                }
+                None => exprs.extend(check.exprs(i, &schema, &samples)?),
+            },
             _ => exprs.extend(check.exprs(i, &schema, &samples)?),
         }
     }
-    // Unique keys are recorded with their row numbers.
-    let base = if uniques.is_empty() { lf.clone() } else { numbered(lf.clone()) };
+    // Unique keys and failing rows are recorded with their row numbers.
+    let base = if uniques.is_empty() && recorded.is_empty() { lf.clone() } else { numbered(lf.clone()) };
     let aggregation = base.select(exprs);
-    Ok(Compiled { lf, schema, aggregation, uniques, context: samples })
+    Ok(Compiled { lf, schema, aggregation, uniques, distincts, samples: recorded, context: samples })
 }
 
 /// How the checks will run, without running them: the number of scans and Polars'
@@ -233,6 +263,9 @@ pub struct Measured {
     pub values: Vec<(Option<f64>, Option<String>)>,
     /// Per unique check (by index), its first failing rows (0-based), when measured.
     pub first_failing: std::collections::HashMap<usize, Vec<u64>>,
+    /// Per row-level check (by index), its failing-row samples, when gathered with the
+    /// count.
+    pub samples: std::collections::HashMap<usize, Vec<FailingRow>>,
 }
 
 /// The number in row 0 of `df`'s column `name` (None for null or NaN).
@@ -260,7 +293,8 @@ pub fn run_keeping(
     keep_keys: bool,
 ) -> Result<Report> {
     let started = Instant::now();
-    let Compiled { lf, schema, aggregation, uniques, context } = compile(lf, rules, sources)?;
+    let Compiled { lf, schema, aggregation, uniques, distincts, samples, context } =
+        compile(lf, rules, sources)?;
     let df = &crate::engine::polars::collect(aggregation)
         .map_err(|e| Error::runtime(format!("checks on {table}: {e}")))?;
     let mut measured = Measured {
@@ -268,19 +302,34 @@ pub fn run_keeping(
         scans: 1 + context.references.len() as u32,
         values: Vec::new(),
         first_failing: Default::default(),
+        samples: samples.iter().map(|(i, first)| (*i, first.take())).collect(),
     };
     let mut own_values = std::collections::HashMap::new();
     let mut duplicated_keys = DuplicatedKeys::new();
-    for (i, hashes) in &uniques {
-        // Every row recorded once, or the count would be wrong.
-        let hashed = number(df, &key(*i, "hashed")).unwrap_or(0.0) as u64;
-        if hashed != measured.rows {
-            return Err(Error::runtime(format!(
+    // Every row recorded once, or the count would be wrong.
+    let recorded_once = |i: usize| {
+        let hashed = number(df, &key(i, "hashed")).unwrap_or(0.0) as u64;
+        if hashed == measured.rows {
+            Ok(())
+        } else {
+            Err(Error::runtime(format!(
                 "check {}: {hashed} keys recorded for {} rows",
-                rules.checks[*i].id(),
+                rules.checks[i].id(),
                 measured.rows
-            )));
+            )))
         }
+    };
+    for (i, keys) in &distincts {
+        recorded_once(*i)?;
+        let distinct = keys.count();
+        let value = match rules.checks[*i] {
+            Check::DistinctCount(_) => distinct,
+            _ => measured.rows - distinct,
+        };
+        own_values.insert(*i, Some(value as f64));
+    }
+    for (i, hashes) in &uniques {
+        recorded_once(*i)?;
         let (found, keys) = hashes.duplicates_and_keys(context.n, keep_keys);
         if keep_keys {
             duplicated_keys.insert(*i, Arc::new(keys.into_iter().collect()));
@@ -302,7 +351,10 @@ pub fn run_keeping(
                 measured.scans += 1;
                 (Some(n.unwrap_or(0.0)), None)
             }
-            Check::Unique(_) => (own_values.get(&i).copied().flatten(), None),
+            // Measured by their own expressions (none for duplicated rows of no columns).
+            Check::Unique(_) | Check::DistinctCount(_) | Check::DuplicateRows(_) => {
+                (Some(own_values.get(&i).copied().flatten().unwrap_or(0.0)), None)
+            }
             _ => (number(df, &key(i, "value")), None),
         };
         measured.values.push(v);
@@ -350,6 +402,7 @@ fn finish(
 ) -> Result<Report> {
     let rows = measured.rows;
     let mut first_failing = std::mem::take(&mut measured.first_failing);
+    let mut gathered = std::mem::take(&mut measured.samples);
     let elapsed = started.elapsed().as_millis() as u64;
     let mut checks: Vec<CheckResult> = rules
         .checks
@@ -381,15 +434,23 @@ fn finish(
             }
         })
         .collect();
-    // Samples of the failing row-level checks: their first failing rows, read by one
-    // pass over the rows failing any of them that stops as soon as every check has its
-    // samples (in the aggregation, gathering them cost 3x the checks themselves on 10M
-    // rows; one query per check re-read a CSV once per check: BENCHMARKS.md).
-    let mut wanted: Vec<(usize, Expr, Vec<String>)> = Vec::new();
-    for (i, (check, result)) in rules.checks.iter().zip(checks.iter()).enumerate() {
-        if context.n == 0 || result.failing_rows == 0 {
+    // Samples of the failing row-level checks: their first failing rows, gathered with the
+    // counts (`recording`) or else read by one pass over the rows failing any of them that
+    // stops as soon as every check has its samples (the unique keys', whose first failing
+    // rows are known only at the end of the count; every check's when another engine
+    // counted).
+    let mut wanted: Vec<Wanted> = Vec::new();
+    for (i, check) in rules.checks.iter().enumerate() {
+        let failing_rows = checks[i].failing_rows;
+        if context.n == 0 || failing_rows == 0 {
             continue;
         }
+        if let Some(found) = gathered.remove(&i) {
+            checks[i].samples = found;
+            continue;
+        }
+        let mut expected = usize::try_from(failing_rows).unwrap_or(usize::MAX).min(context.n);
+        let mut last_row = None;
         let fail = match check {
             // The first failing rows by number (found with the count, or now when
             // another engine measured it).
@@ -403,6 +464,8 @@ fn finish(
                     }
                 };
                 let rows: Vec<IdxSize> = rows.into_iter().filter_map(|r| IdxSize::try_from(r).ok()).collect();
+                expected = expected.min(rows.len());
+                last_row = Some(rows.iter().max().map_or(0, |r| u64::from(*r)));
                 col(ROW).one_of(Series::new("rows".into(), rows))
             }
             _ => match check.row_failure(i, schema, context)? {
@@ -410,13 +473,13 @@ fn finish(
                 None => continue,
             },
         };
-        wanted.push((i, fail, context.columns_of(check)));
+        wanted.push(Wanted { check: i, fail, columns: context.columns_of(check), expected, last_row });
     }
     if !wanted.is_empty() {
-        let samples = samples_in_one_pass(&lf, &wanted, context.n)
+        let samples = samples_in_one_pass(&lf, &wanted)
             .map_err(|e| Error::runtime(format!("failing-row samples on {table}: {e}")))?;
-        for ((i, _, _), found) in wanted.iter().zip(samples) {
-            checks[*i].samples = found;
+        for (w, found) in wanted.iter().zip(samples) {
+            checks[w.check].samples = found;
         }
     }
     let elapsed = started.elapsed().as_millis() as u64;
@@ -431,45 +494,64 @@ fn finish(
     })
 }
 
-/// The first `n` failing rows of each check in `wanted` (index, failure, columns to
-/// show): one streaming pass over the rows that fail any of them, in file order, stopped
-/// by its sink once every check has `n`.
-fn samples_in_one_pass(
-    lf: &LazyFrame,
-    wanted: &[(usize, Expr, Vec<String>)],
-    n: usize,
-) -> PolarsResult<Vec<Vec<FailingRow>>> {
+/// A check whose failing rows are read after the counts.
+struct Wanted {
+    /// Its index.
+    check: usize,
+    /// Its per-row failure.
+    fail: Expr,
+    /// The columns to show.
+    columns: Vec<String>,
+    /// How many rows to find (samples, or fewer when fewer rows fail).
+    expected: usize,
+    /// The last row it can need (0-based), when known (a unique key's, by number).
+    last_row: Option<u64>,
+}
+
+/// The first failing rows of each check in `wanted`: one streaming pass over the rows
+/// that fail any of them, in file order, stopped by its sink once every check has its
+/// rows, and never reading past the last row any of them can need, when that is known.
+fn samples_in_one_pass(lf: &LazyFrame, wanted: &[Wanted]) -> PolarsResult<Vec<Vec<FailingRow>>> {
     let flag = |j: usize| format!("__fails{j}");
     let mut columns: Vec<String> = Vec::new();
-    for (_, _, cs) in wanted {
-        for c in cs {
+    for w in wanted {
+        for c in &w.columns {
             if !columns.contains(c) {
                 columns.push(c.clone());
             }
         }
     }
     let mut select = vec![col(ROW)];
-    select.extend(wanted.iter().enumerate().map(|(j, (_, fail, _))| fail.clone().alias(flag(j))));
+    select.extend(wanted.iter().enumerate().map(|(j, w)| w.fail.clone().alias(flag(j))));
     select.extend(columns.iter().map(|c| col(c.as_str()).cast(DataType::String)));
     let any = wanted.iter().enumerate().fold(lit(false), |a, (j, _)| a.or(col(flag(j))));
     let found: Arc<std::sync::Mutex<Vec<Vec<FailingRow>>>> =
         Arc::new(std::sync::Mutex::new(vec![Vec::new(); wanted.len()]));
     let sink = found.clone();
-    let wanted_columns: Vec<Vec<String>> = wanted.iter().map(|(_, _, cs)| cs.clone()).collect();
+    let wanted_columns: Vec<Vec<String>> = wanted.iter().map(|w| w.columns.clone()).collect();
+    let expected: Vec<usize> = wanted.iter().map(|w| w.expected).collect();
+    // A pre-slice the reader stops at (an early stop of the sink leaves the reader's
+    // prefetched chunks to finish).
+    let read = match wanted.iter().map(|w| w.last_row).collect::<Option<Vec<u64>>>() {
+        Some(last) => lf
+            .clone()
+            .slice(0, IdxSize::try_from(last.into_iter().max().unwrap_or(0) + 1).unwrap_or(IdxSize::MAX)),
+        None => lf.clone(),
+    };
     let take = move |df: DataFrame| -> PolarsResult<bool> {
         let mut found = sink.lock().map_err(|_| polars_err!(ComputeError: "samples: poisoned"))?;
         for (j, rows) in found.iter_mut().enumerate() {
-            if rows.len() >= n {
+            if rows.len() >= expected[j] {
                 continue;
             }
             let mask = df.column(&flag(j))?.bool()?.clone();
             let hits = df.filter(&mask)?;
-            rows.extend(failing_rows(&hits, &wanted_columns[j]).into_iter().take(n - rows.len()));
+            rows.extend(failing_rows(&hits, &wanted_columns[j]).into_iter().take(expected[j] - rows.len()));
         }
         // Stop reading once every check has its samples.
-        Ok(found.iter().all(|rows| rows.len() >= n))
+        Ok(found.iter().zip(&expected).all(|(rows, n)| rows.len() >= *n))
     };
-    numbered(lf.clone())
+    numbered(read)
         .select(select)
         .filter(any)
         .sink_batches(PlanCallback::Rust(SpecialEq::new(Arc::new(take))), true, None)?
@@ -477,6 +559,58 @@ fn samples_in_one_pass(
     let found =
         std::mem::take(&mut *found.lock().map_err(|_| polars_err!(ComputeError: "samples: poisoned"))?);
     Ok(found)
+}
+
+/// The first failing rows of one check, kept by its `recording` expression.
+#[derive(Default)]
+struct FirstFailing(std::sync::Mutex<Vec<FailingRow>>);
+
+impl FirstFailing {
+    fn take(&self) -> Vec<FailingRow> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// `fail` (a check's per-row failure, over rows numbered `ROW`) unchanged, keeping as
+/// the rows stream past the first `n` failing ones (by number, whatever order the batches
+/// come in): their numbers and `columns` as text. A batch is looked at only when it
+/// fails somewhere and could hold rows before the last one kept.
+fn recording(fail: Expr, columns: &[String], n: usize) -> (Expr, Arc<FirstFailing>) {
+    let first = Arc::new(FirstFailing::default());
+    let kept = first.clone();
+    let shown = columns.to_vec();
+    let record = move |c: &mut [Column]| -> PolarsResult<Column> {
+        let mask = c[0].bool()?;
+        if !mask.any() {
+            return Ok(c[0].clone());
+        }
+        let start = c[1].get(0)?.extract::<u64>().unwrap_or(0) + 1;
+        {
+            let rows = kept.0.lock().map_err(|_| polars_err!(ComputeError: "samples: poisoned"))?;
+            if rows.len() >= n && rows.last().is_some_and(|r| r.row < start) {
+                return Ok(c[0].clone());
+            }
+        }
+        let mut hits = DataFrame::new(c[1].len(), c[1..].to_vec())?.filter(mask)?.head(Some(n));
+        for name in &shown {
+            let text = hits.column(name)?.cast(&DataType::String)?;
+            hits.with_column(text)?;
+        }
+        let found = failing_rows(&hits, &shown);
+        let mut rows = kept.0.lock().map_err(|_| polars_err!(ComputeError: "samples: poisoned"))?;
+        rows.extend(found);
+        rows.sort_by_key(|r| r.row);
+        rows.truncate(n);
+        Ok(c[0].clone())
+    };
+    let mut inputs = vec![col(ROW)];
+    inputs.extend(columns.iter().map(|c| col(c.as_str())));
+    let mut expr = fail
+        .map_many(record, &inputs, |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::Boolean)));
+    if let Expr::AnonymousFunction { fmt_str, .. } = &mut expr {
+        **fmt_str = "keep_first_failing".into();
+    }
+    (expr, first)
 }
 
 /// Failing rows from a sample query's frame (row number, then `columns` as text).
@@ -556,4 +690,46 @@ pub fn quarantine(
         bad = bad.with_column(col(FAILED_CHECKS).list().join(lit(";"), true));
     }
     Ok((valid, bad))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_kept_with_the_counts_are_the_first_failing_rows_across_batches() {
+        let n = 400_000i64;
+        // v is null every 50,000th row and 999 (out of range) every 1,000th otherwise;
+        // s is "bad" every 170,001st row.
+        let v: Vec<Option<i64>> = (0..n).map(|i| (i % 50_000 != 49_999).then_some(i % 1000)).collect();
+        let s: Vec<&str> = (0..n).map(|i| if i % 170_001 == 170_000 { "bad" } else { "ok" }).collect();
+        let df = df! { "id" => (0..n).collect::<Vec<_>>(), "v" => v, "s" => s }.unwrap();
+        let rules = Rules::parse(
+            "key = [\"id\"]\nsamples = 3\n[[checks]]\nnot_null = { column = \"v\" }\n[[checks]]\n\
+             in_set = { column = \"s\", values = [\"ok\"] }\n[[checks]]\n\
+             between = { column = \"v\", min = 0, max = 998 }\n",
+            "t.toml",
+        )
+        .unwrap();
+        let gathered = run("t", df.clone().lazy(), &rules, &Sources::new()).unwrap();
+        let rows = |c: &CheckResult| c.samples.iter().map(|r| r.row).collect::<Vec<_>>();
+        assert_eq!(rows(&gathered.checks[0]), [50_000, 100_000, 150_000]);
+        assert_eq!(rows(&gathered.checks[1]), [170_001, 340_002]);
+        assert_eq!(rows(&gathered.checks[2]), [1_000, 2_000, 3_000]);
+        let first = &gathered.checks[0].samples[0].values;
+        assert_eq!(first["id"].as_deref(), Some("49999"));
+        assert_eq!(first["v"], None);
+        // The same samples as the pass that reads them after the counts (another engine's).
+        let measured = Measured {
+            rows: n as u64,
+            scans: 1,
+            values: gathered.checks.iter().map(|c| (c.observed, None)).collect(),
+            ..Default::default()
+        };
+        let read = run_measured("t", df.lazy(), &rules, &Sources::new(), measured, Instant::now()).unwrap();
+        for (a, b) in gathered.checks.iter().zip(&read.checks) {
+            assert_eq!(a.failing_rows, b.failing_rows, "{}", a.id);
+            assert_eq!(a.samples, b.samples, "{}", a.id);
+        }
+    }
 }

@@ -763,11 +763,6 @@ impl Check {
                     (Direction::Decreasing, true) => step.gt_eq(lit(0.0)),
                 })
             }
-            Check::DuplicateRows(_) => {
-                let all: Vec<Expr> = schema.iter_names().map(|n| col(n.clone())).collect();
-                (len().cast(DataType::Float64) - as_struct(all).n_unique().cast(DataType::Float64))
-                    .alias(name)
-            }
             Check::Freshness(a) => {
                 let dtype = schema.get(a.column.as_str()).cloned().unwrap_or(DataType::Null);
                 let v = if dtype == DataType::Date {
@@ -779,16 +774,14 @@ impl Check {
                 (v.dt().timestamp(TimeUnit::Milliseconds).max().cast(DataType::Float64) / lit(1000.0))
                     .alias(name)
             }
-            // Checked against the schema (no data) and by its own query, in `quality::run`.
-            Check::Schema(_) | Check::Sql(_) => return Ok(Vec::new()),
+            // Checked against the schema (no data), by its own query, and by hashing keys as
+            // the rows stream past (`unique::distinct`), in `quality::run`.
+            Check::Schema(_) | Check::Sql(_) | Check::DistinctCount(_) | Check::DuplicateRows(_) => {
+                return Ok(Vec::new());
+            }
             Check::RowCount(_) => len().cast(DataType::Float64).alias(name),
             Check::NullFraction(a) => (c(&a.column).null_count().cast(DataType::Float64)
                 / len().cast(DataType::Float64))
-            .alias(name),
-            // Distinct values less one when there are nulls (`drop_nulls` would keep
-            // Polars from streaming the whole select).
-            Check::DistinctCount(a) => (c(&a.column).n_unique().cast(DataType::Float64)
-                - c(&a.column).is_null().cast(DataType::Float64).max().fill_null(lit(0.0)))
             .alias(name),
             Check::Stat(a) => {
                 let v = c(&a.column).cast(DataType::Float64);

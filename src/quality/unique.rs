@@ -14,6 +14,9 @@
 //! Two keys are taken as equal when both 64-bit hashes agree. For different keys to be
 //! counted as duplicates both hashes must collide: with n rows the chance is about
 //! n² / 2¹²⁹ (10⁻²⁵ for 10M rows), far below that of a memory error.
+//!
+//! `distinct_count` and `duplicate_rows` use the same hashes in a set of the distinct keys
+//! (`distinct`), also filled as the rows stream through the aggregation.
 
 use std::sync::{Arc, Mutex};
 
@@ -102,9 +105,82 @@ pub fn expr(row: &str, columns: &[String]) -> (Expr, Arc<KeyHashes>) {
 /// A duplicated key, as its two hashes.
 pub type KeyHash = (u64, u64);
 
+/// A hasher for keys that are already hashes: mixes the words written, no more.
+#[derive(Default, Clone, Copy)]
+pub struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        bytes.iter().for_each(|b| self.write_u64(u64::from(*b)));
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = self.0.rotate_left(23) ^ v;
+    }
+}
+
+/// A set of hashed keys.
+pub type HashedKeys = std::collections::HashSet<KeyHash, std::hash::BuildHasherDefault<Prehashed>>;
+
+/// The distinct keys seen by a `distinct` expression, as their two hashes: a distinct
+/// count in memory proportional to the distinct keys (16 bytes each, with the table's
+/// slack), inside the shared aggregation. Polars' own `n_unique` is planned as a group-by
+/// on a branch of its own, whose input the streaming engine buffers while the other
+/// branch catches up (~400 MB on 10M rows read from Parquet, BENCHMARKS.md).
+#[derive(Default)]
+pub struct DistinctKeys {
+    inner: Mutex<HashedKeys>,
+}
+
+impl DistinctKeys {
+    /// How many distinct keys were seen.
+    pub fn count(&self) -> u64 {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).len() as u64
+    }
+}
+
+/// An expression that records the distinct keys `columns` of the rows streaming past
+/// (a row with a null in the key is left out when `skip_nulls`); it sums to the number of
+/// rows seen, as `expr`'s does.
+pub fn distinct(columns: &[String], skip_nulls: bool) -> (Expr, Arc<DistinctKeys>) {
+    let keys = Arc::new(DistinctKeys::default());
+    let sink = keys.clone();
+    let record = move |c: &mut [Column]| -> PolarsResult<Column> {
+        let rows = c[0].len();
+        let frame = DataFrame::new(rows, c.to_vec())?;
+        let pairs = hash_pairs(&frame)?;
+        // Deduplicated here first, so the shared set is locked once per distinct key of
+        // the batch rather than once per row.
+        let mut batch = HashedKeys::default();
+        if skip_nulls && c.iter().any(|c| c.has_nulls()) {
+            let mut valid = c[0].is_not_null();
+            for other in &c[1..] {
+                valid = &valid & &other.is_not_null();
+            }
+            batch.extend(pairs.zip(valid.iter()).filter(|(_, v)| *v == Some(true)).map(|(k, _)| k));
+        } else {
+            batch.extend(pairs);
+        }
+        let mut seen = sink.inner.lock().map_err(|_| polars_err!(ComputeError: "distinct: poisoned"))?;
+        seen.extend(batch);
+        Ok(Column::new_scalar(c[0].name().clone(), Scalar::from(1u64), rows))
+    };
+    let rest: Vec<Expr> = columns[1..].iter().map(|c| col(c.as_str())).collect();
+    let mut expr = col(columns[0].as_str())
+        .map_many(record, &rest, |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::UInt64)));
+    if let Expr::AnonymousFunction { fmt_str, .. } = &mut expr {
+        **fmt_str = "hash_distinct_key".into();
+    }
+    (expr.sum(), keys)
+}
+
 /// Per row, whether its key `columns` hashes to one of `keys` (as `expr` hashes them):
 /// a unique check's per-row failure in bounded memory, for the quarantine.
-pub fn among(columns: &[String], keys: Arc<std::collections::HashSet<KeyHash>>) -> Expr {
+pub fn among(columns: &[String], keys: Arc<HashedKeys>) -> Expr {
     let test = move |c: &mut [Column]| -> PolarsResult<Column> {
         let pairs = hash_pairs(&DataFrame::new(c[0].len(), c.to_vec())?)?;
         let hit: BooleanChunked =
@@ -121,10 +197,7 @@ pub fn among(columns: &[String], keys: Arc<std::collections::HashSet<KeyHash>>) 
 }
 
 /// The hashes of the keys of `columns` that occur more than once in `lf` (one pass).
-pub fn duplicated_keys(
-    lf: LazyFrame,
-    columns: &[String],
-) -> PolarsResult<std::collections::HashSet<KeyHash>> {
+pub fn duplicated_keys(lf: LazyFrame, columns: &[String]) -> PolarsResult<HashedKeys> {
     Ok(recorded(lf, columns)?.sorted_runs(true, |_| ()).into_iter().collect())
 }
 
@@ -275,5 +348,35 @@ mod tests {
             crate::engine::polars::collect(df.lazy().select([among(&columns, keys).alias("d")])).unwrap();
         let marked: Vec<Option<bool>> = marked.column("d").unwrap().bool().unwrap().iter().collect();
         assert_eq!(marked, mask.iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn distinct_keys_agree_with_polars_n_unique_nulls_left_out_or_counted() {
+        let n = 300_000u64;
+        // 1,000 values and a null every 7th row; b splits each value of a in two.
+        let a: Vec<Option<u64>> = (0..n).map(|i| (i % 7 != 0).then_some((i * 7919) % 1_000)).collect();
+        let b: Vec<String> = (0..n).map(|i| format!("k{}", i % 2)).collect();
+        let df = df! { "a" => a, "b" => b }.unwrap();
+        let polars = |e: Expr| {
+            let out =
+                crate::engine::polars::collect(df.clone().lazy().select([e.cast(DataType::UInt64)])).unwrap();
+            out.columns()[0].u64().unwrap().get(0).unwrap()
+        };
+        let ours = |columns: &[&str], skip_nulls: bool| {
+            let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+            let (expr, keys) = distinct(&columns, skip_nulls);
+            let seen = crate::engine::polars::collect(df.clone().lazy().select([expr])).unwrap();
+            assert_eq!(seen.columns()[0].u64().unwrap().get(0), Some(n));
+            keys.count()
+        };
+        let want = polars(col("a").drop_nulls().n_unique());
+        assert!(want > 900);
+        assert_eq!(ours(&["a"], true), want);
+        assert_eq!(ours(&["a"], false), want + 1);
+        assert_eq!(ours(&["a", "b"], false), polars(as_struct(vec![col("a"), col("b")]).n_unique()));
+        let empty = df.clear().lazy();
+        let (expr, keys) = distinct(&["a".to_string()], true);
+        crate::engine::polars::collect(empty.select([expr])).unwrap();
+        assert_eq!(keys.count(), 0);
     }
 }
