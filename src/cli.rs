@@ -280,6 +280,10 @@ pub enum BaselineCommand {
         output: String,
         #[arg(long, value_delimiter = ',')]
         datetime: Vec<String>,
+        /// Read the `--datetime` columns as text and parse them after the scan with this
+        /// strftime format (`str.to_datetime`), instead of in the CSV reader.
+        #[arg(long)]
+        parse_after: Option<String>,
     },
     /// SQL over Parquet files on one engine driven directly, the result printed as CSV
     /// (bench/sql.sh, beside `assay sql`). For Polars the query is rewritten as assay
@@ -595,8 +599,13 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             let task = move || -> Result<Vec<u8>> {
                 let mut csv = Vec::new();
                 match command {
-                    BaselineCommand::CsvToParquet { input, output, datetime } => {
-                        crate::sink::baseline_csv_to_parquet(&input, &output, &datetime)?
+                    BaselineCommand::CsvToParquet { input, output, datetime, parse_after } => {
+                        crate::sink::baseline_csv_to_parquet(
+                            &input,
+                            &output,
+                            &datetime,
+                            parse_after.as_deref(),
+                        )?
                     }
                     BaselineCommand::Sql { query, tables, in_memory, .. } => {
                         crate::engine::polars::baseline_sql(&query, &tables, !in_memory, &mut csv)?

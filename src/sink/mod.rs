@@ -247,18 +247,43 @@ pub fn sink_all(jobs: Vec<SinkJob>) -> Result<Vec<u64>> {
 }
 
 /// Polars alone: `scan_csv(input)` (the `datetime` columns as microsecond timestamps,
-/// as assay infers them) to `sink_parquet(output)` with its defaults, written in place;
+/// as assay infers them: parsed by the CSV reader, or after the scan with the strftime
+/// format `parse_after`) to `sink_parquet(output)` with its defaults, written in place;
 /// the benchmarks' same-version baseline (`assay baseline`).
-pub fn baseline_csv_to_parquet(input: &str, output: &str, datetime: &[String]) -> Result<()> {
+pub fn baseline_csv_to_parquet(
+    input: &str,
+    output: &str,
+    datetime: &[String],
+    parse_after: Option<&str>,
+) -> Result<()> {
     let failed = |e: PolarsError| Error::runtime(format!("{input} -> {output}: {e}"));
-    let overrides: Schema = datetime
-        .iter()
-        .map(|c| Field::new(c.as_str().into(), DataType::Datetime(TimeUnit::Microseconds, None)))
-        .collect();
-    let lf = LazyCsvReader::new(PlRefPath::new(input))
+    let read_as = if parse_after.is_some() {
+        DataType::String
+    } else {
+        DataType::Datetime(TimeUnit::Microseconds, None)
+    };
+    let overrides: Schema = datetime.iter().map(|c| Field::new(c.as_str().into(), read_as.clone())).collect();
+    let mut lf = LazyCsvReader::new(PlRefPath::new(input))
         .with_dtype_overwrite(Some(Arc::new(overrides)))
         .finish()
         .map_err(failed)?;
+    if let Some(format) = parse_after {
+        let options =
+            StrptimeOptions { format: Some(format.into()), strict: false, exact: true, cache: false };
+        lf = lf.with_columns(
+            datetime
+                .iter()
+                .map(|c| {
+                    col(c.as_str()).str().to_datetime(
+                        Some(TimeUnit::Microseconds),
+                        None,
+                        options.clone(),
+                        lit("raise"),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
     let target = SinkDestination::File { target: SinkTarget::Path(PlRefPath::new(output)) };
     let format = FileWriteFormat::Parquet(Arc::new(ParquetWriteOptions::default()));
     lf.sink(target, format, UnifiedSinkArgs::default())
