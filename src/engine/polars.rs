@@ -15,7 +15,55 @@ pub const INFER_SCHEMA_ROWS: usize = 10_000;
 
 /// Schemas inferred for text sources, by what was read: every page, count and query of
 /// the workbench scans again, and inference is not free.
-static INFERRED: Mutex<Option<HashMap<String, SchemaRef>>> = Mutex::new(None);
+static INFERRED: Mutex<Option<HashMap<String, Inferred>>> = Mutex::new(None);
+
+/// A text source's inferred schema, and the date columns read as text and parsed after
+/// the scan.
+#[derive(Clone)]
+struct Inferred {
+    schema: SchemaRef,
+    parse_after: Vec<ParseAfter>,
+}
+
+/// A CSV date or datetime column read as text and parsed after the scan with the format
+/// found for it: Polars' CSV reader parses datetimes ~18x slower than `str.to_datetime`
+/// with the format given (BENCHMARKS.md, "Issue 7: where CSV -> Parquet spends its
+/// time").
+#[derive(Clone)]
+struct ParseAfter {
+    name: PlSmallStr,
+    format: &'static str,
+    dtype: DataType,
+}
+
+impl ParseAfter {
+    /// Values that do not parse become null, as in the CSV reader.
+    fn expr(&self) -> Expr {
+        let options =
+            StrptimeOptions { format: Some(self.format.into()), strict: false, exact: true, cache: false };
+        let c = col(self.name.clone()).str();
+        match &self.dtype {
+            DataType::Datetime(unit, None) => c.to_datetime(Some(*unit), None, options, lit("raise")),
+            _ => c.to_date(options),
+        }
+        .alias(self.name.clone())
+    }
+}
+
+/// Formats tried for a date column (the first that parses a sample exactly as Polars'
+/// own inference does is used).
+const DATE_FORMATS: [&str; 6] = ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y"];
+/// Formats tried for a datetime column without a time zone.
+const DATETIME_FORMATS: [&str; 8] = [
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%d/%m/%Y %H:%M:%S",
+];
 
 /// What identifies an inferred schema: the format and the files, with each local file's
 /// size and modification time (a file changed on disk is inferred again).
@@ -38,15 +86,29 @@ pub fn scan(ds: &Dataset) -> PolarsResult<LazyFrame> {
     // Held while inferring, so many scans of a new dataset infer once, not each.
     let mut cache = INFERRED.lock().unwrap_or_else(|e| e.into_inner());
     let map = cache.get_or_insert_with(HashMap::new);
-    if let Some(schema) = map.get(&key) {
-        return scan_with(ds, Some(schema.clone()), true);
+    if let Some(inferred) = map.get(&key) {
+        return scan_inferred(ds, inferred);
     }
-    let schema = match ds.format {
+    let inferred = match ds.format {
         Format::Csv(_) => infer_csv_schema(ds)?,
-        _ => scan_with(ds, None, true)?.collect_schema()?,
+        _ => Inferred { schema: scan_with(ds, None, true)?.collect_schema()?, parse_after: Vec::new() },
     };
-    map.insert(key, schema.clone());
-    scan_with(ds, Some(schema), true)
+    map.insert(key, inferred.clone());
+    scan_inferred(ds, &inferred)
+}
+
+/// The scan of `ds` with its inferred schema, its `parse_after` columns read as text and
+/// parsed by a `with_columns` over the scan (the frame's schema is the inferred one).
+fn scan_inferred(ds: &Dataset, inferred: &Inferred) -> PolarsResult<LazyFrame> {
+    if inferred.parse_after.is_empty() {
+        return scan_with(ds, Some(inferred.schema.clone()), true);
+    }
+    let mut read = (*inferred.schema).clone();
+    for p in &inferred.parse_after {
+        read.with_column(p.name.clone(), DataType::String);
+    }
+    let lf = scan_with(ds, Some(Arc::new(read)), true)?;
+    Ok(lf.with_columns(inferred.parse_after.iter().map(ParseAfter::expr).collect::<Vec<_>>()))
 }
 
 /// A CSV schema as Polars' `try_parse_dates` inference gives it, ten times faster.
@@ -57,13 +119,14 @@ pub fn scan(ds: &Dataset) -> PolarsResult<LazyFrame> {
 /// look like dates, as a date, datetime or UTC datetime (from the first value's shape),
 /// with the format inferred from the first value: a column
 /// becomes a date or datetime when every non-null value parses, as with Polars.
-fn infer_csv_schema(ds: &Dataset) -> PolarsResult<SchemaRef> {
+fn infer_csv_schema(ds: &Dataset) -> PolarsResult<Inferred> {
     let plain = scan_with(ds, None, false)?.collect_schema()?;
     let strings: Vec<PlSmallStr> =
         plain.iter().filter(|(_, dt)| **dt == DataType::String).map(|(n, _)| n.clone()).collect();
     if strings.is_empty() {
-        return Ok(plain);
+        return Ok(Inferred { schema: plain, parse_after: Vec::new() });
     }
+    let mut parse_after = Vec::new();
     let rows = IdxSize::try_from(INFER_SCHEMA_ROWS).unwrap_or(IdxSize::MAX);
     // Streaming stops reading after the first rows (the in-memory engine read the whole
     // file here).
@@ -107,13 +170,30 @@ fn infer_csv_schema(ds: &Dataset) -> PolarsResult<SchemaRef> {
             ),
         };
         // A first value with no known date format fails: not a date.
-        let Ok(parsed) = one.lazy().select([attempt]).collect() else { continue };
+        let Ok(parsed) = one.clone().lazy().select([attempt]).collect() else { continue };
         let parsed = parsed.column(name)?;
         if parsed.null_count() == nulls {
             schema.with_column(name.clone(), parsed.dtype().clone());
+            // A format that reads the sample exactly as Polars' inference did lets the
+            // column be parsed after the scan; else the CSV reader parses it.
+            let formats: &[&'static str] = match (timed, zoned) {
+                (false, _) => &DATE_FORMATS,
+                (true, false) => &DATETIME_FORMATS,
+                (true, true) => &[],
+            };
+            for format in formats {
+                let candidate = ParseAfter { name: name.clone(), format, dtype: parsed.dtype().clone() };
+                let same = one.clone().lazy().select([candidate.expr()]).collect().ok().is_some_and(|df| {
+                    df.column(name).is_ok_and(|c| c.dtype() == parsed.dtype() && c.equals_missing(parsed))
+                });
+                if same {
+                    parse_after.push(candidate);
+                    break;
+                }
+            }
         }
     }
-    Ok(Arc::new(schema))
+    Ok(Inferred { schema: Arc::new(schema), parse_after })
 }
 
 fn scan_with(ds: &Dataset, schema: Option<SchemaRef>, parse_dates: bool) -> PolarsResult<LazyFrame> {
@@ -272,9 +352,16 @@ mod tests {
             format: Format::Csv(CsvDialect::default()),
             location: Location::Local,
         };
-        let ours = infer_csv_schema(&ds).unwrap();
+        let ours = infer_csv_schema(&ds).unwrap().schema;
         let polars = scan_with(&ds, None, true).unwrap().collect_schema().unwrap();
         assert_eq!(ours, polars);
+        // The date columns parsed after the scan give the frame Polars' reader gives.
+        let mine = collect(scan(&ds).unwrap()).unwrap();
+        let theirs = collect(scan_with(&ds, None, true).unwrap()).unwrap();
+        assert!(mine.equals_missing(&theirs), "{mine}\n{theirs}");
+        let parsed: Vec<String> =
+            infer_csv_schema(&ds).unwrap().parse_after.iter().map(|p| p.name.to_string()).collect();
+        assert!(parsed.len() >= 5, "{parsed:?}");
         assert_eq!(ours.get("d"), Some(&DataType::Date));
         assert_eq!(ours.get("dirty"), Some(&DataType::String));
     }
