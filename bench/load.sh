@@ -59,6 +59,7 @@ hyperfine -r "$RUNS" -w 0 --export-json "$OUT/parquet.json" \
   --prepare "rm -f $OUT/*.parquet" \
   -n "assay export" "$A export $CSV --to $OUT/a.parquet" \
   -n "rust polars (same version) sink_parquet" "$A baseline csv-to-parquet $CSV $OUT/r.parquet --datetime created_at" \
+  -n "rust polars (same version), dates parsed after the scan" "$A baseline csv-to-parquet $CSV $OUT/s.parquet --datetime created_at --parse-after '%Y-%m-%d %H:%M:%S'" \
   -n "polars sink_parquet" "python3 $OUT/polars_sink.py $CSV $OUT/p.parquet" \
   -n "duckdb COPY" "python3 $OUT/duckdb_copy.py $CSV $OUT/d.parquet"
 python3 bench/peak.py "$A" export "$CSV" --to "$OUT/m.parquet"
