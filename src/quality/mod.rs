@@ -605,12 +605,7 @@ fn recording(fail: Expr, columns: &[String], n: usize) -> (Expr, Arc<FirstFailin
     };
     let mut inputs = vec![col(ROW)];
     inputs.extend(columns.iter().map(|c| col(c.as_str())));
-    let mut expr = fail
-        .map_many(record, &inputs, |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::Boolean)));
-    if let Expr::AnonymousFunction { fmt_str, .. } = &mut expr {
-        **fmt_str = "keep_first_failing".into();
-    }
-    (expr, first)
+    (unique::named_map(fail, &inputs, DataType::Boolean, "keep_first_failing", record), first)
 }
 
 /// Failing rows from a sample query's frame (row number, then `columns` as text).

@@ -94,12 +94,22 @@ pub fn expr(row: &str, columns: &[String]) -> (Expr, Arc<KeyHashes>) {
         Ok(Column::new_scalar(c[0].name().clone(), Scalar::from(1u64), c[0].len()))
     };
     let keys: Vec<Expr> = columns.iter().map(|c| col(c.as_str())).collect();
-    let mut expr = col(row)
-        .map_many(record, &keys, |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::UInt64)));
+    (named_map(col(row), &keys, DataType::UInt64, "hash_unique_key", record).sum(), hashes)
+}
+
+/// `f` over the columns of `first` and `rest`, giving a column of `dtype` named after
+/// `first`, as one expression called `name` in explained plans: how the checks run code of
+/// their own as the rows stream through Polars' plan.
+pub fn named_map<F>(first: Expr, rest: &[Expr], dtype: DataType, name: &'static str, f: F) -> Expr
+where
+    F: Fn(&mut [Column]) -> PolarsResult<Column> + Send + Sync + 'static,
+{
+    let mut expr =
+        first.map_many(f, rest, move |_, fields| Ok(Field::new(fields[0].name().clone(), dtype.clone())));
     if let Expr::AnonymousFunction { fmt_str, .. } = &mut expr {
-        **fmt_str = "hash_unique_key".into();
+        **fmt_str = name.into();
     }
-    (expr.sum(), hashes)
+    expr
 }
 
 /// A duplicated key, as its two hashes.
@@ -170,12 +180,7 @@ pub fn distinct(columns: &[String], skip_nulls: bool) -> (Expr, Arc<DistinctKeys
         Ok(Column::new_scalar(c[0].name().clone(), Scalar::from(1u64), rows))
     };
     let rest: Vec<Expr> = columns[1..].iter().map(|c| col(c.as_str())).collect();
-    let mut expr = col(columns[0].as_str())
-        .map_many(record, &rest, |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::UInt64)));
-    if let Expr::AnonymousFunction { fmt_str, .. } = &mut expr {
-        **fmt_str = "hash_distinct_key".into();
-    }
-    (expr.sum(), keys)
+    (named_map(col(columns[0].as_str()), &rest, DataType::UInt64, "hash_distinct_key", record).sum(), keys)
 }
 
 /// Per row, whether its key `columns` hashes to one of `keys` (as `expr` hashes them):
@@ -188,12 +193,7 @@ pub fn among(columns: &[String], keys: Arc<HashedKeys>) -> Expr {
         Ok(hit.into_column())
     };
     let rest: Vec<Expr> = columns[1..].iter().map(|c| col(c.as_str())).collect();
-    let mut expr = col(columns[0].as_str())
-        .map_many(test, &rest, |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::Boolean)));
-    if let Expr::AnonymousFunction { fmt_str, .. } = &mut expr {
-        **fmt_str = "key_is_duplicated".into();
-    }
-    expr
+    named_map(col(columns[0].as_str()), &rest, DataType::Boolean, "key_is_duplicated", test)
 }
 
 /// The hashes of the keys of `columns` that occur more than once in `lf` (one pass).
