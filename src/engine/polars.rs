@@ -37,17 +37,22 @@ struct ParseAfter {
 }
 
 impl ParseAfter {
-    /// Values that do not parse become null, as in the CSV reader.
     fn expr(&self) -> Expr {
-        let options =
-            StrptimeOptions { format: Some(self.format.into()), strict: false, exact: true, cache: false };
-        let c = col(self.name.clone()).str();
-        match &self.dtype {
-            DataType::Datetime(unit, None) => c.to_datetime(Some(*unit), None, options, lit("raise")),
-            _ => c.to_date(options),
-        }
-        .alias(self.name.clone())
+        parse_text(self.name.clone(), self.format, &self.dtype)
     }
+}
+
+/// The text column `name` parsed with the strftime `format` as a date, or as a datetime
+/// without a time zone when `dtype` is one; values that do not parse become null, as in
+/// the CSV reader.
+pub fn parse_text(name: PlSmallStr, format: &str, dtype: &DataType) -> Expr {
+    let options = StrptimeOptions { format: Some(format.into()), strict: false, exact: true, cache: false };
+    let c = col(name.clone()).str();
+    match dtype {
+        DataType::Datetime(unit, None) => c.to_datetime(Some(*unit), None, options, lit("raise")),
+        _ => c.to_date(options),
+    }
+    .alias(name)
 }
 
 /// Formats tried for a date column (the first that parses a sample exactly as Polars'

@@ -268,19 +268,11 @@ pub fn baseline_csv_to_parquet(
         .finish()
         .map_err(failed)?;
     if let Some(format) = parse_after {
-        let options =
-            StrptimeOptions { format: Some(format.into()), strict: false, exact: true, cache: false };
+        let timestamp = DataType::Datetime(TimeUnit::Microseconds, None);
         lf = lf.with_columns(
             datetime
                 .iter()
-                .map(|c| {
-                    col(c.as_str()).str().to_datetime(
-                        Some(TimeUnit::Microseconds),
-                        None,
-                        options.clone(),
-                        lit("raise"),
-                    )
-                })
+                .map(|c| crate::engine::polars::parse_text(c.as_str().into(), format, &timestamp))
                 .collect::<Vec<_>>(),
         );
     }
