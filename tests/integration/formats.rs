@@ -424,6 +424,9 @@ fn sqlite_loads_keep_types_follow_their_mode_and_roll_back_on_failure() {
     let conn = rusqlite::Connection::open(&db).unwrap();
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
+    // A database assay creates has 64 KiB pages.
+    let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+    assert_eq!(page, 65536);
     let decl: Vec<String> = conn
         .prepare("SELECT type FROM pragma_table_info('typed')")
         .unwrap()
