@@ -580,7 +580,14 @@ impl Staged {
         let named = dir.join(format!(".{name}.assay-partial-{}", std::process::id()));
         // A folder we may not write to says so now, before any work.
         let refused = |e: std::io::Error| io_error(format!("{} (the folder of {dest})", dir.display()), &e);
-        let unnamed = match unnamed_file(dir) {
+        // Polars' async writer (`POLARS_FORCE_ASYNC=1`, which README suggests for lower
+        // RSS) writes beside the path and renames: not possible under /proc/self/fd.
+        let unnamed = if polars_config::config().force_async() {
+            Err(std::io::Error::other("Polars writes files through its async path"))
+        } else {
+            unnamed_file(dir)
+        };
+        let unnamed = match unnamed {
             Ok(file) => Some(file),
             Err(e) if matches!(e.kind(), ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem) => {
                 return Err(refused(e));

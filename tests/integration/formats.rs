@@ -781,3 +781,23 @@ fn partitioned_exports_write_a_hive_tree_atomically() {
     assert_eq!(manifest["outputs"][0]["rows"], 50_000);
     assert_eq!(rows_of(&dir.path().join("recipe_tree").display().to_string(), q), by_value);
 }
+
+#[test]
+fn exports_work_when_polars_reads_and_writes_through_its_async_path() {
+    // README suggests POLARS_FORCE_ASYNC=1 for lower RSS; Polars' async writer cannot write
+    // to the unnamed file an export is staged in, so such exports stage a named one.
+    let dir = tempfile::tempdir().unwrap();
+    for ext in ["parquet", "csv"] {
+        let plain = dir.path().join(format!("plain.{ext}")).display().to_string();
+        let forced = dir.path().join(format!("forced.{ext}")).display().to_string();
+        assay(&["export", "sample-data/orders.csv", "--to", &plain]).ok();
+        assay_env(&["export", "sample-data/orders.csv", "--to", &forced], &[("POLARS_FORCE_ASYNC", "1")])
+            .ok();
+        assert_eq!(rows_of(&plain, "SELECT * FROM t"), rows_of(&forced, "SELECT * FROM t"), "{ext}");
+    }
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into())
+        .collect();
+    assert_eq!(names.len(), 4, "no staging file left: {names:?}");
+}
