@@ -67,10 +67,34 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
+/// `assay export` of a local CSV or TSV file reads it in 8 MiB chunks, two in flight,
+/// instead of memory-mapping it: the same speed, and resident memory that stays ~200 MB
+/// whatever the file's size, where a map keeps every page read resident until the scan
+/// ends (1.1 GB for a 1 GB file; BENCHMARKS.md, "Issue 7: CSV exports read in chunks").
+/// The chunk settings are Polars' environment variables, set before any thread starts
+/// (a value already in the environment wins).
+fn read_csv_exports_in_chunks(command: &Option<cli::Command>) {
+    let Some(cli::Command::Export { data, .. }) = command else {
+        return;
+    };
+    let local_csv = !data.contains("://")
+        && matches!(assay::source::Format::from_extension(data), Some(assay::source::Format::Csv(_)));
+    if !local_csv {
+        return;
+    }
+    for (var, value) in [("POLARS_CSV_CHUNK_SIZE", "8388608"), ("POLARS_CSV_CHUNK_PREFETCH_LIMIT", "2")] {
+        if std::env::var_os(var).is_none() {
+            std::env::set_var(var, value);
+        }
+    }
+    assay::engine::polars::read_csv_in_chunks();
+}
+
 fn main() -> ExitCode {
     install_panic_hook();
-    init_logging();
     let args = Cli::parse();
+    read_csv_exports_in_chunks(&args.command);
+    init_logging();
     assay::source::remove_stale_scratch();
     let Some(command) = args.command else {
         // No data and no terminal (a pipe, CI): the help, not a workbench.

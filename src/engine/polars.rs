@@ -201,8 +201,30 @@ fn infer_csv_schema(ds: &Dataset) -> PolarsResult<Inferred> {
     Ok(Inferred { schema: Arc::new(schema), parse_after })
 }
 
+/// Whether local CSV files are read through Polars' chunked (async) reader instead of a
+/// memory map: `assay export` sets it (see `read_csv_in_chunks`).
+static CSV_IN_CHUNKS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// From now on, local CSV files are read in chunks (`file://` sources, which Polars reads
+/// like a bucket's objects: `POLARS_CSV_CHUNK_SIZE` bytes at a time,
+/// `POLARS_CSV_CHUNK_PREFETCH_LIMIT` in flight) instead of through a memory map that
+/// keeps every page read resident until the scan ends.
+pub fn read_csv_in_chunks() {
+    CSV_IN_CHUNKS.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 fn scan_with(ds: &Dataset, schema: Option<SchemaRef>, parse_dates: bool) -> PolarsResult<LazyFrame> {
-    let paths: Buffer<PlRefPath> = ds.files.iter().map(|f| PlRefPath::new(f.as_str())).collect();
+    let chunked = matches!(ds.format, Format::Csv(_))
+        && ds.s3().is_none()
+        && CSV_IN_CHUNKS.load(std::sync::atomic::Ordering::Relaxed);
+    let paths: Buffer<PlRefPath> = ds
+        .files
+        .iter()
+        .map(|f| match std::path::absolute(f.as_str()) {
+            Ok(abs) if chunked => PlRefPath::new(format!("file://{}", abs.display()).as_str()),
+            _ => PlRefPath::new(f.as_str()),
+        })
+        .collect();
     let cloud = ds.s3().map(|c| CloudOptions::default().with_aws(c.object_store_options()));
     match ds.format {
         Format::Csv(d) => LazyCsvReader::new_paths(paths)
