@@ -531,26 +531,30 @@ fn insert_aligned(
     // One formatted date or time per parameter of the wider statement: each stays where it
     // is while SQLite points at it.
     let mut iso = vec![Iso::default(); per.max(1) * width];
+    // `align_chunks` gave every column the same chunks.
+    let unaligned = || "a batch's columns have different chunks (a bug in assay)".to_string();
     for k in 0..chunks {
         let mut cells = Vec::with_capacity(width);
         for s in &series {
             let e = |e: PolarsError| e.to_string();
             cells.push(match s.dtype() {
-                DataType::Int64 => Cells::Int(s.i64().map_err(e)?.downcast_get(k).ok_or("chunk")?),
-                DataType::Float64 => Cells::Float(s.f64().map_err(e)?.downcast_get(k).ok_or("chunk")?),
-                DataType::Binary => Cells::Bytes(s.binary().map_err(e)?.downcast_get(k).ok_or("chunk")?),
+                DataType::Int64 => Cells::Int(s.i64().map_err(e)?.downcast_get(k).ok_or_else(unaligned)?),
+                DataType::Float64 => Cells::Float(s.f64().map_err(e)?.downcast_get(k).ok_or_else(unaligned)?),
+                DataType::Binary => {
+                    Cells::Bytes(s.binary().map_err(e)?.downcast_get(k).ok_or_else(unaligned)?)
+                }
                 DataType::Date => {
-                    Cells::Date(s.date().map_err(e)?.physical().downcast_get(k).ok_or("chunk")?)
+                    Cells::Date(s.date().map_err(e)?.physical().downcast_get(k).ok_or_else(unaligned)?)
                 }
                 DataType::Datetime(unit, zone) => Cells::Datetime(
-                    s.datetime().map_err(e)?.physical().downcast_get(k).ok_or("chunk")?,
+                    s.datetime().map_err(e)?.physical().downcast_get(k).ok_or_else(unaligned)?,
                     *unit,
                     zone.is_some(),
                 ),
                 DataType::Time => {
-                    Cells::Time(s.time().map_err(e)?.physical().downcast_get(k).ok_or("chunk")?)
+                    Cells::Time(s.time().map_err(e)?.physical().downcast_get(k).ok_or_else(unaligned)?)
                 }
-                _ => Cells::Text(s.str().map_err(e)?.downcast_get(k).ok_or("chunk")?),
+                _ => Cells::Text(s.str().map_err(e)?.downcast_get(k).ok_or_else(unaligned)?),
             });
         }
         let rows = cells.first().map_or(0, |c| match c {
