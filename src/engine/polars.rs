@@ -220,8 +220,8 @@ fn scan_with(ds: &Dataset, schema: Option<SchemaRef>, parse_dates: bool) -> Pola
     let paths: Buffer<PlRefPath> = ds
         .files
         .iter()
-        .map(|f| match std::path::absolute(f.as_str()) {
-            Ok(abs) if chunked => PlRefPath::new(format!("file://{}", abs.display()).as_str()),
+        .map(|f| match chunked.then(|| std::path::absolute(f.as_str())) {
+            Some(Ok(abs)) => PlRefPath::new(format!("file://{}", abs.display()).as_str()),
             _ => PlRefPath::new(f.as_str()),
         })
         .collect();

@@ -557,13 +557,7 @@ fn insert_aligned(
                 _ => Cells::Text(s.str().map_err(e)?.downcast_get(k).ok_or_else(unaligned)?),
             });
         }
-        let rows = cells.first().map_or(0, |c| match c {
-            Cells::Int(a) | Cells::Datetime(a, _, _) | Cells::Time(a) => a.len(),
-            Cells::Float(a) => a.len(),
-            Cells::Text(a) => a.len(),
-            Cells::Bytes(a) => a.len(),
-            Cells::Date(a) => a.len(),
-        });
+        let rows = series.first().map_or(0, |s| s.chunks()[k].len());
         let mut row = 0;
         while row + per <= rows {
             bind_rows(many, &cells, &mut iso, row, per)?;
