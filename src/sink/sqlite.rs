@@ -509,23 +509,15 @@ impl Ready {
             let s = c.as_materialized_series();
             texts.push(match s.dtype() {
                 DataType::Date => {
-                    let write = |iso: &mut Iso, v: i32| {
-                        iso.date(v);
-                    };
-                    s.date()?.physical().downcast_iter().map(|a| Texts::new(a, &mut iso, write)).collect()
+                    s.date()?.physical().downcast_iter().map(|a| Texts::new(a, &mut iso, Iso::date)).collect()
                 }
                 DataType::Datetime(unit, zone) => {
                     let (unit, zoned) = (*unit, zone.is_some());
-                    let write = |iso: &mut Iso, v: i64| {
-                        iso.datetime(v, unit, zoned);
-                    };
+                    let write = |iso: &mut Iso, v| iso.datetime(v, unit, zoned);
                     s.datetime()?.physical().downcast_iter().map(|a| Texts::new(a, &mut iso, write)).collect()
                 }
                 DataType::Time => {
-                    let write = |iso: &mut Iso, v: i64| {
-                        iso.time(v);
-                    };
-                    s.time()?.physical().downcast_iter().map(|a| Texts::new(a, &mut iso, write)).collect()
+                    s.time()?.physical().downcast_iter().map(|a| Texts::new(a, &mut iso, Iso::time)).collect()
                 }
                 _ => Vec::new(),
             });
@@ -548,6 +540,7 @@ impl Texts {
         iso: &mut Iso,
         write: impl Fn(&mut Iso, T),
     ) -> Texts {
+        // Room for a timestamp (`YYYY-MM-DD HH:MM:SS.ffffff`, 26 bytes) a value.
         let mut texts = Texts { bytes: Vec::with_capacity(a.len() * 26), ends: Vec::with_capacity(a.len()) };
         for v in a.iter() {
             if let Some(v) = v {
@@ -759,22 +752,17 @@ impl Iso {
         self.pair(micros);
     }
 
+    /// The last value written (ASCII only).
     fn bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }
 
-    fn text(&self) -> &str {
-        // Only ASCII is ever written.
-        std::str::from_utf8(self.bytes()).unwrap_or_default()
-    }
-
-    fn date(&mut self, days: i32) -> &str {
+    fn date(&mut self, days: i32) {
         self.len = 0;
         self.ymd(i64::from(days));
-        self.text()
     }
 
-    fn datetime(&mut self, v: i64, unit: TimeUnit, zoned: bool) -> &str {
+    fn datetime(&mut self, v: i64, unit: TimeUnit, zoned: bool) {
         let per_second: i64 = match unit {
             TimeUnit::Nanoseconds => 1_000_000_000,
             TimeUnit::Microseconds => 1_000_000,
@@ -791,14 +779,12 @@ impl Iso {
                 self.push(b);
             }
         }
-        self.text()
     }
 
-    fn time(&mut self, nanos: i64) -> &str {
+    fn time(&mut self, nanos: i64) {
         self.len = 0;
         let nanos = nanos.rem_euclid(86_400_000_000_000) as u64;
         self.hms(nanos / 1_000_000_000, nanos % 1_000_000_000 / 1_000);
-        self.text()
     }
 }
 
@@ -972,6 +958,11 @@ pub fn read_to_parquet(url: &str, out: &Path) -> Result<(String, u64)> {
 mod tests {
     use super::*;
 
+    /// The value `iso` wrote last.
+    fn text(iso: &Iso) -> &str {
+        std::str::from_utf8(iso.bytes()).unwrap()
+    }
+
     /// What Polars' `dt.to_string` gives with the formats loads used before `Iso`.
     fn polars_text(s: Series, format: &str) -> Vec<String> {
         let df = DataFrame::new_infer_height(vec![s.into()]).unwrap();
@@ -1022,7 +1013,8 @@ mod tests {
             polars_text(Series::new("v".into(), days.clone()).cast(&DataType::Date).unwrap(), "%Y-%m-%d");
         let mut iso = Iso::default();
         for (d, w) in days.iter().zip(&want) {
-            assert_eq!(iso.date(*d), w, "day {d}");
+            iso.date(*d);
+            assert_eq!(text(&iso), w, "day {d}");
         }
         // Datetimes before and after 1970 with sub-second parts, in each unit, zoned or not.
         let mut values: Vec<i64> = (-40_000..40_000i64).map(|i| i * 7_919_317_777_113 + i * i * 13).collect();
@@ -1045,7 +1037,8 @@ mod tests {
                     if zoned { "%Y-%m-%d %H:%M:%S%.6f+00:00" } else { "%Y-%m-%d %H:%M:%S%.6f" },
                 );
                 for (v, w) in scaled.iter().zip(&want) {
-                    assert_eq!(iso.datetime(*v, unit, zoned), w, "{v} {unit:?}");
+                    iso.datetime(*v, unit, zoned);
+                    assert_eq!(text(&iso), w, "{v} {unit:?}");
                 }
             }
         }
@@ -1056,7 +1049,8 @@ mod tests {
             "%H:%M:%S%.6f",
         );
         for (v, w) in nanos.iter().zip(&want) {
-            assert_eq!(iso.time(*v), w, "time {v}");
+            iso.time(*v);
+            assert_eq!(text(&iso), w, "time {v}");
         }
     }
 }
