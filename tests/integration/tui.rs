@@ -707,7 +707,9 @@ fn end_to_end_in_tmux() {
     keys(&["Space", "R"]);
     keys(&["u"]);
     keys(&["?"]);
-    wait_for("Esc closes");
+    // The help's own title: the recipe panel's ("R or Esc closes") may still be on screen.
+    let help = "j/k scroll · Esc closes";
+    wait_for(help);
     keys(&["Escape"]);
     // A key right after Esc would read as Alt+key: let what it closes go first.
     let settle = |gone: &str| {
@@ -716,7 +718,7 @@ fn end_to_end_in_tmux() {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
     };
-    settle("Esc closes");
+    settle(help);
     keys(&["Tab"]);
     wait_for("lifetime_value");
     wait_for("row 1 of 5,000");
