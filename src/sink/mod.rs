@@ -344,12 +344,14 @@ pub fn sink_partitioned(
 }
 
 /// Removes the hidden partial outputs of `name` in `dir` (`.NAME.assay-partial-PID`,
-/// `.NAME.assay-old-PID`) that a killed assay left: those whose process no longer runs
-/// (Linux, via /proc; elsewhere nothing is removed).
-fn remove_stale_partials(dir: &Path, name: &str) {
+/// `.NAME.assay-old-PID`, and the journals SQLite keeps beside a database being built,
+/// `.NAME.assay-partial-PID-wal` and the like) that a killed assay left: those whose
+/// process no longer runs (Linux, via /proc; elsewhere nothing is removed).
+pub(crate) fn remove_stale_partials(dir: &Path, name: &str) {
     remove_left_by_dead(dir, |file| {
         let rest = file.strip_prefix(&format!(".{name}."))?;
         let pid = rest.strip_prefix("assay-partial-").or_else(|| rest.strip_prefix("assay-old-"))?;
+        let pid = ["-journal", "-wal", "-shm"].iter().find_map(|s| pid.strip_suffix(s)).unwrap_or(pid);
         pid.parse().ok()
     });
 }

@@ -576,6 +576,16 @@ fn an_export_killed_mid_way_leaves_the_old_output_and_no_partial_file() {
     );
     assert_eq!(std::fs::read(&out).unwrap(), b"yesterday's output");
     assert_eq!(names(), ["big.csv", "out.parquet"]);
+    // A new database: nothing at its path until the load commits; what the killed load
+    // left under a hidden name is removed by the next load beside it.
+    let fresh = dir.path().join("fresh.db").display().to_string();
+    let fresh_url = format!("sqlite://{fresh}?table=orders");
+    killed_mid_way(&["export", &big, "--to", &fresh_url], &[], std::time::Duration::from_millis(2500));
+    let left = names();
+    assert!(!left.contains(&"fresh.db".to_string()), "{left:?}");
+    assert!(left.iter().any(|n| n.starts_with(".fresh.db.assay-partial-")), "{left:?}");
+    assay(&["export", &sample("orders.csv"), "--to", &fresh_url]).ok();
+    assert_eq!(names(), ["big.csv", "fresh.db", "out.parquet"]);
     // A SQLite load: the table is as it was and the database is sound.
     let db = dir.path().join("w.db").display().to_string();
     let url = format!("sqlite://{db}?table=orders");
