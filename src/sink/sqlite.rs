@@ -124,7 +124,7 @@ fn column_plan(name: &str, dtype: &DataType) -> Result<(String, Expr)> {
 /// killed assay is removed by the next load beside it. In WAL mode, SQLite writes every
 /// page twice (the WAL, then the database at the checkpoint) and keeps an index of the
 /// WAL's frames: a new database skips both, which made a 10M-row load from Parquet
-/// twice as fast (7.5 s against 14.6 s by median; BENCHMARKS.md, session 11).
+/// 1.4-2x faster, the more so the dearer the machine's writes (BENCHMARKS.md, session 11).
 pub struct Session {
     conn: Option<Connection>,
     pub db: String,
