@@ -343,11 +343,27 @@ pub fn sink_partitioned(
     Ok(rows)
 }
 
+/// The folder of `dest` (created) and the hidden name beside it that an output is
+/// written under until it is whole (`.NAME.assay-partial-PID`); what killed assays left
+/// under such names is removed first.
+pub(crate) fn hidden_beside(dest: &Path) -> Result<(PathBuf, PathBuf)> {
+    let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir.display(), &e))?;
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    remove_stale_partials(dir, &name);
+    Ok((dir.to_path_buf(), dir.join(format!(".{name}.assay-partial-{}", std::process::id()))))
+}
+
+/// The error of an output whose folder (`dir`) cannot be written in.
+pub(crate) fn folder_refused(dir: &Path, dest: &str, e: &std::io::Error) -> Error {
+    io_error(format!("{} (the folder of {dest})", dir.display()), e)
+}
+
 /// Removes the hidden partial outputs of `name` in `dir` (`.NAME.assay-partial-PID`,
 /// `.NAME.assay-old-PID`, and the journals SQLite keeps beside a database being built,
 /// `.NAME.assay-partial-PID-wal` and the like) that a killed assay left: those whose
 /// process no longer runs (Linux, via /proc; elsewhere nothing is removed).
-pub(crate) fn remove_stale_partials(dir: &Path, name: &str) {
+fn remove_stale_partials(dir: &Path, name: &str) {
     remove_left_by_dead(dir, |file| {
         let rest = file.strip_prefix(&format!(".{name}."))?;
         let pid = rest.strip_prefix("assay-partial-").or_else(|| rest.strip_prefix("assay-old-"))?;
@@ -384,17 +400,12 @@ pub struct StagedTree {
 impl StagedTree {
     pub fn new(dest: &str) -> Result<StagedTree> {
         let path = Path::new(dest.trim_end_matches('/'));
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| io_error(dir.display(), &e))?;
         if path.is_file() {
             return Err(Error::input(format!("{dest}: is a file; a partitioned output is a folder")));
         }
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        remove_stale_partials(dir, &name);
-        let temp = dir.join(format!(".{name}.assay-partial-{}", std::process::id()));
+        let (dir, temp) = hidden_beside(path)?;
         let _ = std::fs::remove_dir_all(&temp);
-        std::fs::create_dir(&temp)
-            .map_err(|e| io_error(format!("{} (the folder of {dest})", dir.display()), &e))?;
+        std::fs::create_dir(&temp).map_err(|e| folder_refused(&dir, dest, &e))?;
         Ok(StagedTree { temp, dest: dest.trim_end_matches('/').to_string() })
     }
 
@@ -574,20 +585,15 @@ pub struct Staged {
 impl Staged {
     /// Prepares `dest` (its folder is created).
     pub fn new(dest: &str) -> Result<Staged> {
-        let path = Path::new(dest);
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| io_error(dir.display(), &e))?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        remove_stale_partials(dir, &name);
-        let named = dir.join(format!(".{name}.assay-partial-{}", std::process::id()));
+        let (dir, named) = hidden_beside(Path::new(dest))?;
         // A folder we may not write to says so now, before any work.
-        let refused = |e: std::io::Error| io_error(format!("{} (the folder of {dest})", dir.display()), &e);
+        let refused = |e: std::io::Error| folder_refused(&dir, dest, &e);
         // Polars' async writer (`POLARS_FORCE_ASYNC=1`, which README suggests for lower
         // RSS) writes beside the path and renames: not possible under /proc/self/fd.
         let unnamed = if polars_config::config().force_async() {
             Err(std::io::Error::other("Polars writes files through its async path"))
         } else {
-            unnamed_file(dir)
+            unnamed_file(&dir)
         };
         let unnamed = match unnamed {
             Ok(file) => Some(file),

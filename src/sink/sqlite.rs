@@ -190,22 +190,15 @@ impl Session {
     /// write transaction.
     pub fn begin(db: &str) -> Result<Session> {
         let path = Path::new(db);
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| crate::error::io_error(dir.display(), &e))?;
-        let (conn, staged, flushed) = if std::fs::symlink_metadata(path).is_ok() {
-            (open(db)?, None, format!("{db}-wal"))
+        let (conn, staged) = if std::fs::symlink_metadata(path).is_ok() {
+            (open(db)?, None)
         } else {
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            super::remove_stale_partials(dir, &name);
-            let temp = dir.join(format!(".{name}.assay-partial-{}", std::process::id()));
-            remove_database(&temp);
+            let (dir, temp) = super::hidden_beside(path)?;
             // A folder we may not write to says so by name.
-            std::fs::File::create(&temp)
-                .map_err(|e| crate::error::io_error(format!("{} (the folder of {db})", dir.display()), &e))?;
-            let conn = open_new(&temp).inspect_err(|_| remove_database(&temp))?;
-            let flushed = temp.to_string_lossy().into_owned();
-            (conn, Some(temp), flushed)
+            std::fs::File::create(&temp).map_err(|e| super::folder_refused(&dir, db, &e))?;
+            (open_new(&temp).inspect_err(|_| remove_database(&temp))?, Some(temp))
         };
+        let flushed = staged.as_ref().map_or(format!("{db}-wal"), |t| t.to_string_lossy().into_owned());
         let began = conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| Error::runtime(format!("{db}: {e}")));
         let session =
             Session { conn: Some(conn), db: db.to_string(), staged, flusher: Flusher::start(flushed) };
