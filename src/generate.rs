@@ -33,11 +33,11 @@ impl Kind {
 /// Customer ids run from 1 to this in every dataset, so joins line up.
 pub const CUSTOMERS: u64 = 5_000;
 
-/// SplitMix64: tiny, fast and fixed forever.
-struct Rng(u64);
+/// SplitMix64: tiny, fast and fixed forever (also the randomised tests' source).
+pub struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Self {
+    pub fn new(seed: u64) -> Self {
         Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
     }
     fn next(&mut self) -> u64 {
@@ -48,7 +48,7 @@ impl Rng {
         z ^ (z >> 31)
     }
     /// Uniform in `0..n`.
-    fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         (((self.next() >> 11) as u128 * n as u128) >> 53) as u64
     }
     /// True with probability `p`.

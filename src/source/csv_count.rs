@@ -1,12 +1,11 @@
 //! A fast, quote-aware row count of a local CSV file, and the row-offset index that lets
 //! the workbench jump to any row without reading the file up to it.
 //!
-//! Polars counts CSV rows with a SIMD line splitter that only exists in builds made with
-//! nightly Rust (`std::simd`); on stable it falls back to a byte-at-a-time loop that is
-//! about 4x slower (BENCHMARKS.md). This counter jumps between newlines and quotes with
-//! `memchr2` (vectorised at run time) and gives the same answer: every line (a blank
-//! one is a row of nulls to Polars), newlines inside quoted fields not counted, a last
-//! line without a newline counted, minus the header.
+//! This counter jumps between newlines and quotes with `memchr2` (vectorised at run time)
+//! and gives Polars' answer: every line (a blank one is a row of nulls to Polars),
+//! newlines inside quoted fields not counted, a last line without a newline counted,
+//! minus the header. (Polars' own line splitter does the same since vendor/polars-io
+//! patched it for stable Rust, but it gives counts, not where rows start.)
 //!
 //! The same pass notes the byte offset of every `EVERY`th data row (as csvlens does), so
 //! reading rows `n..n+k` later costs one seek and at most `EVERY + k` rows of parsing.
@@ -214,5 +213,44 @@ mod tests {
         assert_eq!(count(b"a,b\n\n1,2\n\r\n"), 4, "blank lines are rows of nulls");
         assert_eq!(count(b"a\n\"\"\n"), 2, "an empty quoted field is a record");
         assert_eq!(count(b""), 0);
+    }
+
+    /// Polars' CSV line splitter, as patched in vendor/polars-io (newlines and quotes
+    /// found with `memchr2`), gives what its byte-at-a-time loop gives, on random text
+    /// dense with quotes and newlines, with and without quoting.
+    #[test]
+    fn polars_line_splitter_agrees_with_a_bytewise_count() {
+        use polars::prelude::_csv_read_internal::CountLines;
+        let mut rng = crate::generate::Rng::new(0x0c57);
+        let mut next = move |n: u64| rng.below(n);
+        let alphabet = b"a,\"\n'x";
+        for round in 0..2000 {
+            let len = next(if round % 10 == 0 { 600 } else { 90 }) as usize;
+            let text: Vec<u8> = (0..len).map(|_| alphabet[next(alphabet.len() as u64) as usize]).collect();
+            for quote in [Some(b'"'), Some(b'\''), None] {
+                let counter = CountLines::new(quote, b'\n', None);
+                // Per start (outside or inside a quoted field): newlines outside quotes,
+                // the last one's offset, whether the text ends inside quotes.
+                for (start, got) in counter.analyze_chunk(&text).iter().enumerate() {
+                    let (mut inside, mut lines, mut last) = (start == 1, 0, 0);
+                    for (i, &c) in text.iter().enumerate() {
+                        inside ^= Some(c) == quote;
+                        if c == b'\n' && !inside {
+                            lines += 1;
+                            last = i;
+                        }
+                    }
+                    let case = format!("{:?} quote {quote:?} start {start}", String::from_utf8_lossy(&text));
+                    assert_eq!(got.newline_count, lines, "{case}");
+                    assert_eq!(got.last_newline_offset, last, "{case}");
+                    assert_eq!(got.end_inside_string, inside, "{case}");
+                }
+                // The in-memory reader's split: rows up to the last newline outside quotes.
+                let mut size = text.len().max(1);
+                let (lines, last) = counter.find_next(&text, &mut size);
+                let stats = counter.analyze_chunk(&text)[0];
+                assert_eq!((lines, last), (stats.newline_count, stats.last_newline_offset));
+            }
+        }
     }
 }

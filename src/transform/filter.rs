@@ -442,14 +442,8 @@ mod tests {
     /// Random builder groups survive the trip through SQL unchanged.
     #[test]
     fn random_groups_round_trip() {
-        let mut state = 0x5eed_u64;
-        let mut next = move |n: u64| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            (z ^ (z >> 31)) % n
-        };
+        let mut rng = crate::generate::Rng::new(0x5eed);
+        let mut next = move |n: u64| rng.below(n);
         let columns = [("amount", Kind::Number), ("status", Kind::Text), ("order_date", Kind::Date)];
         let texts = ["a", "it's", "x y", "", "50%"];
         for _ in 0..300 {
