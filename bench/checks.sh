@@ -5,10 +5,11 @@
 # and Great Expectations on pandas (bench/checks_ge.py): bench/checks.toml on the 10M-row
 # orders CSV and its Parquet twin (made by bench/run.sh), bench/checks_lineitem.toml on
 # TPC-H lineitem at scale factor 1 (CSV, made here by tpchgen-cli). Then the peak memory
-# of one run of each (bench/peak.py: anonymous, file-backed, total). Needs hyperfine and
-# pip's polars, pandera[polars], great_expectations, tpchgen-cli.
+# of one run of each (bench/peak.py: anonymous, file-backed, total). Installs hyperfine
+# and pip's polars, pandera[polars], great_expectations, tpchgen-cli when missing.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
+needs apt:hyperfine pip:polars "pip:pandera=pandera[polars]" pip:great_expectations=great-expectations pipcmd:tpchgen-cli
 mkdir -p bench/results bench/data/tpch
 LINEITEM=bench/data/tpch/lineitem.csv
 [ -f "$LINEITEM" ] || tpchgen-cli csv -s 1 --tables lineitem -o bench/data/tpch

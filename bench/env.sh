@@ -11,3 +11,21 @@ else
   cargo build --release --quiet
   A="$CARGO_TARGET_DIR/release/assay"
 fi
+# Installs what a bench script needs and the machine lacks (as .ci/run does for the
+# tests): `apt:COMMAND[=PACKAGE]` a command from Debian's packages, `pip:MODULE[=PACKAGE]`
+# a Python module and `pipcmd:COMMAND[=PACKAGE]` a command from PyPI. Latest versions;
+# BENCHMARKS.md names the versions measured.
+needs() {
+  local want kind name pkg
+  for want in "$@"; do
+    kind=${want%%:*}; name=${want#*:}; pkg=${name#*=}; name=${name%%=*}
+    case $kind in
+      apt) command -v "$name" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$pkg"; } ;;
+      pip|pipcmd)
+        if [ "$kind" = pip ]; then python3 -c "import $name" 2>/dev/null && continue
+        else command -v "$name" >/dev/null && continue; fi
+        python3 -m pip install --quiet "$pkg" \
+          || python3 -m pip install --quiet --break-system-packages "$pkg" ;;
+    esac
+  done
+}

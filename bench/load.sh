@@ -7,9 +7,10 @@
 # CSV -> Parquet against Python Polars' sink_parquet, the same Rust Polars version driven
 # directly (`assay baseline`: no sniffing, no fsync, no count back) and DuckDB's COPY,
 # side by side.
-# Single runs by default (RUNS=1): each run writes a 1 GB database.
+# Three runs by default (RUNS=3): each run writes a 1 GB database.
 RUNS="${RUNS:-3}"
 source "$(dirname "$0")/env.sh"
+needs apt:hyperfine apt:sqlite3 pip:polars pip:duckdb
 CSV="bench/data/orders_${ROWS}.csv"
 PQ="bench/data/orders_${ROWS}.parquet"
 [ -f "$CSV" ] || "$A" gen orders --rows "$ROWS" --out "$CSV"

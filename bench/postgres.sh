@@ -6,6 +6,9 @@
 # 127.0.0.1; it and its data are removed when the script ends.
 RUNS="${RUNS:-3}"
 source "$(dirname "$0")/env.sh"
+needs apt:hyperfine apt:psql=postgresql-client
+# The server: Debian's package, as the tests use (.ci/run installs it too).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq postgresql; }
 CSV="$PWD/bench/data/orders_${ROWS}.csv"
 PQ="$PWD/bench/data/orders_${ROWS}.parquet"
 [ -f "$CSV" ] || "$A" gen orders --rows "$ROWS" --out "$CSV"

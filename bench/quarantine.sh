@@ -4,9 +4,10 @@
 # side by side with the same split hand-written in Python Polars (bench/quarantine_direct.py:
 # one collect_all of both sinks) and, when BEFORE names another assay binary, that
 # build (for before/after comparisons). Then peak memory of one run each (bench/peak.py).
-# Needs hyperfine and pip's polars.
+# Installs hyperfine and pip's polars when missing.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
+needs apt:hyperfine pip:polars
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 mkdir -p bench/results

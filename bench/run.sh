@@ -6,10 +6,11 @@
 #   bash bench/run.sh            # 10M rows (about 1 GB of CSV)
 #   ROWS=1000000 bash bench/run.sh
 #
-# Needs: hyperfine (apt), polars duckdb datafusion (pip). Data and results go to
+# Installs hyperfine (apt), polars duckdb datafusion (pip) when missing. Data and results go to
 # bench/data and bench/results (not committed).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
+needs apt:hyperfine pip:polars pip:duckdb pip:datafusion
 mkdir -p bench/data bench/results
 CSV="bench/data/orders_${ROWS}.csv"
 PQ="bench/data/orders_${ROWS}.parquet"

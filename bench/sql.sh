@@ -7,9 +7,10 @@
 # driven directly (`assay baseline sql --engine datafusion`: a default session), the
 # engines driven from Python
 # (bench/sql_direct.py) and DuckDB. Whole processes, as a user runs them.
-# Needs hyperfine and pip's polars, datafusion, duckdb, tpchgen-cli.
+# Installs hyperfine and pip's polars, datafusion, duckdb, tpchgen-cli when missing.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
+needs apt:hyperfine pip:polars pip:datafusion pip:duckdb pipcmd:tpchgen-cli
 DATA=bench/data/tpch/sf1
 [ -f "$DATA/lineitem.parquet" ] || { mkdir -p "$DATA"; tpchgen-cli parquet -s 1 -o "$DATA"; }
 T=()
