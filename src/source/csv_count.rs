@@ -13,7 +13,7 @@
 use std::io::{Read, Seek, SeekFrom};
 
 use super::CsvDialect;
-use crate::error::{io_error, Result};
+use crate::error::{io_error, Error, Result};
 use crate::progress::Progress;
 
 /// Rows between two checkpoints of a [`RowIndex`].
@@ -37,7 +37,7 @@ pub fn count_rows(path: &str, dialect: &CsvDialect) -> Result<u64> {
 /// `progress` is told the bytes read.
 pub fn index_rows(path: &str, dialect: &CsvDialect, progress: Option<&Progress>) -> Result<RowIndex> {
     let mut file = std::fs::File::open(path).map_err(|e| io_error(path, &e))?;
-    let mut counter = Counter::new(dialect.quote);
+    let mut counter = Counter::new(dialect);
     let header = u64::from(dialect.has_header);
     let mut offsets = Vec::new();
     if header == 0 {
@@ -63,6 +63,12 @@ pub fn index_rows(path: &str, dialect: &CsvDialect, progress: Option<&Progress>)
             p.add(n as u64);
         }
     }
+    if counter.suspect() {
+        // Counted as Polars reads it, which may be wrong: say where, when it is.
+        if let Some(problem) = super::csv_diagnose::diagnose(path, dialect) {
+            return Err(Error::input(problem));
+        }
+    }
     let records = counter.finish();
     let rows = records.saturating_sub(header);
     // A checkpoint at the very end of the file starts no row.
@@ -77,7 +83,7 @@ impl RowIndex {
         let mut file = std::fs::File::open(path).map_err(|e| io_error(path, &e))?;
         let mut start = 0u64;
         if dialect.has_header {
-            let mut counter = Counter::new(dialect.quote);
+            let mut counter = Counter::new(dialect);
             let mut buf = vec![0u8; 64 << 10];
             let mut base = 0u64;
             let mut found = None;
@@ -112,7 +118,7 @@ impl RowIndex {
         }
         let mut file = std::fs::File::open(&self.path).map_err(|e| io_error(&self.path, &e))?;
         file.seek(SeekFrom::Start(start)).map_err(|e| io_error(&self.path, &e))?;
-        let mut counter = Counter::new(quote);
+        let mut counter = Counter::new(&CsvDialect { quote, ..CsvDialect::default() });
         let mut buf = vec![0u8; 256 << 10];
         let mut began = skip == 0;
         loop {
@@ -145,15 +151,37 @@ impl RowIndex {
 
 struct Counter {
     quote: u8,
+    delimiter: u8,
     in_quotes: bool,
+    /// The last byte fed before the current chunk (a newline before the first).
+    last: u8,
+    /// Whether the open quote was read inside an unquoted field (not after a delimiter,
+    /// a line's start or another quote).
+    opened_mid_field: bool,
+    /// Whether a newline (or the end) was read inside quotes opened mid-field: the count
+    /// is Polars' but the file may be malformed (`csv_diagnose` says).
+    suspect: bool,
     records: u64,
     /// Bytes seen on the current line that make it not blank (not `\r`).
     line_has_content: bool,
 }
 
 impl Counter {
-    fn new(quote: u8) -> Self {
-        Counter { quote, in_quotes: false, records: 0, line_has_content: false }
+    fn new(dialect: &CsvDialect) -> Self {
+        Counter {
+            quote: dialect.quote,
+            delimiter: dialect.delimiter,
+            in_quotes: false,
+            last: b'\n',
+            opened_mid_field: false,
+            suspect: false,
+            records: 0,
+            line_has_content: false,
+        }
+    }
+
+    fn suspect(&self) -> bool {
+        self.suspect || (self.in_quotes && self.opened_mid_field)
     }
 
     /// Takes the next bytes; `on_record(records, end)` is told each time a record ends
@@ -168,9 +196,15 @@ impl Counter {
                 self.line_has_content = true;
             }
             if bytes[at] == self.quote {
+                if !self.in_quotes {
+                    let before = if at > 0 { bytes[at - 1] } else { self.last };
+                    self.opened_mid_field = ![self.delimiter, b'\n', b'\r', self.quote].contains(&before);
+                }
                 self.in_quotes = !self.in_quotes;
                 self.line_has_content = true;
-            } else if !self.in_quotes {
+            } else if self.in_quotes {
+                self.suspect |= self.opened_mid_field;
+            } else {
                 // Polars reads a blank line as a row of nulls, so it counts too.
                 self.records += 1;
                 self.line_has_content = false;
@@ -182,6 +216,9 @@ impl Counter {
         }
         if !self.line_has_content && bytes[pos..].iter().any(|&b| b != b'\r') {
             self.line_has_content = true;
+        }
+        if let Some(&b) = bytes.last() {
+            self.last = b;
         }
     }
 
@@ -196,7 +233,7 @@ mod tests {
     use super::*;
 
     fn count(text: &[u8]) -> u64 {
-        let mut c = Counter::new(b'"');
+        let mut c = Counter::new(&CsvDialect::default());
         // Feed in small pieces to cross chunk boundaries inside quotes and CRLFs.
         for chunk in text.chunks(3) {
             c.feed(chunk, |_, _| true);
@@ -213,6 +250,23 @@ mod tests {
         assert_eq!(count(b"a,b\n\n1,2\n\r\n"), 4, "blank lines are rows of nulls");
         assert_eq!(count(b"a\n\"\"\n"), 2, "an empty quoted field is a record");
         assert_eq!(count(b""), 0);
+    }
+
+    #[test]
+    fn a_quote_opened_inside_a_field_makes_the_count_suspect() {
+        let suspect = |text: &[u8]| {
+            let mut c = Counter::new(&CsvDialect::default());
+            for chunk in text.chunks(3) {
+                c.feed(chunk, |_, _| true);
+            }
+            c.suspect()
+        };
+        assert!(suspect(b"a,b\n1,5\" x\n2,y\n"), "an inch mark");
+        assert!(suspect(b"a,b\n1,5\""), "open at the end");
+        assert!(!suspect(b"a,b\n1,\"x\ny\"\n"), "a quoted field over two lines");
+        assert!(!suspect(b"a,b\n1,\"x\"\"\ny\"\n"), "an escaped quote before the newline");
+        assert!(!suspect(b"a,b\n1,x\"y\"z\n2,w\n"), "quotes that pair up on their line");
+        assert!(!suspect(b"\"a\",b\r\n\"1\",2\r\n"), "quoted fields at line starts");
     }
 
     /// Polars' CSV line splitter, as patched in vendor/polars-io (newlines and quotes

@@ -1,6 +1,10 @@
 //! A precise look at a delimited text file that an engine refused: the first invalid
-//! UTF-8 sequence, unterminated quote, or row whose field count differs from the header,
-//! with its line and byte offset. Runs only on the error path, in one streaming pass.
+//! UTF-8 sequence, unterminated quote, row whose field count differs from the header, or
+//! quote inside an unquoted field that leaves its line's quotes unbalanced (Polars finds
+//! where rows end by counting every quote, so after such a line it reads rows as quoted
+//! text: wrong rows or none, sometimes without an error), with its line and byte offset.
+//! Runs on the sniffed prefix when a file is opened and on the error path, in one
+//! streaming pass.
 
 use std::io::Read;
 
@@ -87,6 +91,11 @@ struct Scanner {
     record_line: u64,
     quote_line: u64,
     quote_offset: u64,
+    /// Whether an odd number of quotes has been read, counting every one as Polars'
+    /// row splitter does.
+    odd_quotes: bool,
+    /// The first quote of the current record read inside an unquoted field (line, offset).
+    stray: Option<(u64, u64)>,
     problem: Option<String>,
 }
 
@@ -106,6 +115,8 @@ impl Scanner {
             record_line: 1,
             quote_line: 0,
             quote_offset: 0,
+            odd_quotes: false,
+            stray: None,
             problem: None,
         }
     }
@@ -124,6 +135,7 @@ impl Scanner {
     }
 
     fn byte(&mut self, b: u8) {
+        self.odd_quotes ^= b == self.quote;
         if self.in_quotes {
             if self.quote_pending {
                 self.quote_pending = false;
@@ -144,6 +156,10 @@ impl Scanner {
             self.quote_offset = self.offset;
             self.at_field_start = false;
             self.record_empty = false;
+        } else if b == self.quote {
+            self.stray.get_or_insert((self.line, self.offset));
+            self.at_field_start = false;
+            self.record_empty = false;
         } else if b == self.delimiter {
             self.fields += 1;
             self.at_field_start = true;
@@ -157,6 +173,18 @@ impl Scanner {
     }
 
     fn end_record(&mut self) {
+        // The record's quoted fields hold an even number of quotes, so an odd count here
+        // comes from its stray quotes (and the count was even at the previous record end).
+        if let (true, Some((line, offset))) = (self.odd_quotes, self.stray) {
+            let q = self.quote as char;
+            self.problem = Some(format!(
+                "a quote inside an unquoted field at line {line} (byte offset {offset}) leaves \
+                 the line's quotes unbalanced, so the rows after it would be misread; quote the \
+                 whole field and double the quotes inside it (x{q}y as {q}x{q}{q}y{q})"
+            ));
+            return;
+        }
+        self.stray = None;
         if !self.record_empty {
             match self.expected {
                 None => self.expected = Some(self.fields),
@@ -222,5 +250,23 @@ mod tests {
         assert!(m.contains("unterminated") && m.contains("line 2"), "{m}");
         let m = check(b"a,b\n1,\xff\n").unwrap();
         assert!(m.contains("invalid UTF-8 at byte offset 6") && m.contains("line 2"), "{m}");
+        // An inch mark: Polars would read every row after it as one quoted field.
+        let m = check(b"a,b\n1,x\n2,5\" screen\n3,y\n").unwrap();
+        assert!(m.contains("quote inside an unquoted field at line 3 (byte offset 11)"), "{m}");
+        let m = check(b"a,b\n1,5\"\n2,6\"\n").unwrap();
+        assert!(m.contains("line 2 (byte offset 7)"), "{m}");
+        // Also on the last line, without its newline, and on a prefix.
+        assert!(check(b"a,b\n1,5\"").unwrap().contains("line 2"));
+        let d = CsvDialect::default();
+        assert!(diagnose_reader(&b"a,b\n1,5\"\n2,"[..], &d, false).unwrap().contains("line 2"));
+    }
+
+    /// Quotes inside unquoted fields that leave the line's quotes even are read as text
+    /// by Polars too: nothing to report.
+    #[test]
+    fn balanced_quotes_inside_fields_pass() {
+        assert_eq!(check(b"a,b\n1,x\"y\"z\n2,w\n"), None);
+        assert_eq!(check(b"a,b\n1,x\"\"y\n2,\"q\"\"r\"\n"), None);
+        assert_eq!(check(b"a,b\n1,5\" and 6\"\n2,\"multi\nline \"\"x\"\"\"\n"), None);
     }
 }

@@ -136,6 +136,28 @@ fn small_files_are_checked_whole_before_any_engine_reads_them() {
     // A fast row count would not notice the ragged row.
     let r = write(dir.path(), "r.csv", b"a,b,c\n1,2,3\n4,5\n");
     assay(&["count", &r]).fails(2, &["r.csv", "ragged row at line 3", "2 fields"]);
+    // An inch mark leaves the line's quotes odd: Polars read the rows after it as one
+    // quoted field (`head` showed no rows, `count` one).
+    let i = write(dir.path(), "i.csv", b"a,b\n1,x\n2,5\" screen\n3,y\n");
+    for command in ["head", "count"] {
+        assay(&[command, &i])
+            .fails(2, &["i.csv", "quote inside an unquoted field at line 3 (byte offset 11)"]);
+    }
+    // Deeper than the bytes sniffed at open: the count finds it (it counted 9,001 of
+    // 9,100 rows), and so does any engine's error.
+    let mut text = String::from("k,v\n");
+    for k in 0..9100 {
+        text.push_str(&if k == 9000 { format!("{k},5\" x\n") } else { format!("{k},value{k}\n") });
+    }
+    let deep = write(dir.path(), "deep.csv", text.as_bytes());
+    let needles = ["deep.csv", "quote inside an unquoted field at line 9002"];
+    assay(&["count", &deep]).fails(2, &needles);
+    assay(&["sql", "-t", &deep, "SELECT max(k) FROM deep"]).fails(2, &needles);
+    // Quotes that pair up on their line are read as text, by Polars and by assay.
+    let p = write(dir.path(), "p.csv", b"a,b\n1,5\" by 6\"\n2,y\n");
+    let out = assay(&["head", &p, "--format", "csv"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("5\"\" by 6\"\""), "{}", out.stdout);
 }
 
 #[test]
