@@ -291,8 +291,8 @@ impl Workspace {
         progress: Option<Arc<Progress>>,
     ) -> Result<u64> {
         if let (Format::Csv(dialect), Location::Local, true) = (ds.format, &ds.location, steps.is_empty()) {
-            // Stable-Rust Polars counts CSV rows slowly; see source::csv_count. The same
-            // pass indexes the rows for `page`.
+            // assay's own pass (source::csv_count): it counts as Polars does, indexes the
+            // rows for `page`, and has a malformed file named instead of miscounted.
             let owned = ds.clone();
             let (files, schema) = blocking(move || -> Result<_> {
                 if let Some(p) = &progress {
