@@ -367,7 +367,7 @@ fn remove_stale_partials(dir: &Path, name: &str) {
     remove_left_by_dead(dir, |file| {
         let rest = file.strip_prefix(&format!(".{name}."))?;
         let pid = rest.strip_prefix("assay-partial-").or_else(|| rest.strip_prefix("assay-old-"))?;
-        let pid = ["-journal", "-wal", "-shm"].iter().find_map(|s| pid.strip_suffix(s)).unwrap_or(pid);
+        let pid = sqlite::COMPANIONS.iter().find_map(|s| pid.strip_suffix(s)).unwrap_or(pid);
         pid.parse().ok()
     });
 }

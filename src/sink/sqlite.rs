@@ -169,19 +169,13 @@ impl Flusher {
         }
     }
 
-    /// Stops the thread and waits until it has closed the file.
+    /// Stops the thread and waits until it has closed the file. (Dropped, a flusher
+    /// stops its thread the same way, without waiting: the channel closes.)
     fn finish(&mut self) {
-        self.stop.take().map(|s| s.send(()));
+        self.stop = None;
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-    }
-}
-
-impl Drop for Flusher {
-    fn drop(&mut self) {
-        // The thread ends at its next wake-up; nothing waits for it.
-        self.stop.take().map(|s| s.send(()));
     }
 }
 
@@ -278,10 +272,13 @@ fn settings(conn: &Connection, empty: bool, journal: &str) -> rusqlite::Result<(
     conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536;")
 }
 
+/// The files SQLite keeps beside a database `PATH`, as `PATH` + each.
+pub(crate) const COMPANIONS: [&str; 3] = ["-journal", "-wal", "-shm"];
+
 /// Removes a database file built under `temp` and what SQLite may have left beside it.
 fn remove_database(temp: &Path) {
     let _ = std::fs::remove_file(temp);
-    for suffix in ["-journal", "-wal", "-shm"] {
+    for suffix in COMPANIONS {
         let mut beside = temp.as_os_str().to_owned();
         beside.push(suffix);
         let _ = std::fs::remove_file(beside);
