@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::engine::{EngineKind, Plans, Workspace};
+use crate::engine::{EngineChoice, EngineKind, Plans, Workspace};
 use crate::error::{Error, Result};
 use crate::generate;
 use crate::output::{self, RowFormat};
@@ -132,14 +132,20 @@ pub enum Command {
         #[command(flatten)]
         write: WriteArgs,
     },
-    /// Run a SQL query on Polars or DataFusion.
+    /// Run a SQL query on Polars or DataFusion (by default the engine `auto` picks).
+    /// A query that starts with `-` (a `-- comment`) goes after `--`, or in --file.
     Sql {
-        query: String,
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        query: Option<String>,
+        /// Read the query from this file (`-` for standard input).
+        #[arg(long, short = 'f', value_name = "FILE")]
+        file: Option<String>,
         /// A table to query: NAME=DATA, or DATA to name it by its file stem. Repeatable.
         #[arg(long = "table", short = 't', value_name = "NAME=DATA")]
         tables: Vec<String>,
-        #[arg(long, value_enum, default_value_t = EngineArg::Polars)]
-        engine: EngineArg,
+        /// auto picks per query and falls back to the other engine when one cannot plan it.
+        #[arg(long, value_enum, default_value_t = SqlEngine::Auto)]
+        engine: SqlEngine,
         #[arg(long, value_enum, default_value_t = OutFormat::Table)]
         format: OutFormat,
         /// Rows shown in table format (0 shows all).
@@ -151,7 +157,11 @@ pub enum Command {
     },
     /// Show how an engine plans a query (or both engines, side by side).
     Explain {
-        query: String,
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        query: Option<String>,
+        /// Read the query from this file (`-` for standard input).
+        #[arg(long, short = 'f', value_name = "FILE")]
+        file: Option<String>,
         #[arg(long = "table", short = 't', value_name = "NAME=DATA")]
         tables: Vec<String>,
         #[arg(long, value_enum, default_value_t = ExplainEngine::Both)]
@@ -362,6 +372,50 @@ pub enum ExplainEngine {
     Polars,
     Datafusion,
     Both,
+    /// The engine `assay sql` would pick, and why.
+    Auto,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SqlEngine {
+    Auto,
+    Polars,
+    Datafusion,
+}
+
+impl From<SqlEngine> for EngineChoice {
+    fn from(e: SqlEngine) -> Self {
+        match e {
+            SqlEngine::Auto => EngineChoice::Auto,
+            SqlEngine::Polars => EngineChoice::Polars,
+            SqlEngine::Datafusion => EngineChoice::DataFusion,
+        }
+    }
+}
+
+/// The query of `assay sql` / `explain`: the argument, or the file (`-`: standard
+/// input) it names.
+fn query_text(query: Option<String>, file: Option<String>) -> Result<String> {
+    let text = match (query, file) {
+        (Some(q), _) => q,
+        (None, Some(f)) if f == "-" => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .map_err(|e| Error::input(format!("reading the query from standard input: {e}")))?;
+            text
+        }
+        (None, Some(f)) => std::fs::read_to_string(&f).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => Error::input(format!("{f}: the query file is not UTF-8 text")),
+            _ => crate::error::io_error(&f, &e),
+        })?,
+        (None, None) => return Err(Error::input("give a QUERY or --file FILE")),
+    };
+    // A file's trailing `;` ends its one statement.
+    let trimmed = text.trim_end().trim_end_matches(';').trim_end();
+    if trimmed.trim().is_empty() {
+        return Err(Error::input("SQL: the query is empty"));
+    }
+    Ok(trimmed.to_string())
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -533,25 +587,37 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             let text = crate::quality::suggest::to_toml(&ds.name, rows, &suggestions);
             write!(out, "{text}").map_err(|e| Error::runtime(format!("writing output: {e}")))
         }
-        Command::Sql { query, tables, engine, format, max_rows, allow_writes } => {
+        Command::Sql { query, file, tables, engine, format, max_rows, allow_writes } => {
+            let query = query_text(query, file)?;
             let ws = Workspace::open(&table_specs(&tables), &options).await?;
             if allow_writes && !crate::engine::sql::is_read_only(&crate::engine::sql::parse(&query)?) {
                 let done = ws.sql_write(&query).await?;
                 return writeln!(out, "{done}").map_err(|e| Error::runtime(format!("writing output: {e}")));
             }
-            let table = ws.sql(&query, engine.into()).await?;
+            let (table, pick) = ws.sql_on(&query, engine.into()).await?;
+            // Which engine answered, when auto had to fall back (stdout keeps the rows).
+            if pick.why.contains("cannot plan") {
+                eprintln!("assay: ran on {} ({})", pick.engine.name(), pick.why);
+            }
             output::write_rows(out, &table, format.into(), max_rows)
         }
-        Command::Explain { query, tables, engine, analyze, format } => {
+        Command::Explain { query, file, tables, engine, analyze, format } => {
+            let query = query_text(query, file)?;
             let ws = Workspace::open(&table_specs(&tables), &options).await?;
-            let engines: &[EngineKind] = match engine {
-                ExplainEngine::Polars => &[EngineKind::Polars],
-                ExplainEngine::Datafusion => &[EngineKind::DataFusion],
-                ExplainEngine::Both => &[EngineKind::Polars, EngineKind::DataFusion],
+            let picks: Vec<(EngineKind, Option<String>)> = match engine {
+                ExplainEngine::Polars => vec![(EngineKind::Polars, None)],
+                ExplainEngine::Datafusion => vec![(EngineKind::DataFusion, None)],
+                ExplainEngine::Both => vec![(EngineKind::Polars, None), (EngineKind::DataFusion, None)],
+                ExplainEngine::Auto => {
+                    let pick = ws.pick(&query, EngineChoice::Auto).await?;
+                    vec![(pick.engine, Some(format!("{} ({})", pick.engine.name(), pick.why)))]
+                }
             };
             let mut plans: Vec<Plans> = Vec::new();
-            for e in engines {
-                plans.push(ws.explain(&query, *e, analyze).await?);
+            for (e, why) in picks {
+                let mut p = ws.explain(&query, e, analyze).await?;
+                p.chosen = why;
+                plans.push(p);
             }
             output::write_plans(out, &query, &plans, matches!(format, ExplainFormat::Json))
         }

@@ -95,6 +95,7 @@ fn main() -> ExitCode {
     let args = Cli::parse();
     read_csv_exports_in_chunks(&args.command);
     init_logging();
+    assay::engine::polars::log_warnings();
     assay::source::remove_stale_scratch();
     let Some(command) = args.command else {
         // No data and no terminal (a pipe, CI): the help, not a workbench.

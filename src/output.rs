@@ -263,6 +263,7 @@ pub fn write_plans(out: &mut dyn Write, query: &str, plans: &[Plans], json: bool
             "query": query,
             "plans": plans.iter().map(|p| serde_json::json!({
                 "engine": p.engine,
+                "chosen": p.chosen,
                 "logical": p.logical,
                 "optimized": p.optimized,
                 "physical": p.physical,
@@ -273,6 +274,9 @@ pub fn write_plans(out: &mut dyn Write, query: &str, plans: &[Plans], json: bool
         return writeln!(out, "{value:#}").map_err(write_error);
     }
     for p in plans {
+        if let Some(why) = &p.chosen {
+            writeln!(out, "engine: {why}\n").map_err(write_error)?;
+        }
         let mut section = |title: &str, body: &str| {
             writeln!(out, "── {} · {title} ──", p.engine)?;
             writeln!(out, "{}\n", body.trim_end())

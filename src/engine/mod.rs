@@ -10,6 +10,7 @@ pub mod bridge;
 pub mod datafusion;
 pub mod polars;
 pub mod sql;
+pub mod standard;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -53,6 +54,85 @@ impl EngineKind {
     }
 }
 
+/// The engine a query is asked to run on: one of the two, or `Auto`, which picks per
+/// query (`Workspace::pick`, docs/sql.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineChoice {
+    #[default]
+    Auto,
+    Polars,
+    DataFusion,
+}
+
+impl EngineChoice {
+    pub fn name(&self) -> &'static str {
+        match self {
+            EngineChoice::Auto => "auto",
+            EngineChoice::Polars => "polars",
+            EngineChoice::DataFusion => "datafusion",
+        }
+    }
+}
+
+impl EngineChoice {
+    /// The name as people write it.
+    pub fn title(&self) -> &'static str {
+        match self {
+            EngineChoice::Auto => "auto",
+            EngineChoice::Polars => "Polars",
+            EngineChoice::DataFusion => "DataFusion",
+        }
+    }
+    /// The next choice in the workbench's cycle (auto, Polars, DataFusion).
+    pub fn next(self) -> EngineChoice {
+        match self {
+            EngineChoice::Auto => EngineChoice::Polars,
+            EngineChoice::Polars => EngineChoice::DataFusion,
+            EngineChoice::DataFusion => EngineChoice::Auto,
+        }
+    }
+    /// The one engine asked for; `None` for auto.
+    pub fn kind(self) -> Option<EngineKind> {
+        match self {
+            EngineChoice::Auto => None,
+            EngineChoice::Polars => Some(EngineKind::Polars),
+            EngineChoice::DataFusion => Some(EngineKind::DataFusion),
+        }
+    }
+}
+
+impl From<EngineKind> for EngineChoice {
+    fn from(e: EngineKind) -> Self {
+        match e {
+            EngineKind::Polars => EngineChoice::Polars,
+            EngineKind::DataFusion => EngineChoice::DataFusion,
+        }
+    }
+}
+
+/// The engine picked for a query, and why (`auto: …`, or `asked for`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pick {
+    pub engine: EngineKind,
+    pub why: String,
+}
+
+impl Pick {
+    /// The engine as the workbench's status line shows it: `Polars`, or for a choice
+    /// `auto` made, `Polars (auto: the default)`.
+    pub fn shown(&self, choice: EngineChoice) -> String {
+        match choice {
+            EngineChoice::Auto => format!("{} ({})", self.engine.title(), self.why),
+            _ => self.engine.title().to_string(),
+        }
+    }
+}
+
+/// Aggregates of one table from which `auto` runs a grouped query on DataFusion: TPC-H
+/// Q1 (8 aggregates of lineitem) takes 291 ms there and 515 ms on Polars (BENCHMARKS.md,
+/// "Issue 4: TPC-H SF1"); Polars is as fast or faster on the other queries measured.
+const AUTO_DATAFUSION_AGGREGATES: usize = 5;
+
 /// A computed result: an arrow-rs schema and record batches.
 #[derive(Debug, Clone)]
 pub struct Table {
@@ -92,6 +172,8 @@ pub struct Plans {
     /// With `--analyze`: the plan as run, with per-operator rows and time.
     pub analyzed: Option<String>,
     pub elapsed: Option<Duration>,
+    /// Why this engine, when `auto` picked it (`Pick::why`).
+    pub chosen: Option<String>,
 }
 
 /// The open datasets, queryable by name on either engine.
@@ -702,6 +784,97 @@ impl Workspace {
         .await
     }
 
+    /// The engine `query` runs on for `choice`. `Auto` takes Polars unless the query is
+    /// one table aggregated into many values (`AUTO_DATAFUSION_AGGREGATES`), and the
+    /// other engine when the first cannot plan the query (its reason is kept in `why`).
+    pub async fn pick(&self, query: &str, choice: EngineChoice) -> Result<Pick> {
+        let asked = |engine: EngineKind| Pick { engine, why: "asked for".to_string() };
+        match choice {
+            EngineChoice::Polars => return Ok(asked(EngineKind::Polars)),
+            EngineChoice::DataFusion => return Ok(asked(EngineKind::DataFusion)),
+            EngineChoice::Auto => {}
+        }
+        self.check_query(query)?;
+        let statement = sql::parse(query)?;
+        let (first, reason) = match aggregates_of_one_table(&statement) {
+            n if n >= AUTO_DATAFUSION_AGGREGATES => {
+                (EngineKind::DataFusion, format!("one table aggregated into {n} values"))
+            }
+            _ => (EngineKind::Polars, "the default".to_string()),
+        };
+        let second = match first {
+            EngineKind::Polars => EngineKind::DataFusion,
+            EngineKind::DataFusion => EngineKind::Polars,
+        };
+        match self.plans_on(query, first).await {
+            Ok(()) => Ok(Pick { engine: first, why: format!("auto: {reason}") }),
+            Err(e) => match self.plans_on(query, second).await {
+                Ok(()) => {
+                    Ok(Pick { engine: second, why: format!("auto: {} cannot plan it: {e}", first.title()) })
+                }
+                // Neither can: the first engine's reason is the one to read.
+                Err(_) => Err(e),
+            },
+        }
+    }
+
+    /// Whether `engine` plans `query` (nothing is read but schemas).
+    async fn plans_on(&self, query: &str, engine: EngineKind) -> Result<()> {
+        match engine {
+            EngineKind::Polars => {
+                let datasets = self.datasets.clone();
+                let q = query.to_string();
+                blocking(move || {
+                    polars::sql_over(&datasets, &q).and_then(|mut lf| lf.collect_schema().map(|_| ()))
+                })
+                .await?
+                .map_err(|e| self.polars_error(e, Some(query)))
+            }
+            EngineKind::DataFusion => {
+                let ctx = self.datafusion_context().await?;
+                let q = self.datafusion_query(query).await?;
+                ctx.sql(&q).await.map(|_| ()).map_err(|e| self.datafusion_error(e, Some(query)))
+            }
+        }
+    }
+
+    /// Runs `query` on the engine `choice` picks; returns the result and the pick.
+    pub async fn sql_on(&self, query: &str, choice: EngineChoice) -> Result<(Table, Pick)> {
+        let pick = self.pick(query, choice).await?;
+        let table = self.sql(query, pick.engine).await?;
+        Ok((table, pick))
+    }
+
+    /// `query` as DataFusion runs it: with the decimal rule (`engine::standard`).
+    async fn datafusion_query(&self, query: &str) -> Result<String> {
+        let datasets = self.datasets.clone();
+        let catalog = blocking(move || {
+            let mut out = HashMap::new();
+            for ds in &datasets {
+                // A dataset whose schema cannot be read fails later, in the engine's words.
+                if let Ok(schema) = polars::scan(ds).and_then(|mut lf| lf.collect_schema()) {
+                    out.insert(ds.name.to_lowercase(), polars::column_info(&schema));
+                }
+            }
+            out
+        })
+        .await?;
+        let columns = |t: &str| catalog.get(&t.to_lowercase()).cloned();
+        Ok(sql::for_datafusion(query, &columns).unwrap_or_else(|| query.to_string()))
+    }
+
+    /// Polars refused `query` (`err`): when DataFusion plans it, the message says so.
+    async fn polars_refusal(&self, query: &str, err: Error) -> Error {
+        match &err {
+            Error::Input(m)
+                if m.contains("(polars)") && self.plans_on(query, EngineKind::DataFusion).await.is_ok() =>
+            {
+                Error::input(format!("{m}; `--engine datafusion` (or auto) runs this query"))
+            }
+            _ => err,
+        }
+    }
+
     /// Runs `query` on `engine` over every dataset in the workspace.
     pub async fn sql(&self, query: &str, engine: EngineKind) -> Result<Table> {
         self.check_query(query)?;
@@ -709,11 +882,15 @@ impl Workspace {
             EngineKind::Polars => {
                 let datasets = self.datasets.clone();
                 let q = query.to_string();
-                self.run_polars(Some(query), move || polars::sql_over(&datasets, &q)).await
+                match self.run_polars(Some(query), move || polars::sql_over(&datasets, &q)).await {
+                    Err(e) => Err(self.polars_refusal(query, e).await),
+                    ok => ok,
+                }
             }
             EngineKind::DataFusion => {
                 let ctx = self.datafusion_context().await?;
-                let df = ctx.sql(query).await.map_err(|e| self.datafusion_error(e, Some(query)))?;
+                let q = self.datafusion_query(query).await?;
+                let df = ctx.sql(&q).await.map_err(|e| self.datafusion_error(e, Some(query)))?;
                 let schema = df.schema().inner().clone();
                 let batches = df.collect().await.map_err(|e| self.datafusion_error(e, Some(query)))?;
                 Ok(Table { schema, batches })
@@ -735,15 +912,19 @@ impl Workspace {
             EngineKind::Polars => {
                 let datasets = self.datasets.clone();
                 let q = query.to_string();
-                let lf = blocking(move || polars::sql_over(&datasets, &q))
-                    .await?
-                    .map_err(|e| self.polars_error(e, Some(query)))?;
+                let lf = match blocking(move || polars::sql_over(&datasets, &q)).await? {
+                    Ok(lf) => lf,
+                    Err(e) => {
+                        return Err(self.polars_refusal(query, self.polars_error(e, Some(query))).await)
+                    }
+                };
                 let path = path.to_path_buf();
                 blocking(move || crate::sink::sink_to(lf, &path, Format::Parquet)).await?
             }
             EngineKind::DataFusion => {
                 let ctx = self.datafusion_context().await?;
-                let df = ctx.sql(query).await.map_err(|e| self.datafusion_error(e, Some(query)))?;
+                let q = self.datafusion_query(query).await?;
+                let df = ctx.sql(&q).await.map_err(|e| self.datafusion_error(e, Some(query)))?;
                 datafusion::write_parquet(df, path).await.map_err(|e| self.datafusion_error(e, Some(query)))
             }
         }
@@ -774,12 +955,16 @@ impl Workspace {
                     Ok(plans)
                 })
                 .await?;
-                plans.map_err(|e| self.polars_error(e, Some(query)))
+                match plans {
+                    Ok(p) => Ok(p),
+                    Err(e) => Err(self.polars_refusal(query, self.polars_error(e, Some(query))).await),
+                }
             }
             EngineKind::DataFusion => {
                 let ctx = self.datafusion_context().await?;
                 let df_err = |e| self.datafusion_error(e, Some(query));
-                let df = ctx.sql(query).await.map_err(df_err)?;
+                let q = self.datafusion_query(query).await?;
+                let df = ctx.sql(&q).await.map_err(df_err)?;
                 let logical = df.logical_plan().clone();
                 let state = ctx.state();
                 let optimized = state.optimize(&logical).map_err(df_err)?;
@@ -950,6 +1135,41 @@ impl Workspace {
             _ => self.read_failure("datafusion", &text),
         }
     }
+}
+
+/// The number of aggregate calls in the projection of a statement that is one grouped
+/// SELECT over one table (no join, no subquery in FROM); 0 for anything else.
+fn aggregates_of_one_table(statement: &::datafusion::sql::sqlparser::ast::Statement) -> usize {
+    use ::datafusion::sql::sqlparser::ast::{Expr, GroupByExpr, SelectItem, SetExpr, Statement, TableFactor};
+    let Statement::Query(q) = statement else { return 0 };
+    let SetExpr::Select(s) = q.body.as_ref() else { return 0 };
+    let one_table = matches!(s.from.as_slice(), [t] if t.joins.is_empty() && matches!(t.relation, TableFactor::Table { .. }));
+    let grouped = matches!(&s.group_by, GroupByExpr::Expressions(e, _) if !e.is_empty());
+    if !one_table || !grouped {
+        return 0;
+    }
+    const AGGREGATES: &[&str] =
+        &["sum", "avg", "mean", "count", "min", "max", "stddev", "variance", "median"];
+    s.projection
+        .iter()
+        .filter_map(|item| match item {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e),
+            _ => None,
+        })
+        .filter(|e| {
+            let mut found = false;
+            let _ = ::datafusion::sql::sqlparser::ast::visit_expressions(*e, |x: &Expr| {
+                if let Expr::Function(f) = x {
+                    let name = f.name.to_string().to_lowercase();
+                    if AGGREGATES.contains(&name.as_str()) {
+                        found = true;
+                    }
+                }
+                std::ops::ControlFlow::<()>::Continue(())
+            });
+            found
+        })
+        .count()
 }
 
 /// The first value of a one-column result of Polars' index type (u32, or u64 with

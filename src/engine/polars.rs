@@ -10,6 +10,15 @@ use polars_buffer::Buffer;
 
 use crate::source::{CsvDialect, Dataset, Format};
 
+/// Polars' warnings (a deprecation notice for every `DATE '…'` literal of Polars SQL,
+/// among others) go to the log file instead of the user's terminal.
+pub fn log_warnings() {
+    fn log(message: &str, kind: polars_core::error::PolarsWarning) {
+        tracing::info!("polars {kind:?}: {}", message.lines().next().unwrap_or(message));
+    }
+    polars_core::error::set_warning_function(log);
+}
+
 /// Rows read to infer the types of CSV and NDJSON columns.
 pub const INFER_SCHEMA_ROWS: usize = 10_000;
 
@@ -312,6 +321,20 @@ pub fn baseline_table(t: &str) -> (String, &str) {
     }
 }
 
+/// A schema's columns as the SQL rewrites need them (`engine::standard`).
+pub fn column_info(schema: &Schema) -> Vec<crate::engine::standard::ColumnInfo> {
+    schema
+        .iter()
+        .map(|(n, dt)| crate::engine::standard::ColumnInfo {
+            name: n.to_string(),
+            scale: match dt {
+                DataType::Decimal(_, s) => u32::try_from(*s).ok(),
+                _ => None,
+            },
+        })
+        .collect()
+}
+
 /// `query` in Polars SQL over every dataset as a table.
 pub fn sql_over(datasets: &[Dataset], query: &str) -> PolarsResult<LazyFrame> {
     let mut tables = Vec::with_capacity(datasets.len());
@@ -340,7 +363,7 @@ pub fn sql<N: AsRef<str>>(
             .find(|(n, _)| n == table)
             .or_else(|| frames.iter().find(|(n, _)| n.eq_ignore_ascii_case(table)))?;
         let schema = lf.clone().collect_schema().ok()?;
-        Some(schema.iter_names().map(|n| n.to_string()).collect())
+        Some(column_info(&schema))
     };
     let rewritten = crate::engine::sql::for_polars(query, &columns);
     ctx.execute(rewritten.as_deref().unwrap_or(query))

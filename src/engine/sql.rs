@@ -6,13 +6,14 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, Expr, Ident, Join, JoinOperator, ObjectName, Query, Select, SelectItem, SetExpr,
-    Statement, TableFactor, TableWithJoins, UnaryOperator, Visit, VisitMut, Visitor, VisitorMut,
+    Expr, Ident, Join, JoinOperator, ObjectName, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
+    TableWithJoins, UnaryOperator, Visit, VisitMut, Visitor, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::{Parser, ParserError};
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 
+use crate::engine::standard::Catalog;
 use crate::error::{Error, Result};
 
 /// Table functions the engines provide; they are not datasets.
@@ -176,17 +177,29 @@ const IN_LIST_AS_EQUALITIES: usize = 32;
 ///   …`), the same three-valued logic: Polars does not push an `is_in` on a literal list
 ///   below a join, and it does push equalities (TPC-H Q19: 1.35 s, 0.38 s).
 ///
-/// `columns(table)` names a registered table's columns (`None` when unknown).
-pub fn for_polars(query: &str, columns: &dyn Fn(&str) -> Option<Vec<String>>) -> Option<String> {
+/// Before these, the standard-SQL rewrites of `engine::standard` (intervals, comma
+/// joins, subqueries as joins, functions, the decimal rule).
+///
+/// `columns(table)` describes a registered table's columns (`None` when unknown).
+pub fn for_polars(query: &str, columns: Catalog) -> Option<String> {
     let mut statements = Parser::parse_sql(&GenericDialect {}, query).ok()?;
     let [statement] = statements.as_mut_slice() else { return None };
+    let standard = crate::engine::standard::rewrite(statement, columns);
     let mut rewrite = PolarsRewrite { columns, changed: false, semi_joins: 0 };
     let _ = VisitMut::visit(statement, &mut rewrite);
-    rewrite.changed.then(|| statement.to_string())
+    (standard || rewrite.changed).then(|| statement.to_string())
+}
+
+/// `query` with the decimal rule applied (`engine::standard::decimal_rule`), for
+/// DataFusion; `None` when nothing changes.
+pub fn for_datafusion(query: &str, columns: Catalog) -> Option<String> {
+    let mut statements = Parser::parse_sql(&GenericDialect {}, query).ok()?;
+    let [statement] = statements.as_mut_slice() else { return None };
+    crate::engine::standard::decimal_rule(statement, columns).then(|| statement.to_string())
 }
 
 struct PolarsRewrite<'a> {
-    columns: &'a dyn Fn(&str) -> Option<Vec<String>>,
+    columns: Catalog<'a>,
     changed: bool,
     semi_joins: usize,
 }
@@ -221,23 +234,7 @@ impl VisitorMut for PolarsRewrite<'_> {
     }
 }
 
-fn parse_expr(text: &str) -> Option<Expr> {
-    Parser::new(&GenericDialect {}).try_with_sql(text).ok()?.parse_expr().ok()
-}
-
-/// The conjuncts of a condition (through parentheses).
-fn conjuncts(expr: Expr, out: &mut Vec<Expr>) {
-    match expr {
-        Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
-            conjuncts(*left, out);
-            conjuncts(*right, out);
-        }
-        Expr::Nested(inner) if matches!(*inner, Expr::BinaryOp { op: BinaryOperator::And, .. }) => {
-            conjuncts(*inner, out)
-        }
-        other => out.push(other),
-    }
-}
+use crate::engine::standard::{and_all, conjuncts, parse_expr};
 
 impl PolarsRewrite<'_> {
     fn semi_joins_for(&mut self, select: &mut Select) {
@@ -256,11 +253,7 @@ impl PolarsRewrite<'_> {
                 None => kept.push(part),
             }
         }
-        select.selection = kept.into_iter().reduce(|a, b| Expr::BinaryOp {
-            left: Box::new(a),
-            op: BinaryOperator::And,
-            right: Box::new(b),
-        });
+        select.selection = and_all(kept);
         // From the back, so earlier positions stay right; the same position keeps order.
         inserts.sort_by_key(|(at, _)| *at);
         for (at, join) in inserts.into_iter().rev() {
@@ -317,7 +310,7 @@ impl PolarsRewrite<'_> {
                 Some(q) if q.eq_ignore_ascii_case(&called) => owners.push(i),
                 Some(_) => {}
                 None => match (self.columns)(&table) {
-                    Some(cols) if cols.iter().any(|c| c == column) => owners.push(i),
+                    Some(cols) if cols.iter().any(|c| c.name == column) => owners.push(i),
                     Some(_) => {}
                     None => return end,
                 },
@@ -400,10 +393,16 @@ mod tests {
 
     #[test]
     fn polars_gets_semi_joins_for_in_subqueries_and_equalities_for_short_lists() {
+        let info = |names: &[&str]| -> Vec<crate::engine::standard::ColumnInfo> {
+            names
+                .iter()
+                .map(|n| crate::engine::standard::ColumnInfo { name: n.to_string(), scale: None })
+                .collect()
+        };
         let cols = |t: &str| match t {
-            "customer" => Some(vec!["c_custkey".to_string(), "c_name".to_string()]),
-            "orders" => Some(vec!["o_orderkey".to_string(), "o_custkey".to_string()]),
-            "lineitem" => Some(vec!["l_orderkey".to_string(), "l_quantity".to_string()]),
+            "customer" => Some(info(&["c_custkey", "c_name"])),
+            "orders" => Some(info(&["o_orderkey", "o_custkey"])),
+            "lineitem" => Some(info(&["l_orderkey", "l_quantity"])),
             _ => None,
         };
         let rw = |q: &str| for_polars(q, &cols);

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::engine::{EngineKind, Table};
+use crate::engine::Table;
 use crate::error::Result;
 use crate::output;
 use crate::profile::ColumnProfile;
@@ -59,7 +59,7 @@ pub enum Job {
     /// Load the rules file beside tab `tab`'s dataset, if there is one.
     LoadRules { tab: usize },
     /// Run a query on `engine` into a result named `name` (a new tab).
-    Sql { query: String, engine: EngineKind, name: String },
+    Sql { query: String, engine: crate::engine::EngineChoice, name: String },
     /// Stop the running query.
     CancelSql,
     /// Run a statement that writes (confirmed by the user) on DataFusion.
@@ -182,7 +182,8 @@ pub enum Done {
     /// engines' workspace), with its row count.
     Queried {
         name: String,
-        engine: EngineKind,
+        /// The engine that ran it, as shown (`Polars`, `DataFusion (auto: …)`).
+        engine: String,
         elapsed: std::time::Duration,
         result: Result<(Dataset, u64)>,
     },

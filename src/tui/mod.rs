@@ -218,17 +218,20 @@ impl JobRunner {
                     self.query = Some(
                         tokio::spawn(async move {
                             let started = std::time::Instant::now();
+                            let mut shown = engine.title().to_string();
                             let result = async {
                                 std::fs::create_dir_all(&dir)
                                     .map_err(|e| crate::error::io_error(dir.display().to_string(), &e))?;
-                                let rows = ws.sql_to_parquet(&query, engine, &path).await?;
+                                let pick = ws.pick(&query, engine).await?;
+                                shown = pick.shown(engine);
+                                let rows = ws.sql_to_parquet(&query, pick.engine, &path).await?;
                                 let ds =
                                     Dataset::open(&path.display().to_string(), Some(&name), &options).await?;
                                 Ok((ds, rows))
                             }
                             .await;
                             let elapsed = started.elapsed();
-                            let _ = tx.send(Done::Queried { name, engine, elapsed, result });
+                            let _ = tx.send(Done::Queried { name, engine: shown, elapsed, result });
                         })
                         .abort_handle(),
                     );

@@ -471,7 +471,7 @@ impl App {
 
     /// Adopts the SQL editor's query as a step of the active tab (`input` in the query
     /// is the tab's view so far).
-    pub fn adopt_sql(&mut self, query: String, engine: crate::engine::EngineKind) -> Vec<Job> {
+    pub fn adopt_sql(&mut self, query: String, engine: crate::engine::EngineChoice) -> Vec<Job> {
         let tab = self.active;
         let Some(t) = self.tabs.get(tab) else { return Vec::new() };
         // `SELECT * FROM this WHERE …` over a view of filters only (what the editor opens
@@ -491,7 +491,7 @@ impl App {
             return self.set_steps(tab, steps);
         }
         let mut steps = t.steps.clone();
-        steps.push(Step::Sql { query, engine: Some(engine) });
+        steps.push(Step::Sql { query, engine: engine.kind() });
         self.mode = Mode::Normal;
         self.message = Some(Message {
             text: format!("the query is step {} of {}'s recipe (R shows it)", steps.len(), t.dataset.name),

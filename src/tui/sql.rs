@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::time::Instant;
 
 use crate::engine::assist::{self, Completion};
-use crate::engine::EngineKind;
+use crate::engine::EngineChoice;
 
 use super::app::{App, Done, Job, Message, Mode, Tab};
 
@@ -62,7 +62,7 @@ pub struct SqlEditor {
     /// Cursor line and column (in characters).
     pub row: usize,
     pub col: usize,
-    pub engine: EngineKind,
+    pub engine: EngineChoice,
     /// Offered completions (replacing `start..cursor` of the line) and the selected one.
     pub completions: Option<(usize, Vec<Completion>, usize)>,
     pub error: Option<SqlError>,
@@ -244,7 +244,7 @@ impl ExplainView {
 pub const SECTIONS: [&str; 4] = ["logical", "optimized", "physical", "analyzed"];
 
 impl SqlEditor {
-    pub fn new(text: &str, engine: EngineKind, history: Vec<String>) -> SqlEditor {
+    pub fn new(text: &str, engine: EngineChoice, history: Vec<String>) -> SqlEditor {
         let mut e = SqlEditor {
             lines: vec![String::new()],
             row: 0,
@@ -480,10 +480,7 @@ impl SqlEditor {
                 return if text.trim().is_empty() { Outcome::Continue } else { Outcome::Explain(text) };
             }
             KeyCode::Char('e') if ctrl => {
-                self.engine = match self.engine {
-                    EngineKind::Polars => EngineKind::DataFusion,
-                    EngineKind::DataFusion => EngineKind::Polars,
-                };
+                self.engine = self.engine.next();
             }
             KeyCode::Char('c') if ctrl => {
                 return if self.running.is_some() { Outcome::Cancel } else { Outcome::Close };
@@ -609,7 +606,7 @@ impl App {
                 Some(t) => format!("SELECT * FROM {}", crate::transform::ident(&t.dataset.name)),
                 None => String::new(),
             };
-            let mut editor = SqlEditor::new(&text, EngineKind::Polars, self.sql_history.clone());
+            let mut editor = SqlEditor::new(&text, EngineChoice::Auto, self.sql_history.clone());
             editor.saved = self.sql_saved.clone();
             self.sql = Some(editor);
             self.mode = Mode::Sql;
@@ -814,10 +811,9 @@ impl App {
                 match result {
                     Ok((dataset, rows)) => {
                         let summary = format!(
-                            "{name}: {} rows in {:.2} s on {}",
+                            "{name}: {} rows in {:.2} s on {engine}",
                             super::view::thousands(rows),
                             elapsed.as_secs_f64(),
-                            engine.title()
                         );
                         editor.last = Some(summary.clone());
                         self.tabs.push(Tab::new(dataset));
@@ -955,7 +951,7 @@ mod tests {
     #[test]
     fn edits_completes_runs_toggles_and_recalls() {
         let tables = vec![("orders".to_string(), vec!["amount".to_string(), "order_id".to_string()])];
-        let mut e = SqlEditor::new("", EngineKind::Polars, vec!["SELECT 1".into()]);
+        let mut e = SqlEditor::new("", EngineChoice::Auto, vec!["SELECT 1".into()]);
         typed(&mut e, "SELECT am", &tables);
         e.key(key(KeyCode::Tab), &tables);
         assert_eq!(e.text(), "SELECT amount");
@@ -981,7 +977,9 @@ mod tests {
         e.key(key(KeyCode::Enter), &tables);
         assert_eq!(e.text(), "SELECT orders");
         e.key(ctrl('e'), &tables);
-        assert_eq!(e.engine, EngineKind::DataFusion);
+        assert_eq!(e.engine, EngineChoice::Polars);
+        e.key(ctrl('e'), &tables);
+        assert_eq!(e.engine, EngineChoice::DataFusion);
         assert_eq!(e.key(ctrl('r'), &tables), Outcome::Run("SELECT orders".into()));
         assert_eq!(e.history, ["SELECT 1", "SELECT orders"]);
         e.running = Some(std::time::Instant::now());
@@ -997,7 +995,7 @@ mod tests {
 
     #[test]
     fn errors_point_at_the_token_and_brackets_match() {
-        let mut e = SqlEditor::new("SELECT amount\nFROM orders\nWHERE amout > 1", EngineKind::Polars, vec![]);
+        let mut e = SqlEditor::new("SELECT amount\nFROM orders\nWHERE amout > 1", EngineChoice::Auto, vec![]);
         e.failed("SQL error at line 3, column 7: unknown column `amout`".into());
         assert_eq!(e.error.as_ref().unwrap().at, Some((2, 6, 5)));
         e.set_text("SELECT f(a, (b))");
@@ -1007,7 +1005,7 @@ mod tests {
     #[test]
     fn queries_are_saved_by_name_and_found_with_the_history() {
         let history = vec!["SELECT 1".to_string(), "SELECT amount FROM orders".to_string()];
-        let mut e = SqlEditor::new("SELECT * FROM orders WHERE amount > 100", EngineKind::Polars, history);
+        let mut e = SqlEditor::new("SELECT * FROM orders WHERE amount > 100", EngineChoice::Auto, history);
         assert_eq!(e.key(ctrl('s'), &[]), Outcome::Continue);
         typed(&mut e, "big orders", &[]);
         assert_eq!(e.key(key(KeyCode::Enter), &[]), Outcome::SaveQueries("big orders".into()));
@@ -1058,6 +1056,7 @@ mod tests {
             physical: None,
             analyzed: None,
             elapsed: None,
+            chosen: None,
         }];
         let mut v = ExplainView::new("q".into(), plans, false);
         let texts = |v: &ExplainView| v.lines(0).into_iter().map(|l| l.text).collect::<Vec<_>>();

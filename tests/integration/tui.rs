@@ -171,8 +171,11 @@ impl Harness {
                     std::fs::create_dir_all(&dir).unwrap();
                     let path = dir.join(format!("{name}.parquet"));
                     let started = std::time::Instant::now();
+                    let mut shown = engine.title().to_string();
                     let result = rt.block_on(async {
-                        let rows = ws.sql_to_parquet(&query, engine, &path).await?;
+                        let pick = ws.pick(&query, engine).await?;
+                        shown = pick.shown(engine);
+                        let rows = ws.sql_to_parquet(&query, pick.engine, &path).await?;
                         let ds = Dataset::open(&path.display().to_string(), Some(&name), &Default::default())
                             .await?;
                         Ok((ds, rows))
@@ -180,7 +183,7 @@ impl Harness {
                     if let Ok((ds, _)) = &result {
                         ws.add(ds.clone()).unwrap();
                     }
-                    Done::Queried { name, engine, elapsed: started.elapsed(), result }
+                    Done::Queried { name, engine: shown, elapsed: started.elapsed(), result }
                 }
                 (Job::SqlWrite { query }, Some((ws, rt))) => {
                     Done::Written { result: rt.block_on(ws.sql_write(&query)) }
@@ -724,13 +727,16 @@ fn end_to_end_in_tmux() {
     wait_for("row 1 of 5,000");
     // The SQL editor: type a query, run it (a new tab), switch engine, explain, back.
     keys(&["s"]);
-    wait_for("SQL · Polars");
+    wait_for("SQL · auto");
     keys(&["C-u"]);
     keys(&["-l", "SELECT country, count(*) AS n FROM customers GROUP BY country"]);
     keys(&["C-r"]);
     wait_for("q1: 11 rows in");
+    wait_for("on Polars (auto: the default)");
     wait_for("country    n");
     keys(&["s"]);
+    wait_for("SQL · auto");
+    keys(&["C-e"]);
     wait_for("SQL · Polars");
     keys(&["C-e"]);
     wait_for("SQL · DataFusion");
@@ -1023,7 +1029,7 @@ fn sql_editor_completes_runs_on_both_engines_chains_results_and_explains() {
     // The editor with its highlighting, as text and as colours.
     insta::assert_snapshot!("sql_editor", h.screen());
     insta::assert_snapshot!("sql_editor_colours", style_map(&h));
-    // Run on Polars: the result opens as tab q1; the same on DataFusion as q2.
+    // Run (auto: on Polars): the result opens as tab q1; the same on DataFusion as q2.
     key(&mut h, KeyCode::Char('r'), true);
     assert!(matches!(h.app.mode, Mode::Normal), "{:?}", h.app.sql.as_ref().unwrap().error);
     assert_eq!(h.app.tab().unwrap().dataset.name, "q1");
@@ -1042,8 +1048,10 @@ fn sql_editor_completes_runs_on_both_engines_chains_results_and_explains() {
     insta::assert_snapshot!("sql_result_grid", h.screen());
     h.act(Action::Sql);
     assert_eq!(h.app.sql.as_ref().unwrap().text(), query, "the editor keeps its text");
+    // ctrl-e cycles auto, Polars, DataFusion.
     key(&mut h, KeyCode::Char('e'), true);
-    assert_eq!(h.app.sql.as_ref().unwrap().engine, EngineKind::DataFusion);
+    key(&mut h, KeyCode::Char('e'), true);
+    assert_eq!(h.app.sql.as_ref().unwrap().engine, EngineKind::DataFusion.into());
     key(&mut h, KeyCode::Char('r'), true);
     assert_eq!(h.app.tab().unwrap().dataset.name, "q2");
     assert!(h.app.message.as_ref().unwrap().text.contains("on DataFusion"));
@@ -1204,7 +1212,7 @@ fn workbench_actions_record_a_recipe_that_replays_headless() {
     h.act(Action::CastColumn).typed("float64\n", App::prompt_key);
     h.act(Action::DeriveColumn).typed("total = price * quantity\n", App::prompt_key);
     let jobs =
-        h.app.adopt_sql("SELECT * FROM input WHERE total > 100".into(), assay::engine::EngineKind::Polars);
+        h.app.adopt_sql("SELECT * FROM input WHERE total > 100".into(), assay::engine::EngineChoice::Polars);
     h.serve(jobs);
     column(&mut h, "order_id");
     h.add_check("n");
