@@ -240,6 +240,7 @@ fn scan_with(ds: &Dataset, schema: Option<SchemaRef>, parse_dates: bool) -> Pola
             .with_separator(d.delimiter)
             .with_has_header(d.has_header)
             .with_quote_char(Some(d.quote))
+            .with_null_values(Some(empty_is_null()))
             .with_try_parse_dates(parse_dates)
             .with_infer_schema_length(Some(INFER_SCHEMA_ROWS))
             .with_schema(schema)
@@ -263,6 +264,13 @@ fn scan_with(ds: &Dataset, schema: Option<SchemaRef>, parse_dates: bool) -> Pola
     }
 }
 
+/// One meaning of empty in CSV files (docs/sql.md): a field with nothing in it is null,
+/// quoted (`""`) or not, as DataFusion and DuckDB read it; Polars alone would read `""`
+/// as an empty string (and a numeric column holding one as text).
+fn empty_is_null() -> NullValues {
+    NullValues::AllColumnsSingle(PlSmallStr::EMPTY)
+}
+
 /// Parses `bytes`, whole data rows of a CSV file without its header (cut out with a
 /// row index), as the lazy scan of the same file would: same dialect, same `schema`.
 pub fn read_csv_rows(bytes: Vec<u8>, d: &CsvDialect, schema: SchemaRef) -> PolarsResult<DataFrame> {
@@ -273,7 +281,11 @@ pub fn read_csv_rows(bytes: Vec<u8>, d: &CsvDialect, schema: SchemaRef) -> Polar
         .with_has_header(false)
         .with_schema(Some(schema))
         .with_raise_if_empty(false)
-        .map_parse_options(|o| o.with_separator(d.delimiter).with_quote_char(Some(d.quote)))
+        .map_parse_options(|o| {
+            o.with_separator(d.delimiter)
+                .with_quote_char(Some(d.quote))
+                .with_null_values(Some(empty_is_null()))
+        })
         .into_reader_with_file_handle(std::io::Cursor::new(bytes))
         .finish()
 }

@@ -353,9 +353,21 @@ fn sniff_dialect(
     }
     if let Some(d) = options.delimiter {
         dialect.delimiter = d;
-    } else if dialect.delimiter == b',' && Format::from_extension(path).is_none() {
-        dialect.delimiter = sniff_delimiter(&lines);
+    } else {
+        // Whatever the extension says (a `.csv` file may well be `;`-delimited): the
+        // extension's delimiter is kept unless another splits the lines better.
+        dialect.delimiter = sniff_delimiter(&lines, dialect.delimiter);
+        if split_simple(lines[0], dialect.delimiter).len() < 2 {
+            if let Some((d, fields)) = later_delimiter(&lines[1..]) {
+                return Err(Error::input(format!(
+                    "{path}: line 1 holds no delimiter, but the lines after it are split by `{}` into {fields} \
+                     fields: remove the line(s) above the header (a title?) and open it again",
+                    if d == b'\t' { "\\t".to_string() } else { (d as char).to_string() }
+                )));
+            }
+        }
     }
+    dialect.quote = sniff_quote(&lines, dialect.delimiter);
     dialect.has_header = match options.has_header {
         Some(h) => h,
         None => {
@@ -367,10 +379,12 @@ fn sniff_dialect(
     Ok(dialect)
 }
 
-/// The candidate delimiter that splits the lines most consistently into several fields.
-fn sniff_delimiter(lines: &[&str]) -> u8 {
-    let mut best = (b',', 0usize);
-    for cand in [b',', b'\t', b';', b'|'] {
+/// The candidate delimiter that splits the lines most consistently into several fields;
+/// `default` unless another does strictly better.
+fn sniff_delimiter(lines: &[&str], default: u8) -> u8 {
+    let mut best = (default, 0usize);
+    let others = [b',', b'\t', b';', b'|'].into_iter().filter(|c| *c != default);
+    for cand in std::iter::once(default).chain(others) {
         let counts: Vec<usize> = lines.iter().map(|l| split_simple(l, cand).len()).collect();
         let first = counts[0];
         if first < 2 {
@@ -383,6 +397,38 @@ fn sniff_delimiter(lines: &[&str]) -> u8 {
         }
     }
     best.0
+}
+
+/// A delimiter that splits most of `lines` (those after a first line that none splits)
+/// into the same number (two or more) of fields, with that number.
+fn later_delimiter(lines: &[&str]) -> Option<(u8, usize)> {
+    if lines.len() < 2 {
+        return None;
+    }
+    [b',', b'\t', b';', b'|'].into_iter().find_map(|d| {
+        let first = split_simple(lines[0], d).len();
+        let same = lines.iter().filter(|l| split_simple(l, d).len() == first).count();
+        (first >= 2 && same * 10 >= lines.len() * 9).then_some((d, first))
+    })
+}
+
+/// `'` when fields are quoted with single quotes and never with double ones; else `"`.
+fn sniff_quote(lines: &[&str], delimiter: u8) -> u8 {
+    let quoted = |q: char| {
+        lines
+            .iter()
+            .flat_map(|l| l.split(delimiter as char))
+            .filter(|f| {
+                let f = f.trim();
+                f.len() >= 2 && f.starts_with(q) && f.ends_with(q)
+            })
+            .count()
+    };
+    if quoted('"') == 0 && quoted('\'') > 0 {
+        b'\''
+    } else {
+        b'"'
+    }
 }
 
 /// Splits a line on `delim` outside double quotes (good enough for sniffing).
@@ -441,8 +487,15 @@ mod tests {
 
     #[test]
     fn delimiter_sniffing_prefers_consistent_splits() {
-        assert_eq!(sniff_delimiter(&["a;b;c", "1;2;3", "4;5,5;6"]), b';');
-        assert_eq!(sniff_delimiter(&["a\tb", "1\t2"]), b'\t');
-        assert_eq!(sniff_delimiter(&["a,b,c", "1,\"x,y\",3"]), b',');
+        assert_eq!(sniff_delimiter(&["a;b;c", "1;2;3", "4;5,5;6"], b','), b';');
+        assert_eq!(sniff_delimiter(&["a\tb", "1\t2"], b','), b'\t');
+        assert_eq!(sniff_delimiter(&["a,b,c", "1,\"x,y\",3"], b','), b',');
+        assert_eq!(sniff_delimiter(&["id|name", "1|a,b", "2|c"], b','), b'|');
+        // The extension's delimiter wins a tie.
+        assert_eq!(sniff_delimiter(&["a\tb,c", "1\t2,3"], b'\t'), b'\t');
+        assert_eq!(later_delimiter(&["id;name;price", "1;a;2,50", "2;b;3"]), Some((b';', 3)));
+        assert_eq!(later_delimiter(&["just text", "more"]), None);
+        assert_eq!(sniff_quote(&["a,'b,c'", "1,'x'"], b','), b'\'');
+        assert_eq!(sniff_quote(&["a,\"b\"", "1,'x'"], b','), b'"');
     }
 }

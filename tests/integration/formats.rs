@@ -811,3 +811,58 @@ fn exports_work_when_polars_reads_and_writes_through_its_async_path() {
         .collect();
     assert_eq!(names.len(), 4, "no staging file left: {names:?}");
 }
+
+#[test]
+fn delimiters_are_sniffed_whatever_the_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    // A `.csv` file delimited by `;`, with decimal commas that stay text.
+    let semi = write(dir.path(), "prices.csv", b"id;name;price\n1;a;1,50\n2;b;2\n3;c;0,75\n");
+    assert_eq!(
+        schema_of(&semi),
+        [("id", "i64"), ("name", "str"), ("price", "str")].map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    assert_eq!(head_json(&semi)[0]["price"], "1,50");
+    // A `|`-delimited `.txt` file whose text holds commas.
+    let pipe = write(dir.path(), "names.txt", b"id|name\n1|Smith, Ann\n2|Lee, Bo\n");
+    assert_eq!(head_json(&pipe)[0]["name"], "Smith, Ann");
+    // The extension's delimiter stays when nothing splits better.
+    let tsv = write(dir.path(), "t.tsv", b"a\tb,c\n1\t2,3\n");
+    let names = |s: Vec<(String, String)>| s.into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+    assert_eq!(names(schema_of(&tsv)), ["a", "b,c"]);
+    // A title line above the header is reported, not read as one column.
+    let titled = write(dir.path(), "report.csv", b"Sales report\nid;name\n1;a\n2;b\n3;c\n");
+    assay(&["head", &titled]).fails(2, &["report.csv", "line 1 holds no delimiter", "`;`", "2 fields"]);
+    // --delimiter decides alone.
+    let forced = json(assay(&["schema", &tsv, "--delimiter", ",", "--format", "json"]).ok());
+    assert_eq!(forced["columns"][0]["name"], "a\tb");
+    // Fields quoted with single quotes.
+    let single = write(dir.path(), "q.csv", b"id,name\n1,'a, b'\n2,'c'\n");
+    assert_eq!(head_json(&single)[0]["name"], "a, b");
+}
+
+/// One meaning of empty: a field with nothing in it is null, quoted or not, on both
+/// engines and in the workbench's pages (docs/sql.md).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_field_is_null_quoted_or_not_on_both_engines_and_in_the_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "e.csv", b"id,name,score\n1,\"\",5\n2,,\n3,NA,7\n4,\"x\",\"\"\n");
+    let ws = assay::Workspace::open(&[(None, path.clone())], &assay::OpenOptions::default()).await.unwrap();
+    let q = "SELECT COUNT(*) - COUNT(name) AS name_nulls, COUNT(*) - COUNT(score) AS score_nulls, \
+             SUM(score) AS total FROM e";
+    for engine in [assay::engine::EngineKind::Polars, assay::engine::EngineKind::DataFusion] {
+        let t = ws.sql(q, engine).await.unwrap();
+        let cells = assay::output::cells(&t, 10).unwrap();
+        assert_eq!(cells[0], [Some("2".into()), Some("2".into()), Some("12".into())], "{engine:?}");
+    }
+    // The grid reads rows by seeking (after a count) and by scanning: both show nulls.
+    let scanned = page_text(&ws, 0, 10).await;
+    ws.count(&ws.datasets()[0], &[]).await.unwrap();
+    let indexed = page_text(&ws, 0, 10).await;
+    for page in [scanned, indexed] {
+        assert_eq!(page[0][1], None, "quoted empty: {page:?}");
+        assert_eq!(page[1][1], None, "unquoted empty: {page:?}");
+        assert_eq!(page[2][1].as_deref(), Some("NA"));
+        assert_eq!(page[3][2], None, "{page:?}");
+    }
+    assert_eq!(schema_of(&path)[2], ("score".to_string(), "i64".to_string()));
+}
