@@ -107,3 +107,31 @@ pub async fn register(ctx: &SessionContext, ds: &Dataset, schema: Option<SchemaR
         .map_err(|e| Error::runtime(format!("{}: {e}", ds.spec)))?;
     Ok(())
 }
+
+/// `query` as DataFusion runs it: with the arithmetic rules both engines follow
+/// (`engine::standard`: `/` in double precision, averages of decimals), the types of
+/// the tables it reads taken from `ctx`.
+pub async fn rewrite(ctx: &SessionContext, query: &str) -> String {
+    let Ok(statement) = crate::engine::sql::parse(query) else { return query.to_string() };
+    let mut catalog = std::collections::HashMap::new();
+    for t in crate::engine::sql::tables_read(&statement) {
+        if let Ok(table) = ctx.table_provider(t.as_str()).await {
+            let columns = table
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| crate::engine::standard::ColumnInfo {
+                    name: f.name().clone(),
+                    scale: match f.data_type() {
+                        arrow::datatypes::DataType::Decimal128(_, s)
+                        | arrow::datatypes::DataType::Decimal256(_, s) => u32::try_from(*s).ok(),
+                        _ => None,
+                    },
+                })
+                .collect();
+            catalog.insert(t.to_lowercase(), columns);
+        }
+    }
+    let columns = |t: &str| catalog.get(&t.to_lowercase()).cloned();
+    crate::engine::sql::for_datafusion(query, &columns).unwrap_or_else(|| query.to_string())
+}

@@ -556,6 +556,7 @@ impl Workspace {
         let one_row = |query: String| {
             let ctx = ctx.clone();
             async move {
+                let query = datafusion::rewrite(&ctx, &query).await;
                 let df = ctx.sql(&query).await.map_err(|e| self.datafusion_error(e, Some(&query)))?;
                 let batches = df.collect().await.map_err(|e| self.datafusion_error(e, Some(&query)))?;
                 let mut row: HashMap<String, Option<f64>> = HashMap::new();
@@ -832,7 +833,7 @@ impl Workspace {
             }
             EngineKind::DataFusion => {
                 let ctx = self.datafusion_context().await?;
-                let q = self.datafusion_query(query).await?;
+                let q = datafusion::rewrite(&ctx, query).await;
                 ctx.sql(&q).await.map(|_| ()).map_err(|e| self.datafusion_error(e, Some(query)))
             }
         }
@@ -843,24 +844,6 @@ impl Workspace {
         let pick = self.pick(query, choice).await?;
         let table = self.sql(query, pick.engine).await?;
         Ok((table, pick))
-    }
-
-    /// `query` as DataFusion runs it: with the decimal rule (`engine::standard`).
-    async fn datafusion_query(&self, query: &str) -> Result<String> {
-        let datasets = self.datasets.clone();
-        let catalog = blocking(move || {
-            let mut out = HashMap::new();
-            for ds in &datasets {
-                // A dataset whose schema cannot be read fails later, in the engine's words.
-                if let Ok(schema) = polars::scan(ds).and_then(|mut lf| lf.collect_schema()) {
-                    out.insert(ds.name.to_lowercase(), polars::column_info(&schema));
-                }
-            }
-            out
-        })
-        .await?;
-        let columns = |t: &str| catalog.get(&t.to_lowercase()).cloned();
-        Ok(sql::for_datafusion(query, &columns).unwrap_or_else(|| query.to_string()))
     }
 
     /// Polars refused `query` (`err`): when DataFusion plans it, the message says so.
@@ -889,7 +872,7 @@ impl Workspace {
             }
             EngineKind::DataFusion => {
                 let ctx = self.datafusion_context().await?;
-                let q = self.datafusion_query(query).await?;
+                let q = datafusion::rewrite(&ctx, query).await;
                 let df = ctx.sql(&q).await.map_err(|e| self.datafusion_error(e, Some(query)))?;
                 let schema = df.schema().inner().clone();
                 let batches = df.collect().await.map_err(|e| self.datafusion_error(e, Some(query)))?;
@@ -923,7 +906,7 @@ impl Workspace {
             }
             EngineKind::DataFusion => {
                 let ctx = self.datafusion_context().await?;
-                let q = self.datafusion_query(query).await?;
+                let q = datafusion::rewrite(&ctx, query).await;
                 let df = ctx.sql(&q).await.map_err(|e| self.datafusion_error(e, Some(query)))?;
                 datafusion::write_parquet(df, path).await.map_err(|e| self.datafusion_error(e, Some(query)))
             }
@@ -963,7 +946,7 @@ impl Workspace {
             EngineKind::DataFusion => {
                 let ctx = self.datafusion_context().await?;
                 let df_err = |e| self.datafusion_error(e, Some(query));
-                let q = self.datafusion_query(query).await?;
+                let q = datafusion::rewrite(&ctx, query).await;
                 let df = ctx.sql(&q).await.map_err(df_err)?;
                 let logical = df.logical_plan().clone();
                 let state = ctx.state();

@@ -178,7 +178,7 @@ const IN_LIST_AS_EQUALITIES: usize = 32;
 ///   below a join, and it does push equalities (TPC-H Q19: 1.35 s, 0.38 s).
 ///
 /// Before these, the standard-SQL rewrites of `engine::standard` (intervals, comma
-/// joins, subqueries as joins, functions, the decimal rule).
+/// joins, subqueries as joins, functions, the arithmetic rules).
 ///
 /// `columns(table)` describes a registered table's columns (`None` when unknown).
 pub fn for_polars(query: &str, columns: Catalog) -> Option<String> {
@@ -190,12 +190,12 @@ pub fn for_polars(query: &str, columns: Catalog) -> Option<String> {
     (standard || rewrite.changed).then(|| statement.to_string())
 }
 
-/// `query` with the decimal rule applied (`engine::standard::decimal_rule`), for
+/// `query` with the arithmetic rules applied (`engine::standard::arithmetic_rules`), for
 /// DataFusion; `None` when nothing changes.
 pub fn for_datafusion(query: &str, columns: Catalog) -> Option<String> {
     let mut statements = Parser::parse_sql(&GenericDialect {}, query).ok()?;
     let [statement] = statements.as_mut_slice() else { return None };
-    crate::engine::standard::decimal_rule(statement, columns).then(|| statement.to_string())
+    crate::engine::standard::arithmetic_rules(statement, columns).then(|| statement.to_string())
 }
 
 struct PolarsRewrite<'a> {

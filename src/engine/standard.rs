@@ -1,5 +1,5 @@
 //! Standard SQL for Polars: the rewrites that turn what users write (TPC-H's text,
-//! Postgres and DuckDB habits) into statements Polars 0.55 plans, and the decimal rule
+//! Postgres and DuckDB habits) into statements Polars 0.55 plans, and the arithmetic rules
 //! both engines follow. Each rewrite keeps the statement's meaning, nulls included;
 //! docs/sql.md lists them. What is not recognised is left as written, and Polars'
 //! refusal then names the construct (`Workspace` offers `--engine datafusion`).
@@ -23,7 +23,7 @@ use datafusion::sql::sqlparser::parser::Parser;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColumnInfo {
     pub name: String,
-    /// A decimal column's scale: divisions and averages of it follow the decimal rule,
+    /// A decimal column's scale: averages of it follow the arithmetic rules,
     /// and products of decimals keep every digit.
     pub scale: Option<u32>,
 }
@@ -296,12 +296,10 @@ pub fn rewrite(statement: &mut Statement, catalog: Catalog) -> bool {
     rw.changed
 }
 
-/// The decimal rule alone (DataFusion plans the rest of standard SQL itself).
-pub fn decimal_rule(statement: &mut Statement, catalog: Catalog) -> bool {
+/// The arithmetic rules both engines follow (division in double precision, averages of
+/// decimals too), alone: DataFusion plans the rest of standard SQL itself.
+pub fn arithmetic_rules(statement: &mut Statement, catalog: Catalog) -> bool {
     let decimals: HashSet<String> = decimal_names(statement, catalog).into_keys().collect();
-    if decimals.is_empty() {
-        return false;
-    }
     let mut rw = Decimals { decimals, changed: false };
     let _ = VisitMut::visit(statement, &mut rw);
     rw.changed
@@ -503,9 +501,10 @@ fn functions(expr: &Expr) -> Option<Expr> {
 }
 
 // ---------------------------------------------------------------------------------
-// The decimal rule: a division with a decimal operand, and the average of a decimal,
-// are computed in double precision on both engines (as DuckDB does), instead of at the
-// operands' scale (Polars: 0.03 for 0.03476) or a fixed scale (DataFusion: 6 places).
+// The arithmetic rules: `/` divides in double precision on both engines, as DuckDB's
+// does (DataFusion divided integers as integers: 5 / 2 = 2; Polars divided decimals at
+// the operands' scale: 0.03 for 0.03476), and the average of a decimal is a double
+// (DataFusion: 6 places).
 
 /// Decimal columns of the tables the statement reads, and the names given to
 /// expressions over them (projection aliases, column lists), to a fixed point; with
@@ -597,9 +596,6 @@ fn mentions(expr: &Expr, names: &HashSet<String>) -> bool {
 }
 
 fn decimal(expr: &Expr, decimals: &HashSet<String>) -> Option<Expr> {
-    if decimals.is_empty() {
-        return None;
-    }
     let double = |e: &Expr| match e {
         Expr::Cast {
             data_type: DataType::Double(_) | DataType::DoublePrecision | DataType::Float64, ..
@@ -608,8 +604,7 @@ fn decimal(expr: &Expr, decimals: &HashSet<String>) -> Option<Expr> {
     };
     match expr {
         Expr::BinaryOp { left, op: BinaryOperator::Divide, right }
-            if (mentions(left, decimals) || mentions(right, decimals))
-                && !(is_double(left) && is_double(right)) =>
+            if !(is_double(left) && is_double(right)) =>
         {
             parse_expr(&format!("{} / {}", double(left), double(right)))
         }
@@ -1413,8 +1408,8 @@ mod tests {
         assert_eq!(
             rw("SELECT sum(v) / sum(l_quantity), avg(l_discount), a / b FROM (SELECT l_extendedprice * 2 AS v, \
                 l_quantity, l_discount, 1 AS a, 2 AS b FROM lineitem) AS x"),
-            "SELECT CAST(sum(v) AS DOUBLE) / CAST(sum(l_quantity) AS DOUBLE), avg(CAST(l_discount AS DOUBLE)), a / b \
-             FROM (SELECT l_extendedprice * 2 AS v, l_quantity, l_discount, 1 AS a, 2 AS b FROM lineitem) AS x"
+            "SELECT CAST(sum(v) AS DOUBLE) / CAST(sum(l_quantity) AS DOUBLE), avg(CAST(l_discount AS DOUBLE)), \
+             CAST(a AS DOUBLE) / CAST(b AS DOUBLE) FROM (SELECT l_extendedprice * 2 AS v, l_quantity, l_discount, 1 AS a, 2 AS b FROM lineitem) AS x"
         );
     }
 

@@ -441,7 +441,8 @@ async fn build_polars(loaded: &Loaded, ws: &Workspace, scratch: &mut Scratch) ->
                     let _ = ctx.deregister_table(name.as_str());
                     register_parquet(&ctx, &name, &path, &at).await?;
                 }
-                let df = ctx.sql(query).await.map_err(|e| datafusion_failed(&at, e))?;
+                let q = crate::engine::datafusion::rewrite(&ctx, query).await;
+                let df = ctx.sql(&q).await.map_err(|e| datafusion_failed(&at, e))?;
                 let path = scratch.file("sql");
                 df_to_parquet(df, &path, &at).await?;
                 scan_parquet(&path)?
@@ -540,6 +541,7 @@ async fn build_datafusion(loaded: &Loaded, ws: &Workspace, scratch: &mut Scratch
                         columns_of: &columns_of,
                     })
                     .map_err(|e| relabel(e, &at))?;
+                let sql = crate::engine::datafusion::rewrite(&ctx, &sql).await;
                 ctx.sql(&sql).await.map_err(|e| datafusion_failed(&at, e))?
             }
         };
