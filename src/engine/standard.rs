@@ -300,7 +300,7 @@ pub fn rewrite(statement: &mut Statement, catalog: Catalog) -> bool {
 /// decimals too), alone: DataFusion plans the rest of standard SQL itself.
 pub fn arithmetic_rules(statement: &mut Statement, catalog: Catalog) -> bool {
     let decimals: HashSet<String> = decimal_names(statement, catalog).into_keys().collect();
-    let mut rw = Decimals { decimals, changed: false };
+    let mut rw = Arithmetic { decimals, changed: false };
     let _ = VisitMut::visit(statement, &mut rw);
     rw.changed
 }
@@ -325,7 +325,7 @@ impl VisitorMut for Standard<'_> {
         if let Some(e) = intervals(expr)
             .or_else(|| literals(expr))
             .or_else(|| functions(expr))
-            .or_else(|| decimal(expr, &self.decimals))
+            .or_else(|| arithmetic(expr, &self.decimals))
             .or_else(|| exact_product(expr, &self.scales))
         {
             *expr = e;
@@ -335,15 +335,15 @@ impl VisitorMut for Standard<'_> {
     }
 }
 
-struct Decimals {
+struct Arithmetic {
     decimals: HashSet<String>,
     changed: bool,
 }
 
-impl VisitorMut for Decimals {
+impl VisitorMut for Arithmetic {
     type Break = ();
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
-        if let Some(e) = decimal(expr, &self.decimals) {
+        if let Some(e) = arithmetic(expr, &self.decimals) {
             *expr = e;
             self.changed = true;
         }
@@ -595,7 +595,7 @@ fn mentions(expr: &Expr, names: &HashSet<String>) -> bool {
     refs_of(expr).iter().any(|(_, n)| names.contains(n))
 }
 
-fn decimal(expr: &Expr, decimals: &HashSet<String>) -> Option<Expr> {
+fn arithmetic(expr: &Expr, decimals: &HashSet<String>) -> Option<Expr> {
     let double = |e: &Expr| match e {
         Expr::Cast {
             data_type: DataType::Double(_) | DataType::DoublePrecision | DataType::Float64, ..
