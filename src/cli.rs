@@ -53,6 +53,14 @@ pub struct InputArgs {
     /// The CSV input has no header row.
     #[arg(long, global = true)]
     pub no_header: bool,
+    /// A CSV value read as null, besides the empty field (repeat for several: `--null-value NA
+    /// --null-value -`).
+    #[arg(long, global = true, value_name = "TEXT")]
+    pub null_value: Vec<String>,
+    /// CSV numbers are written with a decimal comma (`1,50`; needs another delimiter than
+    /// `,`). Read by Polars only: `--engine auto` picks it.
+    #[arg(long, global = true)]
+    pub decimal_comma: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -463,6 +471,8 @@ impl InputArgs {
             delimiter,
             has_header: self.no_header.then_some(false),
             s3_endpoint: self.s3_endpoint.clone(),
+            null_values: self.null_value.clone(),
+            decimal_comma: self.decimal_comma,
         })
     }
 }

@@ -12,7 +12,7 @@ use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTable
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
-use crate::source::{s3, Dataset, Format};
+use crate::source::{s3, CsvDialect, Dataset, Format};
 
 /// Streams `df` into one Parquet file at `path`; returns the rows written.
 pub async fn write_parquet(
@@ -70,11 +70,19 @@ pub async fn register(ctx: &SessionContext, ds: &Dataset, schema: Option<SchemaR
         }
     }
     let format: Arc<dyn FileFormat> = match ds.format {
+        Format::Csv(d) if d.decimal_comma => {
+            return Err(Error::input(format!(
+                "{}: numbers with a decimal comma (--decimal-comma) are read by Polars only: \
+                 use `--engine polars` (or auto)",
+                ds.spec
+            )))
+        }
         Format::Csv(d) => Arc::new(
             CsvFormat::default()
                 .with_delimiter(d.delimiter)
                 .with_has_header(d.has_header)
-                .with_quote(d.quote),
+                .with_quote(d.quote)
+                .with_null_regex(null_regex(&d)),
         ),
         Format::Parquet => Arc::new(ParquetFormat::default()),
         Format::NdJson => Arc::new(JsonFormat::default()),
@@ -106,6 +114,17 @@ pub async fn register(ctx: &SessionContext, ds: &Dataset, schema: Option<SchemaR
     ctx.register_table(ds.name.as_str(), Arc::new(table))
         .map_err(|e| Error::runtime(format!("{}: {e}", ds.spec)))?;
     Ok(())
+}
+
+/// The pattern of the fields `d` reads as null, for DataFusion's CSV reader: the empty
+/// field and each configured value, matched whole (`None`: only the empty field, which is
+/// arrow's own rule).
+pub fn null_regex(d: &CsvDialect) -> Option<String> {
+    if d.null_values.is_empty() {
+        return None;
+    }
+    let values: Vec<String> = d.null_values.iter().map(|v| regex::escape(v)).collect();
+    Some(format!("^(?:|{})$", values.join("|")))
 }
 
 /// `query` as DataFusion runs it: with the arithmetic rules both engines follow

@@ -240,7 +240,8 @@ fn scan_with(ds: &Dataset, schema: Option<SchemaRef>, parse_dates: bool) -> Pola
             .with_separator(d.delimiter)
             .with_has_header(d.has_header)
             .with_quote_char(Some(d.quote))
-            .with_null_values(Some(empty_is_null()))
+            .with_null_values(Some(nulls(&d)))
+            .with_decimal_comma(d.decimal_comma)
             .with_try_parse_dates(parse_dates)
             .with_infer_schema_length(Some(INFER_SCHEMA_ROWS))
             .with_schema(schema)
@@ -265,10 +266,16 @@ fn scan_with(ds: &Dataset, schema: Option<SchemaRef>, parse_dates: bool) -> Pola
 }
 
 /// One meaning of empty in CSV files (docs/sql.md): a field with nothing in it is null,
-/// quoted (`""`) or not, as DataFusion and DuckDB read it; Polars alone would read `""`
-/// as an empty string (and a numeric column holding one as text).
-fn empty_is_null() -> NullValues {
-    NullValues::AllColumnsSingle(PlSmallStr::EMPTY)
+/// quoted (`""`) or not, as DataFusion and DuckDB read it (Polars alone would read `""`
+/// as an empty string, and a numeric column holding one as text), and so is a field
+/// holding one of the dialect's configured null values.
+fn nulls(d: &CsvDialect) -> NullValues {
+    if d.null_values.is_empty() {
+        return NullValues::AllColumnsSingle(PlSmallStr::EMPTY);
+    }
+    let values =
+        std::iter::once(PlSmallStr::EMPTY).chain(d.null_values.iter().map(|v| PlSmallStr::from(v.as_str())));
+    NullValues::AllColumns(values.collect())
 }
 
 /// Parses `bytes`, whole data rows of a CSV file without its header (cut out with a
@@ -284,7 +291,8 @@ pub fn read_csv_rows(bytes: Vec<u8>, d: &CsvDialect, schema: SchemaRef) -> Polar
         .map_parse_options(|o| {
             o.with_separator(d.delimiter)
                 .with_quote_char(Some(d.quote))
-                .with_null_values(Some(empty_is_null()))
+                .with_null_values(Some(nulls(d)))
+                .with_decimal_comma(d.decimal_comma)
         })
         .into_reader_with_file_handle(std::io::Cursor::new(bytes))
         .finish()

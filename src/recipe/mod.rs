@@ -74,9 +74,12 @@ pub struct CsvOptions {
     pub delimiter: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub has_header: Option<bool>,
-    /// Values read as null (besides the empty field).
+    /// Values read as null (besides the empty field, always null).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub null_values: Option<Vec<String>>,
+    /// Numbers are written with a decimal comma (`1,50`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimal_comma: Option<bool>,
 }
 
 /// One `[[steps]]` entry: exactly one step key, and the common fields.
@@ -562,12 +565,6 @@ fn validate(recipe: &Recipe, text: &str, origin: &str) -> Result<Vec<Planned>> {
         return Err(Error::input(format!("{origin}: no [sources]: a recipe needs at least one input")));
     }
     for (name, source) in &recipe.sources {
-        if source.csv.as_ref().is_some_and(|c| c.null_values.is_some()) {
-            return Err(Error::input(format!(
-                "{}: source `{name}`: csv.null_values is not supported yet (empty fields read as null)",
-                loc.at(text.find("null_values"))
-            )));
-        }
         if name == transform::INPUT {
             return Err(Error::input(format!(
                 "{}: a source cannot be named `input` (in an sql step, `input` is the previous step)",

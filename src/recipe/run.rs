@@ -364,6 +364,12 @@ async fn open_sources(loaded: &Loaded, open: &OpenOptions) -> Result<Workspace> 
                 options.delimiter = Some(*byte);
             }
             options.has_header = csv.has_header;
+            if let Some(values) = &csv.null_values {
+                options.null_values = values.clone();
+            }
+            if let Some(decimal_comma) = csv.decimal_comma {
+                options.decimal_comma = decimal_comma;
+            }
         }
         let ds = Dataset::open(&source.path, Some(name), &options)
             .await

@@ -62,12 +62,41 @@ pub struct CsvDialect {
     pub delimiter: u8,
     pub has_header: bool,
     pub quote: u8,
+    /// Numbers are written `1,50` (`--decimal-comma`; Polars reads them, DataFusion cannot).
+    pub decimal_comma: bool,
+    /// Values read as null besides the empty field (`--null-value`, recipe
+    /// `csv.null_values`), interned by `null_values`.
+    pub null_values: &'static [String],
 }
 
 impl Default for CsvDialect {
     fn default() -> Self {
-        CsvDialect { delimiter: b',', has_header: true, quote: b'"' }
+        CsvDialect { delimiter: b',', has_header: true, quote: b'"', decimal_comma: false, null_values: &[] }
     }
+}
+
+impl CsvDialect {
+    /// Whether a field's text reads as null: empty (quoted or not) or a configured value.
+    pub fn is_null(&self, field: &str) -> bool {
+        field.is_empty() || self.null_values.iter().any(|v| v == field)
+    }
+}
+
+/// `values` as the dialect holds them: one list per distinct set of values for the whole
+/// process (a dataset's dialect is `Copy`; there are as many lists as option sets given).
+pub fn null_values(values: &[String]) -> &'static [String] {
+    static LISTS: std::sync::Mutex<Vec<&'static [String]>> = std::sync::Mutex::new(Vec::new());
+    let values: Vec<String> = values.iter().filter(|v| !v.is_empty()).cloned().collect();
+    if values.is_empty() {
+        return &[];
+    }
+    let mut lists = LISTS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(found) = lists.iter().find(|l| **l == values) {
+        return found;
+    }
+    let list: &'static [String] = Vec::leak(values);
+    lists.push(list);
+    list
 }
 
 /// Where a dataset's files live.
@@ -102,6 +131,10 @@ pub struct OpenOptions {
     pub has_header: Option<bool>,
     /// S3 endpoint override (`--s3-endpoint`); the environment's `AWS_ENDPOINT_URL` otherwise.
     pub s3_endpoint: Option<String>,
+    /// CSV values read as null besides the empty field.
+    pub null_values: Vec<String>,
+    /// CSV numbers written with a decimal comma (`1,50`).
+    pub decimal_comma: bool,
 }
 
 impl Dataset {
@@ -368,6 +401,14 @@ fn sniff_dialect(
         }
     }
     dialect.quote = sniff_quote(&lines, dialect.delimiter);
+    dialect.null_values = null_values(&options.null_values);
+    dialect.decimal_comma = options.decimal_comma;
+    if dialect.decimal_comma && dialect.delimiter == b',' {
+        return Err(Error::input(format!(
+            "{path}: --decimal-comma needs fields split by another delimiter than `,` \
+             (`;` usually): give it with --delimiter"
+        )));
+    }
     dialect.has_header = match options.has_header {
         Some(h) => h,
         None => {

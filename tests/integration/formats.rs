@@ -838,6 +838,17 @@ fn delimiters_are_sniffed_whatever_the_extension() {
     // Fields quoted with single quotes.
     let single = write(dir.path(), "q.csv", b"id,name\n1,'a, b'\n2,'c'\n");
     assert_eq!(head_json(&single)[0]["name"], "a, b");
+    // --decimal-comma reads `1,50` as 1.5, on Polars: auto picks it, DataFusion refuses.
+    let dc = ["--decimal-comma", "--format", "json"];
+    let head = json(assay(&[&["head", semi.as_str()][..], &dc].concat()).ok());
+    assert_eq!(head[0]["price"], 1.5);
+    let q = "SELECT SUM(price) AS total FROM prices";
+    let total = json(assay(&[&["sql", q, "-t", semi.as_str()][..], &dc].concat()).ok());
+    assert_eq!(total[0]["total"], 4.25);
+    assay(&["sql", q, "-t", &semi, "--decimal-comma", "--engine", "datafusion"])
+        .fails(2, &["prices.csv", "decimal comma", "--engine polars"]);
+    let commas = write(dir.path(), "commas.csv", b"a,b\n1,2\n");
+    assay(&["head", &commas, "--decimal-comma"]).fails(2, &["commas.csv", "--decimal-comma", "--delimiter"]);
 }
 
 /// One meaning of empty: a field with nothing in it is null, quoted or not, on both
@@ -865,4 +876,54 @@ async fn an_empty_field_is_null_quoted_or_not_on_both_engines_and_in_the_grid() 
         assert_eq!(page[3][2], None, "{page:?}");
     }
     assert_eq!(schema_of(&path)[2], ("score".to_string(), "i64".to_string()));
+}
+
+/// Configured null values (`--null-value`, recipe `csv.null_values`) read as null, quoted
+/// or not, on both engines, in the grid's pages, in schema inference, `profile` and a
+/// recipe source; the empty field stays null.
+#[tokio::test(flavor = "multi_thread")]
+async fn configured_null_values_read_the_same_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "n.csv",
+        b"id,name,score\n1,\"NA\",5\n2,,-\n3,NA,7\n4,\"x\",\"\"\n5,na,NA\n6,-,8\n",
+    );
+    let options = assay::OpenOptions { null_values: vec!["NA".into(), "-".into()], ..Default::default() };
+    let ws = assay::Workspace::open(&[(None, path.clone())], &options).await.unwrap();
+    let q = "SELECT COUNT(*) - COUNT(name) AS name_nulls, COUNT(*) - COUNT(score) AS score_nulls, \
+             SUM(score) AS total, MIN(name) AS first_name FROM n";
+    for engine in [assay::engine::EngineKind::Polars, assay::engine::EngineKind::DataFusion] {
+        let t = ws.sql(q, engine).await.unwrap();
+        let cells = assay::output::cells(&t, 10).unwrap();
+        // `na` is not `NA`: values are compared as written.
+        let want = [Some("4".into()), Some("3".into()), Some("20".into()), Some("na".into())];
+        assert_eq!(cells[0], want, "{engine:?}");
+    }
+    let scanned = page_text(&ws, 0, 10).await;
+    ws.count(&ws.datasets()[0], &[]).await.unwrap();
+    let indexed = page_text(&ws, 0, 10).await;
+    for page in [scanned, indexed] {
+        let names: Vec<Option<&str>> = page.iter().map(|r| r[1].as_deref()).collect();
+        assert_eq!(names, [None, None, None, Some("x"), Some("na"), None], "{page:?}");
+        assert_eq!(page[1][2], None, "{page:?}");
+    }
+    // The CLI twin: `score` is a number column once NA and - are null.
+    let nv = ["--null-value", "NA", "--null-value", "-"];
+    let schema = json(assay(&[&["schema", path.as_str(), "--format", "json"][..], &nv].concat()).ok());
+    assert_eq!(schema["columns"][2]["type"], "i64", "{schema}");
+    assert_eq!(schema_of(&path)[2], ("score".to_string(), "str".to_string()), "without the option");
+    let profile = json(assay(&[&["profile", path.as_str(), "--format", "json"][..], &nv].concat()).ok());
+    let score = profile["columns"].as_array().unwrap().iter().find(|c| c["name"] == "score").unwrap().clone();
+    assert_eq!(score["nulls"], 3, "{score}");
+    // A recipe source.
+    let out = dir.path().join("out.csv").display().to_string();
+    let recipe = format!(
+        "[sources.n]\npath = {path:?}\ncsv = {{ null_values = [\"NA\", \"-\"] }}\n\n\
+         [[steps]]\nfilter = \"score IS NULL\"\n\n[outputs.missing]\npath = {out:?}\n"
+    );
+    let recipe_path = write(dir.path(), "n.recipe.toml", recipe.as_bytes());
+    assay(&["run", &recipe_path]).ok();
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(written.lines().count(), 4, "header and rows 2, 4, 5: {written}");
 }
