@@ -129,9 +129,14 @@ impl Pick {
 }
 
 /// Aggregates of one table from which `auto` runs a grouped query on DataFusion: TPC-H
-/// Q1 (8 aggregates of lineitem) takes 291 ms there and 515 ms on Polars (BENCHMARKS.md,
-/// "Issue 4: TPC-H SF1"); Polars is as fast or faster on the other queries measured.
+/// Q1 (8 aggregates of lineitem) takes 633 ms there and 1,368 ms on Polars (BENCHMARKS.md,
+/// "Issue 20").
 const AUTO_DATAFUSION_AGGREGATES: usize = 5;
+
+/// Tables joined in one SELECT from which `auto` picks DataFusion: TPC-H Q5, Q7 and Q9
+/// (six tables) take 0.58-0.72x of Polars' time there, Q3 and Q10 (three, four) are
+/// faster on Polars (BENCHMARKS.md, "Issue 20"; Q8's eight tables are the exception, 1.2x).
+const AUTO_DATAFUSION_TABLES: usize = 5;
 
 /// A computed result: an arrow-rs schema and record batches.
 #[derive(Debug, Clone)]
@@ -785,9 +790,9 @@ impl Workspace {
         .await
     }
 
-    /// The engine `query` runs on for `choice`. `Auto` takes Polars unless the query is
-    /// one table aggregated into many values (`AUTO_DATAFUSION_AGGREGATES`), and the
-    /// other engine when the first cannot plan the query (its reason is kept in `why`).
+    /// The engine `query` runs on for `choice`. `Auto` takes Polars unless the query has
+    /// a shape DataFusion runs faster (`auto_datafusion_reason`), and the other engine
+    /// when the first cannot plan the query (its reason is kept in `why`).
     pub async fn pick(&self, query: &str, choice: EngineChoice) -> Result<Pick> {
         let asked = |engine: EngineKind| Pick { engine, why: "asked for".to_string() };
         match choice {
@@ -797,11 +802,14 @@ impl Workspace {
         }
         self.check_query(query)?;
         let statement = sql::parse(query)?;
-        let (first, reason) = match aggregates_of_one_table(&statement) {
-            n if n >= AUTO_DATAFUSION_AGGREGATES => {
-                (EngineKind::DataFusion, format!("one table aggregated into {n} values"))
-            }
-            _ => (EngineKind::Polars, "the default".to_string()),
+        let datasets = self.datasets.clone();
+        let shape = statement.clone();
+        let correlated = blocking(move || polars::correlated_subqueries(&datasets, &shape))
+            .await?
+            .map_err(|e| self.polars_error(e, Some(query)))?;
+        let (first, reason) = match auto_datafusion_reason(&statement, correlated) {
+            Some(reason) => (EngineKind::DataFusion, reason),
+            None => (EngineKind::Polars, "the default".to_string()),
         };
         let second = match first {
             EngineKind::Polars => EngineKind::DataFusion,
@@ -1120,6 +1128,50 @@ impl Workspace {
     }
 }
 
+/// Why `auto` runs `statement` on DataFusion rather than Polars, measured on TPC-H
+/// (docs/sql.md, "Choosing an engine"): one table aggregated into many values, correlated
+/// subqueries (`correlated`: Polars runs them only as the joins assay rewrites them
+/// into; DataFusion decorrelates them itself), `NOT IN (SELECT …)`, or many tables
+/// joined in one SELECT. `None`: Polars.
+fn auto_datafusion_reason(
+    statement: &::datafusion::sql::sqlparser::ast::Statement,
+    correlated: usize,
+) -> Option<String> {
+    use ::datafusion::sql::sqlparser::ast::{Expr, Select, Visit, Visitor};
+    let n = aggregates_of_one_table(statement);
+    if n >= AUTO_DATAFUSION_AGGREGATES {
+        return Some(format!("one table aggregated into {n} values"));
+    }
+    if correlated > 0 {
+        return Some(format!("{correlated} correlated subquer{}", if correlated == 1 { "y" } else { "ies" }));
+    }
+    #[derive(Default)]
+    struct Shape {
+        not_in: bool,
+        tables: usize,
+    }
+    impl Visitor for Shape {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &Expr) -> std::ops::ControlFlow<()> {
+            if matches!(e, Expr::InSubquery { negated: true, .. }) {
+                self.not_in = true;
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+        fn pre_visit_select(&mut self, s: &Select) -> std::ops::ControlFlow<()> {
+            let n = s.from.iter().map(|t| 1 + t.joins.len()).sum::<usize>();
+            self.tables = self.tables.max(n);
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let mut shape = Shape::default();
+    let _ = statement.visit(&mut shape);
+    if shape.not_in {
+        return Some("NOT IN (SELECT …)".to_string());
+    }
+    (shape.tables >= AUTO_DATAFUSION_TABLES).then(|| format!("{} tables joined", shape.tables))
+}
+
 /// The number of aggregate calls in the projection of a statement that is one grouped
 /// SELECT over one table (no join, no subquery in FROM); 0 for anything else.
 fn aggregates_of_one_table(statement: &::datafusion::sql::sqlparser::ast::Statement) -> usize {
@@ -1250,4 +1302,35 @@ fn polars_profile_text(profile: &::polars::prelude::DataFrame) -> String {
         out.push_str(&format!("{:<40} {:>9} {:>10} {:>9}\n", n.trim_matches('"'), s, e, e.saturating_sub(s)));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_picks_datafusion_for_the_shapes_it_runs_faster() {
+        let reason = |q: &str, correlated: usize| auto_datafusion_reason(&sql::parse(q).unwrap(), correlated);
+        assert_eq!(
+            reason("SELECT k, sum(a), sum(b), avg(c), min(d), count(*) FROM t GROUP BY k", 0).as_deref(),
+            Some("one table aggregated into 5 values")
+        );
+        assert_eq!(reason("SELECT k, sum(a) FROM t GROUP BY k", 0), None);
+        assert_eq!(reason("SELECT 1 FROM t", 2).as_deref(), Some("2 correlated subqueries"));
+        assert_eq!(
+            reason("SELECT 1 FROM t WHERE a NOT IN (SELECT b FROM u)", 0).as_deref(),
+            Some("NOT IN (SELECT …)")
+        );
+        assert_eq!(reason("SELECT 1 FROM t WHERE a IN (SELECT b FROM u)", 0), None);
+        assert_eq!(
+            reason("SELECT 1 FROM a, b, c JOIN d ON c.x = d.x, e", 0).as_deref(),
+            Some("5 tables joined")
+        );
+        assert_eq!(reason("SELECT 1 FROM a, b JOIN c ON b.x = c.x, d", 0), None);
+        // The tables of a derived table count in its own SELECT.
+        assert_eq!(
+            reason("SELECT 1 FROM (SELECT * FROM a, b, c, d, e) AS x", 0).as_deref(),
+            Some("5 tables joined")
+        );
+    }
 }

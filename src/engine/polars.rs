@@ -377,16 +377,36 @@ pub fn sql<N: AsRef<str>>(
         ctx.register(name.as_ref(), lf.clone());
         frames.push((name.as_ref().to_string(), lf));
     }
-    let columns = |table: &str| {
-        let (_, lf) = frames
-            .iter()
-            .find(|(n, _)| n == table)
-            .or_else(|| frames.iter().find(|(n, _)| n.eq_ignore_ascii_case(table)))?;
-        let schema = lf.clone().collect_schema().ok()?;
-        Some(column_info(&schema))
-    };
+    let columns = |table: &str| catalog_entry(&frames, table);
     let rewritten = crate::engine::sql::for_polars(query, &columns);
     ctx.execute(rewritten.as_deref().unwrap_or(query))
+}
+
+/// The columns of `table` among `frames` (exact name first, then any case).
+fn catalog_entry(
+    frames: &[(String, LazyFrame)],
+    table: &str,
+) -> Option<Vec<crate::engine::standard::ColumnInfo>> {
+    let (_, lf) = frames
+        .iter()
+        .find(|(n, _)| n == table)
+        .or_else(|| frames.iter().find(|(n, _)| n.eq_ignore_ascii_case(table)))?;
+    let schema = lf.clone().collect_schema().ok()?;
+    Some(column_info(&schema))
+}
+
+/// The correlated subqueries of `statement` over `datasets` that Polars runs only once
+/// assay has turned them into joins (`standard::correlated_subqueries`).
+pub fn correlated_subqueries(
+    datasets: &[Dataset],
+    statement: &::datafusion::sql::sqlparser::ast::Statement,
+) -> PolarsResult<usize> {
+    let mut frames = Vec::with_capacity(datasets.len());
+    for ds in datasets {
+        frames.push((ds.name.clone(), scan(ds)?));
+    }
+    let columns = |table: &str| catalog_entry(&frames, table);
+    Ok(crate::engine::standard::correlated_subqueries(statement, &columns))
 }
 
 #[cfg(test)]

@@ -291,9 +291,35 @@ pub fn rewrite(statement: &mut Statement, catalog: Catalog) -> bool {
     let ctes = ctes_of(statement, catalog);
     let scales = decimal_names(statement, catalog);
     let decimals = scales.keys().cloned().collect();
-    let mut rw = Standard { known: Known { catalog, ctes }, decimals, scales, changed: false, next: 0 };
+    let mut rw = Standard {
+        known: Known { catalog, ctes },
+        decimals,
+        scales,
+        changed: false,
+        next: 0,
+        decorrelated: 0,
+    };
     let _ = VisitMut::visit(statement, &mut rw);
     rw.changed
+}
+
+/// How many correlated subqueries (scalar, or [NOT] EXISTS) the rewrite for Polars turns
+/// into joins: Polars runs them only in that form, DataFusion decorrelates them itself.
+pub fn correlated_subqueries(statement: &Statement, catalog: Catalog) -> usize {
+    let mut statement = statement.clone();
+    let ctes = ctes_of(&statement, catalog);
+    let scales = decimal_names(&statement, catalog);
+    let decimals = scales.keys().cloned().collect();
+    let mut rw = Standard {
+        known: Known { catalog, ctes },
+        decimals,
+        scales,
+        changed: false,
+        next: 0,
+        decorrelated: 0,
+    };
+    let _ = VisitMut::visit(&mut statement, &mut rw);
+    rw.decorrelated
 }
 
 /// The arithmetic rules both engines follow (division in double precision, averages of
@@ -313,6 +339,8 @@ struct Standard<'a> {
     changed: bool,
     /// Numbers the names of the derived tables added, so none collide.
     next: usize,
+    /// Correlated subqueries (scalar or [NOT] EXISTS) turned into joins.
+    decorrelated: usize,
 }
 
 impl VisitorMut for Standard<'_> {
@@ -1075,6 +1103,7 @@ impl Standard<'_> {
         let text = format!("SELECT {keys}, {value_expr} AS __assay_v FROM {from}{local} GROUP BY {group}");
         let kind = if filtering { "JOIN" } else { "LEFT JOIN" };
         let join = parse_join(&format!("{kind} ({text}) AS {name} ON {on}"))?;
+        self.decorrelated += 1;
         Some((join, format!("{name}.__assay_v")))
     }
 
@@ -1089,6 +1118,7 @@ impl Standard<'_> {
         }
         let name = self.fresh("e");
         let Pieces { keys, group, on, local, from } = split.pieces(&inner, &name);
+        self.decorrelated += 1;
         match &split.unequal {
             None => {
                 let text = format!("SELECT {keys} FROM {from}{local}");
@@ -1391,6 +1421,31 @@ mod tests {
              __assay_e0 ON l1.l_orderkey = __assay_e0.__assay_k0 WHERE COALESCE(__assay_e0.__assay_lo <> l1.l_suppkey \
              OR __assay_e0.__assay_hi <> l1.l_suppkey, false)"
         );
+    }
+
+    #[test]
+    fn correlated_subqueries_are_counted_and_uncorrelated_ones_are_not() {
+        let count = |q: &str| {
+            let s = Parser::parse_sql(&GenericDialect {}, q).unwrap().pop().unwrap();
+            correlated_subqueries(&s, &catalog)
+        };
+        assert_eq!(
+            count("SELECT 1 FROM customer WHERE EXISTS (SELECT * FROM orders WHERE o_custkey = c_custkey)"),
+            1
+        );
+        assert_eq!(
+            count(
+                "SELECT 1 FROM part, lineitem WHERE p_partkey = l_partkey AND l_quantity < \
+                 (SELECT 0.2 * avg(l_quantity) FROM lineitem WHERE l_partkey = p_partkey) AND NOT EXISTS \
+                 (SELECT * FROM orders WHERE o_orderkey = l_orderkey)"
+            ),
+            2
+        );
+        assert_eq!(
+            count("SELECT 1 FROM customer WHERE c_acctbal > (SELECT avg(c_acctbal) FROM customer)"),
+            0
+        );
+        assert_eq!(count("SELECT 1 FROM orders WHERE o_custkey IN (SELECT c_custkey FROM customer)"), 0);
     }
 
     #[test]
