@@ -27,11 +27,32 @@ fn bridge_error(what: &str, e: impl std::fmt::Display) -> Error {
 
 /// Converts a Polars field to an arrow-rs field.
 pub fn field_to_arrow(field: &polars_arrow::datatypes::Field) -> Result<Field> {
+    // The C Data Interface carries names as C strings: one holding a NUL cannot cross
+    // (Polars' exporter would panic).
+    if let Some(name) = nul_name(field) {
+        return Err(Error::input(format!(
+            "column `{}` has a NUL byte (\\0) in its name: rename it (or is this a binary file?)",
+            name.replace('\0', "\\0")
+        )));
+    }
     let c_schema = pl_ffi::export_field_to_c(field);
     // SAFETY: both types are the C Data Interface's `ArrowSchema` struct (repr(C), same
     // size, asserted above); ownership (and the release callback) moves to arrow-rs.
     let c_schema = unsafe { std::mem::transmute::<pl_ffi::ArrowSchema, FFI_ArrowSchema>(c_schema) };
     Field::try_from(&c_schema).map_err(|e| bridge_error("a schema", e))
+}
+
+/// The name, in `field` or a field nested in it, that holds a NUL byte.
+fn nul_name(field: &polars_arrow::datatypes::Field) -> Option<String> {
+    use polars_arrow::datatypes::ArrowDataType as D;
+    if field.name.contains('\0') {
+        return Some(field.name.to_string());
+    }
+    match &field.dtype {
+        D::Struct(fields) => fields.iter().find_map(nul_name),
+        D::List(f) | D::LargeList(f) | D::FixedSizeList(f, _) | D::Map(f, _) => nul_name(f),
+        _ => None,
+    }
 }
 
 /// The arrow-rs schema of a Polars schema.

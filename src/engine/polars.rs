@@ -235,6 +235,13 @@ fn scan_with(ds: &Dataset, schema: Option<SchemaRef>, parse_dates: bool) -> Pola
         })
         .collect();
     let cloud = ds.s3().map(|c| CloudOptions::default().with_aws(c.object_store_options()));
+    if let (Format::Csv(d), None, Some(first)) = (ds.format, ds.s3(), paths.first()) {
+        CSV_SCANS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(HashMap::new)
+            .insert(first.to_string(), (ds.files.clone(), d));
+    }
     match ds.format {
         Format::Csv(d) => LazyCsvReader::new_paths(paths)
             .with_separator(d.delimiter)
@@ -298,9 +305,63 @@ pub fn read_csv_rows(bytes: Vec<u8>, d: &CsvDialect, schema: SchemaRef) -> Polar
         .finish()
 }
 
+/// The local CSV datasets scanned in this process, by the first path their scans name
+/// (as Polars shows it in a plan): their files and dialect.
+static CSV_SCANS: Mutex<Option<HashMap<String, CsvScan>>> = Mutex::new(None);
+/// A local CSV dataset's files and dialect.
+type CsvScan = (Vec<String>, CsvDialect);
+/// Local CSV files whose structure was checked whole (`check_fast_counts`), by path, size
+/// and modification time.
+static CHECKED: Mutex<Option<std::collections::HashSet<String>>> = Mutex::new(None);
+
+/// A plan that counts the rows of a CSV scan and nothing else reads no field: Polars
+/// counts its lines (a "FAST COUNT", or a scan of no columns). A malformed file (a ragged row, a quote never
+/// closed) would then be counted where every other command refuses it, so such a plan's
+/// local CSV files are checked whole first, once per file version, by assay's own counter
+/// (which refuses them naming the line, `csv_count`).
+fn check_fast_counts(lf: &LazyFrame) -> PolarsResult<()> {
+    let scans: Vec<(String, CsvScan)> = {
+        let guard = CSV_SCANS.lock().unwrap_or_else(|e| e.into_inner());
+        match guard.as_ref() {
+            Some(map) if !map.is_empty() => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            _ => return Ok(()),
+        }
+    };
+    let plan = lf.clone().describe_optimized_plan()?;
+    if !plan.contains("FAST COUNT") && !plan.contains("PROJECT 0/") {
+        return Ok(());
+    }
+    for (first, (files, dialect)) in scans {
+        if !plan.contains(&format!("[{first}")) {
+            continue;
+        }
+        for f in files {
+            let stamp = std::fs::metadata(&f).ok().map(|m| (m.len(), m.modified().ok()));
+            let key = format!("{f}:{stamp:?}");
+            if CHECKED
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert_with(Default::default)
+                .contains(&key)
+            {
+                continue;
+            }
+            crate::source::csv_count::count_rows(&f, &dialect)
+                .map_err(|e| polars_err!(ComputeError: "{}", e.to_string()))?;
+            CHECKED
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert_with(Default::default)
+                .insert(key);
+        }
+    }
+    Ok(())
+}
+
 /// Runs a lazy plan to a frame. The streaming engine runs scans, filters and
 /// aggregations in bounded memory and is Polars' fastest for these plans.
 pub fn collect(lf: LazyFrame) -> PolarsResult<DataFrame> {
+    check_fast_counts(&lf)?;
     match lf.collect_with_engine(Engine::Streaming)? {
         polars_core::query_result::QueryResult::Single(df) => Ok(df),
         polars_core::query_result::QueryResult::Multiple(_) => {

@@ -22,11 +22,45 @@ const TABLE_FUNCTIONS: &[&str] = &["generate_series", "range", "unnest", "inform
 /// Parses `query` as exactly one statement.
 pub fn parse(query: &str) -> Result<Statement> {
     let mut statements = Parser::parse_sql(&GenericDialect {}, query).map_err(|e| syntax_error(query, e))?;
+    if statements.iter().any(too_deep) {
+        // Dropping the tree would recurse as deep as it goes: it is left to the process.
+        std::mem::forget(statements);
+        return Err(Error::input(format!(
+            "SQL: an expression nests more than {MAX_DEPTH} levels deep (a chain of that many \
+             operators, such as `a + b + …` or `x = 1 OR x = 2 OR …`): split it, or write a list \
+             of values as `x IN (1, 2, …)`"
+        )));
+    }
     match statements.len() {
         0 => Err(Error::input("SQL: the query is empty")),
         1 => Ok(statements.remove(0)),
         n => Err(Error::input(format!("SQL: {n} statements given; run one query at a time"))),
     }
+}
+
+/// How deep the expressions of a query may nest (operators chained, function calls,
+/// subqueries): both engines plan recursively, one level of the tree at a time.
+pub const MAX_DEPTH: usize = 1000;
+
+/// Whether `statement`'s expressions nest deeper than `MAX_DEPTH` (the walk stops
+/// there, so no deeper recursion happens here).
+fn too_deep(statement: &Statement) -> bool {
+    struct Depth(usize);
+    impl Visitor for Depth {
+        type Break = ();
+        fn pre_visit_expr(&mut self, _: &Expr) -> ControlFlow<()> {
+            self.0 += 1;
+            if self.0 > MAX_DEPTH {
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        }
+        fn post_visit_expr(&mut self, _: &Expr) -> ControlFlow<()> {
+            self.0 -= 1;
+            ControlFlow::Continue(())
+        }
+    }
+    statement.visit(&mut Depth(0)).is_break()
 }
 
 fn syntax_error(query: &str, err: ParserError) -> Error {

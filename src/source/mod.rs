@@ -255,8 +255,17 @@ fn list_local(spec: &str) -> Result<Vec<String>> {
         files.sort();
         return Ok(files);
     }
+    if spec == "-" {
+        return Ok(vec![spool(spec, &mut std::io::stdin().lock())?]);
+    }
     let path = Path::new(spec);
     let meta = std::fs::metadata(path).map_err(|e| io_error(spec, &e))?;
+    if !meta.is_dir() && !meta.is_file() {
+        // A pipe (`<(…)`, a FIFO) or a device can be read once: it is copied whole to a
+        // scratch file, which every engine and command then reads.
+        let mut input = std::fs::File::open(path).map_err(|e| io_error(spec, &e))?;
+        return Ok(vec![spool(spec, &mut input)?]);
+    }
     if meta.is_dir() {
         let mut files = Vec::new();
         collect_dir(path, &mut files)?;
@@ -269,6 +278,22 @@ fn list_local(spec: &str) -> Result<Vec<String>> {
         return Ok(files);
     }
     Ok(vec![path_string(path)?])
+}
+
+/// Copies `input` (standard input when `spec` is `-`, else a pipe or device) to a file
+/// in this process's scratch folder (removed at exit), keeping the extension `spec` has
+/// so the format is still told by it; returns the file's path.
+fn spool(spec: &str, input: &mut impl std::io::Read) -> Result<String> {
+    let dir = scratch_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| crate::error::io_error(dir.display(), &e))?;
+    let n = TABLE_READS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let ext =
+        Path::new(spec).extension().and_then(|e| e.to_str()).map(|e| format!(".{e}")).unwrap_or_default();
+    let out = dir.join(format!("spooled-{n}{ext}"));
+    let shown = if spec == "-" { "standard input".to_string() } else { spec.to_string() };
+    let mut file = std::fs::File::create(&out).map_err(|e| io_error(out.display(), &e))?;
+    std::io::copy(input, &mut file).map_err(|e| Error::input(format!("{shown}: reading it: {e}")))?;
+    path_string(&out)
 }
 
 /// Files below `dir` (recursively, for Hive-style trees) whose extension names a format.
@@ -380,6 +405,14 @@ fn sniff_dialect(
         // with its byte offset by the diagnosis when the engine reads the file.
         Err(e) => std::str::from_utf8(&prefix[..e.valid_up_to()]).unwrap_or(""),
     };
+    if let Some(cr) = text.find('\r') {
+        if !text.contains('\n') && cr + 1 < text.len() {
+            return Err(Error::input(format!(
+                "{path}: lines end with a carriage return alone (classic Mac OS line endings, first at \
+                 byte {cr}), which assay does not read: convert them first, e.g. `tr '\\r' '\\n' < IN > OUT`"
+            )));
+        }
+    }
     let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).take(50).collect();
     if lines.is_empty() {
         return Err(Error::input(format!("{path}: file holds no rows, not even a header")));
@@ -417,6 +450,15 @@ fn sniff_dialect(
             !first.iter().all(|f| f.trim().parse::<f64>().is_ok())
         }
     };
+    if dialect.has_header {
+        if let Some(at) = lines[0].find('\0') {
+            let column = lines[0][..at].matches(dialect.delimiter as char).count() + 1;
+            return Err(Error::input(format!(
+                "{path}: line 1 (the header): column {column}'s name holds a NUL byte (\\0) at byte {at}; \
+                 a text file's header has none (is this a binary file?)"
+            )));
+        }
+    }
     Ok(dialect)
 }
 
@@ -492,6 +534,9 @@ fn split_simple(line: &str, delim: u8) -> Vec<&str> {
 /// The table name a spec stands for: the file stem, or for a glob or directory the last
 /// component without wildcards (`data/orders/*.parquet` -> `orders`).
 pub fn table_name(spec: &str) -> String {
+    if spec == "-" {
+        return "stdin".to_string();
+    }
     let trimmed = spec.trim_end_matches('/');
     let component = trimmed.rsplit('/').find(|c| !c.is_empty() && !has_glob(c)).unwrap_or("data");
     let stem = if has_glob(trimmed.rsplit('/').next().unwrap_or("")) {

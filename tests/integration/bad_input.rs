@@ -182,3 +182,72 @@ fn scratch_left_by_a_killed_process_is_removed_at_the_next_start() {
     left.sort();
     assert_eq!(left, [format!("assay-results-{alive}"), "assay-unrelated-1".to_string()]);
 }
+
+/// Issue 21's crashes and silent answers: each gives one clear message and exit 2, the
+/// same verdict from every command, or the right answer.
+#[test]
+fn hostile_inputs_get_one_verdict_and_never_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    // A NUL byte in a header crossed the C Data Interface as a C string and panicked.
+    let nul = write(dir.path(), "nul.csv", b"id,na\0me\n1,2\n");
+    for command in ["schema", "head", "count", "profile"] {
+        assay(&[command, &nul]).fails(2, &["nul.csv", "line 1", "column 2", "NUL"]);
+    }
+    // Long flat chains overflowed the stack; deep ones are refused, the rest run.
+    let chain = |n: usize| format!("SELECT {} AS x", vec!["1"; n].join(" + "));
+    for engine in ["polars", "datafusion"] {
+        let q = chain(5000);
+        assay(&["sql", &q, "--engine", engine]).fails(2, &["nests more than 1000 levels", "IN ("]);
+        let ok = json(assay(&["sql", &chain(900), "--engine", engine, "--format", "json"]).ok());
+        assert_eq!(ok[0]["x"], 900, "{engine}");
+    }
+    // Lines ended by CR alone were read as one row with `\r` in the column names.
+    let cr = write(dir.path(), "cr.csv", b"a,b\r1,2\r3,4\r");
+    for command in ["count", "head", "schema"] {
+        assay(&[command, &cr]).fails(2, &["cr.csv", "carriage return alone", "tr "]);
+    }
+    // A ragged row or a quote left open past the sniffed prefix: `count`, a Polars
+    // count(*) (which reads no field) and a rules file with only row_count refused the
+    // file no more than DataFusion, `profile` and `export` do.
+    let mut text = String::from("id,name,amount\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("{i},name {i},{}.5\n", i % 97));
+    }
+    let mut ragged = text.clone();
+    ragged.push_str("20000,late,1.5,extra\n20001,x,2\n");
+    let ragged = write(dir.path(), "ragged.csv", ragged.as_bytes());
+    let mut open = text.clone();
+    open.push_str("20000,\"never closed,1.5\n20001,x,2\n");
+    let open = write(dir.path(), "open.csv", open.as_bytes());
+    let rules = write(dir.path(), "rows.toml", b"[[checks]]\nrow_count = { min = 1 }\n");
+    for (path, needle) in [(&ragged, "ragged row at line 20002"), (&open, "unterminated quoted field")] {
+        let name = if path == &ragged { "ragged" } else { "open" };
+        let count_all = format!("SELECT count(*) AS n FROM {name}");
+        assay(&["count", path]).fails(2, &[needle]);
+        for engine in ["polars", "datafusion"] {
+            assay(&["sql", &count_all, "-t", path, "--engine", engine]).fails(2, &[needle]);
+        }
+        assay(&["check", path, "--rules", &rules]).fails(2, &[needle]);
+        assay(&["profile", path]).fails(2, &[needle]);
+    }
+    // The well-formed file answers everywhere.
+    let good = write(dir.path(), "good.csv", text.as_bytes());
+    assert_eq!(assay(&["count", &good]).ok().trim(), "20000");
+    let n = json(assay(&["sql", "SELECT count(*) AS n FROM good", "-t", &good, "--format", "json"]).ok());
+    assert_eq!(n[0]["n"], 20000);
+    // A pipe is read once: sniffing no longer eats what the engines then read.
+    let piped = std::process::Command::new("bash")
+        .args([
+            "-c",
+            &format!(
+                "{bin} count <(cat {good}) && {bin} head - -n 2 --format csv < {good}",
+                bin = env!("CARGO_BIN_EXE_assay")
+            ),
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&piped.stdout);
+    assert!(piped.status.success(), "{}", String::from_utf8_lossy(&piped.stderr));
+    assert_eq!(out, "20000\nid,name,amount\n0,name 0,0.5\n1,name 1,1.5\n");
+}
