@@ -75,6 +75,23 @@ impl Config {
     }
 }
 
+/// Writes a crash report for a panic (a bug in assay, never the user's fault) to the
+/// data dir, logs it, and returns where it went.
+pub fn crash_report(info: &std::panic::PanicHookInfo<'_>) -> Option<std::path::PathBuf> {
+    let report = format!(
+        "assay {} crashed: {info}\n{}\n",
+        env!("CARGO_PKG_VERSION"),
+        std::backtrace::Backtrace::force_capture()
+    );
+    tracing::error!("{report}");
+    let dir = data_dir()?;
+    std::fs::create_dir_all(&dir).ok()?;
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let path = dir.join(format!("crash-{}-{:09}.txt", stamp.as_secs(), stamp.subsec_nanos()));
+    std::fs::write(&path, &report).ok()?;
+    Some(path)
+}
+
 /// Where logs, crash reports and the SQL history live: `$ASSAY_DATA_DIR`, else the
 /// platform's data dir.
 pub fn data_dir() -> Option<std::path::PathBuf> {

@@ -34,31 +34,20 @@ fn init_logging() {
 /// dir and say one line about it, instead of a backtrace.
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
-        let report = format!(
-            "assay {} crashed: {info}\n{}\n",
-            env!("CARGO_PKG_VERSION"),
-            std::backtrace::Backtrace::force_capture()
-        );
-        let saved = data_dir().and_then(|dir| {
-            std::fs::create_dir_all(&dir).ok()?;
-            let path = dir.join(format!(
-                "crash-{}.txt",
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0)
-            ));
-            std::fs::write(&path, &report).ok()?;
-            Some(path)
-        });
-        tracing::error!("{report}");
-        let where_ = saved.map(|p| format!("; report saved to {}", p.display())).unwrap_or_default();
+        let where_ = assay::config::crash_report(info)
+            .map(|p| format!("; report saved to {}", p.display()))
+            .unwrap_or_default();
         eprintln!("assay: internal error (a bug in assay){where_}");
     }));
 }
 
+const THREAD_STACK: usize = 64 * 1024 * 1024;
+
 fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Planning recurses once per level of a query's expressions, in both engines: a
+    // deep stack on every thread (reserved, touched only when used) lets them plan what
+    // `engine::sql::MAX_DEPTH` admits.
+    match tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(THREAD_STACK).build() {
         Ok(rt) => Some(rt),
         Err(e) => {
             eprintln!("assay: cannot start the async runtime: {e}");

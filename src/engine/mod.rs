@@ -241,8 +241,9 @@ pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + '
                     .cloned()
                     .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
             })
-            .unwrap_or_else(|| "cancelled".to_string());
-        Error::runtime(format!("engine failure: {why}"))
+            .map(|why| format!("internal error (a bug in assay; a crash report is in the data dir): {why}"))
+            .unwrap_or_else(|| "engine failure: cancelled".to_string());
+        Error::runtime(why)
     })
 }
 

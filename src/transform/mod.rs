@@ -289,6 +289,10 @@ impl Step {
             Step::Rename { columns } => {
                 let (old, new): (Vec<&str>, Vec<&str>) =
                     columns.iter().map(|(a, b)| (a.as_str(), b.as_str())).unzip();
+                // Polars asserts (panics) on a name renamed twice in one call.
+                if let Some(twice) = old.iter().enumerate().find(|(i, o)| old[..*i].contains(o)) {
+                    polars_bail!(InvalidOperation: "rename: `{}` is renamed twice in one step", twice.1);
+                }
                 lf.rename(old, new, true)
             }
             Step::Cast { columns } => lf.with_columns(

@@ -231,7 +231,7 @@ impl App {
                     t.checks.path.clone().unwrap_or_else(|| super::checks::Checks::default_path(&t.dataset));
                 return vec![Job::SaveRules { tab, path, text: t.checks.rules.to_toml() }];
             }
-            PaletteKey::Char('d') | PaletteKey::Backspace if selected < checks => {
+            PaletteKey::Char('d' | 'x') | PaletteKey::Backspace if selected < checks => {
                 let removed = t.checks.rules.checks.remove(selected);
                 t.checks.changed();
                 self.mode = Mode::Checks { selected: selected.min(n.saturating_sub(2)) };
@@ -239,7 +239,7 @@ impl App {
                     Some(Message { text: format!("removed check {}", removed.id()), error: false });
                 return self.run_checks(tab);
             }
-            PaletteKey::Char('d' | 'x') | PaletteKey::Backspace if selected < n => {
+            PaletteKey::Char('d' | 'x') | PaletteKey::Backspace if selected >= checks && selected < n => {
                 t.checks.suggestions.remove(selected - checks);
                 self.mode = Mode::Checks { selected: selected.min(n.saturating_sub(2)) };
             }

@@ -44,10 +44,18 @@ fn restore_terminal() {
 
 impl TerminalGuard {
     fn enter() -> Result<TerminalGuard> {
+        // A panic on the UI thread ends the session: give the terminal back first. One
+        // on an engine thread is caught by its task and shown as that job's error, so
+        // the workbench keeps running: write the report without touching the screen.
+        let ui = std::thread::current().id();
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            restore_terminal();
-            previous(info);
+            if std::thread::current().id() == ui {
+                restore_terminal();
+                previous(info);
+            } else {
+                crate::config::crash_report(info);
+            }
         }));
         terminal::enable_raw_mode().map_err(|e| Error::runtime(format!("terminal: {e}")))?;
         execute!(std::io::stdout(), terminal::EnterAlternateScreen, EnableMouseCapture, cursor::Hide)

@@ -404,8 +404,25 @@ impl App {
                     return Err(format!("there is already a column `{text}`"));
                 }
                 match steps.last_mut() {
-                    Some(Step::Rename { columns }) => columns.push((column.clone(), text.to_string())),
+                    // Renaming a column the last step renamed: that step renames it
+                    // straight to the new name (or not at all when it comes back to
+                    // its first name), so no name is ever renamed twice in one step.
+                    Some(Step::Rename { columns }) => match columns.iter().position(|(_, new)| new == column)
+                    {
+                        Some(i) if columns[i].0 == text => {
+                            columns.remove(i);
+                        }
+                        Some(i) => columns[i].1 = text.to_string(),
+                        // The grid still shows the name from before the last rename.
+                        None if columns.iter().any(|(old, _)| old == column) => {
+                            return Err(format!("`{column}` was just renamed: wait for the grid to show it"));
+                        }
+                        None => columns.push((column.clone(), text.to_string())),
+                    },
                     _ => steps.push(Step::Rename { columns: vec![(column.clone(), text.to_string())] }),
+                }
+                if matches!(steps.last(), Some(Step::Rename { columns }) if columns.is_empty()) {
+                    steps.pop();
                 }
             }
             PromptKind::Cast { column } => {

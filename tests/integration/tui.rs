@@ -8,6 +8,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use assay::config::Config;
 use assay::engine::Table;
 use assay::source::{CsvDialect, Dataset, Format, Location};
+use assay::transform::Step;
 use assay::tui::app::{App, Done, Job, Mode, Mouse, PaletteKey};
 use assay::tui::checks::rules_beside;
 use assay::tui::keymap::{Action, Keymap};
@@ -631,47 +632,95 @@ fn user_keymap_override_reaches_every_action() {
         .fails(2, &["unknown action `launch`"]);
 }
 
-/// The real binary in tmux: open the sample, scroll, jump, open help, quit, and find the
-/// terminal restored.
-#[test]
-fn end_to_end_in_tmux() {
-    if std::process::Command::new("tmux").arg("-V").output().is_err() {
-        panic!("tmux is needed for this test (.ci/run installs it)");
+/// A tmux session running a shell command in a window of a given size; killed on drop.
+struct Tmux {
+    session: String,
+    target: String,
+}
+
+impl Tmux {
+    fn start(name: &str, width: usize, height: usize, cmd: &str) -> Tmux {
+        if std::process::Command::new("tmux").arg("-V").output().is_err() {
+            panic!("tmux is needed for this test (.ci/run installs it)");
+        }
+        let session = format!("assay-{name}-{}", std::process::id());
+        let t = Tmux { target: format!("{session}:0"), session };
+        t.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            &t.session,
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            cmd,
+        ]);
+        t
     }
-    let session = format!("assay-e2e-{}", std::process::id());
-    let bin = env!("CARGO_BIN_EXE_assay");
-    let data_dir = tempfile::tempdir().unwrap();
-    let cmd = format!(
-        "cd {} && ASSAY_DATA_DIR={} ASSAY_CONFIG=/nonexistent NO_COLOR=1 {bin} sample-data/orders.csv sample-data/customers.parquet; echo ASSAY-EXITED-$?; sleep 60",
-        root().display(),
-        data_dir.path().display()
-    );
-    let tmux = |args: &[&str]| {
+
+    fn run(&self, args: &[&str]) -> String {
         let out = std::process::Command::new("tmux").args(args).output().unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    tmux(&["new-session", "-d", "-s", &session, "-x", "120", "-y", "30", &cmd]);
-    let target = format!("{session}:0");
-    let screen = || tmux(&["capture-pane", "-p", "-t", &target]);
-    let wait_for = |needle: &str| -> String {
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", &self.target])
+    }
+
+    fn keys<S: AsRef<str>>(&self, keys: &[S]) {
+        let mut args = vec!["send-keys", "-t", self.target.as_str()];
+        args.extend(keys.iter().map(|k| k.as_ref()));
+        self.run(&args);
+    }
+
+    /// Whether the terminal is still on the alternate screen.
+    fn alternate(&self) -> bool {
+        self.run(&["display-message", "-p", "-t", &self.target, "#{alternate_on}"]).trim() == "1"
+    }
+
+    /// The screen once it shows `needle`; after a minute, panics with it and `context()`.
+    fn wait_for(&self, needle: &str, context: impl Fn() -> String) -> String {
         let start = std::time::Instant::now();
         loop {
-            let s = screen();
+            let s = self.screen();
             if s.contains(needle) {
                 return s;
             }
             if start.elapsed() > std::time::Duration::from_secs(60) {
-                let _ = std::process::Command::new("tmux").args(["kill-session", "-t", &session]).output();
-                panic!("`{needle}` never appeared; screen:\n{s}");
+                self.kill();
+                panic!("`{needle}` never appeared; screen:\n{s}\n{}", context());
             }
-            std::thread::sleep(std::time::Duration::from_millis(100));
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
-    };
-    let keys = |k: &[&str]| {
-        let mut args = vec!["send-keys", "-t", target.as_str()];
-        args.extend_from_slice(k);
-        tmux(&args);
-    };
+    }
+
+    fn kill(&self) {
+        let _ = std::process::Command::new("tmux").args(["kill-session", "-t", &self.session]).output();
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The real binary in tmux: open the sample, scroll, jump, open help, quit, and find the
+/// terminal restored.
+#[test]
+fn end_to_end_in_tmux() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "cd {} && ASSAY_DATA_DIR={} ASSAY_CONFIG=/nonexistent NO_COLOR=1 {} sample-data/orders.csv sample-data/customers.parquet; echo ASSAY-EXITED-$?; sleep 60",
+        root().display(),
+        data_dir.path().display(),
+        env!("CARGO_BIN_EXE_assay")
+    );
+    let tmux = Tmux::start("e2e", 120, 30, &cmd);
+    let screen = || tmux.screen();
+    let wait_for = |needle: &str| tmux.wait_for(needle, String::new);
+    let keys = |k: &[&str]| tmux.keys(k);
     wait_for("order_id");
     wait_for("row 1 of 50,000");
     keys(&["j", "j", "j"]);
@@ -748,9 +797,7 @@ fn end_to_end_in_tmux() {
     settle("SQL · DataFusion");
     keys(&["q"]);
     let s = wait_for("ASSAY-EXITED-0");
-    let alt = tmux(&["display-message", "-p", "-t", &target, "#{alternate_on}"]);
-    let _ = std::process::Command::new("tmux").args(["kill-session", "-t", &session]).output();
-    assert_eq!(alt.trim(), "0", "still on the alternate screen");
+    assert!(!tmux.alternate(), "still on the alternate screen");
     assert!(!s.contains("order_id"), "the workbench was not cleared from the screen:\n{s}");
 }
 
@@ -941,6 +988,14 @@ fn checks_panel_adds_runs_suggests_shows_failing_rows_and_saves() {
     let n = h.app.tab().unwrap().checks.rules.checks.len();
     h.act(Action::Checks).checks(&"j".repeat(n - 1)).checks("\n");
     assert_eq!(h.app.tab().unwrap().rows(), Some(dupes));
+    // x on a check removes it, as d does (it used to reach the suggestions' arm and
+    // panic), and x past the list does nothing.
+    let before = h.app.tab().unwrap().checks.rules.checks.len();
+    h.act(Action::Checks).checks("x");
+    assert_eq!(h.app.tab().unwrap().checks.rules.checks.len(), before - 1);
+    let listed = h.app.tab().unwrap().checks.len();
+    h.checks(&"j".repeat(listed + 3)).checks("xxxx");
+    assert!(h.app.tab().unwrap().checks.len() + 4 == listed || listed < 4, "x removes what it is on");
     // A new workbench on the same data finds the saved rules beside it.
     let h2 = Harness::real(&[&data], 160, 40);
     let ds = &h2.real.as_ref().unwrap().0.datasets()[0];
@@ -1191,6 +1246,44 @@ fn column(h: &mut Harness, name: &str) {
     for _ in 0..i {
         h.act(Action::Right);
     }
+}
+
+/// Renaming a renamed column changes the last rename step instead of renaming one name
+/// twice in it (the soak found Polars panicking on that): chains collapse, a swap works,
+/// and coming back to the first names leaves no step.
+#[test]
+fn renames_chain_swap_and_come_back_in_one_step() {
+    let mut h = Harness::real(&[&sample("orders.csv")], 160, 30);
+    let cell = |h: &Harness, name: &str| {
+        let t = h.app.tab().unwrap();
+        let i = t.columns.iter().position(|c| c.name == name).unwrap_or_else(|| panic!("no column {name}"));
+        t.cell(0, i).unwrap().map(|s| s.to_string())
+    };
+    let (country, status) = (cell(&h, "country"), cell(&h, "status"));
+    let rename = |h: &mut Harness, from: &str, to: &str| {
+        column(h, from);
+        h.act(Action::RenameColumn)
+            .typed(&format!("{}{to}\n", "⌫".repeat(from.chars().count())), App::prompt_key);
+        assert!(h.app.tab().unwrap().error.is_none(), "{from} -> {to}: {:?}", h.app.tab().unwrap().error);
+    };
+    let renames = |h: &Harness| match h.app.tab().unwrap().steps.as_slice() {
+        [Step::Rename { columns }] => columns.clone(),
+        [] => Vec::new(),
+        other => panic!("{other:?}"),
+    };
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    rename(&mut h, "country", "nation");
+    rename(&mut h, "nation", "land");
+    assert_eq!(renames(&h), [pair("country", "land")]);
+    rename(&mut h, "status", "country");
+    rename(&mut h, "land", "status");
+    assert_eq!(renames(&h), [pair("country", "status"), pair("status", "country")]);
+    assert_eq!((cell(&h, "status"), cell(&h, "country")), (country.clone(), status.clone()));
+    rename(&mut h, "country", "x");
+    rename(&mut h, "status", "country");
+    rename(&mut h, "x", "status");
+    assert_eq!(renames(&h), []);
+    assert_eq!((cell(&h, "country"), cell(&h, "status")), (country, status));
 }
 
 #[test]
@@ -1489,4 +1582,131 @@ fn cells_and_plans_copy_to_the_clipboard_and_queries_are_found_by_name() {
     h.act(Action::Filter);
     let screen = h.screen();
     assert!(screen.contains("amount > 100") && screen.contains("shipped"), "{screen}");
+}
+
+/// The workbench soak (issue 21): the real binary in tmux fed thousands of random keys —
+/// letters, digits, symbols, arrows, Enter, Tab, Backspace, control keys — with resizes
+/// and Esc storms, on copies of the sample data. No key may crash it (no crash report,
+/// no "internal error"); when a key quits it, it exits 0 with the terminal restored and
+/// starts again. `ASSAY_SOAK_KEYS` runs longer (`ASSAY_SOAK_SEED` picks the sequence).
+#[test]
+fn random_keys_never_crash_the_workbench() {
+    let total: usize = std::env::var("ASSAY_SOAK_KEYS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
+    let seed: u64 = std::env::var("ASSAY_SOAK_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(21);
+    let work = tempfile::tempdir().unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    for f in ["orders.csv", "customers.parquet"] {
+        std::fs::copy(root().join("sample-data").join(f), work.path().join(f)).unwrap();
+    }
+    let bin = env!("CARGO_BIN_EXE_assay");
+    let cmd = format!(
+        "cd {} && ASSAY_DATA_DIR={} ASSAY_CONFIG=/nonexistent NO_COLOR=1 {bin} orders.csv customers.parquet; \
+         echo ASSAY-EXITED-$?; sleep 600",
+        work.path().display(),
+        data_dir.path().display()
+    );
+    let tmux = Tmux::start("soak", 160, 48, &cmd);
+    let target = tmux.target.clone();
+    let report = || -> Option<String> {
+        let mut reports: Vec<_> = std::fs::read_dir(data_dir.path())
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("crash-"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        reports.sort_by_key(|e| e.file_name());
+        reports.first().map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+    };
+    let wait_for = |needle: &str| tmux.wait_for(needle, || format!("{:?}", report()));
+    let crashed = |s: &str, history: &[String]| {
+        let report = report();
+        if s.contains("internal error") || report.is_some() {
+            tmux.kill();
+            let last: Vec<&String> = history.iter().rev().take(40).collect();
+            panic!("the workbench crashed (seed {seed}); last keys, newest first: {last:?}\n{s}\n{report:?}");
+        }
+    };
+    wait_for("row 1 of 50,000");
+    const SPECIAL: &[&str] = &[
+        "Enter", "Escape", "Tab", "BTab", "BSpace", "Up", "Down", "Left", "Right", "PageUp", "PageDown",
+        "Home", "End", "Space", "C-e", "C-r", "C-x", "C-u", "C-d", "C-f", "C-b", "C-n", "C-p", "C-w", "C-a",
+        "C-k", "DC",
+    ];
+    let symbols = ":/?[]{}<>=!-+*.,_()%'\"@&|^~$`";
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut next = move |n: usize| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 33) % n as u64) as usize
+    };
+    let mut history: Vec<String> = Vec::new();
+    let (mut sent, mut restarts) = (0usize, 0usize);
+    while sent < total {
+        let mut batch: Vec<String> = Vec::new();
+        for _ in 0..20 {
+            let key = match next(10) {
+                // `q` quits from the grid: rarer, so the panels get explored.
+                0..=3 => match (b'a' + next(26) as u8) as char {
+                    'q' if next(5) != 0 => "j".to_string(),
+                    c => c.to_string(),
+                },
+                4 => ((b'A' + next(26) as u8) as char).to_string(),
+                5 => ((b'0' + next(10) as u8) as char).to_string(),
+                6 => symbols.chars().nth(next(symbols.chars().count())).unwrap().to_string(),
+                _ => SPECIAL[next(SPECIAL.len())].to_string(),
+            };
+            batch.push(key);
+        }
+        if next(15) == 0 {
+            batch.extend(std::iter::repeat_n("Escape".to_string(), 15));
+        }
+        sent += batch.len();
+        history.extend(batch.iter().cloned());
+        tmux.keys(&batch);
+        if next(12) == 0 {
+            let (w, h) = (40 + next(160), 8 + next(50));
+            tmux.run(&["resize-window", "-t", &target, "-x", &w.to_string(), "-y", &h.to_string()]);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        let s = tmux.screen();
+        crashed(&s, &history);
+        if let Some(code) = s.split("ASSAY-EXITED-").nth(1) {
+            // A key quit the workbench: it must have left cleanly; start it again.
+            let code = code.split_whitespace().next().unwrap_or("");
+            if code != "0" {
+                tmux.kill();
+                panic!(
+                    "the workbench exited {code} (seed {seed}); last keys: {:?}\n{s}",
+                    &history[history.len().saturating_sub(40)..]
+                );
+            }
+            assert!(!tmux.alternate(), "still on the alternate screen after quitting");
+            restarts += 1;
+            tmux.run(&["resize-window", "-t", &target, "-x", "160", "-y", "48"]);
+            tmux.run(&["respawn-pane", "-k", "-t", &target, &cmd]);
+            wait_for("row 1 of 50,000");
+        }
+    }
+    // Let the last keys' work finish, then quit from wherever it is.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    crashed(&tmux.screen(), &history);
+    for _ in 0..10 {
+        if tmux.screen().contains("ASSAY-EXITED-") {
+            break;
+        }
+        // One Esc at a time: Esc followed at once by another byte reads as Alt+that key.
+        for _ in 0..3 {
+            tmux.keys(&["Escape"]);
+            std::thread::sleep(std::time::Duration::from_millis(150));
+        }
+        tmux.keys(&["q"]);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let s = wait_for("ASSAY-EXITED-");
+    crashed(&s, &history);
+    let alt = tmux.alternate();
+    tmux.kill();
+    assert!(s.contains("ASSAY-EXITED-0"), "{s}");
+    assert!(!alt, "still on the alternate screen");
+    eprintln!("soak: {sent} keys, {restarts} restarts after a quit, seed {seed}");
 }
