@@ -97,17 +97,37 @@ fn new_grid() -> Grid {
     grid
 }
 
+/// The longest cell `--format table` shows whole, in characters.
+pub const MAX_CELL_CHARS: usize = 1000;
+
+/// `text` cut to [`MAX_CELL_CHARS`] with `…`, counting cuts in `cut`. A table is for
+/// reading: a cell of megabytes would cost the grid's layout time that grows with its
+/// square (24 s for a 10 MB field) and fill the scrollback.
+fn cut_cell(text: String, cut: &mut usize) -> String {
+    match text.char_indices().nth(MAX_CELL_CHARS) {
+        Some((end, _)) => {
+            *cut += 1;
+            format!("{}…", &text[..end])
+        }
+        None => text,
+    }
+}
+
 fn write_grid(out: &mut dyn Write, table: &Table, max_rows: usize) -> Result<()> {
     let mut grid = new_grid();
-    grid.set_header(
-        table.schema.fields().iter().map(|f| format!("{}\n{}", f.name(), short_type(f.data_type()))),
-    );
+    let mut cut = 0usize;
+    grid.set_header(table.schema.fields().iter().map(|f| {
+        format!("{}\n{}", cut_cell(f.name().clone(), &mut cut), short_type(f.data_type()))
+    }));
     let total = table.num_rows();
     let limit = if max_rows == 0 { total } else { max_rows.min(total) };
     let rows = cells(table, limit)?;
     let shown = rows.len();
     for row in rows {
-        grid.add_row(row.into_iter().map(|c| c.unwrap_or_else(|| "∅".to_string())));
+        grid.add_row(row.into_iter().map(|c| match c {
+            None => "∅".to_string(),
+            Some(text) => cut_cell(text, &mut cut),
+        }));
     }
     for (i, field) in table.schema.fields().iter().enumerate() {
         if field.data_type().is_numeric() {
@@ -117,6 +137,14 @@ fn write_grid(out: &mut dyn Write, table: &Table, max_rows: usize) -> Result<()>
         }
     }
     writeln!(out, "{grid}").map_err(write_error)?;
+    if cut > 0 {
+        let cells = if cut == 1 { "cell" } else { "cells" };
+        writeln!(
+            out,
+            "{cut} {cells} longer than {MAX_CELL_CHARS} characters cut short (…); --format csv or json writes them whole"
+        )
+        .map_err(write_error)?;
+    }
     let noun = if total == 1 { "row" } else { "rows" };
     if shown < total {
         writeln!(out, "{total} {noun} (first {shown} shown; --max-rows 0 shows all, --format csv writes all)")

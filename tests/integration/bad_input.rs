@@ -250,4 +250,13 @@ fn hostile_inputs_get_one_verdict_and_never_a_crash() {
     let out = String::from_utf8_lossy(&piped.stdout);
     assert!(piped.status.success(), "{}", String::from_utf8_lossy(&piped.stderr));
     assert_eq!(out, "20000\nid,name,amount\n0,name 0,0.5\n1,name 1,1.5\n");
+    // A cell of megabytes: the table shows its first 1000 characters and says so (the
+    // grid's layout took 24 s for 10 MB); CSV writes it whole.
+    let field = "é".repeat(3_000_000);
+    let wide = write(dir.path(), "wide.csv", format!("a,b\n1,{field}\n2,y\n").as_bytes());
+    let table = assay(&["head", &wide]).ok().to_string();
+    assert!(table.contains(&format!("{}…", "é".repeat(1000))) && !table.contains(&"é".repeat(1001)), "cut");
+    assert!(table.contains("1 cell longer than 1000 characters cut short (…)"), "{}", &table[table.len() - 300..]);
+    let csv = assay(&["head", &wide, "--format", "csv"]).ok().to_string();
+    assert_eq!(csv, format!("a,b\n1,{field}\n2,y\n"));
 }
