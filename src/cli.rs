@@ -412,10 +412,7 @@ fn query_text(query: Option<String>, file: Option<String>) -> Result<String> {
                 .map_err(|e| Error::input(format!("reading the query from standard input: {e}")))?;
             text
         }
-        (None, Some(f)) => std::fs::read_to_string(&f).map_err(|e| match e.kind() {
-            std::io::ErrorKind::InvalidData => Error::input(format!("{f}: the query file is not UTF-8 text")),
-            _ => crate::error::io_error(&f, &e),
-        })?,
+        (None, Some(f)) => crate::error::read_text(&f)?,
         (None, None) => return Err(Error::input("give a QUERY or --file FILE")),
     };
     // A file's trailing `;` ends its one statement.
@@ -533,7 +530,15 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             engine,
         } => {
             // The rules are read and checked before any data.
-            let rules = crate::quality::Rules::load(&rules)?;
+            let path = rules;
+            let rules = crate::quality::Rules::load(&path)?;
+            if rules.checks.is_empty() {
+                // A gate that checks nothing would pass any data.
+                return Err(Error::input(format!(
+                    "{path}: no checks: a rules file needs at least one [[checks]] entry \
+                     (`assay suggest DATA` writes a starting set)"
+                )));
+            }
             let mut specs = vec![(None, data)];
             specs.extend(table_specs(&tables));
             let ws = Workspace::open(&specs, &options).await?;
@@ -555,7 +560,15 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
                     return Err(Error::input("--valid and --quarantine name the same file"));
                 }
             }
-            let mut report = ws.check_on(ds, &[], &rules, engine.into(), outputs.is_some()).await?;
+            let mut report = ws.check_on(ds, &[], &rules, engine.into(), outputs.is_some()).await.map_err(
+                |e| match e {
+                    // A check naming what the data lacks: say which file holds it.
+                    Error::Input(m) if m.starts_with("check ") || m.starts_with("key: ") => {
+                        Error::Input(format!("{path}: {m}"))
+                    }
+                    e => e,
+                },
+            )?;
             // An error-severity failure writes no output at all (SPEC.md, gate).
             let blocked = report.failed_at(crate::quality::Severity::Error) > 0;
             if let (Some((v, q)), false) = (&outputs, blocked) {

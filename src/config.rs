@@ -51,8 +51,7 @@ impl Config {
     pub fn load() -> Result<Config> {
         let mut config = match Config::path() {
             Some(path) if path.exists() => {
-                let text =
-                    std::fs::read_to_string(&path).map_err(|e| crate::error::io_error(path.display(), &e))?;
+                let text = crate::error::read_text(&path)?;
                 Config::parse(&text, &path.display().to_string())?
             }
             _ => Config::default(),

@@ -49,6 +49,21 @@ impl Error {
 
 /// An I/O error on `path`: a missing file or a permission problem is the user's to fix
 /// (exit 2); anything else is a runtime failure (exit 3).
+/// A text file the user wrote (rules, recipe, query, config), read whole; bytes that are
+/// not UTF-8 are refused with their offset and line (exit 2).
+pub fn read_text(path: impl AsRef<std::path::Path>) -> Result<String> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|e| io_error(path.display(), &e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        Error::input(format!(
+            "{}: not UTF-8 text: invalid byte at offset {at} (line {line}); save the file as UTF-8",
+            path.display()
+        ))
+    })
+}
+
 pub fn io_error(path: impl std::fmt::Display, err: &std::io::Error) -> Error {
     use std::io::ErrorKind::*;
     match err.kind() {

@@ -79,9 +79,37 @@ fn read_csv_exports_in_chunks(command: &Option<cli::Command>) {
     assay::engine::polars::read_csv_in_chunks();
 }
 
+/// clap's usage error as one line: what is wrong, the values allowed or its tip, and
+/// where to read more.
+fn usage_error(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let what = lines.first().map(|l| l.trim_start_matches("error: ")).unwrap_or("bad arguments");
+    let mut out = what.to_string();
+    for l in &lines[1..] {
+        if let Some(v) = l.strip_prefix("[possible values: ") {
+            out.push_str(&format!(" (possible values: {})", v.trim_end_matches(']')));
+        } else if let Some(t) = l.strip_prefix("tip: ") {
+            out.push_str(&format!(" ({t})"));
+        } else if let Some(u) = l.strip_prefix("Usage: ") {
+            out.push_str(&format!("; usage: {u}"));
+        } else if !l.starts_with("For more information") {
+            out.push_str(&format!(" {l}"));
+        }
+    }
+    out
+}
+
 fn main() -> ExitCode {
     install_panic_hook();
-    let args = Cli::parse();
+    let args = match Cli::try_parse() {
+        Ok(args) => args,
+        // Help and version go to stdout as clap writes them.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            eprintln!("assay: {}", usage_error(&e.render().to_string()));
+            return ExitCode::from(2);
+        }
+    };
     read_csv_exports_in_chunks(&args.command);
     init_logging();
     assay::engine::polars::log_warnings();

@@ -116,9 +116,13 @@ fn cut_cell(text: String, cut: &mut usize) -> String {
 fn write_grid(out: &mut dyn Write, table: &Table, max_rows: usize) -> Result<()> {
     let mut grid = new_grid();
     let mut cut = 0usize;
-    grid.set_header(table.schema.fields().iter().map(|f| {
-        format!("{}\n{}", cut_cell(f.name().clone(), &mut cut), short_type(f.data_type()))
-    }));
+    grid.set_header(
+        table
+            .schema
+            .fields()
+            .iter()
+            .map(|f| format!("{}\n{}", cut_cell(f.name().clone(), &mut cut), short_type(f.data_type()))),
+    );
     let total = table.num_rows();
     let limit = if max_rows == 0 { total } else { max_rows.min(total) };
     let rows = cells(table, limit)?;

@@ -105,10 +105,20 @@ pub async fn register(ctx: &SessionContext, ds: &Dataset, schema: Option<SchemaR
     let mut config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options);
     config = match (schema, ds.format) {
         (Some(schema), Format::Csv(_) | Format::NdJson) => config.with_schema(schema),
-        _ => config
-            .infer_schema(&ctx.state())
-            .await
-            .map_err(|e| Error::input(format!("{}: {}", ds.spec, super::first_line(&e.to_string()))))?,
+        _ => config.infer_schema(&ctx.state()).await.map_err(|e| {
+            // A damaged local file is named with what is wrong with it.
+            let diagnosis = match (ds.format, &ds.location) {
+                (Format::Parquet, crate::source::Location::Local) => {
+                    ds.files.iter().find_map(|f| crate::source::file_diagnose::parquet(f))
+                }
+                (Format::Ipc, crate::source::Location::Local) => {
+                    ds.files.iter().find_map(|f| crate::source::file_diagnose::ipc(f))
+                }
+                _ => None,
+            };
+            let text = e.find_root().to_string().replace("Parquet error: Parquet error: ", "Parquet error: ");
+            Error::input(diagnosis.unwrap_or_else(|| format!("{}: {}", ds.spec, super::first_line(&text))))
+        })?,
     };
     let table = ListingTable::try_new(config).map_err(|e| Error::input(format!("{}: {e}", ds.spec)))?;
     ctx.register_table(ds.name.as_str(), Arc::new(table))

@@ -1045,11 +1045,20 @@ impl Workspace {
     }
 
     /// When an engine fails while reading, a precise diagnosis of the first malformed
-    /// local CSV file (line, byte offset) beats the engine's own words.
+    /// local CSV, NDJSON or Arrow file (line, byte offset) beats the engine's own words.
     fn diagnose(&self) -> Option<Error> {
         self.datasets.iter().find_map(|ds| match (ds.format, &ds.location) {
             (Format::Csv(dialect), Location::Local) => {
                 ds.files.iter().find_map(|f| csv_diagnose::diagnose(f, &dialect)).map(Error::Input)
+            }
+            (Format::NdJson, Location::Local) => {
+                ds.files.iter().find_map(|f| crate::source::file_diagnose::ndjson(f)).map(Error::Input)
+            }
+            (Format::Parquet, Location::Local) => {
+                ds.files.iter().find_map(|f| crate::source::file_diagnose::parquet(f)).map(Error::Input)
+            }
+            (Format::Ipc, Location::Local) => {
+                ds.files.iter().find_map(|f| crate::source::file_diagnose::ipc(f)).map(Error::Input)
             }
             _ => None,
         })
@@ -1091,6 +1100,11 @@ impl Workspace {
             }
             PolarsError::SQLInterface(m) | PolarsError::SQLSyntax(m) => {
                 sql_message(query, "polars", first_line(m))
+            }
+            // Rows of one file that disagree in type (an NDJSON line that is an array
+            // where the others are objects): the data's fault, said where.
+            PolarsError::SchemaMismatch(_) | PolarsError::ComputeError(_) if text.contains("supertype") => {
+                self.read_failure("polars", &text)
             }
             PolarsError::InvalidOperation(_)
             | PolarsError::SchemaMismatch(_)
@@ -1270,19 +1284,22 @@ fn unknown_column(query: Option<&str>, message: &str, engine: &str) -> Error {
     // polars: `unable to find column "x"; valid columns: [...]`
     // datafusion: `No field named x. Valid fields are t.a, t.b.`
     let name = if let Some(rest) = message.split("No field named ").nth(1) {
-        rest.split(['.', ' ']).find(|s| !s.is_empty()).unwrap_or(rest)
+        // `o.nope.` (qualified) or `nope.` at a sentence's end.
+        rest.split(' ').next().unwrap_or(rest).trim_end_matches('.')
     } else {
         message.split('"').nth(1).unwrap_or(message)
     }
-    .trim_matches(|c| c == '"' || c == '\'')
-    .to_string();
+    .split('.')
+    .map(|part| part.trim_matches(|c| c == '"' || c == '\''))
+    .collect::<Vec<_>>()
+    .join(".");
     let valid = message
         .split_once("alid fields are ")
         .or_else(|| message.split_once("alid columns: "))
         .map(|(_, v)| format!("; valid columns: {}", v.trim_end_matches('.')))
         .unwrap_or_default();
     let at = query
-        .and_then(|q| sql::locate(q, &name))
+        .and_then(|q| sql::locate(q, &name).or_else(|| sql::locate(q, name.rsplit('.').next()?)))
         .map(|(l, c)| format!(" at line {l}, column {c}"))
         .unwrap_or_default();
     let prefix = if query.is_some() { "SQL error" } else { "error" };

@@ -554,8 +554,8 @@ fn samples_in_one_pass(lf: &LazyFrame, wanted: &[Wanted]) -> PolarsResult<Vec<Ve
     numbered(read)
         .select(select)
         .filter(any)
-        .sink_batches(PlanCallback::Rust(SpecialEq::new(Arc::new(take))), true, None)?
-        .collect_with_engine(Engine::Streaming)?;
+        .sink_batches(PlanCallback::Rust(SpecialEq::new(Arc::new(take))), true, None)
+        .and_then(crate::engine::polars::streaming)?;
     let found =
         std::mem::take(&mut *found.lock().map_err(|_| polars_err!(ComputeError: "samples: poisoned"))?);
     Ok(found)

@@ -291,12 +291,14 @@ impl Context {
 impl Rules {
     /// Reads the rules file at `path`: TOML, or YAML when it ends in `.yaml` / `.yml`.
     pub fn load(path: &str) -> Result<Rules> {
-        let text = std::fs::read_to_string(path).map_err(|e| crate::error::io_error(path, &e))?;
-        if path.ends_with(".yaml") || path.ends_with(".yml") {
-            Rules::parse_yaml(&text, path)
+        let text = crate::error::read_text(path)?;
+        let rules = if path.ends_with(".yaml") || path.ends_with(".yml") {
+            Rules::parse_yaml(&text, path)?
         } else {
-            Rules::parse(&text, path)
-        }
+            Rules::parse(&text, path)?
+        };
+        rules.unique_ids(path)?;
+        Ok(rules)
     }
 
     /// Parses YAML rules (the same model); errors name `origin`, the line and the column.
@@ -311,6 +313,29 @@ impl Rules {
             check
                 .validate()
                 .map_err(|m| Error::input(format!("{origin}: check {} ({}): {m}", i + 1, check.id())))?;
+        }
+        Ok(())
+    }
+
+    /// Reports, samples, quarantine tags and history know a check by its id: a file
+    /// (rules or recipe) naming two checks alike is refused.
+    pub(crate) fn unique_ids(&self, origin: &str) -> Result<()> {
+        for (i, check) in self.checks.iter().enumerate() {
+            if let Some(first) = self.checks[..i].iter().position(|c| c.id() == check.id()) {
+                let how = if check.common().id.is_some() {
+                    "give each check its own `id`"
+                } else if check == &self.checks[first] {
+                    "it repeats that check: remove one"
+                } else {
+                    "give one of them an `id`"
+                };
+                return Err(Error::input(format!(
+                    "{origin}: check {} has the id `{}` of check {}: {how}",
+                    i + 1,
+                    check.id(),
+                    first + 1
+                )));
+            }
         }
         Ok(())
     }
@@ -345,6 +370,17 @@ impl Rules {
             }
         }
         for check in &self.checks {
+            if let Check::Expression(a) = check {
+                let known: Vec<&str> = schema.iter_names().map(|n| n.as_str()).collect();
+                if let Some(name) = crate::transform::unknown_column_in(&a.sql, &known) {
+                    return Err(Error::input(format!(
+                        "check {}: no column `{name}` in `{}` (columns: {})",
+                        check.id(),
+                        a.sql,
+                        known.join(", ")
+                    )));
+                }
+            }
             for column in check.columns() {
                 let Some(dtype) = schema.get(column.as_str()) else {
                     let known: Vec<&str> = schema.iter_names().map(|n| n.as_str()).collect();
@@ -396,8 +432,51 @@ pub fn key(k: &str) -> String {
 pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
     toml::from_str(text).map_err(|e| {
         let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-        Error::input(format!("{origin}:{line}:{col}: {}", e.message().trim()))
+        Error::input(format!("{origin}:{line}:{col}: {}", plain(e.message().trim())))
     })
+}
+
+/// A parser's message in the words of a rules or recipe file, not of the Rust types
+/// behind it.
+pub(crate) fn plain(message: &str) -> String {
+    const ONE_KEY: &str = "an entry of a list of checks or steps has one key, its type \
+                           (e.g. `not_null = { column = \"amount\" }`), with its arguments inside";
+    if message.contains("wanted exactly 1 element") || message.contains("expected map with a single key") {
+        return ONE_KEY.to_string();
+    }
+    if message.contains("untagged enum MaxFailures") {
+        return "max_failures is a count (10) or a percentage in quotes (\"0.5%\")".to_string();
+    }
+    let mut m = message.to_string();
+    for (from, to) in [
+        ("expected struct Rules", "expected a rules file (`[[checks]]` entries)"),
+        ("expected struct Recipe", "expected a recipe"),
+        ("expected a sequence", "expected a list"),
+        ("expected a map", "expected a table"),
+    ] {
+        m = m.replace(from, to);
+    }
+    // Any other `struct Name` or `enum Name` is a table or a choice to the user.
+    let words: Vec<&str> = m.split(' ').collect();
+    let mut out = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        match (words[i], words.get(i + 1)) {
+            ("struct", Some(name)) if name.starts_with(|c: char| c.is_ascii_uppercase()) => {
+                out.push("a table");
+                i += 2;
+            }
+            ("enum", Some(name)) if name.starts_with(|c: char| c.is_ascii_uppercase()) => {
+                out.push("one of the names allowed");
+                i += 2;
+            }
+            (w, _) => {
+                out.push(w);
+                i += 1;
+            }
+        }
+    }
+    out.join(" ")
 }
 
 /// `T` from YAML text, each enum (a check type) a one-key map as in TOML (not a YAML
@@ -409,7 +488,7 @@ pub(crate) fn from_yaml<T: serde::de::DeserializeOwned>(text: &str, origin: &str
         let message = e.to_string();
         // The message repeats the position at its end; keep the words.
         let message = message.split(" at line ").next().unwrap_or(&message).trim().to_string();
-        Error::input(format!("{origin}:{line}:{col}: {message}"))
+        Error::input(format!("{origin}:{line}:{col}: {}", plain(&message)))
     })
 }
 
@@ -631,12 +710,25 @@ impl Check {
             parse_percent(t)?;
         }
         match self {
-            Check::Regex(a) => regex::Regex::new(&a.pattern).map(|_| ()).map_err(|e| format!("pattern: {e}")),
+            Check::Regex(a) => regex::Regex::new(&a.pattern).map(|_| ()).map_err(|e| {
+                // The regex crate draws a caret under the pattern over several lines.
+                let text = e.to_string();
+                let why = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(&text);
+                format!("pattern `{}`: {}", a.pattern, why.trim().trim_start_matches("error: "))
+            }),
             Check::Compare(a) if !["<", "<=", ">", ">=", "=", "!=", "<>"].contains(&a.op.as_str()) => {
                 Err(format!("op `{}` is not one of < <= > >= = !=", a.op))
             }
             Check::Expression(a) => crate::transform::check_expression(&a.sql).map_err(|e| e.to_string()),
             Check::Unique(a) if a.columns.is_empty() => Err("columns is empty".into()),
+            Check::Schema(a) => a.columns.iter().try_for_each(|(name, want)| match want.as_str() {
+                Some(t) if known_type(t) => Ok(()),
+                Some(t) => Err(format!(
+                    "column `{name}`: unknown type `{t}` (use int, float, number, string, bool, date, \
+                     datetime, or a Polars type name such as i64, f64, str, datetime[μs])"
+                )),
+                None => Err(format!("column `{name}`: the type is a name in quotes, such as \"int\"")),
+            }),
             Check::Freshness(a) => parse_age(&a.max_age).map(|_| ()),
             Check::ForeignKey(a) => reference(&a.references).map(|_| ()),
             Check::Sql(a) => crate::engine::sql::parse(&a.query).map(|_| ()).map_err(|e| e.to_string()),
@@ -909,6 +1001,36 @@ pub fn schema_problems(a: &SchemaArgs, schema: &Schema) -> Vec<String> {
         }
     }
     problems
+}
+
+/// A type name a `schema` check understands: a family, or a Polars type's display name.
+fn known_type(want: &str) -> bool {
+    const FAMILIES: &[&str] = &[
+        "int",
+        "integer",
+        "float",
+        "double",
+        "number",
+        "numeric",
+        "string",
+        "str",
+        "text",
+        "utf8",
+        "bool",
+        "boolean",
+        "date",
+        "datetime",
+        "timestamp",
+    ];
+    const POLARS: &[&str] = &[
+        "i8", "i16", "i32", "i64", "i128", "u8", "u16", "u32", "u64", "u128", "f16", "f32", "f64", "binary",
+        "time", "null", "cat", "object",
+    ];
+    const NESTED: &[&str] = &["datetime[", "duration[", "decimal[", "list[", "array[", "struct[", "enum"];
+    let want = want.to_ascii_lowercase();
+    FAMILIES.contains(&want.as_str())
+        || POLARS.contains(&want.as_str())
+        || (NESTED.iter().any(|p| want.starts_with(p)) && (want.ends_with(']') || want == "enum"))
 }
 
 fn type_matches(dtype: &DataType, want: &str) -> bool {

@@ -387,7 +387,7 @@ const TOP_LEVEL: [&str; 10] =
 /// Reads and validates the recipe at `path` (TOML, or YAML for `.yaml`/`.yml`) with
 /// `sets` applied. Nothing is read but the file.
 pub fn load(path: &str, sets: &[(String, String)]) -> Result<Loaded> {
-    let text = std::fs::read_to_string(path).map_err(|e| crate::error::io_error(path, &e))?;
+    let text = crate::error::read_text(path)?;
     parse(&text, path, sets)
 }
 
@@ -714,6 +714,7 @@ fn validate(recipe: &Recipe, text: &str, origin: &str) -> Result<Vec<Planned>> {
         checks: recipe.checks.clone(),
     };
     rules.validate(origin)?;
+    rules.unique_ids(origin)?;
     for (name, output) in &recipe.outputs {
         let at = loc.at(text.find(&format!("[outputs.{name}]")).or_else(|| text.find(&format!("{name}:"))));
         let targets = [&output.path, &output.sqlite, &output.postgres].iter().filter(|t| t.is_some()).count();

@@ -266,8 +266,30 @@ impl Drop for Scratch {
 }
 
 fn polars_failed(at: &str, e: polars::prelude::PolarsError) -> Error {
+    use polars::prelude::PolarsError;
+    let mut e = e;
+    while let PolarsError::Context { error, .. } | PolarsError::ExprContext { error, .. } = e {
+        e = *error;
+    }
     let text = e.to_string();
     let line = crate::engine::first_line(&text);
+    if let PolarsError::ColumnNotFound(_) | PolarsError::SchemaFieldNotFound(_) = e {
+        // `unable to find column "x"; valid columns: [...]` or `"x" not found`
+        let name = line.split('"').nth(1).unwrap_or(line);
+        let valid = line
+            .split_once("valid columns: ")
+            .map(|(_, v)| {
+                let names: Vec<&str> = v
+                    .trim_matches(['[', ']'])
+                    .split(", ")
+                    .map(|n| n.trim_matches('"'))
+                    .filter(|n| !n.starts_with("__assay"))
+                    .collect();
+                format!(" (columns: {})", names.join(", "))
+            })
+            .unwrap_or_default();
+        return Error::input(format!("{at}: no column `{name}`{valid}"));
+    }
     match e {
         polars::prelude::PolarsError::ColumnNotFound(_)
         | polars::prelude::PolarsError::SchemaFieldNotFound(_)
@@ -764,7 +786,10 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
         None
     } else if let Some(ds) = &built.dataset {
         ws.add(ds.clone())?;
-        let mut r = ws.check_on(ds, &[], &rules, EngineKind::DataFusion, false).await?;
+        let mut r = ws
+            .check_on(ds, &[], &rules, EngineKind::DataFusion, false)
+            .await
+            .map_err(|e| relabel(e, &loaded.origin))?;
         r.table = loaded.main_source().to_string();
         Some(r)
     } else {
@@ -772,7 +797,11 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
             (built.result.clone(), rules.clone(), sources.clone(), main.name.clone());
         // A quarantine that follows reuses the unique checks' duplicated keys.
         let keep = destinations.iter().any(|o| o.2 == Rows::Quarantine);
-        Some(blocking(move || crate::quality::run_keeping(&name, lf, &rules, &sources, keep)).await?)
+        Some(
+            blocking(move || crate::quality::run_keeping(&name, lf, &rules, &sources, keep))
+                .await
+                .map_err(|e| relabel(e, &loaded.origin))?,
+        )
     };
     let rows_in = match &report {
         Some(r) => r.rows,

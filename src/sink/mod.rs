@@ -30,6 +30,27 @@ pub fn check_destination(dest: &str, inputs: &[String], overwrite: bool) -> Resu
 
 /// Refuses `dest` when it exists (unless `overwrite`) or is one of `inputs`.
 pub fn check_overwrite(dest: &str, inputs: &[String], overwrite: bool) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    if let Ok(meta) = std::fs::metadata(dest) {
+        let kind = meta.file_type();
+        // A pipe, a terminal or a device (`/dev/stdout`, `>(…)`): an output is built
+        // under a hidden name beside it and renamed over it, which would replace the
+        // device node itself.
+        if kind.is_fifo() || kind.is_socket() || kind.is_char_device() || kind.is_block_device() {
+            return Err(Error::input(format!(
+                "{dest}: a pipe or a device, not a file: an output is written whole under a hidden \
+                 name and renamed when complete; write to a file (or stream rows with \
+                 `assay sql \"SELECT * FROM t\" -t DATA --format csv`)"
+            )));
+        }
+        if kind.is_dir() && !overwrite {
+            return Err(Error::input(format!(
+                "{dest}: already exists, a folder (give --overwrite to replace a partitioned \
+                 output, or name a file inside it, e.g. {}/out.parquet)",
+                dest.trim_end_matches('/')
+            )));
+        }
+    }
     let target = std::fs::canonicalize(dest).ok();
     if let Some(target) = &target {
         if inputs.iter().filter_map(|i| std::fs::canonicalize(i).ok()).any(|i| &i == target) {
@@ -46,6 +67,12 @@ pub fn check_overwrite(dest: &str, inputs: &[String], overwrite: bool) -> Result
 
 /// The format an output path's extension names.
 pub fn output_format(dest: &str) -> Result<Format> {
+    if Path::new(dest).is_dir() {
+        return Err(Error::input(format!(
+            "{dest}: is a folder: name the output file inside it (e.g. {}/out.parquet)",
+            dest.trim_end_matches('/')
+        )));
+    }
     Format::from_extension(dest).ok_or_else(|| {
         Error::input(format!("{dest}: unknown output format (use .parquet, .csv, .tsv, .ndjson or .arrow)"))
     })
@@ -208,7 +235,7 @@ pub fn sink_to(lf: LazyFrame, temp: &Path, format: Format) -> Result<u64> {
 /// `sink_to` with writer options.
 pub fn sink_with(lf: LazyFrame, temp: &Path, format: Format, write: &WriteOptions) -> Result<u64> {
     let failed = |e: PolarsError| Error::runtime(format!("writing {}: {e}", temp.display()));
-    file_sink(lf, temp, format, write)?.collect_with_engine(Engine::Streaming).map_err(failed)?;
+    crate::engine::polars::streaming(file_sink(lf, temp, format, write)?).map_err(failed)?;
     count_written(temp, format, write)
 }
 
@@ -241,8 +268,10 @@ pub fn sink_all(jobs: Vec<SinkJob>) -> Result<Vec<u64>> {
         flags.get_or_insert(sink.get_current_optimizations());
         plans.push(sink.logical_plan);
     }
-    LazyFrame::collect_all_with_engine(plans, Engine::Streaming, flags.unwrap_or_default())
-        .map_err(failed)?;
+    crate::engine::polars::verified(&jobs[0].0, || {
+        LazyFrame::collect_all_with_engine(plans, Engine::Streaming, flags.unwrap_or_default())
+    })
+    .map_err(failed)?;
     jobs.iter().map(|(_, temp, format, write)| count_written(temp, *format, write)).collect()
 }
 
@@ -326,7 +355,7 @@ pub fn sink_partitioned(
     };
     let args = UnifiedSinkArgs { sync_on_close: sync_on_close::SyncOnCloseType::All, ..Default::default() };
     lf.sink(target, file_format(format, write)?, args)
-        .and_then(|lf| lf.collect_with_engine(Engine::Streaming))
+        .and_then(crate::engine::polars::streaming)
         .map_err(failed)?;
     let mut rows = 0;
     let mut folders = vec![temp.to_path_buf()];

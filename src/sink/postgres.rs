@@ -781,7 +781,7 @@ impl Session {
             };
             let streamed = lf
                 .sink_batches(PlanCallback::Rust(SpecialEq::new(Arc::new(send))), true, None)
-                .and_then(|lf| lf.collect_with_engine(Engine::Streaming));
+                .and_then(crate::engine::polars::streaming);
             let written = writer
                 .join()
                 .map_err(|_| Error::runtime(format!("{at}: the writer failed (a bug in assay)")))?;

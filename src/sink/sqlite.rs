@@ -238,8 +238,17 @@ impl Drop for Session {
     }
 }
 
+/// SQLite's own word for a folder where a database should be is "disk I/O error".
+fn not_a_folder(db: &str) -> Result<()> {
+    if Path::new(db).is_dir() {
+        return Err(Error::input(format!("{db}: is a folder, not a SQLite database file")));
+    }
+    Ok(())
+}
+
 /// Opens an existing database for a load, in WAL mode.
 fn open(db: &str) -> Result<Connection> {
+    not_a_folder(db)?;
     let conn = Connection::open(db).map_err(|e| Error::input(format!("{db}: {e}")))?;
     let empty = std::fs::metadata(db).is_ok_and(|m| m.len() == 0);
     settings(&conn, empty, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
@@ -309,6 +318,7 @@ pub fn table_exists(db: &str, table: &str) -> Result<bool> {
     if !Path::new(db).exists() {
         return Ok(false);
     }
+    not_a_folder(db)?;
     let conn = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| Error::input(format!("{db}: {e}")))?;
     existing(&conn, table).map(|c| !c.is_empty()).map_err(|e| Error::input(format!("{db}: {e}")))
@@ -351,7 +361,7 @@ fn load_with(conn: Connection, lf: LazyFrame, target: &Target) -> (Option<Connec
     };
     let streamed = lf
         .sink_batches(PlanCallback::Rust(SpecialEq::new(Arc::new(send))), true, None)
-        .and_then(|lf| lf.collect_with_engine(Engine::Streaming));
+        .and_then(crate::engine::polars::streaming);
     // A writer that panicked dropped its connection: SQLite rolled the transaction back.
     let Ok((conn, written)) = writer.join() else {
         return (None, Err(failed(target, "the writer failed (a bug in assay); nothing was loaded")));
@@ -908,6 +918,7 @@ pub fn read_to_parquet(url: &str, out: &Path) -> Result<(String, u64)> {
     if !Path::new(&db).exists() {
         return Err(Error::input(format!("{db}: no such file or directory")));
     }
+    not_a_folder(&db)?;
     let conn = Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| Error::input(format!("{db}: {e}")))?;
     let bad = |e: rusqlite::Error| Error::input(format!("{url}: {e}"));

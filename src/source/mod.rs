@@ -5,6 +5,7 @@
 pub mod browse;
 pub mod csv_count;
 pub mod csv_diagnose;
+pub mod file_diagnose;
 pub mod s3;
 
 use std::path::Path;
@@ -165,6 +166,15 @@ impl Dataset {
             if let Some(problem) = csv_diagnose::diagnose_prefix(first, &prefix, &dialect, whole) {
                 return Err(Error::input(problem));
             }
+            // A quoted field still open where the sniffed bytes end may never close: the
+            // first rows an engine reads would then swallow the file. Rare in good data
+            // (a field longer than 64 KiB): check the file whole then.
+            if !whole && matches!(location, Location::Local) && csv_count::ends_in_quotes(&prefix, &dialect) {
+                csv_count::verify(first, &dialect)?;
+            }
+        }
+        if matches!(location, Location::Local) && files.len() > 1 {
+            same_columns(spec, &files, format)?;
         }
         let name = match name {
             Some(n) => table_identifier(n),
@@ -320,6 +330,57 @@ fn path_string(path: &Path) -> Result<String> {
     path.to_str()
         .map(str::to_string)
         .ok_or_else(|| Error::input(format!("{}: path is not valid UTF-8", path.display())))
+}
+
+/// The files of one local dataset (a glob or a folder) must share their columns: the
+/// engines would fail mid-read ("schema lengths differ") or fill columns with nulls. A
+/// CSV file's header line and a Parquet file's footer are read, nothing else.
+fn same_columns(spec: &str, files: &[String], format: Format) -> Result<()> {
+    let columns = |file: &str| -> Result<Option<String>> {
+        Ok(match format {
+            Format::Csv(d) if d.has_header => {
+                use std::io::{BufRead, Read};
+                let f = std::fs::File::open(file).map_err(|e| io_error(file, &e))?;
+                let mut line = Vec::new();
+                std::io::BufReader::new(f.take(SNIFF_BYTES as u64))
+                    .read_until(b'\n', &mut line)
+                    .map_err(|e| io_error(file, &e))?;
+                let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&line);
+                let text = String::from_utf8_lossy(line);
+                Some(text.trim_end_matches(['\n', '\r']).to_string())
+            }
+            Format::Parquet => {
+                use polars::prelude::SerReader;
+                let f = std::fs::File::open(file).map_err(|e| io_error(file, &e))?;
+                let schema = polars::prelude::ParquetReader::new(f)
+                    .schema()
+                    .map_err(|e| Error::input(format!("{file}: not a readable Parquet file: {e}")))?;
+                Some(
+                    schema.iter().map(|(n, f)| format!("{n} {:?}", f.dtype())).collect::<Vec<_>>().join(", "),
+                )
+            }
+            _ => None,
+        })
+    };
+    let Some(want) = columns(&files[0])? else { return Ok(()) };
+    for file in &files[1..] {
+        let Some(got) = columns(file)? else { continue };
+        // A header-only or empty file of a CSV dataset has no rows to disagree with.
+        if got != want && !(got.is_empty() && matches!(format, Format::Csv(_))) {
+            let cut = |s: &str| match s.char_indices().nth(200) {
+                Some((i, _)) => format!("{}…", &s[..i]),
+                None => s.to_string(),
+            };
+            return Err(Error::input(format!(
+                "{spec}: {file} has columns `{}` where {} has `{}`: the files of one dataset must \
+                 share their columns (open them as separate tables, or narrow the pattern)",
+                cut(&got),
+                files[0],
+                cut(&want)
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn read_local_prefix(path: &str) -> Result<Vec<u8>> {

@@ -860,9 +860,60 @@ pub fn check_expression(sql: &str) -> Result<()> {
     Ok(())
 }
 
+/// The first column an SQL expression names that `known` lacks, as the user wrote it
+/// (a quoted name must match exactly, a bare one may differ in case), so a rule or a step
+/// naming a column that is not there is refused before any engine plans it.
+pub fn unknown_column_in(sql: &str, known: &[&str]) -> Option<String> {
+    use datafusion::sql::sqlparser::ast::{visit_expressions, Expr as SqlExpr, Ident};
+    use std::ops::ControlFlow;
+    let expr = Parser::new(&GenericDialect {}).try_with_sql(sql).ok()?.parse_expr().ok()?;
+    let missing = |id: &Ident| {
+        let found = if id.quote_style.is_some() {
+            known.contains(&id.value.as_str())
+        } else {
+            known.iter().any(|k| k.eq_ignore_ascii_case(&id.value))
+        };
+        (!found).then(|| id.value.clone())
+    };
+    let flow = visit_expressions(&expr, |e| {
+        let name = match e {
+            SqlExpr::Identifier(id) => missing(id),
+            // `t.col` or a struct field: the first part names the column or the table.
+            SqlExpr::CompoundIdentifier(parts) if parts.len() == 2 => missing(&parts[1])
+                .filter(|_| missing(&parts[0]).is_some())
+                .map(|_| parts.iter().map(|p| p.value.as_str()).collect::<Vec<_>>().join(".")),
+            _ => None,
+        };
+        match name {
+            Some(n) => ControlFlow::Break(n),
+            None => ControlFlow::Continue(()),
+        }
+    });
+    match flow {
+        ControlFlow::Break(n) => Some(n),
+        ControlFlow::Continue(()) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_columns_in_expressions_are_named() {
+        let known = ["amount", "Status", "price"];
+        assert_eq!(unknown_column_in("amount > 1 AND status = 'x'", &known), None);
+        assert_eq!(unknown_column_in("\"Status\" = 'x' AND upper(amount) > 0", &known), None);
+        assert_eq!(unknown_column_in("amount > nope + 1", &known).as_deref(), Some("nope"));
+        assert_eq!(unknown_column_in("\"status\" = 'x'", &known).as_deref(), Some("status"));
+        assert_eq!(unknown_column_in("CASE WHEN price > 0 THEN amout END", &known).as_deref(), Some("amout"));
+        assert_eq!(unknown_column_in("t.nope = 1", &known).as_deref(), Some("t.nope"));
+        assert_eq!(
+            unknown_column_in("x IN (1, 2) OR CURRENT_DATE > DATE '2024-01-01'", &known).as_deref(),
+            Some("x")
+        );
+        assert_eq!(unknown_column_in("((", &known), None);
+    }
 
     #[test]
     fn steps_print_as_one_query() {

@@ -256,7 +256,11 @@ fn hostile_inputs_get_one_verdict_and_never_a_crash() {
     let wide = write(dir.path(), "wide.csv", format!("a,b\n1,{field}\n2,y\n").as_bytes());
     let table = assay(&["head", &wide]).ok().to_string();
     assert!(table.contains(&format!("{}…", "é".repeat(1000))) && !table.contains(&"é".repeat(1001)), "cut");
-    assert!(table.contains("1 cell longer than 1000 characters cut short (…)"), "{}", &table[table.len() - 300..]);
+    assert!(
+        table.contains("1 cell longer than 1000 characters cut short (…)"),
+        "{}",
+        &table[table.len() - 300..]
+    );
     let csv = assay(&["head", &wide, "--format", "csv"]).ok().to_string();
     assert_eq!(csv, format!("a,b\n1,{field}\n2,y\n"));
 }

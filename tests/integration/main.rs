@@ -4,6 +4,7 @@ mod bad_input;
 mod bridge;
 mod checks;
 mod common;
+mod corpus;
 mod differential;
 mod formats;
 mod postgres;

@@ -1,0 +1,146 @@
+//! When an engine fails on an NDJSON, Arrow IPC or Parquet file, find what is wrong with the file
+//! itself and say where, in place of the engine's own words ("ExpectedObjectKey at
+//! character 8", "out-of-spec: InvalidFooter").
+
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+
+/// The first line of a local NDJSON file that is not one JSON object, with its line and
+/// column; `None` when every line is (or the file cannot be read: the engine's error
+/// stands then).
+pub fn ndjson(path: &str) -> Option<String> {
+    let mut reader = BufReader::with_capacity(1 << 20, std::fs::File::open(path).ok()?);
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    let mut offset = 0u64;
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line).ok()?;
+        if n == 0 {
+            return None;
+        }
+        number += 1;
+        let start = offset;
+        offset += n as u64;
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(_)) => {}
+            Ok(other) => {
+                let kind = match other {
+                    serde_json::Value::Array(_) => "an array",
+                    serde_json::Value::String(_) => "a string",
+                    serde_json::Value::Number(_) => "a number",
+                    serde_json::Value::Bool(_) => "a boolean",
+                    _ => "null",
+                };
+                return Some(format!(
+                    "{path}: line {number} (byte offset {start}): {kind} where NDJSON needs one JSON object per line"
+                ));
+            }
+            Err(e) => {
+                let what = e.to_string();
+                let what = what.split(" at line ").next().unwrap_or(&what).to_string();
+                let what = match std::str::from_utf8(text) {
+                    Err(_) => "not UTF-8 text".to_string(),
+                    Ok(_) => what,
+                };
+                return Some(format!(
+                    "{path}: line {number}, column {} (byte offset {start}): invalid JSON: {what}",
+                    e.column()
+                ));
+            }
+        }
+    }
+}
+
+/// What is wrong with a local Arrow IPC file's frame: the magic bytes that open and
+/// close a complete file.
+pub fn ipc(path: &str) -> Option<String> {
+    const MAGIC: &[u8; 6] = b"ARROW1";
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let mut head = [0u8; 6];
+    if len < 12 || file.read_exact(&mut head).is_err() {
+        return Some(format!("{path}: not an Arrow IPC file: {len} bytes, too short to hold one"));
+    }
+    if &head != MAGIC {
+        // An IPC stream (no file magic) is read by neither engine's file reader.
+        return Some(format!(
+            "{path}: not an Arrow IPC file (it does not start with ARROW1; an IPC stream must be written as a file)"
+        ));
+    }
+    let mut tail = [0u8; 6];
+    file.seek(SeekFrom::End(-6)).ok()?;
+    file.read_exact(&mut tail).ok()?;
+    if &tail != MAGIC {
+        return Some(format!(
+            "{path}: the Arrow IPC file is incomplete ({len} bytes, no footer at its end): \
+             it was cut short while written or copied"
+        ));
+    }
+    None
+}
+
+/// What is wrong with a local Parquet file's frame: `PAR1` at both ends, and a footer
+/// that fits in the file.
+pub fn parquet(path: &str) -> Option<String> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let mut head = [0u8; 4];
+    if len < 12 || file.read_exact(&mut head).is_err() {
+        return Some(format!("{path}: not a Parquet file: {len} bytes, too short to hold one"));
+    }
+    if &head != b"PAR1" {
+        return Some(format!("{path}: not a Parquet file (it does not start with PAR1)"));
+    }
+    let mut tail = [0u8; 8];
+    file.seek(SeekFrom::End(-8)).ok()?;
+    file.read_exact(&mut tail).ok()?;
+    if &tail[4..] != b"PAR1" {
+        return Some(format!(
+            "{path}: the Parquet file is incomplete ({len} bytes, no footer at its end): \
+             it was cut short while written or copied"
+        ));
+    }
+    let footer = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as u64;
+    if footer + 12 > len {
+        return Some(format!(
+            "{path}: the Parquet file is damaged: its footer claims {footer} bytes of a {len}-byte file"
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_lines_and_cut_files_are_located() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.ndjson");
+        std::fs::write(&p, "{\"a\":1}\n\n{\"a\": 2}\r\n{\"a\": 3,,}\n").unwrap();
+        let p = p.to_str().unwrap();
+        let m = ndjson(p).unwrap();
+        assert!(m.contains("line 4, column 9 (byte offset 19): invalid JSON: key must be a string"), "{m}");
+        std::fs::write(p, "{\"a\":1}\n[1]\n").unwrap();
+        assert!(ndjson(p).unwrap().contains("line 2 (byte offset 8): an array where NDJSON"));
+        std::fs::write(p, "{\"a\":1}\n{\"a\":2}\n").unwrap();
+        assert_eq!(ndjson(p), None);
+        let a = dir.path().join("x.arrow");
+        std::fs::write(&a, b"ARROW1\0\0 some bytes, no end").unwrap();
+        assert!(ipc(a.to_str().unwrap()).unwrap().contains("incomplete"));
+        std::fs::write(&a, b"ARROW1\0\0 some bytes ARROW1").unwrap();
+        assert_eq!(ipc(a.to_str().unwrap()), None);
+        let q = dir.path().join("x.parquet");
+        std::fs::write(&q, b"PAR1 some pages, cut").unwrap();
+        assert!(parquet(q.to_str().unwrap()).unwrap().contains("incomplete (20 bytes"));
+        std::fs::write(&q, b"PAR1garbage\xff\0\0\0PAR1").unwrap();
+        assert!(parquet(q.to_str().unwrap())
+            .unwrap()
+            .contains("its footer claims 255 bytes of a 19-byte file"));
+    }
+}
