@@ -42,28 +42,88 @@ pub fn ends_in_quotes(prefix: &[u8], dialect: &CsvDialect) -> bool {
     counter.in_quotes
 }
 
-/// Local CSV files found well-formed whole in this process (every row's fields, quotes
-/// closed, UTF-8), by path, size and modification time.
+/// Local CSV files found well-formed whole, by canonical path, size, modification time
+/// (to the nanosecond) and inode: in this process, and remembered across runs in
+/// `verified-csv.txt` in the data dir (a file changed in any of those is checked again).
 static VERIFIED: std::sync::Mutex<Option<std::collections::HashSet<String>>> = std::sync::Mutex::new(None);
 
-fn version(path: &str) -> String {
-    let stamp = std::fs::metadata(path).ok().map(|m| (m.len(), m.modified().ok()));
-    format!("{path}:{stamp:?}")
+/// The most versions `verified-csv.txt` keeps before it starts afresh.
+const REMEMBERED: usize = 10_000;
+
+fn version(path: &str) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let real = std::fs::canonicalize(path).ok()?;
+    let m = std::fs::metadata(&real).ok()?;
+    Some(format!("{}\t{}\t{}.{}\t{}", real.display(), m.len(), m.mtime(), m.mtime_nsec(), m.ino()))
+}
+
+fn remembered() -> Option<std::path::PathBuf> {
+    crate::config::data_dir().map(|d| d.join("verified-csv.txt"))
+}
+
+fn with_verified<T>(f: impl FnOnce(&mut std::collections::HashSet<String>) -> T) -> T {
+    let mut guard = VERIFIED.lock().unwrap_or_else(|e| e.into_inner());
+    let set = guard.get_or_insert_with(|| {
+        remembered()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .map(|text| text.lines().map(str::to_string).collect())
+            .unwrap_or_default()
+    });
+    f(set)
 }
 
 /// Whether this version of `path` was already found well-formed.
 pub fn is_verified(path: &str) -> bool {
-    let key = version(path);
-    VERIFIED.lock().unwrap_or_else(|e| e.into_inner()).as_ref().is_some_and(|s| s.contains(&key))
+    version(path).is_some_and(|key| with_verified(|set| set.contains(&key)))
 }
 
-/// Checks `path` whole once per version (a pass of `index_rows`, 0.32 s per GB), so that
-/// what an engine reads without checking — a row with fewer fields, which Polars fills
-/// with nulls; a count, which reads no field — gets the verdict every command gives.
-pub fn verify(path: &str, dialect: &CsvDialect) -> Result<()> {
-    if !is_verified(path) {
-        index_rows(path, dialect, None)?;
+fn mark_verified(path: &str) {
+    let Some(key) = version(path) else { return };
+    let new = with_verified(|set| set.insert(key.clone()).then_some(set.len()));
+    let (Some(len), Some(file)) = (new, remembered()) else { return };
+    use std::io::Write;
+    let _ = std::fs::create_dir_all(file.parent().unwrap_or(std::path::Path::new(".")));
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true);
+    if len > REMEMBERED {
+        options.write(true).truncate(true);
+    } else {
+        options.append(true);
     }
+    // One short line in append mode: processes writing at once do not interleave.
+    if let Ok(mut f) = options.open(&file) {
+        let _ = f.write_all(format!("{key}\n").as_bytes());
+    }
+}
+
+/// Checks `path` whole once per version (0.45 s of one core per GB: every row's field
+/// count, quotes closed, UTF-8), so that what an engine reads without checking — a row
+/// with fewer fields, which Polars fills with nulls; a count, which reads no field —
+/// gets the verdict every command gives. One thread: it runs beside an engine that
+/// keeps the other cores busy.
+pub fn verify(path: &str, dialect: &CsvDialect) -> Result<()> {
+    if is_verified(path) {
+        return Ok(());
+    }
+    let mut file = std::fs::File::open(path).map_err(|e| io_error(path, &e))?;
+    let mut fields = Counter::new(dialect);
+    let mut text = Utf8Check::default();
+    let mut buf = vec![0u8; 4 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| io_error(path, &e))?;
+        if n == 0 {
+            break;
+        }
+        fields.feed(&buf[..n], |_, _| true);
+        text.feed(&buf[..n]);
+    }
+    fields.finish();
+    if fields.suspect() || !text.finish() {
+        if let Some(problem) = super::csv_diagnose::diagnose(path, dialect) {
+            return Err(Error::input(problem));
+        }
+    }
+    mark_verified(path);
     Ok(())
 }
 
@@ -133,11 +193,7 @@ pub fn index_rows(path: &str, dialect: &CsvDialect, progress: Option<&Progress>)
             return Err(Error::input(problem));
         }
     }
-    VERIFIED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_or_insert_with(Default::default)
-        .insert(version(path));
+    mark_verified(path);
     let rows = records.saturating_sub(header);
     // A checkpoint at the very end of the file starts no row.
     offsets.truncate(rows.div_ceil(EVERY) as usize);

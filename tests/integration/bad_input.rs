@@ -250,6 +250,16 @@ fn hostile_inputs_get_one_verdict_and_never_a_crash() {
     let out = String::from_utf8_lossy(&piped.stdout);
     assert!(piped.status.success(), "{}", String::from_utf8_lossy(&piped.stderr));
     assert_eq!(out, "20000\nid,name,amount\n0,name 0,0.5\n1,name 1,1.5\n");
+    // The whole-file check is remembered per file version (data dir): a file changed
+    // after it passed is checked again.
+    let later = write(dir.path(), "later.csv", text.as_bytes());
+    let sum = ["sql", "SELECT sum(amount) AS s FROM later", "-t"];
+    assay(&[&sum[..], &[later.as_str()]].concat()).ok();
+    let mut changed = text.clone().into_bytes();
+    let at = changed.len() - 10;
+    changed.splice(at..at, b",extra".iter().copied());
+    std::fs::write(&later, &changed).unwrap();
+    assay(&[&sum[..], &[later.as_str()]].concat()).fails(2, &["later.csv", "ragged row"]);
     // A cell of megabytes: the table shows its first 1000 characters and says so (the
     // grid's layout took 24 s for 10 MB); CSV writes it whole.
     let field = "é".repeat(3_000_000);
