@@ -6,6 +6,8 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod error;
+#[cfg(test)]
+mod fuzz;
 pub mod generate;
 pub mod output;
 pub mod profile;

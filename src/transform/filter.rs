@@ -233,35 +233,76 @@ impl Group {
             .try_with_sql(sql)
             .and_then(|mut p| p.parse_expr())
             .map_err(|e| Error::input(format!("filter `{sql}`: {e}")))?;
-        Ok(match node(&expr, kind_of) {
+        Ok(match node(&expr, kind_of, sql) {
             Node::Group(g) => g,
             other => Group { combine: Combine::All, items: vec![other] },
         })
     }
 }
 
+/// The text of `expr` as the user wrote it in `src`, when its span says where and that
+/// text reads back as the same expression; else the parser's rendering (which writes some
+/// literals, such as `N'…'` holding quotes, in a form it does not read back the same).
+fn source_text(expr: &Expr, src: &str) -> String {
+    use datafusion::sql::sqlparser::ast::Spanned;
+    let rendered = expr.to_string();
+    let span = expr.span();
+    let offset = |line: u64, column: u64| -> Option<usize> {
+        let start =
+            src.split_inclusive('\n').take(line.checked_sub(1)? as usize).map(str::len).sum::<usize>();
+        let rest = src.get(start..)?;
+        let col =
+            rest.char_indices().nth(column.checked_sub(1)? as usize).map(|(i, _)| i).unwrap_or(rest.len());
+        Some(start + col)
+    };
+    let text = offset(span.start.line, span.start.column)
+        .zip(offset(span.end.line, span.end.column))
+        .and_then(|(a, b)| src.get(a..b))
+        .map(str::trim);
+    match text {
+        Some(t) if !t.is_empty() => {
+            let same = Parser::new(&GenericDialect {})
+                .try_with_sql(t)
+                .and_then(|mut p| p.parse_expr())
+                .is_ok_and(|again| again.to_string() == rendered);
+            if same {
+                t.to_string()
+            } else {
+                rendered
+            }
+        }
+        _ => rendered,
+    }
+}
+
 /// An expression as a builder node (an SQL node when the builder cannot show it).
-fn node(expr: &Expr, kind_of: &dyn Fn(&str) -> Option<Kind>) -> Node {
+fn node(expr: &Expr, kind_of: &dyn Fn(&str) -> Option<Kind>, src: &str) -> Node {
     if let Expr::Nested(inner) = expr {
-        return node(inner, kind_of);
+        return node(inner, kind_of, src);
     }
     if let Expr::BinaryOp { op: op @ (BinaryOperator::And | BinaryOperator::Or), .. } = expr {
         let combine = if *op == BinaryOperator::And { Combine::All } else { Combine::Any };
         let mut items = Vec::new();
-        flatten(expr, op, kind_of, &mut items);
+        flatten(expr, op, kind_of, src, &mut items);
         return Node::Group(Group { combine, items });
     }
-    condition(expr, kind_of).map(Node::Condition).unwrap_or_else(|| Node::Sql(expr.to_string()))
+    condition(expr, kind_of).map(Node::Condition).unwrap_or_else(|| Node::Sql(source_text(expr, src)))
 }
 
 /// The operands of a chain of the same AND/OR, as nodes, left to right.
-fn flatten(expr: &Expr, op: &BinaryOperator, kind_of: &dyn Fn(&str) -> Option<Kind>, out: &mut Vec<Node>) {
+fn flatten(
+    expr: &Expr,
+    op: &BinaryOperator,
+    kind_of: &dyn Fn(&str) -> Option<Kind>,
+    src: &str,
+    out: &mut Vec<Node>,
+) {
     match expr {
         Expr::BinaryOp { left, op: o, right } if o == op => {
-            flatten(left, op, kind_of, out);
-            flatten(right, op, kind_of, out);
+            flatten(left, op, kind_of, src, out);
+            flatten(right, op, kind_of, src, out);
         }
-        other => out.push(node(other, kind_of)),
+        other => out.push(node(other, kind_of, src)),
     }
 }
 
