@@ -40,6 +40,15 @@ impl Error {
         }
     }
 
+    /// The same error with its message rewritten by `f`.
+    pub fn map_message(self, f: impl FnOnce(&str) -> String) -> Error {
+        match self {
+            Error::Input(m) => Error::Input(f(&m)),
+            Error::Runtime(m) => Error::Runtime(f(&m)),
+            Error::ChecksFailed(m) => Error::ChecksFailed(f(&m)),
+        }
+    }
+
     pub fn message(&self) -> &str {
         match self {
             Error::Input(m) | Error::Runtime(m) | Error::ChecksFailed(m) => m,
@@ -72,6 +81,7 @@ pub fn io_error(path: impl std::fmt::Display, err: &std::io::Error) -> Error {
         IsADirectory => Error::input(format!("{path}: is a directory")),
         ReadOnlyFilesystem => Error::input(format!("{path}: read-only file system")),
         StorageFull => Error::runtime(format!("{path}: no space left on the device")),
+        FileTooLarge => Error::runtime(format!("{path}: file too large (the file size limit, `ulimit -f`)")),
         _ => Error::runtime(format!("{path}: {err}")),
     }
 }

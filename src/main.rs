@@ -101,6 +101,12 @@ fn usage_error(text: &str) -> String {
 
 fn main() -> ExitCode {
     install_panic_hook();
+    // A write past the file size limit (`ulimit -f`) fails with an error to report,
+    // the partial output removed, instead of the signal killing assay mid-write.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let args = match Cli::try_parse() {
         Ok(args) => args,
         // Help and version go to stdout as clap writes them.

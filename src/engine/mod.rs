@@ -506,6 +506,8 @@ impl Workspace {
         let view = self.view_of(ds, steps);
         blocking(move || work(view().map_err(|e| Error::runtime(e.to_string()))?)).await?.map_err(|e| match e
         {
+            // An output's failure (a full disk) is not the input's.
+            Error::Runtime(m) if m.starts_with("writing ") => Error::Runtime(m),
             Error::Runtime(m) => self.read_failure("polars", &m),
             other => other,
         })

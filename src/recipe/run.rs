@@ -896,7 +896,17 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
         }
         if !jobs.is_empty() {
             stages.start(&format!("writing {}", together.join(", ")));
-            let rows = blocking(move || crate::sink::sink_all(jobs)).await?;
+            // Errors name the outputs, not where they are staged (`/proc/self/fd/N`).
+            let staged: Vec<(String, String)> = pending_files
+                .iter()
+                .filter_map(|(i, p)| match &destinations[*i].1 {
+                    Destination::File { path, .. } => Some((p.temp().display().to_string(), path.clone())),
+                    _ => None,
+                })
+                .collect();
+            let rows = blocking(move || crate::sink::sink_all(jobs)).await.map_err(|e| {
+                e.map_message(|m| staged.iter().fold(m.to_string(), |m, (temp, path)| m.replace(temp, path)))
+            })?;
             for ((i, pending), rows) in pending_files.iter().zip(rows) {
                 let (name, destination, kind) = &destinations[*i];
                 if let Destination::File { path, format, .. } = destination {

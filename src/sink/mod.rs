@@ -234,7 +234,7 @@ pub fn sink_to(lf: LazyFrame, temp: &Path, format: Format) -> Result<u64> {
 
 /// `sink_to` with writer options.
 pub fn sink_with(lf: LazyFrame, temp: &Path, format: Format, write: &WriteOptions) -> Result<u64> {
-    let failed = |e: PolarsError| Error::runtime(format!("writing {}: {e}", temp.display()));
+    let failed = |e: PolarsError| write_failed(&temp.display().to_string(), &e);
     crate::engine::polars::streaming(file_sink(lf, temp, format, write)?).map_err(failed)?;
     count_written(temp, format, write)
 }
@@ -244,7 +244,7 @@ fn file_sink(lf: LazyFrame, temp: &Path, format: Format, write: &WriteOptions) -
     let target = SinkDestination::File { target: SinkTarget::Path(PlRefPath::new(temp.to_string_lossy())) };
     let args = UnifiedSinkArgs { sync_on_close: sync_on_close::SyncOnCloseType::All, ..Default::default() };
     lf.sink(target, file_format(format, write)?, args)
-        .map_err(|e| Error::runtime(format!("writing {}: {e}", temp.display())))
+        .map_err(|e| write_failed(&temp.display().to_string(), &e))
 }
 
 /// One file `sink_all` writes: the plan, the path written, its format and options.
@@ -260,7 +260,7 @@ pub fn sink_all(jobs: Vec<SinkJob>) -> Result<Vec<u64>> {
         return Ok(vec![sink_with(lf, &temp, format, &write)?]);
     }
     let shown: Vec<String> = jobs.iter().map(|j| j.1.display().to_string()).collect();
-    let failed = |e: PolarsError| Error::runtime(format!("writing {}: {e}", shown.join(", ")));
+    let failed = |e: PolarsError| write_failed(&shown.join(", "), &e);
     let mut plans = Vec::with_capacity(jobs.len());
     let mut flags = None;
     for (lf, temp, format, write) in &jobs {
@@ -332,7 +332,7 @@ pub fn sink_partitioned(
     keys: &[String],
 ) -> Result<u64> {
     let shown = temp.display().to_string();
-    let failed = |e: PolarsError| Error::runtime(format!("writing {shown}: {e}"));
+    let failed = |e: PolarsError| write_failed(&shown, &e);
     let mut lf = lf;
     let schema = lf.collect_schema().map_err(failed)?;
     for k in keys {
@@ -551,7 +551,7 @@ fn file_format(format: Format, write: &WriteOptions) -> Result<FileWriteFormat> 
 /// not what was meant.
 fn count_written(file: &Path, format: Format, write: &WriteOptions) -> Result<u64> {
     let shown = file.display().to_string();
-    let failed = |e: PolarsError| Error::runtime(format!("writing {shown}: {e}"));
+    let failed = |e: PolarsError| write_failed(&shown, &e);
     let csv = write.csv.clone().unwrap_or_default();
     let header = csv.header.unwrap_or(true);
     let path = PlRefPath::new(shown.as_str());
@@ -577,6 +577,21 @@ fn count_written(file: &Path, format: Format, write: &WriteOptions) -> Result<u6
     n.ok_or_else(|| Error::runtime(format!("writing {shown}: could not count the rows written")))
 }
 
+/// A writer's failure on `shown`, in words: a full disk and the file size limit are
+/// named; "writing …" marks it as the output's failure, not the input's.
+fn write_failed(shown: &str, e: &PolarsError) -> Error {
+    let text = e.to_string();
+    let lower = text.to_lowercase();
+    let why = if lower.contains("file too large") || lower.contains("os error 27") {
+        "file too large (the file size limit, `ulimit -f`, was reached)".to_string()
+    } else if lower.contains("no space left") || lower.contains("os error 28") {
+        "no space left on the device".to_string()
+    } else {
+        crate::engine::first_line(&text).to_string()
+    };
+    Error::runtime(format!("writing {shown}: {why}"))
+}
+
 /// Writes `text` to `dest` atomically (a rules file saved from the workbench).
 pub fn write_text(text: &str, dest: &str) -> Result<()> {
     write_atomic(dest, |temp| {
@@ -590,7 +605,10 @@ pub fn write_text(text: &str, dest: &str) -> Result<()> {
 /// error the temporary file is removed and `dest` is as it was.
 pub fn write_atomic(dest: &str, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let stage = Staged::new(dest)?;
-    write(stage.temp())?;
+    // The staged file's name (`/proc/self/fd/N`, or a hidden one) means nothing to the
+    // user: errors name the destination.
+    let temp = stage.temp().display().to_string();
+    write(stage.temp()).map_err(|e| e.map_message(|m| m.replace(&temp, dest)))?;
     stage.commit()
 }
 

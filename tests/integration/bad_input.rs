@@ -274,3 +274,50 @@ fn hostile_inputs_get_one_verdict_and_never_a_crash() {
     let csv = assay(&["head", &wide, "--format", "csv"]).ok().to_string();
     assert_eq!(csv, format!("a,b\n1,{field}\n2,y\n"));
 }
+
+/// Fault injection (issue 21): a write that hits the file size limit mid-export (as a
+/// full disk would) fails with one line naming the destination and exit 3, leaves no
+/// partial file, and an output it was replacing stays as it was.
+#[test]
+fn a_write_that_cannot_finish_leaves_the_old_output_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let orders = sample("orders.csv");
+    let limited = |args: &str| {
+        let out = std::process::Command::new("bash")
+            .args(["-c", &format!("ulimit -f 64 && exec {} {args}", env!("CARGO_BIN_EXE_assay"))])
+            .current_dir(dir.path())
+            .env("ASSAY_DATA_DIR", dir.path().join("data"))
+            .output()
+            .unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    for ext in ["csv", "parquet", "ndjson"] {
+        let dest = format!("out.{ext}");
+        std::fs::write(dir.path().join(&dest), b"the previous output\n").unwrap();
+        limited(&format!("export {orders} --to {dest} --overwrite")).fails(3, &[&dest, "file too large"]);
+        assert_eq!(std::fs::read(dir.path().join(&dest)).unwrap(), b"the previous output\n");
+    }
+    let recipe = write(
+        dir.path(),
+        "r.recipe.toml",
+        format!("[sources.orders]\npath = \"{orders}\"\n[[checks]]\nnot_null = {{ column = \"order_id\" }}\n[outputs.o]\npath = \"rout.csv\"\n")
+            .as_bytes(),
+    );
+    let run = limited(&format!("run {recipe}"));
+    let last = run.stderr.lines().last().unwrap_or("").to_string();
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        last.contains("rout.csv") && last.contains("file too large") && !last.contains("/proc/"),
+        "{last}"
+    );
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("rout") || n.contains("partial"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
