@@ -348,7 +348,11 @@ pub fn verified<T>(lf: &LazyFrame, run: impl FnOnce() -> PolarsResult<T>) -> Pol
             scope.spawn(|| files.iter().try_for_each(|(f, d)| crate::source::csv_count::verify(f, d)));
         let result = run();
         match checker.join() {
-            Ok(Err(e)) => Err(polars_err!(ComputeError: "{}", e.to_string())),
+            // An I/O error of kind InvalidData: the file's fault, told apart from a
+            // writer's failure by whoever runs the plan (`sink::write_failed`).
+            Ok(Err(e)) => {
+                Err(PolarsError::from(std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())))
+            }
             _ => result,
         }
     })

@@ -580,6 +580,12 @@ fn count_written(file: &Path, format: Format, write: &WriteOptions) -> Result<u6
 /// A writer's failure on `shown`, in words: a full disk and the file size limit are
 /// named; "writing …" marks it as the output's failure, not the input's.
 fn write_failed(shown: &str, e: &PolarsError) -> Error {
+    // The input found malformed while it was read (`engine::polars::verified`).
+    if let PolarsError::IO { error, .. } = e {
+        if error.kind() == ErrorKind::InvalidData {
+            return Error::input(error.to_string());
+        }
+    }
     let text = e.to_string();
     let lower = text.to_lowercase();
     let why = if lower.contains("file too large") || lower.contains("os error 27") {
