@@ -295,3 +295,71 @@ fn exports_upload_to_s3_in_parts_read_back_equal_and_never_half_written() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(std::fs::read(&object).unwrap(), before);
 }
+
+/// The secrets sweep (issue 21): runs that use an S3 secret key and a database password —
+/// reads, a failed read, an export, a recipe with its manifest, a check report, a load
+/// to an unreachable server — with debug logging on; neither secret may appear in any
+/// output, message, manifest, report, log or crash report.
+#[test]
+fn secrets_never_reach_logs_reports_manifests_or_messages() {
+    let s = server();
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let data_dir_s = data_dir.display().to_string();
+    const PASSWORD: &str = "pg-Pa55word-never-shown";
+    let mut env = creds();
+    env.push(("AWS_ENDPOINT_URL", s.endpoint.as_str()));
+    env.push(("ASSAY_DATA_DIR", data_dir_s.as_str()));
+    env.push(("ASSAY_LOG", "debug"));
+    let manifest = dir.path().join("manifest.json").display().to_string();
+    let report = dir.path().join("report.xml").display().to_string();
+    let out = dir.path().join("out.parquet").display().to_string();
+    let recipe = write(
+        dir.path(),
+        "r.recipe.toml",
+        format!(
+            "[sources.orders]\npath = \"s3://lake/orders.csv\"\n[[checks]]\nnot_null = {{ column = \"order_id\" }}\n\
+             [outputs.o]\npath = {out:?}\n"
+        )
+        .as_bytes(),
+    );
+    let rules = sample("orders.rules.toml");
+    let pg = format!("postgres://alice:{PASSWORD}@127.0.0.1:1/db?table=t");
+    let runs = [
+        assay_env(&["count", "s3://lake/orders.csv"], &env),
+        assay_env(&["head", "s3://lake/nope.csv"], &env),
+        assay_env(&["export", &sample("customers.parquet"), "--to", "s3://lake/secrets/c.parquet"], &env),
+        assay_env(&["run", &recipe, "--manifest", &manifest], &env),
+        assay_env(&["check", "s3://lake/orders.csv", "--rules", &rules, "--format", "junit"], &env),
+        assay_env(&["export", &sample("orders.csv"), "--to", &pg], &env),
+        assay_env(&["head", &pg], &env),
+        assay_env(
+            &["head", "postgres://bob@127.0.0.1:1/db?table=t"],
+            &[&env[..], &[("PGPASSWORD", PASSWORD)]].concat(),
+        ),
+    ];
+    assert_eq!(runs[0].code, 0, "{}", runs[0].stderr);
+    assert_eq!(runs[3].code, 0, "{}", runs[3].stderr);
+    let _ = std::fs::write(&report, &runs[4].stdout);
+    let mut texts: Vec<(String, String)> = runs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| {
+            [(format!("run {i} stdout"), r.stdout.clone()), (format!("run {i} stderr"), r.stderr.clone())]
+        })
+        .collect();
+    let mut files = vec![std::path::PathBuf::from(&manifest), std::path::PathBuf::from(&report)];
+    files.extend(std::fs::read_dir(&data_dir).unwrap().map(|e| e.unwrap().path()));
+    assert!(files.iter().any(|f| f.ends_with("assay.log")), "no log written: {files:?}");
+    for f in files {
+        texts.push((
+            f.display().to_string(),
+            String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned(),
+        ));
+    }
+    for (what, text) in &texts {
+        for secret in [SECRET, PASSWORD] {
+            assert!(!text.contains(secret), "{secret} in {what}:\n{text}");
+        }
+    }
+}
