@@ -7,6 +7,7 @@
 //! Frames are written by Polars' streaming sinks, so outputs larger than memory take
 //! bounded memory. Database loads are in `sqlite` and `postgres`.
 
+pub mod pg_tls;
 pub mod postgres;
 pub mod s3;
 pub mod sqlite;

@@ -15,8 +15,8 @@
 //!
 //! The password is never in a recipe: `PGPASSWORD`, else `~/.pgpass` (or `PGPASSFILE`),
 //! as libpq reads them; `PGHOST`, `PGPORT`, `PGUSER` and `PGDATABASE` fill what the URL
-//! leaves out. Connections are not encrypted (`sslmode=require` is refused): use a local
-//! server, a Unix socket or an SSH tunnel.
+//! leaves out. TLS as libpq's `sslmode` has it (`sink::pg_tls`): `disable`, `prefer`
+//! (the default), `require`, `verify-ca`, `verify-full`, with `sslrootcert=FILE`.
 
 use std::path::Path;
 use std::sync::{mpsc, Arc};
@@ -26,6 +26,7 @@ use futures::{SinkExt, StreamExt};
 use polars::prelude::*;
 use tokio_postgres::{Client, Config, NoTls};
 
+use super::pg_tls::{self, Verify};
 use crate::error::{Error, Result};
 use crate::recipe::LoadMode;
 
@@ -99,15 +100,45 @@ fn decode(v: &str) -> String {
 /// The connection settings of a `postgres://` URL (without our parameters), completed
 /// from the environment and the password file.
 pub fn connect_config(url: &str) -> Result<(Config, String)> {
+    // tokio-postgres knows `disable|prefer|require`: the verifying modes and the root
+    // certificate are assay's (`pg_tls`), carried to `connect` in `TLS_SETTINGS`.
+    let (url, tls) = split_params(url, &["sslmode", "sslrootcert"]);
+    let mode = tls.iter().rev().find(|(k, _)| k == "sslmode").map(|(_, v)| v.clone());
+    let root = tls.iter().rev().find(|(k, _)| k == "sslrootcert").map(|(_, v)| v.clone());
+    let url = url.as_str();
     let mut config: Config = url
         .parse()
         .map_err(|e| Error::input(format!("{}: not a Postgres URL: {e}", crate::recipe::redact(url))))?;
-    if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
-        return Err(Error::input(format!(
-            "{}: sslmode=require: assay's Postgres connections are not encrypted (use a local server, a Unix socket or an SSH tunnel)",
-            crate::recipe::redact(url)
-        )));
-    }
+    use tokio_postgres::config::SslMode;
+    let verify = match mode.as_deref().unwrap_or("prefer") {
+        "disable" => {
+            config.ssl_mode(SslMode::Disable);
+            None
+        }
+        "allow" | "prefer" => {
+            config.ssl_mode(SslMode::Prefer);
+            Some(Verify::Nothing)
+        }
+        "require" if root.is_none() => {
+            config.ssl_mode(SslMode::Require);
+            Some(Verify::Nothing)
+        }
+        // libpq: `require` with a root certificate checks it as verify-ca does.
+        "require" | "verify-ca" => {
+            config.ssl_mode(SslMode::Require);
+            Some(Verify::Authority)
+        }
+        "verify-full" => {
+            config.ssl_mode(SslMode::Require);
+            Some(Verify::Full)
+        }
+        other => {
+            return Err(Error::input(format!(
+                "{}: sslmode={other}: expected disable, prefer, require, verify-ca or verify-full",
+                crate::recipe::redact(url)
+            )))
+        }
+    };
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     if config.get_hosts().is_empty() {
         config.host(env("PGHOST").unwrap_or_else(|| "localhost".into()));
@@ -140,8 +171,17 @@ pub fn connect_config(url: &str) -> Result<(Config, String)> {
             config.password(pw);
         }
     }
-    Ok((config, format!("postgres://{user}@{host}:{port}/{db}")))
+    let server = format!("postgres://{user}@{host}:{port}/{db}");
+    let tls = verify.map(|v| pg_tls::client_config(v, root.as_deref())).transpose()?;
+    TLS_SETTINGS.lock().unwrap_or_else(|e| e.into_inner()).insert(server.clone(), tls);
+    Ok((config, server))
 }
+
+/// The TLS configuration of each server `connect_config` prepared, by its shown name
+/// (`None`: `sslmode=disable`).
+static TLS_SETTINGS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, Option<Arc<rustls::ClientConfig>>>>,
+> = std::sync::LazyLock::new(Default::default);
 
 /// The password for a connection from `PGPASSFILE` or `~/.pgpass` (libpq's format:
 /// `host:port:database:user:password`, `*` matches anything, `\:` and `\\` escape). Like
@@ -268,7 +308,22 @@ fn failed(at: &str, e: &tokio_postgres::Error) -> Error {
 /// Connects on the current tokio runtime (from a blocking thread); the connection runs as
 /// a task until the client is dropped.
 fn connect(config: &Config, server: &str, handle: &tokio::runtime::Handle) -> Result<Client> {
-    let (client, connection) = handle.block_on(config.connect(NoTls)).map_err(|e| {
+    let tls = TLS_SETTINGS.lock().unwrap_or_else(|e| e.into_inner()).get(server).cloned().flatten();
+    let connected = match tls {
+        Some(tls) => handle.block_on(config.connect(pg_tls::Tls(tls))).map(|(client, connection)| {
+            handle.spawn(async move {
+                let _ = connection.await;
+            });
+            client
+        }),
+        None => handle.block_on(config.connect(NoTls)).map(|(client, connection)| {
+            handle.spawn(async move {
+                let _ = connection.await;
+            });
+            client
+        }),
+    };
+    connected.map_err(|e| {
         let m = pg_message(&e);
         let hint = if m.contains("password authentication failed") || m.contains("password missing") {
             " (the password comes from PGPASSWORD or ~/.pgpass, mode 0600)"
@@ -279,11 +334,7 @@ fn connect(config: &Config, server: &str, handle: &tokio::runtime::Handle) -> Re
             ""
         };
         Error::runtime(format!("{server}: cannot connect{hint}: {m}"))
-    })?;
-    handle.spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(client)
+    })
 }
 
 fn runtime() -> Result<tokio::runtime::Handle> {

@@ -90,9 +90,76 @@ impl Server {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
+        // TLS on, with a certificate for 127.0.0.1 from a CA the test makes (ca.pem):
+        // every test's connection is encrypted (sslmode=prefer, the default), and
+        // `tls_modes_encrypt_and_check_the_server_as_libpq_does` checks the others.
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl").args(args).current_dir(dir.path()).output().expect("openssl");
+            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=assay test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]);
+        std::fs::write(dir.path().join("ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+            .unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "ext",
+        ]);
+        for f in ["server.key", "server.crt"] {
+            let path = dir.path().join(f);
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+            if root {
+                let (uid, gid) = user_ids("postgres");
+                let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+                assert_eq!(unsafe { libc::chown(c.as_ptr(), uid, gid) }, 0);
+            }
+        }
         let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off",
-            dir.path().display()
+            "-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off \
+             -c ssl=on -c ssl_cert_file={dir}/server.crt -c ssl_key_file={dir}/server.key",
+            dir = dir.path().display()
         );
         run(
             "pg_ctl",
@@ -228,14 +295,14 @@ fn postgres_credentials_unreachable_servers_and_kills_are_clear() {
     std::fs::set_permissions(&pgpass, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let said = assay_env(&["export", &orders, "--to", &url], &[("HOME", home_env)]).ok().to_string();
     assert_eq!(said.trim(), format!("50000 rows loaded into {url}"));
-    // A port nothing listens on; sslmode=require (not supported) before any work.
+    // A port nothing listens on; an sslmode libpq does not have, before any work.
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
     pg(&["export", &orders, "--to", &format!("postgres://assay@127.0.0.1:{closed}/postgres?table=t")])
         .fails(3, &["unreachable"]);
-    pg(&["export", &orders, "--to", &server.url("?table=t&sslmode=require")]).fails(2, &["sslmode=require"]);
+    pg(&["export", &orders, "--to", &server.url("?table=t&sslmode=always")]).fails(2, &["sslmode=always"]);
     pg(&["schema", &server.url("?table=missing")]).fails(2, &["missing"]);
 
     // SIGKILL mid-load: the table is as it was.
@@ -296,4 +363,44 @@ path = "{out}"
     let run = assay_env(&["run", &path, "--manifest", &manifest], &[("PG_SECRET", PASSWORD)]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(pg_rows(&server.url("?table=big_orders"), "SELECT COUNT(*) AS n FROM t")[0]["n"], loaded);
+}
+
+/// TLS as libpq's sslmode has it, against the test server (TLS on, a certificate for
+/// 127.0.0.1 from the test's CA): the server's `pg_stat_ssl` says whether the session is
+/// encrypted; the verifying modes accept the right CA and host and refuse the others.
+#[test]
+fn tls_modes_encrypt_and_check_the_server_as_libpq_does() {
+    let s = Server::start();
+    let ca = s.dir.path().join("ca.pem").display().to_string();
+    let ssl = |rest: &str| {
+        let q = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+        let url = format!("{}&query={}", rest, q.replace(' ', "%20"));
+        pg(&["head", &url, "--format", "csv"])
+    };
+    let base = |host: &str, params: &str| format!("postgres://assay@{host}:{}/postgres?{params}", s.port);
+    for (params, encrypted) in [
+        ("sslmode=disable", "false"),
+        ("sslmode=prefer", "true"),
+        ("sslmode=require", "true"),
+        (&*format!("sslmode=verify-ca&sslrootcert={ca}"), "true"),
+        (&*format!("sslmode=verify-full&sslrootcert={ca}"), "true"),
+        (&*format!("sslmode=require&sslrootcert={ca}"), "true"),
+    ] {
+        let out = ssl(&base("127.0.0.1", params));
+        assert_eq!(out.ok().lines().nth(1), Some(encrypted), "{params}");
+    }
+    // verify-ca does not check the name; verify-full does.
+    assert_eq!(
+        ssl(&base("localhost", &format!("sslmode=verify-ca&sslrootcert={ca}"))).ok().lines().nth(1),
+        Some("true")
+    );
+    ssl(&base("localhost", &format!("sslmode=verify-full&sslrootcert={ca}")))
+        .fails(3, &["cannot connect", "localhost"]);
+    // A certificate from an authority not trusted: the system's roots do not know the CA.
+    ssl(&base("127.0.0.1", "sslmode=verify-full")).fails(3, &["cannot connect"]);
+    let other = s.dir.path().join("server.crt").display().to_string();
+    ssl(&base("127.0.0.1", &format!("sslmode=verify-ca&sslrootcert={other}"))).fails(3, &["cannot connect"]);
+    ssl(&base("127.0.0.1", "sslmode=sometimes")).fails(2, &["sslmode=sometimes", "verify-full"]);
+    ssl(&base("127.0.0.1", "sslmode=verify-full&sslrootcert=/nonexistent.pem"))
+        .fails(2, &["/nonexistent.pem"]);
 }
