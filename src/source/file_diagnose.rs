@@ -56,6 +56,45 @@ pub fn ndjson(path: &str) -> Option<String> {
     }
 }
 
+/// The most levels of arrays and objects a JSON value may nest: deeper, a reader that
+/// recurses per level would overflow its stack (a crash, not an error).
+pub const MAX_JSON_DEPTH: usize = 512;
+
+/// Where JSON text `bytes` (the first bytes of `path`) nests deeper than
+/// [`MAX_JSON_DEPTH`], as a message naming the line.
+pub fn too_deep(path: &str, bytes: &[u8]) -> Option<String> {
+    let (mut depth, mut line, mut in_string, mut escaped) = (0usize, 1u64, false, false);
+    for &b in bytes {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return Some(format!(
+                        "{path}: line {line}: JSON nests more than {MAX_JSON_DEPTH} levels of arrays and objects"
+                    ));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'\n' => {
+                line += 1;
+                depth = 0;
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// What is wrong with a local Arrow IPC file's frame: the magic bytes that open and
 /// close a complete file.
 pub fn ipc(path: &str) -> Option<String> {
@@ -130,6 +169,10 @@ mod tests {
         assert!(ndjson(p).unwrap().contains("line 2 (byte offset 8): an array where NDJSON"));
         std::fs::write(p, "{\"a\":1}\n{\"a\":2}\n").unwrap();
         assert_eq!(ndjson(p), None);
+        let deep =
+            format!("{{\"a\": 1}}\n{{\"b\": \"[[[\", \"a\": {}{}}}\n", "[".repeat(600), "]".repeat(600));
+        assert!(too_deep("x", deep.as_bytes()).unwrap().contains("line 2: JSON nests more than 512"));
+        assert_eq!(too_deep("x", b"{\"a\": [[1]], \"s\": \"[[[[\\\"[[\"}\n"), None);
         let a = dir.path().join("x.arrow");
         std::fs::write(&a, b"ARROW1\0\0 some bytes, no end").unwrap();
         assert!(ipc(a.to_str().unwrap()).unwrap().contains("incomplete"));

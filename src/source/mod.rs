@@ -173,6 +173,11 @@ impl Dataset {
                 csv_count::verify(first, &dialect)?;
             }
         }
+        if format == Format::NdJson {
+            if let Some(problem) = file_diagnose::too_deep(first, &prefix) {
+                return Err(Error::input(problem));
+            }
+        }
         if matches!(location, Location::Local) && files.len() > 1 {
             same_columns(spec, &files, format)?;
         }

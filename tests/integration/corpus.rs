@@ -202,6 +202,18 @@ fn data_cases(dir: &Path, cases: &mut Vec<Case>) {
         }
     }
 
+    // Nesting deep enough to overflow a recursive reader's stack.
+    let deep = format!("{{\"a\": {}{}}}\n", "[".repeat(100_000), "]".repeat(100_000));
+    let path = write(dir, "deep.ndjson", deep.as_bytes());
+    for command in ["count", "head", "profile", "schema"] {
+        cases.push(case(
+            format!("deep.ndjson {command}"),
+            &[command, &path],
+            2,
+            &["deep.ndjson", "line 1", "nests more than"],
+        ));
+    }
+
     // Globs whose files disagree in their columns.
     std::fs::create_dir_all(dir.join("mixed")).unwrap();
     write(&dir.join("mixed"), "1.csv", b"a,b\n1,2\n");
@@ -255,6 +267,18 @@ fn rules_cases(dir: &Path, cases: &mut Vec<Case>) {
         ("yaml-bad.yaml", b"checks: [\n", &["yaml-bad.yaml:"]),
         ("yaml-empty.yaml", b"checks: []\n", &["yaml-empty.yaml", "no checks"]),
     ];
+    let deep_toml = format!("key = {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    let deep_yaml = format!("checks: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    let deep_tables = format!("key = {}1{}\n", "{a=".repeat(20_000), "}".repeat(20_000));
+    let rules: Vec<(&str, &[u8], &[&str])> = rules
+        .iter()
+        .copied()
+        .chain([
+            ("deep.toml", deep_toml.as_bytes(), &["deep.toml:1:", "recursion"][..]),
+            ("deep-tables.toml", deep_tables.as_bytes(), &["deep-tables.toml:1:", "recursion"][..]),
+            ("deep.yaml", deep_yaml.as_bytes(), &["deep.yaml:1:"][..]),
+        ])
+        .collect();
     for (name, text, needles) in rules {
         let path = write(dir, name, text);
         cases.push(case(format!("rules {name}"), &["check", &data, "--rules", &path], 2, needles));

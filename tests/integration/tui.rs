@@ -1588,7 +1588,9 @@ fn cells_and_plans_copy_to_the_clipboard_and_queries_are_found_by_name() {
 /// letters, digits, symbols, arrows, Enter, Tab, Backspace, control keys — with resizes
 /// and Esc storms, on copies of the sample data. No key may crash it (no crash report,
 /// no "internal error"); when a key quits it, it exits 0 with the terminal restored and
-/// starts again. `ASSAY_SOAK_KEYS` runs longer (`ASSAY_SOAK_SEED` picks the sequence).
+/// starts again. `ASSAY_SOAK_KEYS` runs longer (`ASSAY_SOAK_SEED` picks the sequence),
+/// `ASSAY_SOAK_BIG=FILE` adds a big file as a third tab; the peak resident memory must
+/// stay under `ASSAY_SOAK_MAX_MB` (1024).
 #[test]
 fn random_keys_never_crash_the_workbench() {
     let total: usize = std::env::var("ASSAY_SOAK_KEYS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
@@ -1599,13 +1601,26 @@ fn random_keys_never_crash_the_workbench() {
         std::fs::copy(root().join("sample-data").join(f), work.path().join(f)).unwrap();
     }
     let bin = env!("CARGO_BIN_EXE_assay");
+    // `ASSAY_SOAK_BIG=FILE` adds a big file (read in place) as a third tab.
+    let big = std::env::var("ASSAY_SOAK_BIG").unwrap_or_default();
     let cmd = format!(
-        "cd {} && ASSAY_DATA_DIR={} ASSAY_CONFIG=/nonexistent NO_COLOR=1 {bin} orders.csv customers.parquet; \
+        "cd {} && ASSAY_DATA_DIR={} ASSAY_CONFIG=/nonexistent NO_COLOR=1 {bin} orders.csv customers.parquet {big}; \
          echo ASSAY-EXITED-$?; sleep 600",
         work.path().display(),
         data_dir.path().display()
     );
     let tmux = Tmux::start("soak", 160, 48, &cmd);
+    // The workbench's peak resident memory so far (VmHWM), in MB: the pane's shell's child.
+    let peak_mb = || -> Option<u64> {
+        let shell = tmux.run(&["display-message", "-p", "-t", &tmux.target, "#{pane_pid}"]);
+        let shell = shell.trim();
+        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).ok()?;
+        let pid = children.split_whitespace().next()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let kb: u64 =
+            status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb / 1024)
+    };
     let target = tmux.target.clone();
     let report = || -> Option<String> {
         let mut reports: Vec<_> = std::fs::read_dir(data_dir.path())
@@ -1690,6 +1705,7 @@ fn random_keys_never_crash_the_workbench() {
     // Let the last keys' work finish, then quit from wherever it is.
     std::thread::sleep(std::time::Duration::from_millis(500));
     crashed(&tmux.screen(), &history);
+    let peak = peak_mb();
     for _ in 0..10 {
         if tmux.screen().contains("ASSAY-EXITED-") {
             break;
@@ -1708,5 +1724,11 @@ fn random_keys_never_crash_the_workbench() {
     tmux.kill();
     assert!(s.contains("ASSAY-EXITED-0"), "{s}");
     assert!(!alt, "still on the alternate screen");
-    eprintln!("soak: {sent} keys, {restarts} restarts after a quit, seed {seed}");
+    eprintln!("soak: {sent} keys, {restarts} restarts after a quit, seed {seed}, peak RSS {peak:?} MB");
+    // Bounded memory: the sample data's workbench stays well under 1 GB whatever it is
+    // asked (`ASSAY_SOAK_MAX_MB` for other data).
+    let max: u64 = std::env::var("ASSAY_SOAK_MAX_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
+    if let Some(p) = peak {
+        assert!(p <= max, "the workbench peaked at {p} MB (limit {max} MB)");
+    }
 }
