@@ -132,6 +132,10 @@ fn main() -> ExitCode {
         let result = args.input.open_options().and_then(|options| {
             runtime.block_on(assay::tui::run(&args.data, args.rules.as_deref(), &options))
         });
+        // Quitting while an engine job still runs (a sort or count of a big file in
+        // another tab) must not wait for it: dropping the runtime would wait for every
+        // blocking task to end. Outputs are staged, so an abandoned one leaves nothing.
+        runtime.shutdown_background();
         assay::source::remove_scratch();
         return match result {
             Ok(()) => ExitCode::SUCCESS,
@@ -147,6 +151,7 @@ fn main() -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let result = runtime.block_on(cli::run(command, &args.input, &mut out));
+    runtime.shutdown_background();
     assay::source::remove_scratch();
     let flushed = out.flush();
     match (result, flushed) {
