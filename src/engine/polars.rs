@@ -421,6 +421,19 @@ pub fn column_info(schema: &Schema) -> Vec<crate::engine::standard::ColumnInfo> 
         .collect()
 }
 
+/// A SQL expression over a frame of `schema` (a recipe's `filter` or `derive`, an
+/// `expression` check) as Polars runs it, under the rules queries follow
+/// (`standard::rewrite_expr`: `/` in double precision, exact decimal products, …). Should
+/// the rewritten text fail where the original plans, the original is used.
+pub fn sql_expr(text: &str, schema: &Schema) -> PolarsResult<Expr> {
+    if let Some(rewritten) = crate::engine::standard::rewrite_expr(text, &column_info(schema)) {
+        if let Ok(e) = polars::sql::sql_expr(&rewritten) {
+            return Ok(e);
+        }
+    }
+    polars::sql::sql_expr(text)
+}
+
 /// `query` in Polars SQL over every dataset as a table.
 pub fn sql_over(datasets: &[Dataset], query: &str) -> PolarsResult<LazyFrame> {
     let mut tables = Vec::with_capacity(datasets.len());

@@ -331,6 +331,48 @@ pub fn arithmetic_rules(statement: &mut Statement, catalog: Catalog) -> bool {
     rw.changed
 }
 
+/// A lone SQL expression over a frame with `columns` (a recipe's `filter` or `derive`, an
+/// `expression` check) under the rules a query follows on Polars: intervals, literals and
+/// functions rewritten, `/` and averages of decimals in double precision, products of
+/// decimals exact. `None` when nothing changes or the text does not parse.
+pub fn rewrite_expr(text: &str, columns: &[ColumnInfo]) -> Option<String> {
+    let mut expr = parse_expr(text)?;
+    let scales: HashMap<String, u32> =
+        columns.iter().filter_map(|c| Some((c.name.to_lowercase(), c.scale?))).collect();
+    let decimals = scales.keys().cloned().collect();
+    let mut rw = Lone { decimals, scales, changed: false };
+    let _ = VisitMut::visit(&mut expr, &mut rw);
+    rw.changed.then(|| expr.to_string())
+}
+
+/// The rewrites of one expression alone (no tables needed): intervals, literal
+/// arithmetic, functions, the division and average rules, exact decimal products.
+fn one_expression(expr: &Expr, decimals: &HashSet<String>, scales: &HashMap<String, u32>) -> Option<Expr> {
+    intervals(expr)
+        .or_else(|| literals(expr))
+        .or_else(|| functions(expr))
+        .or_else(|| arithmetic(expr, decimals))
+        .or_else(|| exact_product(expr, scales))
+}
+
+/// The rewrites of `Standard` that need no tables: those of one expression.
+struct Lone {
+    decimals: HashSet<String>,
+    scales: HashMap<String, u32>,
+    changed: bool,
+}
+
+impl VisitorMut for Lone {
+    type Break = ();
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if let Some(e) = one_expression(expr, &self.decimals, &self.scales) {
+            *expr = e;
+            self.changed = true;
+        }
+        ControlFlow::Continue(())
+    }
+}
+
 struct Standard<'a> {
     known: Known<'a>,
     decimals: HashSet<String>,
@@ -350,12 +392,7 @@ impl VisitorMut for Standard<'_> {
         ControlFlow::Continue(())
     }
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
-        if let Some(e) = intervals(expr)
-            .or_else(|| literals(expr))
-            .or_else(|| functions(expr))
-            .or_else(|| arithmetic(expr, &self.decimals))
-            .or_else(|| exact_product(expr, &self.scales))
-        {
+        if let Some(e) = one_expression(expr, &self.decimals, &self.scales) {
             *expr = e;
             self.changed = true;
         }
@@ -1479,6 +1516,23 @@ mod tests {
             rw("SELECT * FROM t WHERE a BETWEEN 0.06 - 0.01 AND 0.06 + 0.01 AND b < 1 + 10 AND c > 2 * -0.5"),
             "SELECT * FROM t WHERE a BETWEEN 0.05 AND 0.07 AND b < 11 AND c > (-1.0)"
         );
+    }
+
+    #[test]
+    fn lone_expressions_follow_the_same_rules() {
+        let cols = catalog("lineitem").unwrap();
+        assert_eq!(
+            rewrite_expr("l_extendedprice / l_quantity > 2 AND l_discount * l_extendedprice < 1", &cols)
+                .unwrap(),
+            "CAST(l_extendedprice AS DOUBLE) / CAST(l_quantity AS DOUBLE) > 2 AND \
+             CAST(l_discount AS DECIMAL(38,4)) * l_extendedprice < 1"
+        );
+        assert_eq!(
+            rewrite_expr("l_shipdate < DATE '1998-12-01' - INTERVAL '90' DAY", &cols).unwrap(),
+            "l_shipdate < DATE '1998-09-02'"
+        );
+        assert_eq!(rewrite_expr("l_quantity > 2", &cols), None);
+        assert_eq!(rewrite_expr("((", &cols), None);
     }
 
     #[test]

@@ -828,7 +828,7 @@ impl Check {
                 failing(holds.not())
             }
             Check::Expression(a) => {
-                let holds = polars::sql::sql_expr(&a.sql)
+                let holds = crate::engine::polars::sql_expr(&a.sql, schema)
                     .map_err(|e| Error::input(format!("check {}: {e}", self.id())))?;
                 failing(holds.not())
             }

@@ -278,7 +278,11 @@ impl Step {
     /// whatever its `engine`: a recipe run crosses engines itself.)
     pub fn lower(&self, lf: LazyFrame, tables: &Tables) -> PolarsResult<LazyFrame> {
         Ok(match self {
-            Step::Filter { sql } => lf.filter(polars::sql::sql_expr(sql)?),
+            Step::Filter { sql } => {
+                let mut lf = lf;
+                let schema = lf.collect_schema()?;
+                lf.filter(crate::engine::polars::sql_expr(sql, &schema)?)
+            }
             Step::Sort { keys } => lf.sort_by_exprs(sort_exprs(keys), sort_options(keys)),
             Step::Select { columns } => {
                 lf.select(columns.iter().map(|c| col(c.as_str())).collect::<Vec<_>>())
@@ -301,7 +305,8 @@ impl Step {
             Step::Derive { columns } => {
                 let mut lf = lf;
                 for (name, sql) in columns {
-                    lf = lf.with_column(polars::sql::sql_expr(sql)?.alias(name.as_str()));
+                    let schema = lf.collect_schema()?;
+                    lf = lf.with_column(crate::engine::polars::sql_expr(sql, &schema)?.alias(name.as_str()));
                 }
                 lf
             }
@@ -913,6 +918,50 @@ mod tests {
             Some("x")
         );
         assert_eq!(unknown_column_in("((", &known), None);
+    }
+
+    #[test]
+    fn filters_and_derived_columns_follow_the_arithmetic_rules_of_queries() {
+        // Decimal(10,2) money: Polars alone divides at the operands' scale (1.00 / 3.00 =
+        // 0.33) and rounds products to the wider scale (1.25 * 0.35 = 0.44).
+        let dec = |name: &str, v: &[f64]| {
+            Series::new(name.into(), v).cast(&DataType::Decimal(10, 2)).unwrap().into_column()
+        };
+        let df = DataFrame::new_infer_height(vec![
+            dec("price", &[1.0, 1.25, 2.0]),
+            dec("discount", &[3.0, 0.35, 4.0]),
+            Column::new("n".into(), [7i64, 5, 1]),
+        ])
+        .unwrap();
+        let steps = vec![
+            Step::Derive {
+                columns: vec![
+                    ("ratio".into(), "price / discount".into()),
+                    ("product".into(), "price * discount".into()),
+                    ("half".into(), "n / 2".into()),
+                ],
+            },
+            Step::Filter { sql: "price / discount > 0.3".into() },
+        ];
+        let out = apply(df.lazy(), &steps).unwrap().collect().unwrap();
+        // 1.00/3.00 = 0.333… and 1.25/0.35 = 3.57… pass; 2.00/4.00 = 0.5 too.
+        assert_eq!(out.height(), 3);
+        let ratio: Vec<f64> = out.column("ratio").unwrap().f64().unwrap().into_no_null_iter().collect();
+        assert!((ratio[0] - 1.0 / 3.0).abs() < 1e-12, "{ratio:?}");
+        let product = out.column("product").unwrap().cast(&DataType::String).unwrap();
+        let product: Vec<String> = (0..product.len()).map(|i| product.get(i).unwrap().to_string()).collect();
+        assert_eq!(product, ["\"3.0000\"", "\"0.4375\"", "\"8.0000\""]);
+        let half: Vec<f64> = out.column("half").unwrap().f64().unwrap().into_no_null_iter().collect();
+        assert_eq!(half, [3.5, 2.5, 0.5]);
+        // A filter at the operands' scale would have read 0.33 > 0.333 as false.
+        let strict = apply(
+            out.lazy(),
+            &[Step::Filter { sql: "price / discount > 0.3333 AND price / discount < 0.3334".into() }],
+        )
+        .unwrap()
+        .collect()
+        .unwrap();
+        assert_eq!(strict.height(), 1);
     }
 
     #[test]

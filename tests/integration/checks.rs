@@ -798,3 +798,53 @@ schema = { columns = { order_id = "int", amount = "float" }, mode = "subset" }
     assay(&["check", "sample-data/orders.csv", "--rules", &monotonic, "--engine", "datafusion"])
         .fails(2, &["monotonic_order_id", "not available on DataFusion", "--engine polars"]);
 }
+
+/// Decimal money in a Parquet file: an `expression` check and a recipe's `filter` and
+/// `derive` steps divide and multiply by the arithmetic rules of queries on both engines
+/// (Polars alone would divide 1.00 / 3.00 at scale 2 and read 0.33).
+#[test]
+fn single_expressions_follow_the_arithmetic_rules_on_both_engines() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let dec = |name: &str, v: &[f64]| {
+        Series::new(name.into(), v).cast(&DataType::Decimal(10, 2)).unwrap().into_column()
+    };
+    let mut df = DataFrame::new_infer_height(vec![
+        dec("price", &[1.0, 1.25, 2.0, 0.5]),
+        dec("discount", &[3.0, 0.35, 4.0, 3.0]),
+    ])
+    .unwrap();
+    let data = dir.path().join("money.parquet");
+    write_parquet(&mut df, &data);
+    let data = data.to_str().unwrap();
+    // 1.00/3.00 = 0.3333 passes, 0.50/3.00 = 0.1667 fails: one failing row on both engines.
+    let rules = write(
+        dir.path(),
+        "rules.toml",
+        b"[[checks]]\nexpression = { id = \"ratio\", sql = \"price / discount > 0.333\" }\n",
+    );
+    for engine in ["polars", "datafusion"] {
+        let run = assay(&["check", data, "--rules", &rules, "--engine", engine, "--format", "json"]);
+        assert_eq!(by_id(&json(&run.stdout), "ratio")["failing_rows"], 1, "{engine}: {}", run.stdout);
+    }
+    let recipe = format!(
+        "[sources.money]\npath = \"{data}\"\n\n[[steps]]\nfilter = \"price / discount > 0.333\"\n\n\
+         [[steps]]\nderive = {{ ratio = \"price / discount\", product = \"price * discount\" }}\n\n\
+         [outputs.out]\npath = \"out.csv\"\n"
+    );
+    let recipe = write(dir.path(), "r.toml", recipe.as_bytes());
+    let mut outputs = Vec::new();
+    for engine in ["polars", "datafusion"] {
+        let out = dir.path().join(format!("{engine}.csv"));
+        let set = format!("outputs.out.path={}", out.display());
+        let run = assay(&["run", &recipe, "--engine", engine, "--set", &set]);
+        assert_eq!(run.code, 0, "{engine}: {}", run.stderr);
+        outputs.push(std::fs::read_to_string(out).unwrap());
+    }
+    let rows: Vec<&str> = outputs[0].lines().collect();
+    assert_eq!(rows[0], "price,discount,ratio,product");
+    assert_eq!(rows.len(), 4, "{}", outputs[0]);
+    assert!(rows[1].starts_with("1.00,3.00,0.333333333333"), "{}", outputs[0]);
+    assert!(rows[2].ends_with(",0.4375"), "{}", outputs[0]);
+    assert_eq!(outputs[0], outputs[1]);
+}
