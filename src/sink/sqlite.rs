@@ -82,6 +82,30 @@ fn failed(target: &Target, e: impl std::fmt::Display) -> Error {
     Error::runtime(format!("{}: {e}", target.url()))
 }
 
+/// What the operating system said when SQLite's last error on `db` is an I/O error or
+/// a full disk: "disk I/O error" alone does not tell a full disk from a file-size limit.
+#[cold]
+fn os_reason(db: *mut rusqlite::ffi::sqlite3) -> Option<String> {
+    use rusqlite::ffi;
+    // SAFETY: `db` is an open connection; both calls only read its last error.
+    let (code, errno) = unsafe { (ffi::sqlite3_extended_errcode(db) & 0xff, ffi::sqlite3_system_errno(db)) };
+    if !(code == ffi::SQLITE_IOERR || code == ffi::SQLITE_FULL) || errno == 0 {
+        return None;
+    }
+    let err = std::io::Error::from_raw_os_error(errno);
+    Some(match err.kind() {
+        std::io::ErrorKind::FileTooLarge => "file too large (the file size limit, `ulimit -f`)".to_string(),
+        std::io::ErrorKind::StorageFull => "no space left on the device".to_string(),
+        _ => format!("writing the database failed: {err}"),
+    })
+}
+
+/// A rusqlite error on `conn`, with the operating system's reason for an I/O error.
+fn described(conn: &Connection, e: rusqlite::Error) -> String {
+    // SAFETY: the handle is only read, while `conn` is borrowed.
+    os_reason(unsafe { conn.handle() }).unwrap_or_else(|| e.to_string())
+}
+
 /// The declared SQLite type of a column and the expression that turns it into what is
 /// stored (integers, floats, text, bytes).
 fn column_plan(name: &str, dtype: &DataType) -> Result<(String, Expr)> {
@@ -201,13 +225,15 @@ impl Session {
 
     pub fn commit(mut self) -> Result<()> {
         let conn = self.conn.take().ok_or_else(|| Error::runtime("the load was already finished"))?;
-        let failed = |e: rusqlite::Error| Error::runtime(format!("{}: {e}", self.db));
-        conn.execute_batch("COMMIT").map_err(failed)?;
+        let failed = |conn: &Connection, e: rusqlite::Error| {
+            Error::runtime(format!("{}: {}", self.db, described(conn, e)))
+        };
+        conn.execute_batch("COMMIT").map_err(|e| failed(&conn, e))?;
         if self.staged.is_some() {
             // Like every database assay loads: readers need not wait for a later load.
-            conn.execute_batch("PRAGMA journal_mode = WAL").map_err(failed)?;
+            conn.execute_batch("PRAGMA journal_mode = WAL").map_err(|e| failed(&conn, e))?;
         }
-        conn.close().map_err(|(_, e)| failed(e))?;
+        conn.close().map_err(|(conn, e)| failed(&conn, e))?;
         match self.staged.take() {
             Some(temp) => {
                 self.flusher.finish();
@@ -425,15 +451,14 @@ fn prepare(conn: &Connection, lf: LazyFrame, target: &Target) -> Result<(LazyFra
         };
         conn.execute_batch(&format!("CREATE TABLE {table} ({}{primary})", columns_sql.join(", ")))
     };
-    let before = existing(conn, &target.table).map_err(|e| failed(target, e))?;
+    let sql_failed = |e: rusqlite::Error| failed(target, described(conn, e));
+    let before = existing(conn, &target.table).map_err(sql_failed)?;
     match target.mode {
         LoadMode::Replace => {
-            conn.execute_batch(&format!("DROP TABLE IF EXISTS {table}")).map_err(|e| failed(target, e))?;
-            create(conn).map_err(|e| failed(target, e))?;
+            conn.execute_batch(&format!("DROP TABLE IF EXISTS {table}")).map_err(sql_failed)?;
+            create(conn).map_err(sql_failed)?;
         }
-        LoadMode::Append | LoadMode::Upsert if before.is_empty() => {
-            create(conn).map_err(|e| failed(target, e))?
-        }
+        LoadMode::Append | LoadMode::Upsert if before.is_empty() => create(conn).map_err(sql_failed)?,
         LoadMode::Append | LoadMode::Upsert => {
             for (name, _) in &decls {
                 if !before.iter().any(|(n, _)| n == name) {
@@ -513,7 +538,7 @@ impl<'c> RawStatement<'c> {
     fn error(&self) -> String {
         // SAFETY: `db` is an open connection; the message is copied before any other call.
         let message = unsafe { std::ffi::CStr::from_ptr(rusqlite::ffi::sqlite3_errmsg(self.db)) };
-        message.to_string_lossy().into_owned()
+        os_reason(self.db).unwrap_or_else(|| message.to_string_lossy().into_owned())
     }
 
     #[inline]

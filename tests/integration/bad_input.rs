@@ -301,6 +301,16 @@ fn a_write_that_cannot_finish_leaves_the_old_output_and_says_so() {
         limited(&format!("export {orders} --to {dest} --overwrite")).fails(3, &[&dest, "file too large"]);
         assert_eq!(std::fs::read(dir.path().join(&dest)).unwrap(), b"the previous output\n");
     }
+    // A SQLite load: the same words (SQLite alone says "disk I/O error"), no database
+    // appears and nothing is left under a hidden name.
+    limited(&format!("export {orders} --to 'sqlite://new.db?table=t'"))
+        .fails(3, &["new.db", "file too large"]);
+    let db = dir.path().join("old.db").display().to_string();
+    let url = format!("sqlite://{db}?table=t");
+    assay(&["export", &orders, "--to", &url]).ok();
+    let before = std::fs::read(&db).unwrap();
+    limited(&format!("export {orders} --to '{url}&mode=append'")).fails(3, &["old.db", "file too large"]);
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the database changed");
     let recipe = write(
         dir.path(),
         "r.recipe.toml",
@@ -317,7 +327,7 @@ fn a_write_that_cannot_finish_leaves_the_old_output_and_says_so() {
     let left: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("rout") || n.contains("partial"))
+        .filter(|n| n.contains("rout") || n.contains("partial") || n.contains("new.db"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
