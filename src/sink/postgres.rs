@@ -292,6 +292,12 @@ fn pg_message(e: &tokio_postgres::Error) -> String {
         }
         return m;
     }
+    if e.is_closed() {
+        // tokio-postgres says only "connection closed".
+        return "the server closed the connection (the session was ended by a restart, a failover \
+                or an administrator; a load not yet committed was rolled back)"
+            .to_string();
+    }
     let mut m = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

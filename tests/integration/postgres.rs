@@ -316,6 +316,37 @@ fn postgres_credentials_unreachable_servers_and_kills_are_clear() {
         std::time::Duration::from_millis(2500),
     );
     assert_eq!(pg_rows(&url, "SELECT COUNT(*) AS n FROM t")[0]["n"], 50_000);
+
+    // The server ends the session mid-COPY (an administrator's pg_terminate_backend, a
+    // failover): exit 3, one line naming the table, and the table as it was.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(["export", &big, "--to", &format!("{url}&mode=append")])
+        .env("PGPASSWORD", PASSWORD)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let terminate = "SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity \
+                     WHERE query LIKE 'COPY%' AND state = 'active' AND NOT pid = pg_backend_pid()";
+    let encoded = terminate.replace('%', "%25").replace(' ', "%20");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        assert!(child.try_wait().unwrap().is_none(), "the load finished before its COPY was seen");
+        assert!(std::time::Instant::now() < deadline, "no COPY seen in 60 s");
+        let said = pg(&["head", &server.url(&format!("?query={encoded}")), "--format", "csv"]);
+        if said.ok().contains("true") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::new(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    run.fails(3, &["table=orders", "the server closed the connection"]);
+    assert_eq!(pg_rows(&url, "SELECT COUNT(*) AS n FROM t")[0]["n"], 50_000);
 }
 
 #[test]
