@@ -20,36 +20,69 @@ fn server() -> &'static Server {
     SERVER.get_or_init(|| {
         let root = tempfile::tempdir().unwrap();
         stage_objects(root.path());
-        let path = root.path().to_path_buf();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt =
-                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-            rt.block_on(async move {
-                use hyper_util::rt::{TokioExecutor, TokioIo};
-                use hyper_util::server::conn::auto::Builder;
-                let fs = s3s_fs::FileSystem::new(&path).unwrap();
-                let mut builder = s3s::service::S3ServiceBuilder::new(fs);
-                builder.set_auth(s3s::auth::SimpleAuth::from_single(KEY, SECRET));
-                let service = builder.build();
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap().port()).unwrap();
+        let (port, stop) = serve(root.path().to_path_buf(), None);
+        std::mem::forget(stop); // serves until the test binary ends
+        Server { endpoint: format!("http://127.0.0.1:{port}"), _root: root }
+    })
+}
+
+/// Starts an S3 server over `root` on its own thread; returns its port and a sender
+/// that stops it (its runtime is dropped: every open connection is cut). With
+/// `parts`, the server reports each multipart upload part it receives there and then
+/// holds the request unanswered, as a server dying mid-upload would.
+fn serve(
+    root: std::path::PathBuf,
+    parts: Option<std::sync::mpsc::Sender<()>>,
+) -> (u16, tokio::sync::oneshot::Sender<()>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async move {
+            use hyper_util::rt::{TokioExecutor, TokioIo};
+            use hyper_util::server::conn::auto::Builder;
+            let fs = s3s_fs::FileSystem::new(&root).unwrap();
+            let mut builder = s3s::service::S3ServiceBuilder::new(fs);
+            builder.set_auth(s3s::auth::SimpleAuth::from_single(KEY, SECRET));
+            let service = builder.build();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap().port()).unwrap();
+            let accept = async move {
                 loop {
                     let Ok((socket, _)) = listener.accept().await else {
                         continue;
                     };
                     let service = service.clone();
+                    let parts = parts.clone();
+                    let held =
+                        hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                            let service = service.clone();
+                            let part = req.method() == hyper::Method::PUT
+                                && req.uri().query().is_some_and(|q| q.contains("partNumber="));
+                            let parts = parts.clone();
+                            async move {
+                                if let (true, Some(parts)) = (part, parts) {
+                                    let _ = parts.send(());
+                                    std::future::pending::<()>().await;
+                                }
+                                hyper::service::Service::call(&service, req).await
+                            }
+                        });
                     tokio::spawn(async move {
                         let _ = Builder::new(TokioExecutor::new())
-                            .serve_connection(TokioIo::new(socket), service)
+                            .serve_connection(TokioIo::new(socket), held)
                             .await;
                     });
                 }
-            });
+            };
+            tokio::select! {
+                _ = accept => {}
+                _ = stopped => {}
+            }
         });
-        let port = rx.recv().unwrap();
-        Server { endpoint: format!("http://127.0.0.1:{port}"), _root: root }
-    })
+        rt.shutdown_background();
+    });
+    (rx.recv().unwrap(), stop)
 }
 
 fn stage_objects(root: &std::path::Path) {
@@ -294,6 +327,53 @@ fn exports_upload_to_s3_in_parts_read_back_equal_and_never_half_written() {
     let run = assay_env(&["run", &path], &env);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(std::fs::read(&object).unwrap(), before);
+}
+
+/// The S3 server dies mid-upload (issue 21's faults): the export fails in seconds with
+/// one line naming the destination, exit 3; no object appears at the key and no scratch
+/// file is left behind.
+#[test]
+fn an_upload_cut_by_the_server_dying_leaves_no_object() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("lake")).unwrap();
+    let (parts, part_seen) = std::sync::mpsc::channel();
+    let (port, stop) = serve(root.path().to_path_buf(), Some(parts));
+    let mut env = creds();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    env.push(("AWS_ENDPOINT_URL", endpoint.as_str()));
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.csv");
+    assay::generate::generate(assay::generate::Kind::Orders, 1_500_000, 5, &big).unwrap();
+    let url = "s3://lake/cut/big.csv";
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(["export", big.to_str().unwrap(), "--to", url])
+        .envs(env.iter().copied())
+        .env_remove("AWS_PROFILE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    part_seen.recv_timeout(std::time::Duration::from_secs(120)).expect("no part was uploaded");
+    assert!(child.try_wait().unwrap().is_none(), "the export finished with a part held");
+    let _ = stop.send(());
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::new(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    run.fails(3, &[url]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(40), "took {:?}", started.elapsed());
+    assert!(!root.path().join("lake/cut/big.csv").exists(), "an object appeared");
+    let scratch: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!(".assay-upload-{pid}-")))
+        .collect();
+    assert!(scratch.is_empty(), "{scratch:?}");
 }
 
 /// The secrets sweep (issue 21): runs that use an S3 secret key and a database password —
