@@ -157,8 +157,12 @@ fn compile(lf: LazyFrame, rules: &Rules, sources: &Sources) -> Result<Compiled> 
     let schema = lf.collect_schema().map_err(|e| Error::runtime(format!("checks: {e}")))?;
     rules.check_columns(&schema)?;
     let mut exprs = vec![len().alias("__rows")];
-    let mut samples =
-        rules::Context { n: rules.samples.unwrap_or(5), key: rules.key.clone(), ..Default::default() };
+    let mut samples = rules::Context {
+        n: rules.samples.unwrap_or(5),
+        key: rules.key.clone(),
+        columns: schema.iter_names().map(|n| n.to_string()).collect(),
+        ..Default::default()
+    };
     // A foreign key reads the referenced column's distinct values first (one scan of it).
     for check in &rules.checks {
         if let Check::ForeignKey(a) = check {

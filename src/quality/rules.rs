@@ -273,13 +273,22 @@ pub struct Context {
     pub n: usize,
     pub key: Vec<String>,
     pub references: std::collections::HashMap<String, Series>,
+    /// The data's columns, so a sample of an expression check shows those it reads.
+    pub columns: Vec<String>,
 }
 
 impl Context {
-    /// The key columns, then the check's own.
+    /// The key columns, then the check's own (for an expression, the columns it names).
     pub fn columns_of(&self, check: &Check) -> Vec<String> {
         let mut out = self.key.clone();
-        for c in check.columns() {
+        let own = match check {
+            Check::Expression(a) => {
+                let known: Vec<&str> = self.columns.iter().map(String::as_str).collect();
+                crate::transform::columns_in(&a.sql, &known)
+            }
+            _ => check.columns(),
+        };
+        for c in own {
             if !out.contains(&c) {
                 out.push(c);
             }

@@ -900,9 +900,59 @@ pub fn unknown_column_in(sql: &str, known: &[&str]) -> Option<String> {
     }
 }
 
+/// The columns of `known` that the SQL expression `sql` names, in the order it first
+/// names them, as `known` spells them; none when it does not parse.
+pub fn columns_in(sql: &str, known: &[&str]) -> Vec<String> {
+    use datafusion::sql::sqlparser::ast::{visit_expressions, Expr as SqlExpr, Ident};
+    use std::ops::ControlFlow;
+    let Some(expr) =
+        Parser::new(&GenericDialect {}).try_with_sql(sql).ok().and_then(|mut p| p.parse_expr().ok())
+    else {
+        return Vec::new();
+    };
+    let find = |id: &Ident| -> Option<&str> {
+        if id.quote_style.is_some() {
+            known.iter().copied().find(|k| *k == id.value)
+        } else {
+            known
+                .iter()
+                .copied()
+                .find(|k| *k == id.value)
+                .or_else(|| known.iter().copied().find(|k| k.eq_ignore_ascii_case(&id.value)))
+        }
+    };
+    let mut out: Vec<String> = Vec::new();
+    let _ = visit_expressions(&expr, |e| {
+        let found = match e {
+            SqlExpr::Identifier(id) => find(id),
+            SqlExpr::CompoundIdentifier(parts) if parts.len() == 2 => {
+                find(&parts[0]).or_else(|| find(&parts[1]))
+            }
+            _ => None,
+        };
+        if let Some(name) = found.filter(|n| !out.iter().any(|o| o == n)) {
+            out.push(name.to_string());
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn columns_named_by_an_expression_are_found_as_the_data_spells_them() {
+        let known = ["amount", "Status", "price", "discount"];
+        assert_eq!(
+            columns_in("price / discount > 0.3 AND status = 'x'", &known),
+            ["price", "discount", "Status"]
+        );
+        assert_eq!(columns_in("\"Status\" = 'x' OR amount + amount > 1", &known), ["Status", "amount"]);
+        assert_eq!(columns_in("nope > 1", &known), Vec::<String>::new());
+        assert_eq!(columns_in("((", &known), Vec::<String>::new());
+    }
 
     #[test]
     fn unknown_columns_in_expressions_are_named() {

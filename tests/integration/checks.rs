@@ -825,7 +825,13 @@ fn single_expressions_follow_the_arithmetic_rules_on_both_engines() {
     );
     for engine in ["polars", "datafusion"] {
         let run = assay(&["check", data, "--rules", &rules, "--engine", engine, "--format", "json"]);
-        assert_eq!(by_id(&json(&run.stdout), "ratio")["failing_rows"], 1, "{engine}: {}", run.stdout);
+        let report = json(&run.stdout);
+        assert_eq!(by_id(&report, "ratio")["failing_rows"], 1, "{engine}: {}", run.stdout);
+        // The sample shows the columns the expression reads.
+        let sample = &by_id(&report, "ratio")["samples"][0];
+        assert_eq!(sample["row"], 4, "{engine}: {sample}");
+        assert_eq!(sample["values"]["price"], "0.50", "{engine}: {sample}");
+        assert_eq!(sample["values"]["discount"], "3.00", "{engine}: {sample}");
     }
     let recipe = format!(
         "[sources.money]\npath = \"{data}\"\n\n[[steps]]\nfilter = \"price / discount > 0.333\"\n\n\
