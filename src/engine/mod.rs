@@ -1080,7 +1080,16 @@ impl Workspace {
     /// An engine failed while running: malformed data is the user's to fix (exit 2),
     /// anything else is a runtime failure (exit 3).
     fn read_failure(&self, engine: &str, text: &str) -> Error {
-        self.diagnose().unwrap_or_else(|| {
+        // The diagnosis reads whole files: never on one of the runtime's few workers,
+        // which also drive its timers and sockets (a 1 GB CSV diagnosed on both workers
+        // froze the workbench's ticks and every other job for as long).
+        let diagnosis = match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| self.diagnose())
+            }
+            _ => self.diagnose(),
+        };
+        diagnosis.unwrap_or_else(|| {
             let m = format!("{}{text}", self.source_of(text));
             if looks_like_bad_data(text) {
                 Error::input(m)
