@@ -17,11 +17,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::{
-    DisableMouseCapture, EnableMouseCapture, Event, EventStream, KeyCode, KeyEvent, KeyEventKind,
-    KeyModifiers, MouseButton, MouseEventKind,
+    DisableMouseCapture, EnableMouseCapture, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
+    MouseButton, MouseEventKind,
 };
 use crossterm::{cursor, execute, terminal};
-use futures::StreamExt;
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 use tokio::sync::mpsc;
@@ -580,7 +579,7 @@ async fn run_loop(
 ) -> Result<()> {
     let term_err = |e: std::io::Error| Error::runtime(format!("terminal: {e}"));
     runner.start(jobs);
-    let mut events = EventStream::new();
+    let mut events = terminal_events().map_err(term_err)?;
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut dirty = true;
     let mut key_at: Option<std::time::Instant> = None;
@@ -590,11 +589,16 @@ async fn run_loop(
             dirty = false;
             // Keystroke to screen, for BENCHMARKS.md (`ASSAY_LOG=assay=debug`).
             if let Some(at) = key_at.take() {
-                tracing::debug!(busy = app.busy(), micros = at.elapsed().as_micros() as u64, "key drawn");
+                tracing::debug!(
+                    busy = app.busy(),
+                    micros = at.elapsed().as_micros() as u64,
+                    mode = format!("{:?}", app.mode).chars().take(60).collect::<String>(),
+                    "key drawn"
+                );
             }
         }
         let jobs = tokio::select! {
-            event = events.next() => match event {
+            event = events.recv() => match event {
                 Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
                     dirty = true;
                     key_at = Some(std::time::Instant::now());
@@ -602,6 +606,7 @@ async fn run_loop(
                     if matches!(app.mode, Mode::Normal) {
                         app.message = None;
                     }
+                    tracing::trace!(code = ?key.code, modifiers = ?key.modifiers, "key");
                     handle_key(app, key)
                 }
                 Some(Ok(Event::Mouse(m))) => {
@@ -642,6 +647,23 @@ async fn run_loop(
     }
     let _ = std::io::stdout().flush();
     Ok(())
+}
+
+/// The terminal's events, read by a thread of its own that blocks in crossterm's `read`
+/// and hands each over a channel. (crossterm's `EventStream` passes a waker between
+/// its reading thread and the loop; under a flood of keys with busy engine jobs the
+/// workbench's big-file soak saw keys stop arriving until it was killed.)
+fn terminal_events() -> std::io::Result<mpsc::UnboundedReceiver<std::io::Result<Event>>> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    std::thread::Builder::new().name("assay-terminal".into()).spawn(move || loop {
+        let event = crossterm::event::read();
+        let failed = event.is_err();
+        // The loop has ended (the receiver is gone) or the terminal failed: stop.
+        if tx.send(event).is_err() || failed {
+            break;
+        }
+    })?;
+    Ok(rx)
 }
 
 /// The escape sequence that puts `text` on the clipboard of the terminal (OSC 52: xterm,
