@@ -28,6 +28,25 @@ use crate::progress::Progress;
 use crate::source::{self, csv_count, csv_diagnose, Dataset, Format, Location, OpenOptions};
 use crate::transform::{self, Step};
 
+/// What a failing operation read, so that its failure is diagnosed in those datasets
+/// only (another tab's malformed file is not this query's problem).
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    /// A dataset after steps (which may join or query other datasets).
+    View(&'a Dataset, &'a [Step]),
+    /// A SQL query over the open datasets.
+    Query(&'a str),
+}
+
+impl<'a> Scope<'a> {
+    fn query(self) -> Option<&'a str> {
+        match self {
+            Scope::Query(q) => Some(q),
+            Scope::View(..) => None,
+        }
+    }
+}
+
 /// The two query engines.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
@@ -289,7 +308,7 @@ impl Workspace {
             lf.collect_schema()
         })
         .await?
-        .map_err(|e| self.polars_error(e, None))?;
+        .map_err(|e| self.polars_error(e, None, Scope::View(ds, &[])))?;
         let arrow = bridge::schema_to_arrow(&schema)?;
         Ok(schema
             .iter()
@@ -306,7 +325,7 @@ impl Workspace {
     pub async fn head(&self, ds: &Dataset, n: usize) -> Result<Table> {
         let owned = ds.clone();
         let n = ::polars::prelude::IdxSize::try_from(n).unwrap_or(::polars::prelude::IdxSize::MAX);
-        self.run_polars(None, move || Ok(polars::scan(&owned)?.limit(n))).await
+        self.run_polars(Scope::View(ds, &[]), move || Ok(polars::scan(&owned)?.limit(n))).await
     }
 
     /// Rows `offset..offset + len` of `ds` after `steps`: the window a grid shows.
@@ -344,12 +363,12 @@ impl Workspace {
         }
         if let (Some(rows), true) = (indexed, steps.is_empty()) {
             let df = blocking(move || rows.page(offset, len as u64)).await??;
-            return Table::from_polars(df.map_err(|e| self.polars_error(e, None))?);
+            return Table::from_polars(df.map_err(|e| self.polars_error(e, None, Scope::View(ds, &[])))?);
         }
         let view = self.view_of(ds, steps);
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
         let len = ::polars::prelude::IdxSize::try_from(len).unwrap_or(::polars::prelude::IdxSize::MAX);
-        self.run_polars(None, move || Ok(view()?.slice(offset, len))).await
+        self.run_polars(Scope::View(ds, steps), move || Ok(view()?.slice(offset, len))).await
     }
 
     /// The number of rows of `ds` after `steps` (without steps: Parquet from metadata,
@@ -404,7 +423,7 @@ impl Workspace {
             return Ok(rows);
         }
         let view = self.view_of(ds, steps);
-        let table = self.run_polars(None, move || Ok(view()?.select([len()]))).await?;
+        let table = self.run_polars(Scope::View(ds, steps), move || Ok(view()?.select([len()]))).await?;
         first_index(&table)?.ok_or_else(|| Error::runtime("count returned no rows"))
     }
 
@@ -423,7 +442,7 @@ impl Workspace {
         let view = self.view_of(ds, steps);
         let pattern = pattern.to_string();
         let table = self
-            .run_polars(None, move || {
+            .run_polars(Scope::View(ds, steps), move || {
                 use ::polars::prelude::*;
                 let mut lf = view()?;
                 let names: Vec<PlSmallStr> = lf.collect_schema()?.iter_names().cloned().collect();
@@ -447,7 +466,9 @@ impl Workspace {
     /// Column statistics and histograms of `ds` after `steps` (two aggregating scans).
     pub async fn profile(&self, ds: &Dataset, steps: &[Step]) -> Result<Vec<crate::profile::ColumnProfile>> {
         let view = self.view_of(ds, steps);
-        blocking(move || crate::profile::profile(view()?)).await?.map_err(|e| self.polars_error(e, None))
+        blocking(move || crate::profile::profile(view()?))
+            .await?
+            .map_err(|e| self.polars_error(e, None, Scope::View(ds, steps)))
     }
 
     /// Builds `ds`'s view after `steps` as a lazy Polars plan, when called (on a
@@ -491,7 +512,12 @@ impl Workspace {
         self.datasets
             .iter()
             .filter(|d| d.name != ds.name)
-            .map(|d| Ok((d.name.clone(), polars::scan(d).map_err(|e| self.polars_error(e, None))?)))
+            .map(|d| {
+                Ok((
+                    d.name.clone(),
+                    polars::scan(d).map_err(|e| self.polars_error(e, None, Scope::View(d, &[])))?,
+                ))
+            })
             .collect()
     }
 
@@ -508,7 +534,7 @@ impl Workspace {
         {
             // An output's failure (a full disk) is not the input's.
             Error::Runtime(m) if m.starts_with("writing ") => Error::Runtime(m),
-            Error::Runtime(m) => self.read_failure("polars", &m),
+            Error::Runtime(m) => self.read_failure("polars", &m, Scope::View(ds, steps)),
             other => other,
         })
     }
@@ -565,8 +591,10 @@ impl Workspace {
             let ctx = ctx.clone();
             async move {
                 let query = datafusion::rewrite(&ctx, &query).await;
-                let df = ctx.sql(&query).await.map_err(|e| self.datafusion_error(e, Some(&query)))?;
-                let batches = df.collect().await.map_err(|e| self.datafusion_error(e, Some(&query)))?;
+                let scope = Scope::View(ds, steps);
+                let df = ctx.sql(&query).await.map_err(|e| self.datafusion_error(e, Some(&query), scope))?;
+                let batches =
+                    df.collect().await.map_err(|e| self.datafusion_error(e, Some(&query), scope))?;
                 let mut row: HashMap<String, Option<f64>> = HashMap::new();
                 for batch in batches.iter().filter(|b| b.num_rows() > 0).take(1) {
                     for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
@@ -770,7 +798,9 @@ impl Workspace {
         })
         .await?
         .map_err(|e| match e {
-            Error::Runtime(m) if !m.starts_with(&at) => self.read_failure("polars", &m),
+            Error::Runtime(m) if !m.starts_with(&at) => {
+                self.read_failure("polars", &m, Scope::View(ds, steps))
+            }
             other => other,
         })
     }
@@ -809,7 +839,7 @@ impl Workspace {
         let shape = statement.clone();
         let correlated = blocking(move || polars::correlated_subqueries(&datasets, &shape))
             .await?
-            .map_err(|e| self.polars_error(e, Some(query)))?;
+            .map_err(|e| self.polars_error(e, Some(query), Scope::Query(query)))?;
         let (first, reason) = match auto_datafusion_reason(&statement, correlated) {
             Some(reason) => (EngineKind::DataFusion, reason),
             None => (EngineKind::Polars, "the default".to_string()),
@@ -840,12 +870,15 @@ impl Workspace {
                     polars::sql_over(&datasets, &q).and_then(|mut lf| lf.collect_schema().map(|_| ()))
                 })
                 .await?
-                .map_err(|e| self.polars_error(e, Some(query)))
+                .map_err(|e| self.polars_error(e, Some(query), Scope::Query(query)))
             }
             EngineKind::DataFusion => {
                 let ctx = self.datafusion_context().await?;
                 let q = datafusion::rewrite(&ctx, query).await;
-                ctx.sql(&q).await.map(|_| ()).map_err(|e| self.datafusion_error(e, Some(query)))
+                ctx.sql(&q)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| self.datafusion_error(e, Some(query), Scope::Query(query)))
             }
         }
     }
@@ -876,7 +909,7 @@ impl Workspace {
             EngineKind::Polars => {
                 let datasets = self.datasets.clone();
                 let q = query.to_string();
-                match self.run_polars(Some(query), move || polars::sql_over(&datasets, &q)).await {
+                match self.run_polars(Scope::Query(query), move || polars::sql_over(&datasets, &q)).await {
                     Err(e) => Err(self.polars_refusal(query, e).await),
                     ok => ok,
                 }
@@ -884,9 +917,15 @@ impl Workspace {
             EngineKind::DataFusion => {
                 let ctx = self.datafusion_context().await?;
                 let q = datafusion::rewrite(&ctx, query).await;
-                let df = ctx.sql(&q).await.map_err(|e| self.datafusion_error(e, Some(query)))?;
+                let df = ctx
+                    .sql(&q)
+                    .await
+                    .map_err(|e| self.datafusion_error(e, Some(query), Scope::Query(query)))?;
                 let schema = df.schema().inner().clone();
-                let batches = df.collect().await.map_err(|e| self.datafusion_error(e, Some(query)))?;
+                let batches = df
+                    .collect()
+                    .await
+                    .map_err(|e| self.datafusion_error(e, Some(query), Scope::Query(query)))?;
                 Ok(Table { schema, batches })
             }
         }
@@ -909,7 +948,9 @@ impl Workspace {
                 let lf = match blocking(move || polars::sql_over(&datasets, &q)).await? {
                     Ok(lf) => lf,
                     Err(e) => {
-                        return Err(self.polars_refusal(query, self.polars_error(e, Some(query))).await)
+                        return Err(self
+                            .polars_refusal(query, self.polars_error(e, Some(query), Scope::Query(query)))
+                            .await)
                     }
                 };
                 let path = path.to_path_buf();
@@ -918,8 +959,13 @@ impl Workspace {
             EngineKind::DataFusion => {
                 let ctx = self.datafusion_context().await?;
                 let q = datafusion::rewrite(&ctx, query).await;
-                let df = ctx.sql(&q).await.map_err(|e| self.datafusion_error(e, Some(query)))?;
-                datafusion::write_parquet(df, path).await.map_err(|e| self.datafusion_error(e, Some(query)))
+                let df = ctx
+                    .sql(&q)
+                    .await
+                    .map_err(|e| self.datafusion_error(e, Some(query), Scope::Query(query)))?;
+                datafusion::write_parquet(df, path)
+                    .await
+                    .map_err(|e| self.datafusion_error(e, Some(query), Scope::Query(query)))
             }
         }
     }
@@ -951,12 +997,14 @@ impl Workspace {
                 .await?;
                 match plans {
                     Ok(p) => Ok(p),
-                    Err(e) => Err(self.polars_refusal(query, self.polars_error(e, Some(query))).await),
+                    Err(e) => Err(self
+                        .polars_refusal(query, self.polars_error(e, Some(query), Scope::Query(query)))
+                        .await),
                 }
             }
             EngineKind::DataFusion => {
                 let ctx = self.datafusion_context().await?;
-                let df_err = |e| self.datafusion_error(e, Some(query));
+                let df_err = |e| self.datafusion_error(e, Some(query), Scope::Query(query));
                 let q = datafusion::rewrite(&ctx, query).await;
                 let df = ctx.sql(&q).await.map_err(df_err)?;
                 let logical = df.logical_plan().clone();
@@ -994,8 +1042,10 @@ impl Workspace {
         let statement = sql::parse(query)?;
         sql::check_tables(query, &statement, &self.names())?;
         let ctx = self.datafusion_context().await?;
-        let df = ctx.sql(query).await.map_err(|e| self.datafusion_error(e, Some(query)))?;
-        let batches = df.collect().await.map_err(|e| self.datafusion_error(e, Some(query)))?;
+        let df =
+            ctx.sql(query).await.map_err(|e| self.datafusion_error(e, Some(query), Scope::Query(query)))?;
+        let batches =
+            df.collect().await.map_err(|e| self.datafusion_error(e, Some(query), Scope::Query(query)))?;
         let count = batches.first().filter(|b| b.num_rows() == 1 && b.num_columns() == 1).and_then(|b| {
             b.column(0).as_any().downcast_ref::<::arrow::array::UInt64Array>().map(|a| a.value(0))
         });
@@ -1026,7 +1076,7 @@ impl Workspace {
                     let owned = ds.clone();
                     let schema = blocking(move || polars::scan(&owned)?.collect_schema())
                         .await?
-                        .map_err(|e| self.polars_error(e, None))?;
+                        .map_err(|e| self.polars_error(e, None, Scope::View(ds, &[])))?;
                     Some(bridge::schema_to_arrow(&schema)?)
                 }
                 _ => None,
@@ -1038,18 +1088,42 @@ impl Workspace {
 
     async fn run_polars(
         &self,
-        query: Option<&str>,
+        scope: Scope<'_>,
         build: impl FnOnce() -> ::polars::prelude::PolarsResult<LazyFrame> + Send + 'static,
     ) -> Result<Table> {
-        let df =
-            blocking(move || polars::collect(build()?)).await?.map_err(|e| self.polars_error(e, query))?;
+        let df = blocking(move || polars::collect(build()?))
+            .await?
+            .map_err(|e| self.polars_error(e, scope.query(), scope))?;
         Table::from_polars(df)
     }
 
+    /// The open datasets an operation over `scope` reads: the view's dataset and any
+    /// its steps join or query, or the tables a query names (all of them when the
+    /// query does not parse).
+    fn read_by(&self, scope: Scope<'_>) -> Vec<&Dataset> {
+        let names: Vec<String> = match scope {
+            Scope::View(ds, steps) => std::iter::once(ds.name.to_lowercase())
+                .chain(steps.iter().filter_map(Step::enabled).flat_map(|s| match s {
+                    Step::Join(j) => vec![j.table.to_lowercase()],
+                    Step::Sql { query, .. } => {
+                        sql::parse(query).map(|st| sql::tables_read(&st)).unwrap_or_default()
+                    }
+                    _ => Vec::new(),
+                }))
+                .collect(),
+            Scope::Query(query) => match sql::parse(query) {
+                Ok(st) => sql::tables_read(&st),
+                Err(_) => return self.datasets.iter().collect(),
+            },
+        };
+        self.datasets.iter().filter(|d| names.contains(&d.name.to_lowercase())).collect()
+    }
+
     /// When an engine fails while reading, a precise diagnosis of the first malformed
-    /// local CSV, NDJSON or Arrow file (line, byte offset) beats the engine's own words.
-    fn diagnose(&self) -> Option<Error> {
-        self.datasets.iter().find_map(|ds| match (ds.format, &ds.location) {
+    /// local CSV, NDJSON or Arrow file (line, byte offset) among those the failing
+    /// operation read beats the engine's own words.
+    fn diagnose(&self, scope: Scope<'_>) -> Option<Error> {
+        self.read_by(scope).into_iter().find_map(|ds| match (ds.format, &ds.location) {
             (Format::Csv(dialect), Location::Local) => {
                 ds.files.iter().find_map(|f| csv_diagnose::diagnose(f, &dialect)).map(Error::Input)
             }
@@ -1066,10 +1140,13 @@ impl Workspace {
         })
     }
 
-    fn source_of(&self, message: &str) -> String {
-        let specs: Vec<&str> = self.datasets.iter().map(|d| d.spec.as_str()).collect();
-        if specs.iter().any(|s| message.contains(s))
-            || self.datasets.iter().any(|d| d.files.iter().any(|f| message.contains(f.as_str())))
+    /// The datasets `scope` read, named before an engine's message that names none.
+    fn source_of(&self, message: &str, scope: Scope<'_>) -> String {
+        let read = self.read_by(scope);
+        let specs: Vec<&str> = read.iter().map(|d| d.spec.as_str()).collect();
+        if specs.is_empty()
+            || specs.iter().any(|s| message.contains(s))
+            || read.iter().any(|d| d.files.iter().any(|f| message.contains(f.as_str())))
         {
             String::new()
         } else {
@@ -1079,18 +1156,18 @@ impl Workspace {
 
     /// An engine failed while running: malformed data is the user's to fix (exit 2),
     /// anything else is a runtime failure (exit 3).
-    fn read_failure(&self, engine: &str, text: &str) -> Error {
+    fn read_failure(&self, engine: &str, text: &str, scope: Scope<'_>) -> Error {
         // The diagnosis reads whole files: never on one of the runtime's few workers,
         // which also drive its timers and sockets (a 1 GB CSV diagnosed on both workers
         // froze the workbench's ticks and every other job for as long).
         let diagnosis = match tokio::runtime::Handle::try_current() {
             Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(|| self.diagnose())
+                tokio::task::block_in_place(|| self.diagnose(scope))
             }
-            _ => self.diagnose(),
+            _ => self.diagnose(scope),
         };
         diagnosis.unwrap_or_else(|| {
-            let m = format!("{}{text}", self.source_of(text));
+            let m = format!("{}{text}", self.source_of(text, scope));
             if looks_like_bad_data(text) {
                 Error::input(m)
             } else {
@@ -1099,7 +1176,7 @@ impl Workspace {
         })
     }
 
-    fn polars_error(&self, err: PolarsError, query: Option<&str>) -> Error {
+    fn polars_error(&self, err: PolarsError, query: Option<&str>, scope: Scope<'_>) -> Error {
         let mut root = &err;
         while let PolarsError::Context { error, .. } | PolarsError::ExprContext { error, .. } = root {
             root = error;
@@ -1115,7 +1192,15 @@ impl Workspace {
             // Rows of one file that disagree in type (an NDJSON line that is an array
             // where the others are objects): the data's fault, said where.
             PolarsError::SchemaMismatch(_) | PolarsError::ComputeError(_) if text.contains("supertype") => {
-                self.read_failure("polars", &text)
+                self.read_failure("polars", &text, scope)
+            }
+            // A value the query casts that does not convert (`CAST(name AS INT)`): the
+            // data's or the query's to fix, said as DataFusion says it; the other engine
+            // would fail the same way, so no "--engine datafusion runs this".
+            PolarsError::InvalidOperation(_) | PolarsError::ComputeError(_)
+                if text.contains("conversion from") =>
+            {
+                Error::input(format!("{}polars: {text}", self.source_of(&text, scope)))
             }
             PolarsError::InvalidOperation(_)
             | PolarsError::SchemaMismatch(_)
@@ -1126,13 +1211,13 @@ impl Workspace {
                 sql_message(query, "polars", &text)
             }
             PolarsError::IO { error, .. } if error.kind() == std::io::ErrorKind::NotFound => {
-                Error::input(format!("{}{text}", self.source_of(&text)))
+                Error::input(format!("{}{text}", self.source_of(&text, scope)))
             }
-            _ => self.read_failure("polars", &text),
+            _ => self.read_failure("polars", &text, scope),
         }
     }
 
-    fn datafusion_error(&self, err: DataFusionError, query: Option<&str>) -> Error {
+    fn datafusion_error(&self, err: DataFusionError, query: Option<&str>, scope: Scope<'_>) -> Error {
         let text = first_line(&err.find_root().to_string()).to_string();
         match err.find_root() {
             DataFusionError::SchemaError(e, _) => {
@@ -1149,7 +1234,12 @@ impl Workspace {
             DataFusionError::NotImplemented(m) => {
                 Error::input(format!("datafusion does not support this: {}", first_line(m)))
             }
-            _ => self.read_failure("datafusion", &text),
+            // A value the query casts that does not convert: the data's (or the query's)
+            // to fix, as Polars says of the same cast.
+            DataFusionError::ArrowError(e, _) if matches!(**e, arrow::error::ArrowError::CastError(_)) => {
+                Error::input(format!("{}datafusion: {text}", self.source_of(&text, scope)))
+            }
+            _ => self.read_failure("datafusion", &text, scope),
         }
     }
 }

@@ -264,6 +264,10 @@ pub struct Tab {
     /// The end of the data, when a short page proved it before the count did.
     pub end: Option<u64>,
     pub error: Option<String>,
+    /// The window (view, first row, end) whose page failed: not asked for again until
+    /// the view changes or the cursor leaves it (a failing page asked for on every
+    /// event would read the file ten times a second).
+    failed: Option<(u64, u64, u64)>,
     /// `G` was pressed before the row count was known.
     pending_bottom: bool,
     /// Its first page and count were asked for.
@@ -309,6 +313,7 @@ impl Tab {
             left: 0,
             end: None,
             error: None,
+            failed: None,
             pending_bottom: false,
             started: false,
             steps: Vec::new(),
@@ -908,6 +913,12 @@ impl App {
             p.offset <= t.top.min(want_end) && want_end <= end
         });
         if covered && !force {
+            return Vec::new();
+        }
+        let failed_here = t.failed.is_some_and(|(view, start, end)| {
+            view == t.view && start <= t.top.min(want_end) && want_end <= end
+        });
+        if failed_here && !force {
             return Vec::new();
         }
         let offset = t.top.saturating_sub(PREFETCH);
@@ -1558,6 +1569,7 @@ impl App {
                             t.col = t.col.min(t.columns.len().saturating_sub(1));
                         }
                         t.error = None;
+                        t.failed = None;
                         fit_widths(t, &rows);
                         if rows.len() < t.requested {
                             // A short answer: the data ends here.
@@ -1567,6 +1579,7 @@ impl App {
                     }
                     Err(e) => {
                         t.error = Some(e.to_string());
+                        t.failed = Some((t.view, offset, offset + t.requested as u64));
                         self.message = Some(Message { text: e.to_string(), error: true });
                     }
                 }
@@ -1711,4 +1724,52 @@ pub fn fuzzy_score(needle: &str, hay: &str) -> Option<i64> {
         pos = found + 1;
     }
     Some(score * 100 - hay.len() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+    use crate::source::{CsvDialect, Format, Location};
+
+    fn pages(jobs: &[Job]) -> Vec<(u64, u64)> {
+        jobs.iter()
+            .filter_map(|j| match j {
+                Job::Page { generation, offset, .. } => Some((*generation, *offset)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_failing_page_is_not_asked_for_again_until_the_cursor_leaves_it() {
+        let ds = Dataset {
+            name: "orders".into(),
+            spec: "orders.csv".into(),
+            files: vec!["orders.csv".into()],
+            format: Format::Csv(CsvDialect::default()),
+            location: Location::Local,
+        };
+        let (mut app, jobs) = App::new(vec![ds], Keymap::new(&[]).unwrap(), 120, 30);
+        let [(generation, offset)] = pages(&jobs)[..] else { panic!("one first page: {jobs:?}") };
+        let failed = |generation, offset| Done::Page {
+            tab: 0,
+            generation,
+            offset,
+            result: Err(Error::input("orders.csv: line 3: 5 fields where the first row has 4")),
+        };
+        // The answer is an error: shown, and not asked for again on the next event.
+        let jobs = app.on_done(failed(generation, offset));
+        assert!(pages(&jobs).is_empty(), "{jobs:?}");
+        assert!(app.tabs[0].error.as_deref().is_some_and(|e| e.contains("line 3")));
+        assert!(pages(&app.resize(120, 30)).is_empty());
+        assert!(pages(&app.update(Action::Down)).is_empty());
+        // Leaving the failed window asks again; a new view always does.
+        let far = app.goto_row(10_000);
+        let [(generation, offset)] = pages(&far)[..] else { panic!("a page far away: {far:?}") };
+        assert!(offset > 9_000);
+        assert!(pages(&app.on_done(failed(generation, offset))).is_empty());
+        let filtered = app.set_steps(0, vec![Step::Filter { sql: "price > 1".into() }]);
+        assert_eq!(pages(&filtered).len(), 1);
+    }
 }

@@ -40,6 +40,31 @@ fn ragged_rows() {
 }
 
 #[test]
+fn a_failure_is_diagnosed_in_the_data_it_read_only() {
+    // bad.csv is ragged past the bytes sniffed at open: a query that fails over good.csv
+    // alone must not be reported as bad.csv's line (nor read bad.csv whole to say so).
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.csv", b"id,name\n1,a\n2,b\n");
+    let mut text = String::from("a,b,c\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("{i},x,y\n"));
+    }
+    text.push_str("1,2\n"); // line 20002
+    let bad = write(dir.path(), "bad.csv", text.as_bytes());
+    let tables = ["-t", good.as_str(), "-t", bad.as_str()];
+    for engine in ["polars", "datafusion"] {
+        let cast = assay(
+            &[&["sql", "SELECT CAST(name AS INT) AS n FROM good", "--engine", engine][..], &tables].concat(),
+        );
+        cast.fails(2, &[&format!("good.csv: {engine}: ")]);
+        assert!(!cast.stderr.contains("bad.csv"), "{}", cast.stderr);
+        let joined = "SELECT count(*) FROM good JOIN bad ON good.id = bad.a";
+        assay(&[&["sql", joined, "--engine", engine][..], &tables].concat())
+            .fails(2, &["bad.csv", "line 20002"]);
+    }
+}
+
+#[test]
 fn unbalanced_quotes() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "quotes.csv", b"a,b\n1,\"fine\"\n2,\"never closed\n3,x\n4,y\n");
