@@ -213,6 +213,19 @@ pub enum Command {
         #[command(subcommand)]
         command: BaselineCommand,
     },
+    /// Shell completions on standard output: `assay completions bash >
+    /// ~/.local/share/bash-completion/completions/assay` (see docs/install.md).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff) on standard output (`assay man | man -l -`), or with --out
+    /// the pages of assay and each of its commands written into a folder.
+    Man {
+        /// A folder for assay.1 and assay-COMMAND.1 (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Generate deterministic, deliberately dirty data (samples and benchmark files).
     Gen {
         #[arg(value_enum)]
@@ -490,10 +503,63 @@ fn table_specs(tables: &[String]) -> Vec<(Option<String>, String)> {
         .collect()
 }
 
+/// The shell completions of every command and option, for `shell`.
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    // Generated in memory: clap_complete panics when its writer fails (a closed pipe).
+    let mut text = Vec::new();
+    clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "assay", &mut text);
+    text
+}
+
+/// The manual pages: `assay.1`, then `assay-COMMAND.1` for each command (`assay recipe
+/// schema` is in `assay-recipe-schema.1`), as (file name, roff text).
+pub fn man_pages() -> Result<Vec<(String, Vec<u8>)>> {
+    fn pages(cmd: &clap::Command, name: &str, out: &mut Vec<(String, Vec<u8>)>) -> Result<()> {
+        let mut text = Vec::new();
+        let page = cmd
+            .clone()
+            .display_name(name.to_string())
+            .bin_name(name.replace('-', " "))
+            .version(env!("CARGO_PKG_VERSION"));
+        clap_mangen::Man::new(page)
+            .render(&mut text)
+            .map_err(|e| Error::runtime(format!("rendering the manual page of `{name}`: {e}")))?;
+        out.push((format!("{name}.1"), text));
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            pages(sub, &format!("{name}-{}", sub.get_name()), out)?;
+        }
+        Ok(())
+    }
+    let mut cmd = <Cli as clap::CommandFactory>::command().disable_help_subcommand(true);
+    cmd.build();
+    let mut out = Vec::new();
+    pages(&cmd, "assay", &mut out)?;
+    Ok(out)
+}
+
 /// Runs a headless command, writing its result to `out`.
 pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Result<()> {
     let options = input.open_options()?;
     match command {
+        Command::Completions { shell } => {
+            out.write_all(&completions(shell)).map_err(|e| Error::runtime(format!("writing output: {e}")))
+        }
+        Command::Man { out: None } => {
+            let pages = man_pages()?;
+            out.write_all(&pages[0].1).map_err(|e| Error::runtime(format!("writing output: {e}")))
+        }
+        Command::Man { out: Some(dir) } => {
+            let pages = man_pages()?;
+            std::fs::create_dir_all(&dir).map_err(|e| crate::error::io_error(dir.display(), &e))?;
+            for (name, text) in &pages {
+                let dest = dir.join(name).display().to_string();
+                crate::sink::write_atomic(&dest, |temp| {
+                    std::fs::write(temp, text).map_err(|e| crate::error::io_error(&dest, &e))
+                })?;
+            }
+            writeln!(out, "{} manual pages written to {}", pages.len(), dir.display())
+                .map_err(|e| Error::runtime(format!("writing output: {e}")))
+        }
         Command::Schema { data, format } => {
             let ws = Workspace::open(&[(None, data)], &options).await?;
             let ds = &ws.datasets()[0];

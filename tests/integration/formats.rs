@@ -927,3 +927,44 @@ async fn configured_null_values_read_the_same_everywhere() {
     let written = std::fs::read_to_string(&out).unwrap();
     assert_eq!(written.lines().count(), 4, "header and rows 2, 4, 5: {written}");
 }
+
+#[test]
+fn completions_and_manual_pages_cover_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    // bash: the script loads and registers assay's completion, naming every command.
+    let bash = assay(&["completions", "bash"]);
+    let script = write(dir.path(), "assay.bash", bash.ok().as_bytes());
+    let registered = std::process::Command::new("bash")
+        .args(["-c", &format!("source {script} && complete -p assay")])
+        .output()
+        .unwrap();
+    assert!(registered.status.success(), "{}", String::from_utf8_lossy(&registered.stderr));
+    assert!(String::from_utf8_lossy(&registered.stdout).contains("assay"));
+    for command in ["schema", "head", "count", "profile", "check", "export", "sql", "explain", "run", "man"] {
+        assert!(bash.stdout.contains(command), "`{command}` not completed");
+    }
+    assert!(assay(&["completions", "zsh"]).ok().starts_with("#compdef assay"));
+    assert!(assay(&["completions", "fish"]).ok().contains("complete -c assay"));
+    assay(&["completions", "tcsh"]).fails(2, &["tcsh"]);
+
+    // One page on stdout; with --out, a page per command, nested ones included.
+    let page = assay(&["man"]);
+    assert!(page.ok().contains(".TH assay 1"), "{}", page.stdout);
+    assert!(page.stdout.contains(".SH NAME") && page.stdout.contains("completions"));
+    let pages = dir.path().join("man1");
+    let out = assay(&["man", "--out", pages.to_str().unwrap()]);
+    let written: Vec<String> = std::fs::read_dir(&pages)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(out.ok().contains(&format!("{} manual pages written", written.len())), "{}", out.stdout);
+    for name in ["assay.1", "assay-sql.1", "assay-export.1", "assay-recipe-schema.1"] {
+        assert!(written.contains(&name.to_string()), "{name} not in {written:?}");
+    }
+    let sql = std::fs::read_to_string(pages.join("assay-sql.1")).unwrap();
+    assert!(sql.contains("assay sql") && sql.contains("\\-\\-engine"), "{sql}");
+    assert!(!written.iter().any(|n| n.contains("baseline") || n.contains(".assay-partial")), "{written:?}");
+    // A folder that cannot be made: one line naming it, nothing written.
+    let blocked = write(dir.path(), "file", b"x");
+    assay(&["man", "--out", &format!("{blocked}/man1")]).fails(3, &["file/man1"]);
+}
