@@ -63,36 +63,77 @@ pub const MAX_JSON_DEPTH: usize = 512;
 /// Where JSON text `bytes` (the first bytes of `path`) nests deeper than
 /// [`MAX_JSON_DEPTH`], as a message naming the line.
 pub fn too_deep(path: &str, bytes: &[u8]) -> Option<String> {
-    let (mut depth, mut line, mut in_string, mut escaped) = (0usize, 1u64, false, false);
-    for &b in bytes {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_JSON_DEPTH {
-                    return Some(format!(
-                        "{path}: line {line}: JSON nests more than {MAX_JSON_DEPTH} levels of arrays and objects"
-                    ));
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            b'\n' => {
-                line += 1;
-                depth = 0;
-            }
-            _ => {}
+    let mut scan = Depth::default();
+    scan.feed(bytes).map(|line| deep_message(path, line))
+}
+
+/// Where a local NDJSON file nests deeper than [`MAX_JSON_DEPTH`], read whole in 1 MiB
+/// chunks: a line nested that deep overflows the engines' JSON readers (a crash, not a
+/// message), wherever it is in the file.
+pub fn too_deep_file(path: &str) -> Option<String> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let (mut scan, mut buf) = (Depth::default(), vec![0u8; 1 << 20]);
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => n,
+        };
+        if let Some(line) = scan.feed(&buf[..n]) {
+            return Some(deep_message(path, line));
         }
     }
-    None
+}
+
+fn deep_message(path: &str, line: u64) -> String {
+    format!("{path}: line {line}: JSON nests more than {MAX_JSON_DEPTH} levels of arrays and objects")
+}
+
+/// Nesting depth of NDJSON text fed in pieces (strings and escapes skipped).
+#[derive(Debug)]
+struct Depth {
+    depth: usize,
+    line: u64,
+    in_string: bool,
+    escaped: bool,
+}
+
+impl Default for Depth {
+    fn default() -> Self {
+        Depth { depth: 0, line: 1, in_string: false, escaped: false }
+    }
+}
+
+impl Depth {
+    /// The line where the text so far nests too deep, if it does.
+    fn feed(&mut self, bytes: &[u8]) -> Option<u64> {
+        for &b in bytes {
+            if self.in_string {
+                match b {
+                    _ if self.escaped => self.escaped = false,
+                    b'\\' => self.escaped = true,
+                    b'"' => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'[' | b'{' => {
+                    self.depth += 1;
+                    if self.depth > MAX_JSON_DEPTH {
+                        return Some(self.line);
+                    }
+                }
+                b']' | b'}' => self.depth = self.depth.saturating_sub(1),
+                b'\n' => {
+                    self.line += 1;
+                    self.depth = 0;
+                }
+                _ => {}
+            }
+        }
+        None
+    }
 }
 
 /// What is wrong with a local Arrow IPC file's frame: the magic bytes that open and

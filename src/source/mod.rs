@@ -177,6 +177,15 @@ impl Dataset {
             if let Some(problem) = file_diagnose::too_deep(first, &prefix) {
                 return Err(Error::input(problem));
             }
+            // A line nested too deep past the sniffed bytes would crash the engines'
+            // readers: local files are scanned whole (a byte loop, about a second a GB).
+            if matches!(location, Location::Local) {
+                let whole =
+                    files.iter().filter(|f| f.as_str() != first.as_str() || prefix.len() >= SNIFF_BYTES);
+                if let Some(problem) = whole.into_iter().find_map(|f| file_diagnose::too_deep_file(f)) {
+                    return Err(Error::input(problem));
+                }
+            }
         }
         if matches!(location, Location::Local) && files.len() > 1 {
             same_columns(spec, &files, format)?;

@@ -65,6 +65,22 @@ fn a_failure_is_diagnosed_in_the_data_it_read_only() {
 }
 
 #[test]
+fn json_nested_too_deep_past_the_sniffed_bytes_is_refused_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..5_000 {
+        text.push_str(&format!("{{\"a\": {i}, \"b\": \"xxxxxxxxxxxxxxxx\"}}\n"));
+    }
+    text.push_str(&format!("{{\"a\": 1, \"b\": {}{}}}\n", "[".repeat(100_000), "]".repeat(100_000)));
+    let path = write(dir.path(), "deep.ndjson", text.as_bytes());
+    for command in ["count", "head", "profile"] {
+        assay(&[command, &path]).fails(2, &["deep.ndjson", "line 5001", "nests more than"]);
+    }
+    let q = "SELECT count(*) FROM deep";
+    assay(&["sql", q, "-t", &path, "--engine", "datafusion"]).fails(2, &["deep.ndjson", "line 5001"]);
+}
+
+#[test]
 fn unbalanced_quotes() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "quotes.csv", b"a,b\n1,\"fine\"\n2,\"never closed\n3,x\n4,y\n");
