@@ -308,7 +308,7 @@ impl Workspace {
             lf.collect_schema()
         })
         .await?
-        .map_err(|e| self.polars_error(e, None, Scope::View(ds, &[])))?;
+        .map_err(|e| self.polars_error(e, Scope::View(ds, &[])))?;
         let arrow = bridge::schema_to_arrow(&schema)?;
         Ok(schema
             .iter()
@@ -363,7 +363,7 @@ impl Workspace {
         }
         if let (Some(rows), true) = (indexed, steps.is_empty()) {
             let df = blocking(move || rows.page(offset, len as u64)).await??;
-            return Table::from_polars(df.map_err(|e| self.polars_error(e, None, Scope::View(ds, &[])))?);
+            return Table::from_polars(df.map_err(|e| self.polars_error(e, Scope::View(ds, &[])))?);
         }
         let view = self.view_of(ds, steps);
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
@@ -468,7 +468,7 @@ impl Workspace {
         let view = self.view_of(ds, steps);
         blocking(move || crate::profile::profile(view()?))
             .await?
-            .map_err(|e| self.polars_error(e, None, Scope::View(ds, steps)))
+            .map_err(|e| self.polars_error(e, Scope::View(ds, steps)))
     }
 
     /// Builds `ds`'s view after `steps` as a lazy Polars plan, when called (on a
@@ -513,10 +513,7 @@ impl Workspace {
             .iter()
             .filter(|d| d.name != ds.name)
             .map(|d| {
-                Ok((
-                    d.name.clone(),
-                    polars::scan(d).map_err(|e| self.polars_error(e, None, Scope::View(d, &[])))?,
-                ))
+                Ok((d.name.clone(), polars::scan(d).map_err(|e| self.polars_error(e, Scope::View(d, &[])))?))
             })
             .collect()
     }
@@ -839,7 +836,7 @@ impl Workspace {
         let shape = statement.clone();
         let correlated = blocking(move || polars::correlated_subqueries(&datasets, &shape))
             .await?
-            .map_err(|e| self.polars_error(e, Some(query), Scope::Query(query)))?;
+            .map_err(|e| self.polars_error(e, Scope::Query(query)))?;
         let (first, reason) = match auto_datafusion_reason(&statement, correlated) {
             Some(reason) => (EngineKind::DataFusion, reason),
             None => (EngineKind::Polars, "the default".to_string()),
@@ -870,7 +867,7 @@ impl Workspace {
                     polars::sql_over(&datasets, &q).and_then(|mut lf| lf.collect_schema().map(|_| ()))
                 })
                 .await?
-                .map_err(|e| self.polars_error(e, Some(query), Scope::Query(query)))
+                .map_err(|e| self.polars_error(e, Scope::Query(query)))
             }
             EngineKind::DataFusion => {
                 let ctx = self.datafusion_context().await?;
@@ -949,7 +946,7 @@ impl Workspace {
                     Ok(lf) => lf,
                     Err(e) => {
                         return Err(self
-                            .polars_refusal(query, self.polars_error(e, Some(query), Scope::Query(query)))
+                            .polars_refusal(query, self.polars_error(e, Scope::Query(query)))
                             .await)
                     }
                 };
@@ -997,9 +994,9 @@ impl Workspace {
                 .await?;
                 match plans {
                     Ok(p) => Ok(p),
-                    Err(e) => Err(self
-                        .polars_refusal(query, self.polars_error(e, Some(query), Scope::Query(query)))
-                        .await),
+                    Err(e) => {
+                        Err(self.polars_refusal(query, self.polars_error(e, Scope::Query(query))).await)
+                    }
                 }
             }
             EngineKind::DataFusion => {
@@ -1076,7 +1073,7 @@ impl Workspace {
                     let owned = ds.clone();
                     let schema = blocking(move || polars::scan(&owned)?.collect_schema())
                         .await?
-                        .map_err(|e| self.polars_error(e, None, Scope::View(ds, &[])))?;
+                        .map_err(|e| self.polars_error(e, Scope::View(ds, &[])))?;
                     Some(bridge::schema_to_arrow(&schema)?)
                 }
                 _ => None,
@@ -1091,9 +1088,8 @@ impl Workspace {
         scope: Scope<'_>,
         build: impl FnOnce() -> ::polars::prelude::PolarsResult<LazyFrame> + Send + 'static,
     ) -> Result<Table> {
-        let df = blocking(move || polars::collect(build()?))
-            .await?
-            .map_err(|e| self.polars_error(e, scope.query(), scope))?;
+        let df =
+            blocking(move || polars::collect(build()?)).await?.map_err(|e| self.polars_error(e, scope))?;
         Table::from_polars(df)
     }
 
@@ -1176,7 +1172,8 @@ impl Workspace {
         })
     }
 
-    fn polars_error(&self, err: PolarsError, query: Option<&str>, scope: Scope<'_>) -> Error {
+    fn polars_error(&self, err: PolarsError, scope: Scope<'_>) -> Error {
+        let query = scope.query();
         let mut root = &err;
         while let PolarsError::Context { error, .. } | PolarsError::ExprContext { error, .. } = root {
             root = error;

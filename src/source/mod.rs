@@ -174,17 +174,14 @@ impl Dataset {
             }
         }
         if format == Format::NdJson {
-            if let Some(problem) = file_diagnose::too_deep(first, &prefix) {
+            // A line nested too deep would crash the engines' readers: local files are
+            // scanned whole (a byte loop), a file on S3 in its sniffed bytes.
+            let problem = match location {
+                Location::Local => files.iter().find_map(|f| file_diagnose::too_deep_file(f)),
+                Location::S3(_) => file_diagnose::too_deep(first, &prefix),
+            };
+            if let Some(problem) = problem {
                 return Err(Error::input(problem));
-            }
-            // A line nested too deep past the sniffed bytes would crash the engines'
-            // readers: local files are scanned whole (a byte loop, about a second a GB).
-            if matches!(location, Location::Local) {
-                let whole =
-                    files.iter().filter(|f| f.as_str() != first.as_str() || prefix.len() >= SNIFF_BYTES);
-                if let Some(problem) = whole.into_iter().find_map(|f| file_diagnose::too_deep_file(f)) {
-                    return Err(Error::input(problem));
-                }
             }
         }
         if matches!(location, Location::Local) && files.len() > 1 {
