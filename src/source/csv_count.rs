@@ -74,11 +74,36 @@ fn with_verified<T>(f: impl FnOnce(&mut std::collections::HashSet<String>) -> T)
 
 /// Whether this version of `path` was already found well-formed.
 pub fn is_verified(path: &str) -> bool {
-    version(path).is_some_and(|key| with_verified(|set| set.contains(&key)))
+    is_known_good(Whole::Csv, path)
 }
 
 fn mark_verified(path: &str) {
-    let Some(key) = version(path) else { return };
+    mark_known_good(Whole::Csv, path)
+}
+
+/// What a whole-file check found good: a CSV file's rows, or an NDJSON file's nesting.
+#[derive(Debug, Clone, Copy)]
+pub enum Whole {
+    Csv,
+    JsonDepth,
+}
+
+fn key(check: Whole, path: &str) -> Option<String> {
+    let version = version(path)?;
+    Some(match check {
+        Whole::Csv => version,
+        Whole::JsonDepth => format!("json-depth\t{version}"),
+    })
+}
+
+/// Whether this version of `path` already passed `check`.
+pub fn is_known_good(check: Whole, path: &str) -> bool {
+    key(check, path).is_some_and(|key| with_verified(|set| set.contains(&key)))
+}
+
+/// Remembers that this version of `path` passed `check` (here and in `verified-csv.txt`).
+pub fn mark_known_good(check: Whole, path: &str) {
+    let Some(key) = key(check, path) else { return };
     let new = with_verified(|set| set.insert(key.clone()).then_some(set.len()));
     let (Some(len), Some(file)) = (new, remembered()) else { return };
     use std::io::Write;

