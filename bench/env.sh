@@ -1,6 +1,7 @@
 # Sourced by the bench scripts: the repository root, the shared release build, and the
-# ROWS / RUNS knobs. Sets A to the assay binary (ASSAY=path uses that build instead of
-# building the release one).
+# ROWS / RUNS knobs. Sets A to the assay binary and B to assay-baseline, the engines
+# driven directly (ASSAY=path and ASSAY_BASELINE=path use those builds instead of
+# building the release ones).
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/assay-target}"
 ROWS="${ROWS:-10000000}"
@@ -11,6 +12,15 @@ else
   cargo build --release --quiet
   A="$CARGO_TARGET_DIR/release/assay"
 fi
+if [ -n "${ASSAY_BASELINE-}" ]; then
+  B="$ASSAY_BASELINE"
+else
+  B="$CARGO_TARGET_DIR/release/assay-baseline"
+fi
+# Builds assay-baseline when a script needs it (it links assay's library once more).
+needs_baseline() {
+  [ -n "${ASSAY_BASELINE-}" ] || cargo build --release --quiet -p assay-baseline
+}
 # Installs what a bench script needs and the machine lacks (as .ci/run does for the
 # tests): `apt:COMMAND[=PACKAGE]` a command from Debian's packages, `pip:MODULE[=PACKAGE]`
 # a Python module and `pipcmd:COMMAND[=PACKAGE]` a command from PyPI. Latest versions;

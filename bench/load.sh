@@ -5,11 +5,12 @@
 # hand-written Python loader (WAL, synchronous = NORMAL) and against the published figure
 # of a Rust streaming ETL example (10M rows in about 23 s with synchronous = OFF).
 # CSV -> Parquet against Python Polars' sink_parquet, the same Rust Polars version driven
-# directly (`assay baseline`: no sniffing, no fsync, no count back) and DuckDB's COPY,
+# directly (`assay-baseline`, bench/baseline: no sniffing, no fsync, no count back) and DuckDB's COPY,
 # side by side.
 # Three runs by default (RUNS=3): each run writes a 1 GB database.
 RUNS="${RUNS:-3}"
 source "$(dirname "$0")/env.sh"
+needs_baseline
 needs apt:hyperfine apt:sqlite3 pip:polars pip:duckdb
 CSV="bench/data/orders_${ROWS}.csv"
 PQ="bench/data/orders_${ROWS}.parquet"
@@ -79,8 +80,8 @@ echo "== CSV -> Parquet, $ROWS rows"
 hyperfine -r "$RUNS" -w 0 --export-json "$OUT/parquet.json" \
   --prepare "rm -f $OUT/*.parquet" \
   -n "assay export" "$A export $CSV --to $OUT/a.parquet" \
-  -n "rust polars (same version) sink_parquet" "$A baseline csv-to-parquet $CSV $OUT/r.parquet --datetime created_at" \
-  -n "rust polars (same version), dates parsed after the scan" "$A baseline csv-to-parquet $CSV $OUT/s.parquet --datetime created_at --parse-after '%Y-%m-%d %H:%M:%S'" \
+  -n "rust polars (same version) sink_parquet" "$B csv-to-parquet $CSV $OUT/r.parquet --datetime created_at" \
+  -n "rust polars (same version), dates parsed after the scan" "$B csv-to-parquet $CSV $OUT/s.parquet --datetime created_at --parse-after '%Y-%m-%d %H:%M:%S'" \
   -n "polars sink_parquet" "python3 $OUT/polars_sink.py $CSV $OUT/p.parquet" \
   -n "duckdb COPY" "python3 $OUT/duckdb_copy.py $CSV $OUT/d.parquet"
 python3 bench/peak.py "$A" export "$CSV" --to "$OUT/m.parquet"

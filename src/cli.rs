@@ -95,7 +95,7 @@ pub enum Command {
     /// Run the checks of a rules file over the data, in one scan.
     Check {
         data: String,
-        /// The rules file (TOML, `[[checks]]` as in SPEC.md).
+        /// The rules file (TOML, `[[checks]]` as in docs/checks.md).
         #[arg(long, value_name = "FILE")]
         rules: String,
         #[arg(long, value_enum, default_value_t = CheckFormatArg::Table)]
@@ -206,13 +206,6 @@ pub enum Command {
         #[command(subcommand)]
         command: RecipeCommand,
     },
-    /// Polars of assay's version driven directly, without assay's sniffing, checks,
-    /// atomic publication or fsync: the same-version baselines of the benchmarks.
-    #[command(hide = true)]
-    Baseline {
-        #[command(subcommand)]
-        command: BaselineCommand,
-    },
     /// Shell completions on standard output: `assay completions bash >
     /// ~/.local/share/bash-completion/completions/assay` (see docs/install.md).
     Completions {
@@ -300,36 +293,6 @@ impl WriteArgs {
 pub enum RecipeCommand {
     /// Print the JSON Schema of recipe files (for editors' completion and checking).
     Schema,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum BaselineCommand {
-    /// CSV to Parquet by `scan_csv` + `sink_parquet`, the `--datetime` columns read as
-    /// timestamps (bench/load.sh, beside `assay export`).
-    CsvToParquet {
-        input: String,
-        output: String,
-        #[arg(long, value_delimiter = ',')]
-        datetime: Vec<String>,
-        /// Read the `--datetime` columns as text and parse them after the scan with this
-        /// strftime format (`str.to_datetime`), instead of in the CSV reader.
-        #[arg(long)]
-        parse_after: Option<String>,
-    },
-    /// SQL over Parquet files on one engine driven directly, the result printed as CSV
-    /// (bench/sql.sh, beside `assay sql`). For Polars the query is rewritten as assay
-    /// hands it over; DataFusion runs in a default session.
-    Sql {
-        query: String,
-        /// `PATH` (the table is the file's stem) or `NAME=PATH`.
-        #[arg(short = 't', long = "table")]
-        tables: Vec<String>,
-        #[arg(long, value_enum, default_value = "polars")]
-        engine: EngineArg,
-        /// Polars' in-memory engine instead of the streaming one assay uses.
-        #[arg(long)]
-        in_memory: bool,
-    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -635,7 +598,7 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
                     e => e,
                 },
             )?;
-            // An error-severity failure writes no output at all (SPEC.md, gate).
+            // An error-severity failure writes no output at all (docs/checks.md, the gate).
             let blocked = report.failed_at(crate::quality::Severity::Error) > 0;
             if let (Some((v, q)), false) = (&outputs, blocked) {
                 let (valid, quarantined) = ws.quarantine(ds, &rules, &report, v, q).await?;
@@ -742,36 +705,6 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
         }
         Command::Recipe { command: RecipeCommand::Schema } => write!(out, "{}", crate::recipe::json_schema())
             .map_err(|e| Error::runtime(format!("writing output: {e}"))),
-        Command::Baseline {
-            command: BaselineCommand::Sql { query, tables, engine: EngineArg::Datafusion, .. },
-        } => {
-            let table = crate::engine::datafusion::baseline_sql(&query, &tables).await?;
-            output::write_rows(out, &table, RowFormat::Csv, usize::MAX)
-        }
-        Command::Baseline { command } => {
-            // The CSV is made off the async threads, then written to `out` (which holds
-            // stdout) here.
-            let task = move || -> Result<Vec<u8>> {
-                let mut csv = Vec::new();
-                match command {
-                    BaselineCommand::CsvToParquet { input, output, datetime, parse_after } => {
-                        crate::sink::baseline_csv_to_parquet(
-                            &input,
-                            &output,
-                            &datetime,
-                            parse_after.as_deref(),
-                        )?
-                    }
-                    BaselineCommand::Sql { query, tables, in_memory, .. } => {
-                        crate::engine::polars::baseline_sql(&query, &tables, !in_memory, &mut csv)?
-                    }
-                }
-                Ok(csv)
-            };
-            let csv =
-                tokio::task::spawn_blocking(task).await.map_err(|e| Error::runtime(e.to_string()))??;
-            out.write_all(&csv).map_err(|e| Error::runtime(format!("writing output: {e}")))
-        }
         Command::Gen { kind, rows, seed, out: path } => {
             let task = move || match kind {
                 GenKind::Sample => generate::generate_samples(&path, seed),

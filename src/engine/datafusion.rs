@@ -33,22 +33,6 @@ pub async fn write_parquet(
         .unwrap_or(0))
 }
 
-/// DataFusion alone: `query` over Parquet `tables` (`engine::polars::baseline_table`)
-/// registered in a default `SessionContext`, collected; the benchmarks' same-version
-/// baseline (`assay baseline sql --engine datafusion`).
-pub async fn baseline_sql(query: &str, tables: &[String]) -> Result<crate::engine::Table> {
-    let failed = |e: datafusion::error::DataFusionError| Error::runtime(format!("baseline: {e}"));
-    let ctx = SessionContext::new();
-    for t in tables {
-        let (name, path) = crate::engine::polars::baseline_table(t);
-        ctx.register_parquet(name.as_str(), path, Default::default()).await.map_err(failed)?;
-    }
-    let df = ctx.sql(query).await.map_err(failed)?;
-    let schema = df.schema().inner().clone();
-    let batches = df.collect().await.map_err(failed)?;
-    Ok(crate::engine::Table { schema, batches })
-}
-
 /// A session with information_schema on, so `SHOW TABLES` and friends work.
 pub fn new_context() -> SessionContext {
     let config = SessionConfig::new().with_information_schema(true);

@@ -35,9 +35,9 @@ struct Inferred {
 }
 
 /// A CSV date or datetime column read as text and parsed after the scan with the format
-/// found for it: Polars' CSV reader parses datetimes ~18x slower than `str.to_datetime`
-/// with the format given (BENCHMARKS.md, "Issue 7: where CSV -> Parquet spends its
-/// time").
+/// found for it: a CSV-to-Parquet export with Polars' CSV reader parsing the datetimes took 27.8 s,
+/// 9.8 s with `str.to_datetime` and the format given (BENCHMARKS.md, "CSV to Parquet
+/// export").
 #[derive(Clone)]
 struct ParseAfter {
     name: PlSmallStr,
@@ -371,38 +371,6 @@ pub fn collect(lf: LazyFrame) -> PolarsResult<DataFrame> {
         polars_core::query_result::QueryResult::Single(df) => Ok(df),
         polars_core::query_result::QueryResult::Multiple(_) => {
             Err(polars_err!(ComputeError: "query returned several results"))
-        }
-    }
-}
-
-/// Polars alone: `query` (as `sql` rewrites it) over Parquet `tables` (`PATH` named by
-/// its stem, or `NAME=PATH`), collected on the streaming or the in-memory engine and
-/// written to `out` as CSV; the benchmarks' same-version baseline (`assay baseline sql`).
-pub fn baseline_sql(
-    query: &str,
-    tables: &[String],
-    streaming: bool,
-    out: &mut dyn std::io::Write,
-) -> crate::error::Result<()> {
-    let failed = |e: PolarsError| crate::error::Error::runtime(format!("baseline: {e}"));
-    let mut frames = Vec::new();
-    for t in tables {
-        let (name, path) = baseline_table(t);
-        frames
-            .push((name, LazyFrame::scan_parquet(PlRefPath::new(path), Default::default()).map_err(failed)?));
-    }
-    let lf = sql(frames, query).map_err(failed)?;
-    let mut df = if streaming { collect(lf) } else { lf.collect() }.map_err(failed)?;
-    CsvWriter::new(out).finish(&mut df).map_err(failed)
-}
-
-/// A baseline's `-t` argument: `NAME=PATH`, or `PATH` named by its file's stem.
-pub fn baseline_table(t: &str) -> (String, &str) {
-    match t.split_once('=') {
-        Some((n, p)) => (n.to_string(), p),
-        None => {
-            let stem = std::path::Path::new(t).file_stem().map(|s| s.to_string_lossy().into_owned());
-            (stem.unwrap_or_else(|| t.to_string()), t)
         }
     }
 }

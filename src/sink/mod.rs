@@ -276,44 +276,6 @@ pub fn sink_all(jobs: Vec<SinkJob>) -> Result<Vec<u64>> {
     jobs.iter().map(|(_, temp, format, write)| count_written(temp, *format, write)).collect()
 }
 
-/// Polars alone: `scan_csv(input)` (the `datetime` columns as microsecond timestamps,
-/// as assay infers them: parsed by the CSV reader, or after the scan with the strftime
-/// format `parse_after`) to `sink_parquet(output)` with its defaults, written in place;
-/// the benchmarks' same-version baseline (`assay baseline`).
-pub fn baseline_csv_to_parquet(
-    input: &str,
-    output: &str,
-    datetime: &[String],
-    parse_after: Option<&str>,
-) -> Result<()> {
-    let failed = |e: PolarsError| Error::runtime(format!("{input} -> {output}: {e}"));
-    let read_as = if parse_after.is_some() {
-        DataType::String
-    } else {
-        DataType::Datetime(TimeUnit::Microseconds, None)
-    };
-    let overrides: Schema = datetime.iter().map(|c| Field::new(c.as_str().into(), read_as.clone())).collect();
-    let mut lf = LazyCsvReader::new(PlRefPath::new(input))
-        .with_dtype_overwrite(Some(Arc::new(overrides)))
-        .finish()
-        .map_err(failed)?;
-    if let Some(format) = parse_after {
-        let timestamp = DataType::Datetime(TimeUnit::Microseconds, None);
-        lf = lf.with_columns(
-            datetime
-                .iter()
-                .map(|c| crate::engine::polars::parse_text(c.as_str().into(), format, &timestamp))
-                .collect::<Vec<_>>(),
-        );
-    }
-    let target = SinkDestination::File { target: SinkTarget::Path(PlRefPath::new(output)) };
-    let format = FileWriteFormat::Parquet(Arc::new(ParquetWriteOptions::default()));
-    lf.sink(target, format, UnifiedSinkArgs::default())
-        .and_then(|lf| lf.collect_with_engine(Engine::Streaming))
-        .map_err(failed)?;
-    Ok(())
-}
-
 /// The extension of a written file of `format`.
 fn extension(format: Format) -> &'static str {
     match format {
@@ -642,7 +604,7 @@ impl Staged {
         let (dir, named) = hidden_beside(Path::new(dest))?;
         // A folder we may not write to says so now, before any work.
         let refused = |e: std::io::Error| folder_refused(&dir, dest, &e);
-        // Polars' async writer (`POLARS_FORCE_ASYNC=1`, which README suggests for lower
+        // Polars' async writer (`POLARS_FORCE_ASYNC=1`, which docs/internals.md suggests for lower
         // RSS) writes beside the path and renames: not possible under /proc/self/fd.
         let unnamed = if polars_config::config().force_async() {
             Err(std::io::Error::other("Polars writes files through its async path"))
