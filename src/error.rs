@@ -1,4 +1,4 @@
-//! The library's error type and the exit codes of SPEC.md.
+//! The library's error type and the exit codes of docs/cli.md.
 //!
 //! Every error carries one line a person can act on, naming where the problem is
 //! (file, line, column, row or byte offset). The binary maps the variant to an exit code.
@@ -30,7 +30,7 @@ impl Error {
         Error::Runtime(message.into())
     }
 
-    /// The process exit code for this error (SPEC.md: 1 a check failed, 2 unusable input,
+    /// The process exit code for this error (docs/cli.md: 1 a check failed, 2 unusable input,
     /// 3 runtime failure).
     pub fn exit_code(&self) -> i32 {
         match self {

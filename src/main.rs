@@ -1,5 +1,5 @@
 //! The `assay` binary: parse arguments, run a headless command or the workbench,
-//! and map errors to SPEC.md's exit codes with one line on stderr.
+//! and map errors to the exit codes of docs/cli.md with one line on stderr.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -59,7 +59,7 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
 /// `assay export` of a local CSV or TSV file reads it in 8 MiB chunks, two in flight,
 /// instead of memory-mapping it: the same speed, and resident memory that stays ~200 MB
 /// whatever the file's size, where a map keeps every page read resident until the scan
-/// ends (1.1 GB for a 1 GB file; BENCHMARKS.md, "Issue 7: CSV exports read in chunks").
+/// ends (1,161 MB for a 1 GB file; BENCHMARKS.md, "CSV to Parquet export").
 /// The chunk settings are Polars' environment variables, set before any thread starts
 /// (a value already in the environment wins).
 fn read_csv_exports_in_chunks(command: &Option<cli::Command>) {

@@ -1,6 +1,6 @@
 //! Renders results for people and programs: aligned tables, CSV and JSON.
 //!
-//! JSON shapes (stable; documented in README):
+//! JSON shapes (stable; documented in docs/reports.md):
 //! - rows (`head`, `sql`): an array of objects, one per row, every column present,
 //!   nulls as `null`, dates and timestamps as ISO-8601 strings.
 //! - `schema`: `{"table": NAME, "columns": [{"name", "type", "arrow_type"}]}`.

@@ -149,12 +149,12 @@ impl Pick {
 
 /// Aggregates of one table from which `auto` runs a grouped query on DataFusion: TPC-H
 /// Q1 (8 aggregates of lineitem) takes 633 ms there and 1,368 ms on Polars (BENCHMARKS.md,
-/// "Issue 20").
+/// "TPC-H 22 queries against DuckDB").
 const AUTO_DATAFUSION_AGGREGATES: usize = 5;
 
 /// Tables joined in one SELECT from which `auto` picks DataFusion: TPC-H Q5, Q7 and Q9
 /// (six tables) take 0.58-0.72x of Polars' time there, Q3 and Q10 (three, four) are
-/// faster on Polars (BENCHMARKS.md, "Issue 20"; Q8's eight tables are the exception, 1.2x).
+/// faster on Polars (BENCHMARKS.md, "TPC-H 22 queries against DuckDB"; Q8's eight tables are the exception, 1.2x).
 const AUTO_DATAFUSION_TABLES: usize = 5;
 
 /// A computed result: an arrow-rs schema and record batches.

@@ -1,4 +1,4 @@
-//! Checks: the rules file (`[[checks]]`, SPEC.md), compiled into one Polars aggregation
+//! Checks: the rules file (`[[checks]]`, docs/checks.md), compiled into one Polars aggregation
 //! over the data, and the results (status from each check's threshold and severity).
 //!
 //! Every check, row-level or table-level, becomes one or two aggregate expressions in

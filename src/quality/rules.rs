@@ -1,4 +1,4 @@
-//! The rules file: `[[checks]]` entries of SPEC.md, each with exactly one key (the check
+//! The rules file: `[[checks]]` entries of docs/checks.md, each with exactly one key (the check
 //! type) whose table holds the check's arguments and the common fields. Unknown keys,
 //! missing arguments and wrong types are reported with the file, line and column
 //! (serde over `toml`), and columns are checked against the data's schema before any

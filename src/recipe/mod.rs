@@ -1,4 +1,4 @@
-//! The saved pipeline (SPEC.md, "Recipe file"): sources, steps, checks and outputs as a
+//! The saved pipeline (docs/recipes.md): sources, steps, checks and outputs as a
 //! serde model read from TOML (canonical) or YAML, with every error positioned (file,
 //! line, column) before any data is read; `${VAR}` from the environment and `--set`
 //! overrides; the headless runner and its manifest are in `run`.

@@ -148,7 +148,7 @@ fn column_plan(name: &str, dtype: &DataType) -> Result<(String, Expr)> {
 /// killed assay is removed by the next load beside it. In WAL mode, SQLite writes every
 /// page twice (the WAL, then the database at the checkpoint) and keeps an index of the
 /// WAL's frames: a new database skips both, which made a 10M-row load from Parquet
-/// 1.4-2x faster, the more so the dearer the machine's writes (BENCHMARKS.md, session 11).
+/// 1.4-2x faster, the more so the dearer the machine's writes (BENCHMARKS.md, "SQLite loads").
 pub struct Session {
     conn: Option<Connection>,
     pub db: String,

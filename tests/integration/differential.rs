@@ -66,7 +66,7 @@ const QUERIES: &[&str] = &[
      WHERE created_at >= TIMESTAMP '2024-06-01 00:00:00' AND created_at < TIMESTAMP '2024-06-08 00:00:00' \
      GROUP BY CAST(created_at AS DATE)",
     // TRIM differs on tabs (Polars trims all whitespace, DataFusion only spaces; see
-    // README), so the one status holding a tab is left out here.
+    // docs/internals.md), so the one status holding a tab is left out here.
     "SELECT UPPER(TRIM(status)) AS s, COUNT(*) AS n FROM orders WHERE status <> 'delivered\t' \
      GROUP BY UPPER(TRIM(status))",
     "SELECT CAST(created_at AS DATE) AS d, COUNT(*) AS n FROM orders \

@@ -794,7 +794,7 @@ fn partitioned_exports_write_a_hive_tree_atomically() {
 
 #[test]
 fn exports_work_when_polars_reads_and_writes_through_its_async_path() {
-    // README suggests POLARS_FORCE_ASYNC=1 for lower RSS; Polars' async writer cannot write
+    // docs/internals.md suggests POLARS_FORCE_ASYNC=1 for lower RSS; Polars' async writer cannot write
     // to the unnamed file an export is staged in, so such exports stage a named one.
     let dir = tempfile::tempdir().unwrap();
     for ext in ["parquet", "csv"] {
