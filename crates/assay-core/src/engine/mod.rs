@@ -266,7 +266,7 @@ pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + '
     })
 }
 
-pub(crate) fn first_line(s: &str) -> &str {
+pub fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s).trim()
 }
 

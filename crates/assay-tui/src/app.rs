@@ -5,15 +5,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::engine::Table;
-use crate::error::Result;
-use crate::output;
-use crate::profile::ColumnProfile;
-use crate::progress::Progress;
-use crate::source::browse::{self, Entry};
-use crate::source::Dataset;
-use crate::transform::filter::{Combine, Group, Kind};
-use crate::transform::{self, SortKey, Step};
+use assay_core::engine::Table;
+use assay_core::error::Result;
+use assay_core::output;
+use assay_core::profile::ColumnProfile;
+use assay_core::progress::Progress;
+use assay_core::source::browse::{self, Entry};
+use assay_core::source::Dataset;
+use assay_core::transform::filter::{Combine, Group, Kind};
+use assay_core::transform::{self, SortKey, Step};
 
 use super::checks::{CheckRun, Checks};
 use super::filter::{FilterEditor, Outcome};
@@ -44,7 +44,7 @@ pub enum Job {
     /// Open a dataset as a new tab.
     Open { spec: String },
     /// Run the checks of tab `tab` (rules version `version`) on its view.
-    Check { tab: usize, version: u64, steps: Vec<Step>, rules: crate::quality::Rules },
+    Check { tab: usize, version: u64, steps: Vec<Step>, rules: assay_core::quality::Rules },
     /// Stop running the checks (and suggestions) of `tab`.
     CancelChecks { tab: usize },
     /// Propose checks for tab `tab`'s view.
@@ -54,12 +54,12 @@ pub enum Job {
         tab: usize,
         steps: Vec<Step>,
         column: String,
-        kind: crate::quality::suggest::FromColumn,
+        kind: assay_core::quality::suggest::FromColumn,
     },
     /// Load the rules file beside tab `tab`'s dataset, if there is one.
     LoadRules { tab: usize },
     /// Run a query on `engine` into a result named `name` (a new tab).
-    Sql { query: String, engine: crate::engine::EngineChoice, name: String },
+    Sql { query: String, engine: assay_core::engine::EngineChoice, name: String },
     /// Stop the running query.
     CancelSql,
     /// Run a statement that writes (confirmed by the user) on DataFusion.
@@ -88,9 +88,9 @@ pub enum Job {
     Export {
         tab: usize,
         steps: Vec<Step>,
-        plan: crate::sink::ExportPlan,
+        plan: assay_core::sink::ExportPlan,
         overwrite: bool,
-        watch: Arc<crate::sink::Watch>,
+        watch: Arc<assay_core::sink::Watch>,
     },
 }
 
@@ -132,15 +132,15 @@ pub enum Done {
         tab: usize,
         version: u64,
         steps: Vec<Step>,
-        result: Result<crate::quality::Report>,
+        result: Result<assay_core::quality::Report>,
     },
     Suggested {
         tab: usize,
-        result: Result<Vec<crate::quality::suggest::Suggestion>>,
+        result: Result<Vec<assay_core::quality::suggest::Suggestion>>,
     },
     CheckMade {
         tab: usize,
-        result: Result<crate::quality::Check>,
+        result: Result<assay_core::quality::Check>,
     },
     Saved {
         tab: usize,
@@ -163,20 +163,20 @@ pub enum Done {
     /// its destination exists and replacing it was not confirmed.
     Exported {
         tab: usize,
-        plan: crate::sink::ExportPlan,
+        plan: assay_core::sink::ExportPlan,
         exists: bool,
         result: Result<u64>,
     },
     /// A recipe read, with the datasets opened for it (already in the workspace).
     RecipeOpened {
         path: String,
-        result: Result<(crate::recipe::Loaded, Vec<Dataset>)>,
+        result: Result<(assay_core::recipe::Loaded, Vec<Dataset>)>,
     },
     /// The rules file found beside a dataset, read.
     RulesLoaded {
         tab: usize,
         path: String,
-        result: Result<crate::quality::Rules>,
+        result: Result<assay_core::quality::Rules>,
     },
     /// A query's result, written to a file and opened as a dataset (already in the
     /// engines' workspace), with its row count.
@@ -188,7 +188,7 @@ pub enum Done {
         result: Result<(Dataset, u64)>,
     },
     Explained {
-        result: Result<Vec<crate::engine::Plans>>,
+        result: Result<Vec<assay_core::engine::Plans>>,
     },
     /// A statement that writes, run after the user confirmed it.
     Written {
@@ -293,7 +293,7 @@ pub struct Tab {
     pub recipe_path: Option<String>,
     /// Where this tab's data went (exports done, or a recipe's outputs): its recipe's
     /// outputs.
-    pub outputs: indexmap::IndexMap<String, crate::recipe::Output>,
+    pub outputs: indexmap::IndexMap<String, assay_core::recipe::Output>,
 }
 
 impl Tab {
@@ -1729,8 +1729,8 @@ pub fn fuzzy_score(needle: &str, hay: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Error;
-    use crate::source::{CsvDialect, Format, Location};
+    use assay_core::error::Error;
+    use assay_core::source::{CsvDialect, Format, Location};
 
     fn pages(jobs: &[Job]) -> Vec<(u64, u64)> {
         jobs.iter()

@@ -162,7 +162,8 @@ mod tests {
     fn fuzz_ndjson_parquet_and_arrow_diagnosis() {
         let dir = tempfile::tempdir().unwrap();
         let parquet =
-            std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/sample-data/customers.parquet")).unwrap();
+            std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../sample-data/customers.parquet"))
+                .unwrap();
         let head = &parquet[..parquet.len().min(4096)];
         let tail = &parquet[parquet.len().saturating_sub(4096)..];
         let path = dir.path().join("f");

@@ -8,8 +8,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use std::time::Instant;
 
-use crate::engine::assist::{self, Completion};
-use crate::engine::EngineChoice;
+use assay_core::engine::assist::{self, Completion};
+use assay_core::engine::EngineChoice;
 
 use super::app::{App, Done, Job, Message, Mode, Tab};
 
@@ -90,7 +90,7 @@ pub struct SqlEditor {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExplainView {
     pub query: String,
-    pub plans: Vec<crate::engine::Plans>,
+    pub plans: Vec<assay_core::engine::Plans>,
     pub analyzed: bool,
     pub scroll: usize,
     pub folded: [bool; 4],
@@ -143,7 +143,7 @@ fn indent(line: &str) -> usize {
 }
 
 impl ExplainView {
-    pub fn new(query: String, plans: Vec<crate::engine::Plans>, analyzed: bool) -> ExplainView {
+    pub fn new(query: String, plans: Vec<assay_core::engine::Plans>, analyzed: bool) -> ExplainView {
         // Analyzed plans are long: the plans as written start folded.
         let folded = [analyzed, analyzed, false, false];
         ExplainView {
@@ -598,12 +598,12 @@ impl App {
     pub fn open_sql(&mut self) -> Vec<Job> {
         if self.sql.is_none() {
             let text = match self.tab() {
-                Some(t) if crate::transform::is_simple(&t.steps) => {
-                    crate::transform::to_sql(&t.dataset.name, &t.steps)
+                Some(t) if assay_core::transform::is_simple(&t.steps) => {
+                    assay_core::transform::to_sql(&t.dataset.name, &t.steps)
                 }
                 // Steps one plain query cannot show: the table as it is (the recipe
                 // panel, R, lists the steps; ctrl-t makes a query over `input` one).
-                Some(t) => format!("SELECT * FROM {}", crate::transform::ident(&t.dataset.name)),
+                Some(t) => format!("SELECT * FROM {}", assay_core::transform::ident(&t.dataset.name)),
                 None => String::new(),
             };
             let mut editor = SqlEditor::new(&text, EngineChoice::Auto, self.sql_history.clone());
@@ -653,7 +653,7 @@ impl App {
             }
             Outcome::Adopt(query) => {
                 let engine = editor.engine;
-                if let Err(e) = crate::engine::sql::parse(&query) {
+                if let Err(e) = assay_core::engine::sql::parse(&query) {
                     editor.failed(e.to_string());
                     return Vec::new();
                 }
@@ -672,7 +672,7 @@ impl App {
             Outcome::Run(text) => {
                 let history = editor.history.clone();
                 self.sql_history = history.clone();
-                let statement = match crate::engine::sql::parse(&text) {
+                let statement = match assay_core::engine::sql::parse(&text) {
                     Ok(s) => s,
                     Err(e) => {
                         editor.failed(e.to_string());
@@ -749,7 +749,7 @@ impl App {
             }
             KeyCode::Char(key @ ('s' | 'y')) => {
                 let mut text = Vec::new();
-                if let Err(e) = crate::output::write_plans(&mut text, &view.query, &view.plans, false) {
+                if let Err(e) = assay_core::output::write_plans(&mut text, &view.query, &view.plans, false) {
                     self.message = Some(Message { text: e.to_string(), error: true });
                     return Vec::new();
                 }
@@ -907,12 +907,12 @@ pub fn load_saved(path: &std::path::Path) -> Vec<(String, String)> {
 }
 
 /// Writes the named queries to `path`, atomically.
-pub fn save_saved(path: &std::path::Path, saved: &[(String, String)]) -> crate::Result<()> {
+pub fn save_saved(path: &std::path::Path, saved: &[(String, String)]) -> assay_core::Result<()> {
     let file = SavedQueries {
         query: saved.iter().map(|(n, q)| SavedQuery { name: n.clone(), sql: q.clone() }).collect(),
     };
-    let text = toml::to_string(&file).map_err(|e| crate::error::Error::runtime(e.to_string()))?;
-    crate::sink::write_text(&text, &path.display().to_string())
+    let text = toml::to_string(&file).map_err(|e| assay_core::error::Error::runtime(e.to_string()))?;
+    assay_core::sink::write_text(&text, &path.display().to_string())
 }
 
 /// Queries run in earlier sessions, from `path` (entries separated by a line `;;`).
@@ -1048,7 +1048,7 @@ mod tests {
 
     #[test]
     fn plan_operators_fold_their_inputs() {
-        let plans = vec![crate::engine::Plans {
+        let plans = vec![assay_core::engine::Plans {
             engine: "datafusion",
             logical: "Projection: a\n  Filter: a > 1\n    TableScan: t projection=[a]\n  Other\nSort: a"
                 .into(),

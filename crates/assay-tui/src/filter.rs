@@ -3,7 +3,7 @@
 //! whole filter as SQL). It changes only through `FilterEditor::key`; the app turns the
 //! finished group into a filter step.
 
-use crate::transform::filter::{Combine, Condition, Group, Kind, Node, Op};
+use assay_core::transform::filter::{Combine, Condition, Group, Kind, Node, Op};
 
 use super::app::{fuzzy_score, ColumnInfo, PaletteKey};
 
@@ -345,7 +345,7 @@ fn values(input: &str, op: Op, column: Option<&ColumnInfo>) -> Result<Vec<String
     }
     if op == Op::Regex {
         regex::Regex::new(input)
-            .map_err(|e| format!("regex: {}", crate::engine::first_line(&e.to_string())))?;
+            .map_err(|e| format!("regex: {}", assay_core::engine::first_line(&e.to_string())))?;
     }
     Ok(parts)
 }

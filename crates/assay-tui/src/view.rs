@@ -11,12 +11,12 @@ use super::checks::CheckRun;
 use super::filter::{FilterEditor, Stage};
 use super::recipe::{self, PromptKind};
 use super::sql::{ExplainView, SqlError};
-use crate::config::ThemeName;
-use crate::engine::assist::{self, Class, Kind};
-use crate::output::short_number;
-use crate::profile::{sparkline, ColumnProfile};
-use crate::quality::Status;
-use crate::transform::filter::{Combine, Node};
+use assay_core::config::ThemeName;
+use assay_core::engine::assist::{self, Class, Kind};
+use assay_core::output::short_number;
+use assay_core::profile::{sparkline, ColumnProfile};
+use assay_core::quality::Status;
+use assay_core::transform::filter::{Combine, Node};
 
 /// Smallest usable terminal.
 pub const MIN_WIDTH: u16 = 30;

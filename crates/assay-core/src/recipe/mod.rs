@@ -925,6 +925,45 @@ pub fn json_schema() -> String {
     serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
 }
 
+/// The recipe output that repeats an export (from the workbench's export dialog), and
+/// its name (the file's stem or the table's name).
+pub fn output_of(plan: &crate::sink::ExportPlan) -> (String, Output) {
+    use crate::sink::{ExportPlan, Load};
+    match plan {
+        ExportPlan::File { path, format, write } => {
+            let stem = std::path::Path::new(path).file_stem().and_then(|s| s.to_str()).unwrap_or("output");
+            let from_extension =
+                crate::source::Format::from_extension(path).map(|f| f.name()) == Some(format.name());
+            let output = Output {
+                path: Some(path.clone()),
+                format: (!from_extension).then(|| format.name().to_string()),
+                csv: write.csv.clone(),
+                parquet: write.parquet.clone(),
+                partition_by: write.partition_by.clone(),
+                ..Default::default()
+            };
+            (stem.to_string(), output)
+        }
+        ExportPlan::Table(load) => {
+            let (table, mode, key) = match load {
+                Load::Sqlite(t) => (t.table.clone(), t.mode, t.key.clone()),
+                Load::Postgres(t) => (t.table.clone(), t.mode, t.key.clone()),
+            };
+            let mut output = Output {
+                table: Some(table.clone()),
+                mode: (mode != LoadMode::Replace).then_some(mode),
+                key,
+                ..Default::default()
+            };
+            match load {
+                Load::Sqlite(t) => output.sqlite = Some(t.db.clone()),
+                Load::Postgres(t) => output.postgres = Some(t.server.clone()),
+            }
+            (table.rsplit('.').next().unwrap_or(&table).to_string(), output)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,9 +8,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::recipe::{LoadMode, Output};
-use crate::sink::{Codec, CsvWrite, ExportPlan, Load, ParquetWrite, Quote, Watch, WriteOptions};
-use crate::source::Format;
+use assay_core::recipe::LoadMode;
+use assay_core::sink::{Codec, CsvWrite, ExportPlan, Load, ParquetWrite, Quote, Watch, WriteOptions};
+use assay_core::source::Format;
 
 use super::app::{App, Job, Message, Mode, PaletteKey, RowCount};
 use super::view::{human_bytes, thousands};
@@ -91,46 +91,6 @@ pub enum Outcome {
     Start(ExportPlan, bool),
 }
 
-impl ExportPlan {
-    /// The recipe output that repeats this export, and its name (the file's stem or the
-    /// table's name).
-    pub fn output(&self) -> (String, Output) {
-        match self {
-            ExportPlan::File { path, format, write } => {
-                let stem =
-                    std::path::Path::new(path).file_stem().and_then(|s| s.to_str()).unwrap_or("output");
-                let from_extension = Format::from_extension(path).map(|f| f.name()) == Some(format.name());
-                let output = Output {
-                    path: Some(path.clone()),
-                    format: (!from_extension).then(|| format.name().to_string()),
-                    csv: write.csv.clone(),
-                    parquet: write.parquet.clone(),
-                    partition_by: write.partition_by.clone(),
-                    ..Default::default()
-                };
-                (stem.to_string(), output)
-            }
-            ExportPlan::Table(load) => {
-                let (table, mode, key) = match load {
-                    Load::Sqlite(t) => (t.table.clone(), t.mode, t.key.clone()),
-                    Load::Postgres(t) => (t.table.clone(), t.mode, t.key.clone()),
-                };
-                let mut output = Output {
-                    table: Some(table.clone()),
-                    mode: (mode != LoadMode::Replace).then_some(mode),
-                    key,
-                    ..Default::default()
-                };
-                match load {
-                    Load::Sqlite(t) => output.sqlite = Some(t.db.clone()),
-                    Load::Postgres(t) => output.postgres = Some(t.server.clone()),
-                }
-                (table.rsplit('.').next().unwrap_or(&table).to_string(), output)
-            }
-        }
-    }
-}
-
 impl ExportDialog {
     /// A dialog for tab `tab`, proposing `destination`.
     pub fn new(tab: usize, destination: String) -> ExportDialog {
@@ -196,7 +156,7 @@ impl ExportDialog {
             "auto" => None,
             name => Some(name),
         };
-        crate::sink::format_of(&self.destination, named, !self.partitions().is_empty()).ok()
+        assay_core::sink::format_of(&self.destination, named, !self.partitions().is_empty()).ok()
     }
 
     fn partitions(&self) -> Vec<String> {
@@ -301,8 +261,8 @@ impl ExportDialog {
     }
 
     /// The export the dialog describes, checked (nothing is touched).
-    pub fn plan(&self) -> crate::error::Result<ExportPlan> {
-        use crate::error::Error;
+    pub fn plan(&self) -> assay_core::error::Result<ExportPlan> {
+        use assay_core::error::Error;
         let dest = self.destination.trim();
         if dest.is_empty() {
             return Err(Error::input(
@@ -327,7 +287,7 @@ impl ExportDialog {
             "auto" => None,
             name => Some(name),
         };
-        let format = crate::sink::format_of(dest, named, !partition_by.is_empty())?;
+        let format = assay_core::sink::format_of(dest, named, !partition_by.is_empty())?;
         let mut write = WriteOptions { partition_by, ..Default::default() };
         match format {
             Format::Csv(d) => {
@@ -425,16 +385,16 @@ impl ExportDialog {
 /// Runs `plan` on tab `tab`'s view in the background: `(true, _)` when the destination
 /// exists and `overwrite` was not given (nothing done then).
 pub async fn run(
-    ws: &crate::engine::Workspace,
+    ws: &assay_core::engine::Workspace,
     tab: usize,
-    steps: &[crate::transform::Step],
+    steps: &[assay_core::transform::Step],
     plan: &ExportPlan,
     overwrite: bool,
     watch: Arc<Watch>,
-    options: &crate::source::OpenOptions,
-) -> (bool, crate::error::Result<u64>) {
+    options: &assay_core::source::OpenOptions,
+) -> (bool, assay_core::error::Result<u64>) {
     let Some(ds) = ws.datasets().get(tab).cloned() else {
-        return (false, Err(crate::error::Error::runtime("the tab is gone")));
+        return (false, Err(assay_core::error::Error::runtime("the tab is gone")));
     };
     let endpoint = options.s3_endpoint.as_deref();
     if !overwrite {
@@ -505,7 +465,7 @@ impl App {
         tab: usize,
         plan: ExportPlan,
         exists: bool,
-        result: crate::error::Result<u64>,
+        result: assay_core::error::Result<u64>,
     ) -> Vec<Job> {
         let Some(running) = self.exporting.take() else { return Vec::new() };
         if exists {
@@ -523,7 +483,7 @@ impl App {
                 error: false,
             },
             Ok(rows) => {
-                let (name, output) = plan.output();
+                let (name, output) = assay_core::recipe::output_of(&plan);
                 let mut recipe_note = String::new();
                 if let Some(t) = self.tabs.get_mut(tab) {
                     // The same destination again replaces its output; a new one gets a
@@ -643,7 +603,7 @@ mod tests {
             write.csv,
             Some(CsvWrite { delimiter: Some(";".into()), quote: None, header: Some(false) })
         );
-        let (name, output) = plan.output();
+        let (name, output) = assay_core::recipe::output_of(&plan);
         assert_eq!((name.as_str(), output.format), ("o", None));
 
         // A Parquet file: codec and row groups; the format chosen over the extension.
@@ -660,7 +620,7 @@ mod tests {
         d.key(PaletteKey::Down);
         typed(&mut d, "5000");
         let Outcome::Start(plan, _) = d.key(PaletteKey::Enter) else { panic!("{:?}", d.error) };
-        let (_, output) = plan.output();
+        let (_, output) = assay_core::recipe::output_of(&plan);
         assert_eq!(output.format.as_deref(), Some("parquet"));
         assert_eq!(output.partition_by, ["country", "status"]);
         assert_eq!(
@@ -684,7 +644,7 @@ mod tests {
         d.key(PaletteKey::Down);
         typed(&mut d, "order_id");
         let Outcome::Start(plan, _) = d.key(PaletteKey::Enter) else { panic!("{:?}", d.error) };
-        let (name, output) = plan.output();
+        let (name, output) = assay_core::recipe::output_of(&plan);
         assert_eq!(name, "orders");
         assert_eq!(output.sqlite.as_deref(), Some("w.db"));
         assert_eq!((output.mode, output.key), (Some(LoadMode::Upsert), vec!["order_id".to_string()]));

@@ -26,11 +26,11 @@ use ratatui::Terminal;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
-use crate::config::Config;
-use crate::engine::{EngineKind, Workspace};
-use crate::error::{Error, Result};
-use crate::source::{Dataset, OpenOptions};
 use app::{App, Done, Job, Message, Mode, Mouse, PaletteKey};
+use assay_core::config::Config;
+use assay_core::engine::{EngineKind, Workspace};
+use assay_core::error::{Error, Result};
+use assay_core::source::{Dataset, OpenOptions};
 use keymap::Keymap;
 
 /// Raw mode and the alternate screen, undone on drop and on panic.
@@ -53,7 +53,7 @@ impl TerminalGuard {
                 restore_terminal();
                 previous(info);
             } else {
-                crate::config::crash_report(info);
+                assay_core::config::crash_report(info);
             }
         }));
         terminal::enable_raw_mode().map_err(|e| Error::runtime(format!("terminal: {e}")))?;
@@ -135,7 +135,7 @@ impl JobRunner {
                 Job::List { location } => {
                     let options = self.options.clone();
                     tokio::spawn(async move {
-                        let result = crate::source::browse::list(&location, &options).await;
+                        let result = assay_core::source::browse::list(&location, &options).await;
                         let _ = tx.send(Done::Listed { location, result });
                     });
                 }
@@ -175,7 +175,7 @@ impl JobRunner {
                 }
                 Job::SaveRecipe { tab, path, text } => {
                     tokio::task::spawn_blocking(move || {
-                        let result = crate::sink::write_text(&text, &path);
+                        let result = assay_core::sink::write_text(&text, &path);
                         if result.is_ok() {
                             recipe::remember(&path);
                         }
@@ -203,14 +203,14 @@ impl JobRunner {
                 }
                 Job::SaveRules { tab, path, text } => {
                     tokio::task::spawn_blocking(move || {
-                        let result = crate::sink::write_text(&text, &path);
+                        let result = assay_core::sink::write_text(&text, &path);
                         let _ = tx.send(Done::Saved { tab, path, result });
                     });
                 }
                 Job::LoadRules { tab } => {
                     tokio::task::spawn_blocking(move || {
                         if let Some(path) = checks::rules_beside(&ws.datasets()[tab]) {
-                            let result = crate::quality::Rules::load(&path);
+                            let result = assay_core::quality::Rules::load(&path);
                             let _ = tx.send(Done::RulesLoaded { tab, path, result });
                         }
                     });
@@ -227,8 +227,9 @@ impl JobRunner {
                             let started = std::time::Instant::now();
                             let mut shown = engine.title().to_string();
                             let result = async {
-                                std::fs::create_dir_all(&dir)
-                                    .map_err(|e| crate::error::io_error(dir.display().to_string(), &e))?;
+                                std::fs::create_dir_all(&dir).map_err(|e| {
+                                    assay_core::error::io_error(dir.display().to_string(), &e)
+                                })?;
                                 let pick = ws.pick(&query, engine).await?;
                                 shown = pick.shown(engine);
                                 let rows = ws.sql_to_parquet(&query, pick.engine, &path).await?;
@@ -298,12 +299,12 @@ impl JobRunner {
                 }
                 Job::SavePlans { path, text } => {
                     tokio::task::spawn_blocking(move || {
-                        let result = crate::sink::write_text(&text, &path);
+                        let result = assay_core::sink::write_text(&text, &path);
                         let _ = tx.send(Done::PlansSaved { path, result });
                     });
                 }
                 Job::SaveQueries { saved } => {
-                    if let Some(path) = crate::config::data_dir().map(|d| d.join("queries.toml")) {
+                    if let Some(path) = assay_core::config::data_dir().map(|d| d.join("queries.toml")) {
                         tokio::task::spawn_blocking(move || {
                             if let Err(e) = sql::save_saved(&path, &saved) {
                                 tracing::warn!("named queries not saved to {}: {e}", path.display());
@@ -385,13 +386,13 @@ pub async fn open_recipe(
     ws: &Workspace,
     path: &str,
     options: &OpenOptions,
-) -> Result<(crate::recipe::Loaded, Vec<Dataset>)> {
+) -> Result<(assay_core::recipe::Loaded, Vec<Dataset>)> {
     let owned = path.to_string();
-    let loaded = tokio::task::spawn_blocking(move || crate::recipe::load(&owned, &[]))
+    let loaded = tokio::task::spawn_blocking(move || assay_core::recipe::load(&owned, &[]))
         .await
         .map_err(|e| Error::runtime(format!("reading {path}: {e}")))??;
     if let Some(p) =
-        loaded.steps.iter().find(|p| p.name.is_some() || p.input != crate::recipe::Input::Previous)
+        loaded.steps.iter().find(|p| p.name.is_some() || p.input != assay_core::recipe::Input::Previous)
     {
         return Err(Error::input(format!(
             "{}: the workbench shows recipes whose steps run one after another; this one names steps or \
@@ -405,7 +406,7 @@ pub async fn open_recipe(
         if !open {
             let mut o = options.clone();
             if let Some(f) = &source.format {
-                o.format = Some(crate::source::Format::from_name(f)?);
+                o.format = Some(assay_core::source::Format::from_name(f)?);
             }
             opened.push(Dataset::open(&source.path, Some(name), &o).await?);
         }
@@ -509,7 +510,7 @@ pub async fn run(specs: &[String], rules: Option<&str>, options: &OpenOptions) -
         Some(_) if workspace.datasets().is_empty() => {
             return Err(Error::input("--rules needs DATA to check"))
         }
-        Some(path) => Some((path.to_string(), crate::quality::Rules::load(path)?)),
+        Some(path) => Some((path.to_string(), assay_core::quality::Rules::load(path)?)),
         None => None,
     };
     let guard = TerminalGuard::enter()?;
@@ -524,7 +525,7 @@ async fn event_loop(
     keymap: Keymap,
     theme: view::Theme,
     problems: Vec<Error>,
-    rules: Option<(String, crate::quality::Rules)>,
+    rules: Option<(String, assay_core::quality::Rules)>,
 ) -> Result<()> {
     let term_err = |e: std::io::Error| Error::runtime(format!("terminal: {e}"));
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout())).map_err(term_err)?;
@@ -542,9 +543,9 @@ async fn event_loop(
         app.message = Some(Message { text: p.to_string(), error: true });
     }
     // Queries run in earlier sessions; results of this one go to a folder of its own.
-    let history = crate::config::data_dir().map(|d| d.join("history.sql"));
+    let history = assay_core::config::data_dir().map(|d| d.join("history.sql"));
     app.sql_history = history.as_deref().map(sql::load_history).unwrap_or_default();
-    let saved = crate::config::data_dir().map(|d| d.join("queries.toml"));
+    let saved = assay_core::config::data_dir().map(|d| d.join("queries.toml"));
     app.sql_saved = saved.as_deref().map(sql::load_saved).unwrap_or_default();
     let results = std::env::temp_dir().join(format!("assay-results-{}", std::process::id()));
     let (tx, mut rx) = mpsc::unbounded_channel();

@@ -9,8 +9,8 @@
 use indexmap::IndexMap;
 
 use super::app::{App, Job, Message, Mode, PaletteKey};
-use crate::recipe::{self, Recipe, Source, StepEntry};
-use crate::transform::{self, ColumnType, Step};
+use assay_core::recipe::{self, Recipe, Source, StepEntry};
+use assay_core::transform::{self, ColumnType, Step};
 
 /// A one-line text prompt in the status bar.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,7 +68,7 @@ pub struct Funnel {
 
 /// The recently used recipes file in the data dir (newest first, one path a line).
 pub fn recent_path() -> Option<std::path::PathBuf> {
-    crate::config::data_dir().map(|d| d.join("recipes.recent"))
+    assay_core::config::data_dir().map(|d| d.join("recipes.recent"))
 }
 
 /// Recently used recipes, newest first.
@@ -91,7 +91,7 @@ pub fn remember(path: &str) {
     if let Some(dir) = file.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    if let Err(e) = crate::sink::write_text(&(list.join("\n") + "\n"), &file.display().to_string()) {
+    if let Err(e) = assay_core::sink::write_text(&(list.join("\n") + "\n"), &file.display().to_string()) {
         tracing::warn!("recent recipes not saved: {e}");
     }
 }
@@ -172,7 +172,13 @@ impl App {
     }
 
     /// A funnel count came in.
-    pub(super) fn funnel_done(&mut self, tab: usize, view: u64, index: usize, result: crate::Result<u64>) {
+    pub(super) fn funnel_done(
+        &mut self,
+        tab: usize,
+        view: u64,
+        index: usize,
+        result: assay_core::Result<u64>,
+    ) {
         let Some(t) = self.tabs.get_mut(tab) else { return };
         let Some(f) = t.funnel.as_mut().filter(|f| f.view == view) else { return };
         let value = result.map_err(|e| e.to_string());
@@ -198,8 +204,8 @@ impl App {
         for step in t.steps.iter().filter_map(|s| s.enabled()) {
             let read: Vec<String> = match step {
                 Step::Join(j) => vec![j.table.clone()],
-                Step::Sql { query, .. } => crate::engine::sql::parse(query)
-                    .map(|s| crate::engine::sql::tables_read(&s))
+                Step::Sql { query, .. } => assay_core::engine::sql::parse(query)
+                    .map(|s| assay_core::engine::sql::tables_read(&s))
                     .unwrap_or_default(),
                 _ => Vec::new(),
             };
@@ -488,15 +494,15 @@ impl App {
 
     /// Adopts the SQL editor's query as a step of the active tab (`input` in the query
     /// is the tab's view so far).
-    pub fn adopt_sql(&mut self, query: String, engine: crate::engine::EngineChoice) -> Vec<Job> {
+    pub fn adopt_sql(&mut self, query: String, engine: assay_core::engine::EngineChoice) -> Vec<Job> {
         let tab = self.active;
         let Some(t) = self.tabs.get(tab) else { return Vec::new() };
         // `SELECT * FROM this WHERE …` over a view of filters only (what the editor opens
         // on): the WHERE clause becomes the view's filter, for the builder (f) to edit.
         let only_filters = t.steps.iter().all(|s| matches!(s, Step::Filter { .. }));
-        let condition = crate::engine::sql::parse(&query)
+        let condition = assay_core::engine::sql::parse(&query)
             .ok()
-            .and_then(|s| crate::engine::sql::where_of(&s, &t.dataset.name))
+            .and_then(|s| assay_core::engine::sql::where_of(&s, &t.dataset.name))
             .filter(|_| only_filters);
         if let Some(condition) = condition {
             let steps: Vec<Step> = condition.map(|sql| Step::Filter { sql }).into_iter().collect();
@@ -522,7 +528,7 @@ impl App {
     pub(super) fn recipe_opened(
         &mut self,
         path: String,
-        result: crate::Result<(recipe::Loaded, Vec<crate::source::Dataset>)>,
+        result: assay_core::Result<(recipe::Loaded, Vec<assay_core::source::Dataset>)>,
     ) -> Vec<Job> {
         let (loaded, opened) = match result {
             Ok(r) => r,
@@ -588,7 +594,7 @@ pub fn step_line(step: &Step) -> String {
     }
     toml::Value::try_from(&entry)
         .ok()
-        .and_then(|v| crate::quality::rules::fields(&v, ", "))
+        .and_then(|v| assay_core::quality::rules::fields(&v, ", "))
         .unwrap_or_default()
 }
 

@@ -5,9 +5,9 @@
 
 use std::time::Instant;
 
-use crate::quality::suggest::{FromColumn, Suggestion};
-use crate::quality::{Check, Report, Rules};
-use crate::transform::Step;
+use assay_core::quality::suggest::{FromColumn, Suggestion};
+use assay_core::quality::{Check, Report, Rules};
+use assay_core::transform::Step;
 
 use super::app::{App, Job, Message, Mode, PaletteKey};
 
@@ -72,7 +72,7 @@ impl Checks {
     }
 
     /// The last result of check `index`, if it was run with the rules as they are there.
-    pub fn result(&self, index: usize) -> Option<&crate::quality::CheckResult> {
+    pub fn result(&self, index: usize) -> Option<&assay_core::quality::CheckResult> {
         let id = self.rules.checks.get(index)?.id();
         self.report()?.checks.get(index).filter(|r| r.id == id)
     }
@@ -99,7 +99,7 @@ impl Checks {
 
     /// Where `s` saves when no rules file was loaded: `<name>.rules.toml` beside a local
     /// dataset, or in the working folder for S3 data.
-    pub fn default_path(dataset: &crate::source::Dataset) -> String {
+    pub fn default_path(dataset: &assay_core::source::Dataset) -> String {
         let file = format!("{}.rules.toml", dataset.name);
         match dataset.files.first() {
             Some(f) if !f.starts_with("s3://") => {
@@ -112,7 +112,7 @@ impl Checks {
 
 /// The rules file that goes with `dataset` when none is given: `<name>.rules.toml` (or
 /// `.yaml`/`.yml`) beside a local dataset, if there is one.
-pub fn rules_beside(dataset: &crate::source::Dataset) -> Option<String> {
+pub fn rules_beside(dataset: &assay_core::source::Dataset) -> Option<String> {
     let toml = Checks::default_path(dataset);
     if dataset.files.first().is_none_or(|f| f.starts_with("s3://")) {
         return None;

@@ -7,10 +7,10 @@ use std::str::FromStr;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::Deserialize;
 
-use crate::config::Binding;
-use crate::error::{Error, Result};
+use assay_core::config::Binding;
+use assay_core::error::{Error, Result};
 
-pub const DEFAULT_KEYMAP: &str = include_str!("../../assets/keymap.toml");
+pub const DEFAULT_KEYMAP: &str = include_str!("../../../assets/keymap.toml");
 
 /// Everything the workbench can do from a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -242,7 +242,7 @@ impl Keymap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
+    use assay_core::config::Config;
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)
