@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::engine::{EngineChoice, EngineKind, Plans, Workspace};
+use crate::app::Workspace;
+use crate::engine::{EngineChoice, EngineKind, Plans};
 use crate::error::{Error, Result};
 use crate::generate;
 use crate::output::{self, RowFormat};
@@ -677,17 +678,17 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             let sets: Vec<(String, String)> =
                 sets.iter().map(|s| crate::recipe::parse_set(s)).collect::<Result<_>>()?;
             let loaded = crate::recipe::load(&recipe, &sets)?;
-            let run_options = crate::recipe::run::RunOptions {
+            let run_options = crate::app::run::RunOptions {
                 engine: engine.map(Into::into),
                 manifest,
                 open: options.clone(),
             };
             let json = matches!(format, SchemaFormat::Json);
             if dry_run {
-                let plan = crate::recipe::run::dry_run(&loaded, &run_options).await?;
+                let plan = crate::app::run::dry_run(&loaded, &run_options).await?;
                 return output::write_dry_run(out, &plan, json);
             }
-            let manifest = crate::recipe::run::run(&loaded, &run_options).await?;
+            let manifest = crate::app::run::run(&loaded, &run_options).await?;
             output::write_manifest(out, &manifest, json)?;
             if manifest.status == "checks_failed" {
                 let n = manifest

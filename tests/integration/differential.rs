@@ -2,7 +2,8 @@
 //! same rows (as a multiset where the query has no ORDER BY).
 
 use arrow::util::display::{ArrayFormatter, FormatOptions};
-use assay::engine::{EngineChoice, EngineKind, Table, Workspace};
+use assay::app::Workspace;
+use assay::engine::{EngineChoice, EngineKind, Table};
 use assay::OpenOptions;
 
 use crate::common::sample;

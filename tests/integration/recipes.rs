@@ -2,8 +2,9 @@
 //! nothing when an error-severity check fails; the example recipes run; malformed
 //! recipes are refused with file:line:column; the JSON Schema stays in sync.
 
-use assay::engine::{EngineKind, Workspace};
-use assay::recipe::run::{run, RunOptions};
+use assay::app::run::{run, RunOptions};
+use assay::app::Workspace;
+use assay::engine::EngineKind;
 use assay::OpenOptions;
 
 use crate::common::*;

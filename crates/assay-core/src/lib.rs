@@ -2,9 +2,12 @@
 //! engines, checks, profiles, steps, sinks, recipes and output — so tests, the CLI, the
 //! workbench (the assay-tui crate) and CI drive the same code without a terminal.
 
+pub mod app;
 pub mod config;
 pub mod engine;
 pub mod error;
+#[cfg(test)]
+mod floors;
 #[cfg(test)]
 mod fuzz;
 pub mod generate;
@@ -15,8 +18,10 @@ pub mod quality;
 pub mod recipe;
 pub mod sink;
 pub mod source;
+pub mod text;
 pub mod transform;
 
-pub use engine::{EngineKind, Table, Workspace};
+pub use app::Workspace;
+pub use engine::{EngineKind, Table};
 pub use error::{Error, Result};
 pub use source::{Dataset, Format, OpenOptions};

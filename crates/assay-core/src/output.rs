@@ -16,6 +16,7 @@ use comfy_table::{presets, CellAlignment, ContentArrangement, Table as Grid};
 
 use crate::engine::{Column, Plans, Table};
 use crate::error::{Error, Result};
+pub use crate::text::short_number;
 
 /// How rows are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,17 +210,6 @@ pub fn write_schema(out: &mut dyn Write, table: &str, columns: &[Column], json: 
         grid.add_row([(i + 1).to_string(), c.name.clone(), c.dtype.clone(), c.arrow_type.clone()]);
     }
     writeln!(out, "{grid}").map_err(write_error)
-}
-
-/// A number in at most a few characters, for tables and panels.
-pub fn short_number(v: f64) -> String {
-    if v == v.trunc() && v.abs() < 1e15 {
-        format!("{v:.0}")
-    } else if v.abs() >= 1e6 || v.abs() < 1e-3 {
-        format!("{v:.3e}")
-    } else {
-        format!("{v:.3}")
-    }
 }
 
 pub fn write_profile(
@@ -528,7 +518,7 @@ pub fn markdown(report: &crate::quality::Report) -> String {
 
 /// A recipe run: the funnel of rows per step, the checks, the outputs written and
 /// where the manifest is; or the manifest itself as JSON.
-pub fn write_manifest(out: &mut dyn Write, m: &crate::recipe::run::Manifest, json: bool) -> Result<()> {
+pub fn write_manifest(out: &mut dyn Write, m: &crate::app::run::Manifest, json: bool) -> Result<()> {
     if json {
         let text = serde_json::to_string_pretty(m).map_err(|e| Error::runtime(format!("json: {e}")))?;
         return writeln!(out, "{text}").map_err(write_error);
@@ -563,7 +553,7 @@ pub fn write_manifest(out: &mut dyn Write, m: &crate::recipe::run::Manifest, jso
 }
 
 /// The plan of a recipe run (`assay run --dry-run`).
-pub fn write_dry_run(out: &mut dyn Write, plan: &crate::recipe::run::DryRun, json: bool) -> Result<()> {
+pub fn write_dry_run(out: &mut dyn Write, plan: &crate::app::run::DryRun, json: bool) -> Result<()> {
     if json {
         let text = serde_json::to_string_pretty(plan).map_err(|e| Error::runtime(format!("json: {e}")))?;
         return writeln!(out, "{text}").map_err(write_error);

@@ -385,7 +385,7 @@ impl ExportDialog {
 /// Runs `plan` on tab `tab`'s view in the background: `(true, _)` when the destination
 /// exists and `overwrite` was not given (nothing done then).
 pub async fn run(
-    ws: &assay_core::engine::Workspace,
+    ws: &assay_core::app::Workspace,
     tab: usize,
     steps: &[assay_core::transform::Step],
     plan: &ExportPlan,

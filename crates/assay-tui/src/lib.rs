@@ -27,8 +27,9 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use app::{App, Done, Job, Message, Mode, Mouse, PaletteKey};
+use assay_core::app::Workspace;
 use assay_core::config::Config;
-use assay_core::engine::{EngineKind, Workspace};
+use assay_core::engine::EngineKind;
 use assay_core::error::{Error, Result};
 use assay_core::source::{Dataset, OpenOptions};
 use keymap::Keymap;

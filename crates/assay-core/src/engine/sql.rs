@@ -128,7 +128,7 @@ pub fn where_of(statement: &Statement, table: &str) -> Option<Option<String>> {
     let Statement::Query(q) = statement else { return None };
     let datafusion::sql::sqlparser::ast::SetExpr::Select(select) = q.body.as_ref() else { return None };
     let cond = select.selection.as_ref().map(|e| e.to_string());
-    let name = crate::transform::ident(table);
+    let name = ident(table);
     let canonical = match &cond {
         Some(c) => format!("SELECT * FROM {name} WHERE {c}"),
         None => format!("SELECT * FROM {name}"),
@@ -383,6 +383,18 @@ pub fn is_read_only(statement: &Statement) -> bool {
             | Statement::ShowTables { .. }
             | Statement::ShowColumns { .. }
     )
+}
+
+/// Quotes an identifier for SQL when it is not a plain lowercase name.
+pub fn ident(name: &str) -> String {
+    let plain = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if plain {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
 }
 
 #[cfg(test)]

@@ -110,7 +110,7 @@ pub fn suggest(
             format!(
                 "{} today (observed {})",
                 result.status.name(),
-                result.observed.map(crate::output::short_number).unwrap_or_default()
+                result.observed.map(crate::text::short_number).unwrap_or_default()
             )
         };
         out.push(Suggestion { check: check.clone(), today, failing_rows: result.failing_rows });

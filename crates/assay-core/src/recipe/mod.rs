@@ -1,14 +1,12 @@
 //! The saved pipeline (docs/recipes.md): sources, steps, checks and outputs as a
 //! serde model read from TOML (canonical) or YAML, with every error positioned (file,
 //! line, column) before any data is read; `${VAR}` from the environment and `--set`
-//! overrides; the headless runner and its manifest are in `run`.
+//! overrides. The runner and its manifest are one floor up, in `app::run`.
 //!
 //! A step is a table with one step key (`filter = "…"`, `join = {…}`) and optional
 //! `name`, `input`, `engine`, `enabled` and `description`. Steps run in order, each on
 //! the previous one's rows, unless `input` names a source or an earlier named step; a
 //! named step is also a table for later `sql` and `join` steps.
-
-pub mod run;
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -16,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::engine::EngineKind;
 use crate::error::{Error, Result};
 use crate::quality::rules::{from_toml, from_yaml, line_col, Check};
+pub use crate::sink::LoadMode;
+pub use crate::source::redact;
 use crate::transform::{self, ColumnType, How, Join, Keep, SortKey, Step, Value};
 
 /// A recipe file.
@@ -213,27 +213,6 @@ pub enum Rows {
     Quarantine,
 }
 
-/// How a table output treats an existing table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum LoadMode {
-    Replace,
-    Append,
-    Upsert,
-}
-
-impl LoadMode {
-    /// Reads a URL's `mode=` value.
-    pub fn parse(v: &str) -> Result<LoadMode> {
-        match v {
-            "replace" => Ok(LoadMode::Replace),
-            "append" => Ok(LoadMode::Append),
-            "upsert" => Ok(LoadMode::Upsert),
-            _ => Err(Error::input(format!("mode `{v}` (expected replace, append or upsert)"))),
-        }
-    }
-}
-
 /// An output: a file (`path`), or a database table (`sqlite`/`postgres` and `table`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -299,17 +278,6 @@ impl Output {
             (_, Some(url)) => format!("{}?table={table}", redact(url)),
             _ => String::new(),
         }
-    }
-}
-
-/// A URL with any password replaced by `***` (manifests and logs never show secrets).
-pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
     }
 }
 

@@ -356,7 +356,7 @@ pub(crate) fn folder_refused(dir: &Path, dest: &str, e: &std::io::Error) -> Erro
 /// `.NAME.assay-partial-PID-wal` and the like) that a killed assay left: those whose
 /// process no longer runs (Linux, via /proc; elsewhere nothing is removed).
 fn remove_stale_partials(dir: &Path, name: &str) {
-    remove_left_by_dead(dir, |file| {
+    crate::source::remove_left_by_dead(dir, |file| {
         let rest = file.strip_prefix(&format!(".{name}."))?;
         let pid = rest.strip_prefix("assay-partial-").or_else(|| rest.strip_prefix("assay-old-"))?;
         let pid = sqlite::COMPANIONS.iter().find_map(|s| pid.strip_suffix(s)).unwrap_or(pid);
@@ -364,20 +364,24 @@ fn remove_stale_partials(dir: &Path, name: &str) {
     });
 }
 
-/// Removes the entries of `dir` (files or folders) that `pid_of` says an assay process
-/// left, when that process no longer runs (Linux, via /proc; elsewhere nothing).
-pub fn remove_left_by_dead(dir: &Path, pid_of: impl Fn(&str) -> Option<u32>) {
-    if !Path::new("/proc/self").exists() {
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let Some(pid) = pid_of(&entry.file_name().to_string_lossy()) else { continue };
-        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
-            continue;
+/// How a table output treats an existing table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadMode {
+    Replace,
+    Append,
+    Upsert,
+}
+
+impl LoadMode {
+    /// Reads a URL's `mode=` value.
+    pub fn parse(v: &str) -> Result<LoadMode> {
+        match v {
+            "replace" => Ok(LoadMode::Replace),
+            "append" => Ok(LoadMode::Append),
+            "upsert" => Ok(LoadMode::Upsert),
+            _ => Err(Error::input(format!("mode `{v}` (expected replace, append or upsert)"))),
         }
-        let path = entry.path();
-        let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
     }
 }
 
@@ -788,7 +792,7 @@ impl ExportPlan {
                 if let Load::Sqlite(t) = load {
                     check_overwrite(&t.db, inputs, true)?;
                 }
-                if load.mode() != crate::recipe::LoadMode::Replace {
+                if load.mode() != LoadMode::Replace {
                     return Ok(false);
                 }
                 let load = load.clone();
@@ -840,7 +844,7 @@ impl Load {
     pub fn run(&self, lf: LazyFrame, overwrite: bool) -> Result<u64> {
         let mut sessions = Sessions::default();
         let exists = sessions.table_exists(self)?;
-        if exists && !overwrite && self.mode() == crate::recipe::LoadMode::Replace {
+        if exists && !overwrite && self.mode() == LoadMode::Replace {
             return Err(Error::input(format!(
                 "{}: the table exists (give --overwrite to replace it, or mode=append / mode=upsert)",
                 self.url()
@@ -851,7 +855,7 @@ impl Load {
         Ok(rows)
     }
 
-    pub fn mode(&self) -> crate::recipe::LoadMode {
+    pub fn mode(&self) -> LoadMode {
         match self {
             Load::Sqlite(t) => t.mode,
             Load::Postgres(t) => t.mode,

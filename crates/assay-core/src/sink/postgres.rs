@@ -27,8 +27,8 @@ use polars::prelude::*;
 use tokio_postgres::{Client, Config, NoTls};
 
 use super::pg_tls::{self, Verify};
+use super::LoadMode;
 use crate::error::{Error, Result};
-use crate::recipe::LoadMode;
 
 /// Where a load goes.
 #[derive(Debug, Clone)]
@@ -108,7 +108,7 @@ pub fn connect_config(url: &str) -> Result<(Config, String)> {
     let url = url.as_str();
     let mut config: Config = url
         .parse()
-        .map_err(|e| Error::input(format!("{}: not a Postgres URL: {e}", crate::recipe::redact(url))))?;
+        .map_err(|e| Error::input(format!("{}: not a Postgres URL: {e}", crate::source::redact(url))))?;
     use tokio_postgres::config::SslMode;
     let verify = match mode.as_deref().unwrap_or("prefer") {
         "disable" => {
@@ -135,7 +135,7 @@ pub fn connect_config(url: &str) -> Result<(Config, String)> {
         other => {
             return Err(Error::input(format!(
                 "{}: sslmode={other}: expected disable, prefer, require, verify-ca or verify-full",
-                crate::recipe::redact(url)
+                crate::source::redact(url)
             )))
         }
     };
@@ -240,7 +240,7 @@ impl Target {
                 "table" => table = v,
                 "mode" => {
                     mode = LoadMode::parse(&v)
-                        .map_err(|e| Error::input(format!("{}: {e}", crate::recipe::redact(url))))?
+                        .map_err(|e| Error::input(format!("{}: {e}", crate::source::redact(url))))?
                 }
                 _ => key = v.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
             }
@@ -868,7 +868,7 @@ fn read_target(url: &str) -> Result<(String, Option<String>, String)> {
         (None, Some(q)) => Ok((conn_url, None, q)),
         _ => Err(Error::input(format!(
             "{}: expected postgres://USER@HOST/DB?table=NAME or ?query=SELECT…",
-            crate::recipe::redact(url)
+            crate::source::redact(url)
         ))),
     }
 }

@@ -27,8 +27,8 @@ use polars::prelude::*;
 use polars_arrow::array::{BinaryViewArray, PrimitiveArray, Utf8ViewArray};
 use rusqlite::Connection;
 
+use super::LoadMode;
 use crate::error::{Error, Result};
-use crate::recipe::LoadMode;
 
 /// Where a load goes.
 #[derive(Debug, Clone, PartialEq)]

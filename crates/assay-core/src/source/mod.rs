@@ -205,6 +205,34 @@ impl Dataset {
     }
 }
 
+/// A URL with any password replaced by `***` (manifests and logs never show secrets).
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Removes the entries of `dir` (files or folders) that `pid_of` says an assay process
+/// left, when that process no longer runs (Linux, via /proc; elsewhere nothing).
+pub fn remove_left_by_dead(dir: &std::path::Path, pid_of: impl Fn(&str) -> Option<u32>) {
+    if !std::path::Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let Some(pid) = pid_of(&entry.file_name().to_string_lossy()) else { continue };
+        if pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        let path = entry.path();
+        let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+    }
+}
+
 /// This process's folder for database tables read as datasets.
 fn scratch_dir() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("assay-tables-{}", std::process::id()))
@@ -220,7 +248,7 @@ pub fn remove_scratch() {
 /// (`assay-results-PID`) and upload scratch files (`.assay-upload-PID-…`), when no
 /// process of that id runs any more. Linux only (it asks /proc); called at start-up.
 pub fn remove_stale_scratch() {
-    crate::sink::remove_left_by_dead(&std::env::temp_dir(), |name| {
+    remove_left_by_dead(&std::env::temp_dir(), |name| {
         let rest = ["assay-tables-", "assay-results-", ".assay-upload-"]
             .iter()
             .find_map(|p| name.strip_prefix(p))?;
@@ -247,7 +275,7 @@ async fn open_table(
     let file = out.display().to_string();
     Ok(Dataset {
         name: table_identifier(name.unwrap_or(&table)),
-        spec: crate::recipe::redact(spec),
+        spec: redact(spec),
         files: vec![file],
         format: Format::Parquet,
         location: Location::Local,

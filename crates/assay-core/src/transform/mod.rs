@@ -11,6 +11,7 @@ use datafusion::sql::sqlparser::parser::Parser;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use crate::engine::sql::ident;
 use crate::error::{Error, Result};
 
 /// One ordering key.
@@ -792,18 +793,6 @@ pub fn with_input(query: &str, previous: &str) -> Result<String> {
         None => q.with = Some(cte),
     }
     Ok(q.to_string())
-}
-
-/// Quotes an identifier for SQL when it is not a plain lowercase name.
-pub fn ident(name: &str) -> String {
-    let plain = !name.is_empty()
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !name.starts_with(|c: char| c.is_ascii_digit());
-    if plain {
-        name.to_string()
-    } else {
-        format!("\"{}\"", name.replace('"', "\"\""))
-    }
 }
 
 /// A string literal for SQL.

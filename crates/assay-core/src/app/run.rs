@@ -20,10 +20,11 @@ use ::datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
 use polars::prelude::{len, LazyFrame, PlRefPath};
 use serde::Serialize;
 
-use super::{Input, Loaded, Rows};
-use crate::engine::{EngineKind, Workspace};
+use crate::app::Workspace;
+use crate::engine::EngineKind;
 use crate::error::{Error, Result};
 use crate::quality::{Report, Severity};
+use crate::recipe::{Input, Loaded, Rows};
 use crate::source::{Dataset, Format, OpenOptions};
 use crate::transform::{self, SortKey, SqlColumn, SqlInput, Step, Tables};
 
@@ -680,10 +681,10 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339();
     let engine = options.engine.or(loaded.recipe.engine).unwrap_or(EngineKind::Polars);
-    let outputs: Vec<(&String, &super::Output)> = loaded.recipe.outputs.iter().collect();
+    let outputs: Vec<(&String, &crate::recipe::Output)> = loaded.recipe.outputs.iter().collect();
     // Opening, building, counting, checks, the manifest; then the single files together,
     // each tree, table and upload.
-    let single = |o: &super::Output| o.path.is_some() && o.partition_by.is_empty();
+    let single = |o: &crate::recipe::Output| o.path.is_some() && o.partition_by.is_empty();
     let uploads = outputs
         .iter()
         .filter(|(_, o)| single(o) && o.path.as_deref().is_some_and(|p| p.starts_with("s3://")))
@@ -719,7 +720,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
                     Destination::Table(crate::sink::Load::Sqlite(crate::sink::sqlite::Target {
                         db: db.clone(),
                         table: o.table.clone().unwrap_or_default(),
-                        mode: o.mode.unwrap_or(super::LoadMode::Replace),
+                        mode: o.mode.unwrap_or(crate::recipe::LoadMode::Replace),
                         key: o.key.clone(),
                     }))
                 }
@@ -727,7 +728,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
                     crate::sink::postgres::Target::new(
                         url,
                         o.table.as_deref().unwrap_or_default(),
-                        o.mode.unwrap_or(super::LoadMode::Replace),
+                        o.mode.unwrap_or(crate::recipe::LoadMode::Replace),
                         o.key.clone(),
                     )?,
                 ))),

@@ -1,0 +1,1282 @@
+//! The application layer: the open datasets (`Workspace`) and what the command line,
+//! the workbench and recipes do with them — open, page, count, query, explain, profile,
+//! check, export — on either engine, with failures diagnosed in the data they read.
+
+pub mod run;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use ::datafusion::error::DataFusionError;
+use ::datafusion::physical_plan::display::DisplayableExecutionPlan;
+use ::datafusion::physical_plan::displayable;
+use ::polars::prelude::{len, DataFrame, LazyFrame, PolarsError};
+use arrow::array::Array;
+
+use crate::engine::{blocking, bridge, datafusion, first_line, polars, sql};
+use crate::engine::{Column, EngineChoice, EngineKind, Pick, Plans, Table};
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::source::{self, csv_count, csv_diagnose, Dataset, Format, Location, OpenOptions};
+use crate::transform::{self, Step};
+
+/// What a failing operation read, so that its failure is diagnosed in those datasets
+/// only (another tab's malformed file is not this query's problem).
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    /// A dataset after steps (which may join or query other datasets).
+    View(&'a Dataset, &'a [Step]),
+    /// A SQL query over the open datasets.
+    Query(&'a str),
+}
+
+impl<'a> Scope<'a> {
+    fn query(self) -> Option<&'a str> {
+        match self {
+            Scope::Query(q) => Some(q),
+            Scope::View(..) => None,
+        }
+    }
+}
+
+/// Aggregates of one table from which `auto` runs a grouped query on DataFusion: TPC-H
+/// Q1 (8 aggregates of lineitem) takes 633 ms there and 1,368 ms on Polars (BENCHMARKS.md,
+/// "TPC-H 22 queries against DuckDB").
+const AUTO_DATAFUSION_AGGREGATES: usize = 5;
+
+/// Tables joined in one SELECT from which `auto` picks DataFusion: TPC-H Q5, Q7 and Q9
+/// (six tables) take 0.58-0.72x of Polars' time there, Q3 and Q10 (three, four) are
+/// faster on Polars (BENCHMARKS.md, "TPC-H 22 queries against DuckDB"; Q8's eight tables are the exception, 1.2x).
+const AUTO_DATAFUSION_TABLES: usize = 5;
+
+/// The open datasets, queryable by name on either engine.
+#[derive(Debug, Default, Clone)]
+pub struct Workspace {
+    datasets: Vec<Dataset>,
+    /// Row-offset indexes of local CSV datasets, by dataset name, built by `count`.
+    csv_rows: Arc<Mutex<HashMap<String, Arc<CsvRows>>>>,
+}
+
+/// A local CSV dataset's row indexes (one per file) and the schema its scan infers, so
+/// a page anywhere in it is read by seeking instead of scanning up to it.
+#[derive(Debug)]
+struct CsvRows {
+    files: Vec<csv_count::RowIndex>,
+    dialect: source::CsvDialect,
+    schema: ::polars::prelude::SchemaRef,
+}
+
+impl CsvRows {
+    /// Rows `offset..offset + len` across the files, in order. The outer error is I/O,
+    /// the inner one Polars' parse of the rows.
+    fn page(&self, mut offset: u64, len: u64) -> Result<::polars::prelude::PolarsResult<DataFrame>> {
+        let mut parts: Vec<DataFrame> = Vec::new();
+        let mut left = len;
+        for file in &self.files {
+            if left == 0 {
+                break;
+            }
+            if offset >= file.rows {
+                offset -= file.rows;
+                continue;
+            }
+            let bytes = file.read(offset, left, self.dialect.quote)?;
+            let df = match polars::read_csv_rows(bytes, &self.dialect, self.schema.clone()) {
+                Ok(df) => df,
+                Err(e) => return Ok(Err(e)),
+            };
+            left -= (df.height() as u64).min(left);
+            parts.push(df);
+            offset = 0;
+        }
+        let mut out = DataFrame::empty_with_schema(&self.schema);
+        for part in parts {
+            if let Err(e) = out.vstack_mut(&part) {
+                return Ok(Err(e));
+            }
+        }
+        Ok(Ok(out))
+    }
+}
+
+impl Workspace {
+    /// Opens each `(name, spec)`; names default to the spec's file stem.
+    pub async fn open(specs: &[(Option<String>, String)], options: &OpenOptions) -> Result<Self> {
+        let mut ws = Workspace::default();
+        for (name, spec) in specs {
+            let ds = Dataset::open(spec, name.as_deref(), options).await?;
+            ws.add(ds)?;
+        }
+        Ok(ws)
+    }
+
+    pub fn add(&mut self, ds: Dataset) -> Result<()> {
+        if let Some(other) = self.datasets.iter().find(|d| d.name == ds.name) {
+            return Err(Error::input(format!(
+                "table name `{}` is used by both {} and {}; name them with --table NAME=DATA",
+                ds.name, other.spec, ds.spec
+            )));
+        }
+        self.datasets.push(ds);
+        Ok(())
+    }
+
+    pub fn datasets(&self) -> &[Dataset] {
+        &self.datasets
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.datasets.iter().map(|d| d.name.clone()).collect()
+    }
+
+    /// The columns of `ds`, from file metadata or the first rows.
+    pub async fn schema(&self, ds: &Dataset) -> Result<Vec<Column>> {
+        let owned = ds.clone();
+        let schema = blocking(move || {
+            let mut lf = polars::scan(&owned)?;
+            lf.collect_schema()
+        })
+        .await?
+        .map_err(|e| self.polars_error(e, Scope::View(ds, &[])))?;
+        let arrow = bridge::schema_to_arrow(&schema)?;
+        Ok(schema
+            .iter()
+            .zip(arrow.fields())
+            .map(|((name, dtype), field)| Column {
+                name: name.to_string(),
+                dtype: dtype.to_string(),
+                arrow_type: field.data_type().to_string(),
+            })
+            .collect())
+    }
+
+    /// The first `n` rows of `ds` (reads only as much as needed).
+    pub async fn head(&self, ds: &Dataset, n: usize) -> Result<Table> {
+        let owned = ds.clone();
+        let n = ::polars::prelude::IdxSize::try_from(n).unwrap_or(::polars::prelude::IdxSize::MAX);
+        self.run_polars(Scope::View(ds, &[]), move || Ok(polars::scan(&owned)?.limit(n))).await
+    }
+
+    /// Rows `offset..offset + len` of `ds` after `steps`: the window a grid shows.
+    /// Parquet and IPC skip to the offset by metadata; a local CSV file whose rows were
+    /// counted (and so indexed) is read from the nearest checkpoint; other text formats
+    /// are scanned up to the offset.
+    pub async fn page(&self, ds: &Dataset, steps: &[Step], offset: u64, len: usize) -> Result<Table> {
+        let started = Instant::now();
+        let table = self.page_inner(ds, steps, offset, len).await;
+        tracing::debug!(table = %ds.name, offset, len, steps = steps.len(), elapsed = ?started.elapsed(), "page");
+        table
+    }
+
+    async fn page_inner(&self, ds: &Dataset, steps: &[Step], offset: u64, len: usize) -> Result<Table> {
+        let mut indexed = self.csv_rows.lock().ok().and_then(|m| m.get(&ds.name).cloned());
+        if let (None, true, Format::Csv(dialect), Location::Local, [file]) =
+            (&indexed, steps.is_empty(), ds.format, &ds.location, ds.files.as_slice())
+        {
+            // Not counted yet: rows are found by counting from the start of the file
+            // (memchr, no parsing), far cheaper than the engine's scan up to them.
+            let (owned, file) = (ds.clone(), file.clone());
+            let provisional = blocking(move || -> Result<Option<CsvRows>> {
+                let index = csv_count::RowIndex::provisional(&file, &dialect)?;
+                let schema = polars::scan(&owned).and_then(|mut lf| lf.collect_schema()).ok();
+                Ok(schema.map(|schema| CsvRows { files: vec![index], dialect, schema }))
+            })
+            .await??;
+            // Kept until the count replaces it with the full index (never the reverse).
+            indexed = match (provisional, self.csv_rows.lock()) {
+                (Some(p), Ok(mut map)) => {
+                    Some(map.entry(ds.name.clone()).or_insert_with(|| Arc::new(p)).clone())
+                }
+                (p, _) => p.map(Arc::new),
+            };
+        }
+        if let (Some(rows), true) = (indexed, steps.is_empty()) {
+            let df = blocking(move || rows.page(offset, len as u64)).await??;
+            return Table::from_polars(df.map_err(|e| self.polars_error(e, Scope::View(ds, &[])))?);
+        }
+        let view = self.view_of(ds, steps);
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let len = ::polars::prelude::IdxSize::try_from(len).unwrap_or(::polars::prelude::IdxSize::MAX);
+        self.run_polars(Scope::View(ds, steps), move || Ok(view()?.slice(offset, len))).await
+    }
+
+    /// The number of rows of `ds` after `steps` (without steps: Parquet from metadata,
+    /// text formats by a fast scan).
+    pub async fn count(&self, ds: &Dataset, steps: &[Step]) -> Result<u64> {
+        self.count_with_progress(ds, steps, None).await
+    }
+
+    /// `count`, telling `progress` how far it got (bytes of a local CSV file; other
+    /// counts are quick or give no progress).
+    pub async fn count_with_progress(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        progress: Option<Arc<Progress>>,
+    ) -> Result<u64> {
+        let started = Instant::now();
+        let rows = self.count_inner(ds, steps, progress).await;
+        tracing::debug!(table = %ds.name, steps = steps.len(), elapsed = ?started.elapsed(), "count");
+        rows
+    }
+
+    async fn count_inner(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        progress: Option<Arc<Progress>>,
+    ) -> Result<u64> {
+        if let (Format::Csv(dialect), Location::Local, true) = (ds.format, &ds.location, steps.is_empty()) {
+            // assay's own pass (source::csv_count): it counts as Polars does, indexes the
+            // rows for `page`, and has a malformed file named instead of miscounted.
+            let owned = ds.clone();
+            let (files, schema) = blocking(move || -> Result<_> {
+                if let Some(p) = &progress {
+                    p.set_total(
+                        owned.files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum(),
+                    );
+                }
+                let files = owned
+                    .files
+                    .iter()
+                    .map(|f| csv_count::index_rows(f, &dialect, progress.as_deref()))
+                    .collect::<Result<Vec<_>>>()?;
+                let schema = polars::scan(&owned).and_then(|mut lf| lf.collect_schema()).ok();
+                Ok((files, schema))
+            })
+            .await??;
+            let rows = files.iter().map(|f| f.rows).sum();
+            if let (Some(schema), Ok(mut map)) = (schema, self.csv_rows.lock()) {
+                map.insert(ds.name.clone(), Arc::new(CsvRows { files, dialect, schema }));
+            }
+            return Ok(rows);
+        }
+        let view = self.view_of(ds, steps);
+        let table = self.run_polars(Scope::View(ds, steps), move || Ok(view()?.select([len()]))).await?;
+        first_index(&table)?.ok_or_else(|| Error::runtime("count returned no rows"))
+    }
+
+    /// The first row after `from` (or the last before it, going back) of `ds` after
+    /// `steps` where any column's text matches the regular expression `pattern`.
+    pub async fn find(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        pattern: &str,
+        from: u64,
+        forward: bool,
+    ) -> Result<Option<u64>> {
+        regex::Regex::new(pattern)
+            .map_err(|e| Error::input(format!("search `{pattern}`: {}", first_line(&e.to_string()))))?;
+        let view = self.view_of(ds, steps);
+        let pattern = pattern.to_string();
+        let table = self
+            .run_polars(Scope::View(ds, steps), move || {
+                use ::polars::prelude::*;
+                let mut lf = view()?;
+                let names: Vec<PlSmallStr> = lf.collect_schema()?.iter_names().cloned().collect();
+                let matches: Vec<Expr> = names
+                    .iter()
+                    .map(|n| {
+                        col(n.clone()).cast(DataType::String).str().contains(lit(pattern.clone()), false)
+                    })
+                    .collect();
+                let from = IdxSize::try_from(from).unwrap_or(IdxSize::MAX);
+                let row = col("__assay_row");
+                let side = if forward { row.clone().gt(lit(from)) } else { row.clone().lt(lit(from)) };
+                let hits = lf.with_row_index("__assay_row", None).filter(any_horizontal(matches)?.and(side));
+                let pick = if forward { row.min() } else { row.max() };
+                Ok(hits.select([pick]))
+            })
+            .await?;
+        first_index(&table)
+    }
+
+    /// Column statistics and histograms of `ds` after `steps` (two aggregating scans).
+    pub async fn profile(&self, ds: &Dataset, steps: &[Step]) -> Result<Vec<crate::profile::ColumnProfile>> {
+        let view = self.view_of(ds, steps);
+        blocking(move || crate::profile::profile(view()?))
+            .await?
+            .map_err(|e| self.polars_error(e, Scope::View(ds, steps)))
+    }
+
+    /// Builds `ds`'s view after `steps` as a lazy Polars plan, when called (on a
+    /// blocking thread): `join` and `sql` steps read the other open datasets by name.
+    fn view_of(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+    ) -> impl FnOnce() -> ::polars::prelude::PolarsResult<::polars::prelude::LazyFrame> + Send + 'static {
+        let (owned, steps) = (ds.clone(), steps.to_vec());
+        let others: Vec<Dataset> =
+            if transform::needs_tables(&steps) { self.datasets.clone() } else { Vec::new() };
+        move || {
+            let mut tables = transform::Tables::new();
+            for d in &others {
+                tables.insert(d.name.clone(), polars::scan(d)?);
+            }
+            transform::apply_with(polars::scan(&owned)?, &steps, &tables)
+        }
+    }
+
+    /// The SQL of `ds`'s view after `steps` (one query over the dataset's table name).
+    pub async fn view_sql(&self, ds: &Dataset, steps: &[Step]) -> Result<String> {
+        if transform::is_simple(steps) {
+            return Ok(transform::to_sql(&ds.name, steps));
+        }
+        let (owned, steps, datasets) = (ds.clone(), steps.to_vec(), self.datasets.clone());
+        blocking(move || {
+            let mut tables = transform::Tables::new();
+            for d in &datasets {
+                tables.insert(d.name.clone(), polars::scan(d).map_err(|e| Error::runtime(e.to_string()))?);
+            }
+            let base = polars::scan(&owned).map_err(|e| Error::runtime(e.to_string()))?;
+            transform::view_sql(&owned.name, base, &steps, &tables)
+        })
+        .await?
+    }
+
+    /// Every dataset but `ds`, by name, for checks that reference another table.
+    pub fn sources(&self, ds: &Dataset) -> Result<crate::quality::Sources> {
+        self.datasets
+            .iter()
+            .filter(|d| d.name != ds.name)
+            .map(|d| {
+                Ok((d.name.clone(), polars::scan(d).map_err(|e| self.polars_error(e, Scope::View(d, &[])))?))
+            })
+            .collect()
+    }
+
+    /// Runs `work` on a blocking thread over `ds` after `steps` (a lazy Polars plan); a
+    /// runtime failure reads as a failure to read the data.
+    async fn on_view<T: Send + 'static>(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        work: impl FnOnce(::polars::prelude::LazyFrame) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let view = self.view_of(ds, steps);
+        blocking(move || work(view().map_err(|e| Error::runtime(e.to_string()))?)).await?.map_err(|e| match e
+        {
+            // An output's failure (a full disk) is not the input's.
+            Error::Runtime(m) if m.starts_with("writing ") => Error::Runtime(m),
+            Error::Runtime(m) => self.read_failure("polars", &m, Scope::View(ds, steps)),
+            other => other,
+        })
+    }
+
+    /// Runs the checks of `rules` over `ds` after `steps` in one aggregating scan.
+    pub async fn check(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        rules: &crate::quality::Rules,
+    ) -> Result<crate::quality::Report> {
+        self.check_keeping(ds, steps, rules, false).await
+    }
+
+    /// `check`, keeping the unique checks' duplicated keys in the report when
+    /// `keep_keys` (for a quarantine that follows: `Workspace::quarantine`).
+    async fn check_keeping(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        rules: &crate::quality::Rules,
+        keep_keys: bool,
+    ) -> Result<crate::quality::Report> {
+        let (name, rules, sources) = (ds.name.clone(), rules.clone(), self.sources(ds)?);
+        self.on_view(ds, steps, move |lf| crate::quality::run_keeping(&name, lf, &rules, &sources, keep_keys))
+            .await
+    }
+
+    /// Runs the checks of `rules` over `ds` after `steps` on `engine`. On DataFusion the
+    /// checks are SQL (`quality::sql`): one aggregating query and one per unique key,
+    /// foreign key, duplicate_rows and sql check; failing-row samples are read by Polars
+    /// either way (row numbers need the file's order).
+    pub async fn check_on(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        rules: &crate::quality::Rules,
+        engine: EngineKind,
+        keep_keys: bool,
+    ) -> Result<crate::quality::Report> {
+        if engine == EngineKind::Polars {
+            return self.check_keeping(ds, steps, rules, keep_keys).await;
+        }
+        let started = std::time::Instant::now();
+        let from = if steps.is_empty() {
+            transform::ident(&ds.name)
+        } else {
+            format!("({}) AS __assay_view", self.view_sql(ds, steps).await?)
+        };
+        let r = rules.clone();
+        let plan = self.on_view(ds, steps, move |lf| crate::quality::sql::plan(lf, &from, &r)).await?;
+        let ctx = self.datafusion_context().await?;
+        let one_row = |query: String| {
+            let ctx = ctx.clone();
+            async move {
+                let query = datafusion::rewrite(&ctx, &query).await;
+                let scope = Scope::View(ds, steps);
+                let df = ctx.sql(&query).await.map_err(|e| self.datafusion_error(e, Some(&query), scope))?;
+                let batches =
+                    df.collect().await.map_err(|e| self.datafusion_error(e, Some(&query), scope))?;
+                let mut row: HashMap<String, Option<f64>> = HashMap::new();
+                for batch in batches.iter().filter(|b| b.num_rows() > 0).take(1) {
+                    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+                        let v = ::datafusion::arrow::compute::cast(
+                            column,
+                            &::datafusion::arrow::datatypes::DataType::Float64,
+                        )
+                        .map_err(|e| Error::runtime(format!("checks on datafusion: {e}")))?;
+                        let v =
+                            v.as_any().downcast_ref::<::datafusion::arrow::array::Float64Array>().and_then(
+                                |a| (!::datafusion::arrow::array::Array::is_null(a, 0)).then(|| a.value(0)),
+                            );
+                        row.insert(field.name().clone(), v.filter(|v| !v.is_nan()));
+                    }
+                }
+                Ok::<_, Error>(row)
+            }
+        };
+        let aggregate = one_row(plan.aggregate.clone()).await?;
+        let mut measured = crate::quality::Measured {
+            rows: aggregate.get("__rows").copied().flatten().unwrap_or(0.0) as u64,
+            scans: 1 + plan.own.len() as u32,
+            values: (0..rules.checks.len())
+                .map(|i| (aggregate.get(&format!("c{i}")).copied().flatten(), None))
+                .collect(),
+            ..Default::default()
+        };
+        for (i, query) in &plan.own {
+            let row = one_row(query.clone()).await?;
+            measured.values[*i].0 = row.get("v").copied().flatten();
+        }
+        let (name, rules, sources) = (ds.name.clone(), rules.clone(), self.sources(ds)?);
+        self.on_view(ds, steps, move |lf| {
+            crate::quality::run_measured(&name, lf, &rules, &sources, measured, started)
+        })
+        .await
+    }
+
+    /// A check on `column` of `ds` after `steps`, its bounds read from the data (see
+    /// `quality::suggest::from_column`).
+    pub async fn check_from_column(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        column: &str,
+        kind: crate::quality::suggest::FromColumn,
+    ) -> Result<crate::quality::Check> {
+        let column = column.to_string();
+        self.on_view(ds, steps, move |lf| crate::quality::suggest::from_column(lf, &column, kind)).await
+    }
+
+    /// Splits `ds` into valid and quarantined rows by the row-level checks of `rules` and
+    /// streams them to `valid` and `quarantine` (each a pass over the data, bounded
+    /// memory); both files are renamed into place only when rows in = valid +
+    /// quarantined holds on what was written. Returns the two row counts.
+    pub async fn quarantine(
+        &self,
+        ds: &Dataset,
+        rules: &crate::quality::Rules,
+        report: &crate::quality::Report,
+        valid: &str,
+        quarantine: &str,
+    ) -> Result<(u64, u64)> {
+        let (rules, sources) = (rules.clone(), self.sources(ds)?);
+        let (rows_in, known) = (report.rows, report.duplicated_keys.clone());
+        let (valid, quarantine) = (valid.to_string(), quarantine.to_string());
+        let (valid_format, bad_format) =
+            (crate::sink::output_format(&valid)?, crate::sink::output_format(&quarantine)?);
+        self.on_view(ds, &[], move |lf| {
+            let csv = matches!(bad_format, Format::Csv(_));
+            let (good, bad) = crate::quality::quarantine(lf, &rules, &sources, csv, &known)?;
+            let mut counts = (0, 0);
+            crate::sink::write_atomic(&valid, |valid_temp| {
+                crate::sink::write_atomic(&quarantine, |bad_temp| {
+                    // One pass writes both files.
+                    let plain = crate::sink::WriteOptions::default;
+                    let rows = crate::sink::sink_all(vec![
+                        (good, valid_temp.to_path_buf(), valid_format, plain()),
+                        (bad, bad_temp.to_path_buf(), bad_format, plain()),
+                    ])?;
+                    counts = (rows[0], rows[1]);
+                    if counts.0 + counts.1 != rows_in {
+                        return Err(Error::runtime(format!(
+                            "quarantine lost rows: {rows_in} in, {} valid + {} quarantined \
+                             (a bug in assay; nothing was written)",
+                            counts.0, counts.1
+                        )));
+                    }
+                    Ok(())
+                })
+            })?;
+            Ok(counts)
+        })
+        .await
+    }
+
+    /// Writes `ds`'s view (after `steps`) to the file `dest` as `format` by streaming
+    /// (bounded memory), atomically: a temporary file beside `dest`, renamed over it only
+    /// when whole (a folder, when `write` partitions it: `sink::write_output`). `watch` follows the rows and bytes and can stop it (nothing is then
+    /// written). Returns the rows the written file holds.
+    pub async fn export(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        dest: &str,
+        format: Format,
+        write: &crate::sink::WriteOptions,
+        watch: Option<Arc<crate::sink::Watch>>,
+    ) -> Result<u64> {
+        let (dest, write) = (dest.to_string(), write.clone());
+        self.on_view(ds, steps, move |lf| {
+            let lf = crate::sink::Watch::wrap_if(watch.as_ref(), lf)?;
+            crate::sink::write_output(lf, &dest, format, &write, watch.as_deref())
+        })
+        .await
+    }
+
+    /// Runs `plan` on `ds`'s view (after `steps`): a file, an S3 object or a database
+    /// table, never over one of `ds`'s inputs; replacing what is there needs
+    /// `overwrite`. Returns the rows written.
+    pub async fn export_plan(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        plan: &crate::sink::ExportPlan,
+        overwrite: bool,
+        s3_endpoint: Option<&str>,
+        watch: Option<Arc<crate::sink::Watch>>,
+    ) -> Result<u64> {
+        use crate::sink::{ExportPlan, Load};
+        match plan {
+            ExportPlan::File { path, format, write } if path.starts_with("s3://") => {
+                let config = crate::source::s3::S3Config::resolve(s3_endpoint)?;
+                self.export_s3(ds, steps, path, *format, write, &config, overwrite, watch).await
+            }
+            ExportPlan::File { path, format, write } => {
+                crate::sink::check_overwrite(path, &ds.files, overwrite)?;
+                self.export(ds, steps, path, *format, write, watch).await
+            }
+            ExportPlan::Table(load) => {
+                if let Load::Sqlite(t) = load {
+                    crate::sink::check_overwrite(&t.db, &ds.files, true)?;
+                }
+                self.load(ds, steps, load, overwrite, watch).await
+            }
+        }
+    }
+
+    /// Writes `ds`'s view (after `steps`) to the S3 object `url` as `format`: streamed to
+    /// a scratch file, then sent as one multipart upload completed only when whole
+    /// (`sink::s3`). Replacing an existing object needs `overwrite`. Returns the rows.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn export_s3(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        url: &str,
+        format: Format,
+        write: &crate::sink::WriteOptions,
+        config: &crate::source::s3::S3Config,
+        overwrite: bool,
+        watch: Option<Arc<crate::sink::Watch>>,
+    ) -> Result<u64> {
+        crate::sink::s3::check_overwrite(config, url, &ds.files, overwrite).await?;
+        let scratch = crate::sink::s3::Scratch::new(url)?;
+        let (path, write) = (scratch.path().to_path_buf(), write.clone());
+        let rows = self
+            .on_view(ds, steps, move |lf| {
+                if let Some(w) = &watch {
+                    w.set_file(&path);
+                }
+                let lf = crate::sink::Watch::wrap_if(watch.as_ref(), lf)?;
+                crate::sink::sink_with(lf, &path, format, &write)
+            })
+            .await?;
+        crate::sink::s3::upload(config, url, scratch.path()).await?;
+        Ok(rows)
+    }
+
+    /// Loads `ds`'s view (after `steps`) into a database table in one transaction
+    /// (`sink::Load`: SQLite or Postgres); replacing an existing table needs `overwrite`.
+    /// Returns the rows loaded.
+    pub async fn load(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+        load: &crate::sink::Load,
+        overwrite: bool,
+        watch: Option<Arc<crate::sink::Watch>>,
+    ) -> Result<u64> {
+        // The load's own failures name its table already; anything else is the input's.
+        let at = match load {
+            crate::sink::Load::Sqlite(t) => t.url(),
+            crate::sink::Load::Postgres(t) => t.server.clone(),
+        };
+        let (load, view) = (load.clone(), self.view_of(ds, steps));
+        blocking(move || {
+            let lf = view().map_err(|e| Error::runtime(e.to_string()))?;
+            let lf = crate::sink::Watch::wrap_if(watch.as_ref(), lf)?;
+            load.run(lf, overwrite)
+        })
+        .await?
+        .map_err(|e| match e {
+            Error::Runtime(m) if !m.starts_with(&at) => {
+                self.read_failure("polars", &m, Scope::View(ds, steps))
+            }
+            other => other,
+        })
+    }
+
+    /// A rules file proposed from the data (see `quality::suggest`): a profile, then one
+    /// scan for categorical values and one for all candidate checks.
+    /// Returns the row count too.
+    pub async fn suggest(
+        &self,
+        ds: &Dataset,
+        steps: &[Step],
+    ) -> Result<(u64, Vec<crate::quality::suggest::Suggestion>)> {
+        let profile = self.profile(ds, steps).await?;
+        let name = ds.name.clone();
+        self.on_view(ds, steps, move |lf| {
+            let values = crate::quality::suggest::category_values(lf.clone(), &profile)?;
+            let rows = profile.first().map(|c| c.rows).unwrap_or(0);
+            Ok((rows, crate::quality::suggest::suggest(&name, lf, &profile, &values)?))
+        })
+        .await
+    }
+
+    /// The engine `query` runs on for `choice`. `Auto` takes Polars unless the query has
+    /// a shape DataFusion runs faster (`auto_datafusion_reason`), and the other engine
+    /// when the first cannot plan the query (its reason is kept in `why`).
+    pub async fn pick(&self, query: &str, choice: EngineChoice) -> Result<Pick> {
+        let asked = |engine: EngineKind| Pick { engine, why: "asked for".to_string() };
+        match choice {
+            EngineChoice::Polars => return Ok(asked(EngineKind::Polars)),
+            EngineChoice::DataFusion => return Ok(asked(EngineKind::DataFusion)),
+            EngineChoice::Auto => {}
+        }
+        self.check_query(query)?;
+        let statement = sql::parse(query)?;
+        let datasets = self.datasets.clone();
+        let shape = statement.clone();
+        let correlated = blocking(move || polars::correlated_subqueries(&datasets, &shape))
+            .await?
+            .map_err(|e| self.polars_error(e, Scope::Query(query)))?;
+        let (first, reason) = match auto_datafusion_reason(&statement, correlated) {
+            Some(reason) => (EngineKind::DataFusion, reason),
+            None => (EngineKind::Polars, "the default".to_string()),
+        };
+        let second = match first {
+            EngineKind::Polars => EngineKind::DataFusion,
+            EngineKind::DataFusion => EngineKind::Polars,
+        };
+        match self.plans_on(query, first).await {
+            Ok(()) => Ok(Pick { engine: first, why: format!("auto: {reason}") }),
+            Err(e) => match self.plans_on(query, second).await {
+                Ok(()) => {
+                    Ok(Pick { engine: second, why: format!("auto: {} cannot plan it: {e}", first.title()) })
+                }
+                // Neither can: the first engine's reason is the one to read.
+                Err(_) => Err(e),
+            },
+        }
+    }
+
+    /// Whether `engine` plans `query` (nothing is read but schemas).
+    async fn plans_on(&self, query: &str, engine: EngineKind) -> Result<()> {
+        match engine {
+            EngineKind::Polars => {
+                let datasets = self.datasets.clone();
+                let q = query.to_string();
+                blocking(move || {
+                    polars::sql_over(&datasets, &q).and_then(|mut lf| lf.collect_schema().map(|_| ()))
+                })
+                .await?
+                .map_err(|e| self.polars_error(e, Scope::Query(query)))
+            }
+            EngineKind::DataFusion => {
+                let ctx = self.datafusion_context().await?;
+                let q = datafusion::rewrite(&ctx, query).await;
+                ctx.sql(&q)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| self.datafusion_error(e, Some(query), Scope::Query(query)))
+            }
+        }
+    }
+
+    /// Runs `query` on the engine `choice` picks; returns the result and the pick.
+    pub async fn sql_on(&self, query: &str, choice: EngineChoice) -> Result<(Table, Pick)> {
+        let pick = self.pick(query, choice).await?;
+        let table = self.sql(query, pick.engine).await?;
+        Ok((table, pick))
+    }
+
+    /// Polars refused `query` (`err`): when DataFusion plans it, the message says so.
+    async fn polars_refusal(&self, query: &str, err: Error) -> Error {
+        match &err {
+            Error::Input(m)
+                if m.contains("(polars)") && self.plans_on(query, EngineKind::DataFusion).await.is_ok() =>
+            {
+                Error::input(format!("{m}; `--engine datafusion` (or auto) runs this query"))
+            }
+            _ => err,
+        }
+    }
+
+    /// Runs `query` on `engine` over every dataset in the workspace.
+    pub async fn sql(&self, query: &str, engine: EngineKind) -> Result<Table> {
+        self.check_query(query)?;
+        match engine {
+            EngineKind::Polars => {
+                let datasets = self.datasets.clone();
+                let q = query.to_string();
+                match self.run_polars(Scope::Query(query), move || polars::sql_over(&datasets, &q)).await {
+                    Err(e) => Err(self.polars_refusal(query, e).await),
+                    ok => ok,
+                }
+            }
+            EngineKind::DataFusion => {
+                let ctx = self.datafusion_context().await?;
+                let q = datafusion::rewrite(&ctx, query).await;
+                let df = ctx
+                    .sql(&q)
+                    .await
+                    .map_err(|e| self.datafusion_error(e, Some(query), Scope::Query(query)))?;
+                let schema = df.schema().inner().clone();
+                let batches = df
+                    .collect()
+                    .await
+                    .map_err(|e| self.datafusion_error(e, Some(query), Scope::Query(query)))?;
+                Ok(Table { schema, batches })
+            }
+        }
+    }
+
+    /// Runs `query` on `engine` and streams its result into the Parquet file `path`
+    /// (a result of any size is never held whole: the workbench opens the file as a
+    /// dataset and pages it like any other). Returns the number of rows written.
+    pub async fn sql_to_parquet(
+        &self,
+        query: &str,
+        engine: EngineKind,
+        path: &std::path::Path,
+    ) -> Result<u64> {
+        self.check_query(query)?;
+        match engine {
+            EngineKind::Polars => {
+                let datasets = self.datasets.clone();
+                let q = query.to_string();
+                let lf = match blocking(move || polars::sql_over(&datasets, &q)).await? {
+                    Ok(lf) => lf,
+                    Err(e) => {
+                        return Err(self
+                            .polars_refusal(query, self.polars_error(e, Scope::Query(query)))
+                            .await)
+                    }
+                };
+                let path = path.to_path_buf();
+                blocking(move || crate::sink::sink_to(lf, &path, Format::Parquet)).await?
+            }
+            EngineKind::DataFusion => {
+                let ctx = self.datafusion_context().await?;
+                let q = datafusion::rewrite(&ctx, query).await;
+                let df = ctx
+                    .sql(&q)
+                    .await
+                    .map_err(|e| self.datafusion_error(e, Some(query), Scope::Query(query)))?;
+                datafusion::write_parquet(df, path)
+                    .await
+                    .map_err(|e| self.datafusion_error(e, Some(query), Scope::Query(query)))
+            }
+        }
+    }
+
+    /// The plans `engine` makes for `query`; with `analyze`, runs it and reports
+    /// per-operator rows and time.
+    pub async fn explain(&self, query: &str, engine: EngineKind, analyze: bool) -> Result<Plans> {
+        self.check_query(query)?;
+        match engine {
+            EngineKind::Polars => {
+                let datasets = self.datasets.clone();
+                let q = query.to_string();
+                let plans = blocking(move || -> ::polars::prelude::PolarsResult<Plans> {
+                    let lf = polars::sql_over(&datasets, &q)?;
+                    let mut plans = Plans {
+                        engine: "polars",
+                        logical: lf.describe_plan()?,
+                        optimized: lf.describe_optimized_plan()?,
+                        ..Plans::default()
+                    };
+                    if analyze {
+                        let start = Instant::now();
+                        let (_, profile) = lf.profile()?;
+                        plans.elapsed = Some(start.elapsed());
+                        plans.analyzed = Some(polars_profile_text(&profile));
+                    }
+                    Ok(plans)
+                })
+                .await?;
+                match plans {
+                    Ok(p) => Ok(p),
+                    Err(e) => {
+                        Err(self.polars_refusal(query, self.polars_error(e, Scope::Query(query))).await)
+                    }
+                }
+            }
+            EngineKind::DataFusion => {
+                let ctx = self.datafusion_context().await?;
+                let df_err = |e| self.datafusion_error(e, Some(query), Scope::Query(query));
+                let q = datafusion::rewrite(&ctx, query).await;
+                let df = ctx.sql(&q).await.map_err(df_err)?;
+                let logical = df.logical_plan().clone();
+                let state = ctx.state();
+                let optimized = state.optimize(&logical).map_err(df_err)?;
+                let physical = state.create_physical_plan(&logical).await.map_err(df_err)?;
+                let mut plans = Plans {
+                    engine: "datafusion",
+                    logical: logical.display_indent().to_string(),
+                    optimized: optimized.display_indent().to_string(),
+                    physical: Some(displayable(physical.as_ref()).indent(true).to_string()),
+                    ..Plans::default()
+                };
+                if analyze {
+                    let start = Instant::now();
+                    ::datafusion::physical_plan::collect(physical.clone(), ctx.task_ctx())
+                        .await
+                        .map_err(df_err)?;
+                    plans.elapsed = Some(start.elapsed());
+                    plans.analyzed = Some(
+                        DisplayableExecutionPlan::with_metrics(physical.as_ref()).indent(true).to_string(),
+                    );
+                }
+                Ok(plans)
+            }
+        }
+    }
+
+    /// Syntax and table names, checked before any data is read.
+    /// Runs a statement that writes (COPY … TO a file, INSERT INTO a dataset's files,
+    /// CREATE TABLE …) on DataFusion, over every dataset: what the user confirmed in the
+    /// workbench, or asked for with `assay sql --allow-writes`. Returns what it did, in
+    /// words ("1234 rows written").
+    pub async fn sql_write(&self, query: &str) -> Result<String> {
+        let statement = sql::parse(query)?;
+        sql::check_tables(query, &statement, &self.names())?;
+        let ctx = self.datafusion_context().await?;
+        let df =
+            ctx.sql(query).await.map_err(|e| self.datafusion_error(e, Some(query), Scope::Query(query)))?;
+        let batches =
+            df.collect().await.map_err(|e| self.datafusion_error(e, Some(query), Scope::Query(query)))?;
+        let count = batches.first().filter(|b| b.num_rows() == 1 && b.num_columns() == 1).and_then(|b| {
+            b.column(0).as_any().downcast_ref::<::arrow::array::UInt64Array>().map(|a| a.value(0))
+        });
+        Ok(match count {
+            Some(n) => format!("{n} rows written"),
+            None => "done".to_string(),
+        })
+    }
+
+    fn check_query(&self, query: &str) -> Result<()> {
+        let statement = sql::parse(query)?;
+        if !sql::is_read_only(&statement) {
+            return Err(Error::input(
+                "SQL: only queries that read (SELECT, WITH, VALUES, SHOW, EXPLAIN) are run; \
+                 to write data use `assay export`, or give --allow-writes (runs it on DataFusion)",
+            ));
+        }
+        sql::check_tables(query, &statement, &self.names())
+    }
+
+    /// A DataFusion session with every dataset registered. Text formats get the schema
+    /// Polars inferred, so both engines see the same column types.
+    pub async fn datafusion_context(&self) -> Result<::datafusion::prelude::SessionContext> {
+        let ctx = datafusion::new_context();
+        for ds in &self.datasets {
+            let schema = match ds.format {
+                Format::Csv(_) | Format::NdJson => {
+                    let owned = ds.clone();
+                    let schema = blocking(move || polars::scan(&owned)?.collect_schema())
+                        .await?
+                        .map_err(|e| self.polars_error(e, Scope::View(ds, &[])))?;
+                    Some(bridge::schema_to_arrow(&schema)?)
+                }
+                _ => None,
+            };
+            datafusion::register(&ctx, ds, schema).await?;
+        }
+        Ok(ctx)
+    }
+
+    async fn run_polars(
+        &self,
+        scope: Scope<'_>,
+        build: impl FnOnce() -> ::polars::prelude::PolarsResult<LazyFrame> + Send + 'static,
+    ) -> Result<Table> {
+        let df =
+            blocking(move || polars::collect(build()?)).await?.map_err(|e| self.polars_error(e, scope))?;
+        Table::from_polars(df)
+    }
+
+    /// The open datasets an operation over `scope` reads: the view's dataset and any
+    /// its steps join or query, or the tables a query names (all of them when the
+    /// query does not parse).
+    fn read_by(&self, scope: Scope<'_>) -> Vec<&Dataset> {
+        let names: Vec<String> = match scope {
+            Scope::View(ds, steps) => std::iter::once(ds.name.to_lowercase())
+                .chain(steps.iter().filter_map(Step::enabled).flat_map(|s| match s {
+                    Step::Join(j) => vec![j.table.to_lowercase()],
+                    Step::Sql { query, .. } => {
+                        sql::parse(query).map(|st| sql::tables_read(&st)).unwrap_or_default()
+                    }
+                    _ => Vec::new(),
+                }))
+                .collect(),
+            Scope::Query(query) => match sql::parse(query) {
+                Ok(st) => sql::tables_read(&st),
+                Err(_) => return self.datasets.iter().collect(),
+            },
+        };
+        self.datasets.iter().filter(|d| names.contains(&d.name.to_lowercase())).collect()
+    }
+
+    /// When an engine fails while reading, a precise diagnosis of the first malformed
+    /// local CSV, NDJSON or Arrow file (line, byte offset) among those the failing
+    /// operation read beats the engine's own words.
+    fn diagnose(&self, scope: Scope<'_>) -> Option<Error> {
+        self.read_by(scope).into_iter().find_map(|ds| match (ds.format, &ds.location) {
+            (Format::Csv(dialect), Location::Local) => {
+                ds.files.iter().find_map(|f| csv_diagnose::diagnose(f, &dialect)).map(Error::Input)
+            }
+            (Format::NdJson, Location::Local) => {
+                ds.files.iter().find_map(|f| crate::source::file_diagnose::ndjson(f)).map(Error::Input)
+            }
+            (Format::Parquet, Location::Local) => {
+                ds.files.iter().find_map(|f| crate::source::file_diagnose::parquet(f)).map(Error::Input)
+            }
+            (Format::Ipc, Location::Local) => {
+                ds.files.iter().find_map(|f| crate::source::file_diagnose::ipc(f)).map(Error::Input)
+            }
+            _ => None,
+        })
+    }
+
+    /// The datasets `scope` read, named before an engine's message that names none.
+    fn source_of(&self, message: &str, scope: Scope<'_>) -> String {
+        let read = self.read_by(scope);
+        let specs: Vec<&str> = read.iter().map(|d| d.spec.as_str()).collect();
+        if specs.is_empty()
+            || specs.iter().any(|s| message.contains(s))
+            || read.iter().any(|d| d.files.iter().any(|f| message.contains(f.as_str())))
+        {
+            String::new()
+        } else {
+            format!("{}: ", specs.join(", "))
+        }
+    }
+
+    /// An engine failed while running: malformed data is the user's to fix (exit 2),
+    /// anything else is a runtime failure (exit 3).
+    fn read_failure(&self, engine: &str, text: &str, scope: Scope<'_>) -> Error {
+        // The diagnosis reads whole files: never on one of the runtime's few workers,
+        // which also drive its timers and sockets (a 1 GB CSV diagnosed on both workers
+        // froze the workbench's ticks and every other job for as long).
+        let diagnosis = match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| self.diagnose(scope))
+            }
+            _ => self.diagnose(scope),
+        };
+        diagnosis.unwrap_or_else(|| {
+            let m = format!("{}{text}", self.source_of(text, scope));
+            if looks_like_bad_data(text) {
+                Error::input(m)
+            } else {
+                Error::runtime(format!("{engine}: {m}"))
+            }
+        })
+    }
+
+    fn polars_error(&self, err: PolarsError, scope: Scope<'_>) -> Error {
+        let query = scope.query();
+        let mut root = &err;
+        while let PolarsError::Context { error, .. } | PolarsError::ExprContext { error, .. } = root {
+            root = error;
+        }
+        let text = first_line(&err.to_string()).to_string();
+        match root {
+            PolarsError::ColumnNotFound(m) | PolarsError::SchemaFieldNotFound(m) => {
+                unknown_column(query, m, "polars")
+            }
+            PolarsError::SQLInterface(m) | PolarsError::SQLSyntax(m) => {
+                sql_message(query, "polars", first_line(m))
+            }
+            // Rows of one file that disagree in type (an NDJSON line that is an array
+            // where the others are objects): the data's fault, said where.
+            PolarsError::SchemaMismatch(_) | PolarsError::ComputeError(_) if text.contains("supertype") => {
+                self.read_failure("polars", &text, scope)
+            }
+            // A value the query casts that does not convert (`CAST(name AS INT)`): the
+            // data's or the query's to fix, said as DataFusion says it; the other engine
+            // would fail the same way, so no "--engine datafusion runs this".
+            PolarsError::InvalidOperation(_) | PolarsError::ComputeError(_)
+                if text.contains("conversion from") =>
+            {
+                Error::input(format!("{}polars: {text}", self.source_of(&text, scope)))
+            }
+            PolarsError::InvalidOperation(_)
+            | PolarsError::SchemaMismatch(_)
+            | PolarsError::Duplicate(_)
+            | PolarsError::StructFieldNotFound(_)
+                if query.is_some() =>
+            {
+                sql_message(query, "polars", &text)
+            }
+            PolarsError::IO { error, .. } if error.kind() == std::io::ErrorKind::NotFound => {
+                Error::input(format!("{}{text}", self.source_of(&text, scope)))
+            }
+            _ => self.read_failure("polars", &text, scope),
+        }
+    }
+
+    fn datafusion_error(&self, err: DataFusionError, query: Option<&str>, scope: Scope<'_>) -> Error {
+        let text = first_line(&err.find_root().to_string()).to_string();
+        match err.find_root() {
+            DataFusionError::SchemaError(e, _) => {
+                let m = e.to_string();
+                unknown_column(query, &m, "datafusion")
+            }
+            DataFusionError::SQL(..) | DataFusionError::Plan(_) => {
+                if text.contains("No field named") {
+                    unknown_column(query, &text, "datafusion")
+                } else {
+                    sql_message(query, "datafusion", &text)
+                }
+            }
+            DataFusionError::NotImplemented(m) => {
+                Error::input(format!("datafusion does not support this: {}", first_line(m)))
+            }
+            // A value the query casts that does not convert: the data's (or the query's)
+            // to fix, as Polars says of the same cast.
+            DataFusionError::ArrowError(e, _) if matches!(**e, arrow::error::ArrowError::CastError(_)) => {
+                Error::input(format!("{}datafusion: {text}", self.source_of(&text, scope)))
+            }
+            _ => self.read_failure("datafusion", &text, scope),
+        }
+    }
+}
+
+/// Why `auto` runs `statement` on DataFusion rather than Polars, measured on TPC-H
+/// (docs/sql.md, "Choosing an engine"): one table aggregated into many values, correlated
+/// subqueries (`correlated`: Polars runs them only as the joins assay rewrites them
+/// into; DataFusion decorrelates them itself), `NOT IN (SELECT …)`, or many tables
+/// joined in one SELECT. `None`: Polars.
+fn auto_datafusion_reason(
+    statement: &::datafusion::sql::sqlparser::ast::Statement,
+    correlated: usize,
+) -> Option<String> {
+    use ::datafusion::sql::sqlparser::ast::{Expr, Select, Visit, Visitor};
+    let n = aggregates_of_one_table(statement);
+    if n >= AUTO_DATAFUSION_AGGREGATES {
+        return Some(format!("one table aggregated into {n} values"));
+    }
+    if correlated > 0 {
+        return Some(format!("{correlated} correlated subquer{}", if correlated == 1 { "y" } else { "ies" }));
+    }
+    #[derive(Default)]
+    struct Shape {
+        not_in: bool,
+        tables: usize,
+    }
+    impl Visitor for Shape {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &Expr) -> std::ops::ControlFlow<()> {
+            if matches!(e, Expr::InSubquery { negated: true, .. }) {
+                self.not_in = true;
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+        fn pre_visit_select(&mut self, s: &Select) -> std::ops::ControlFlow<()> {
+            let n = s.from.iter().map(|t| 1 + t.joins.len()).sum::<usize>();
+            self.tables = self.tables.max(n);
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let mut shape = Shape::default();
+    let _ = statement.visit(&mut shape);
+    if shape.not_in {
+        return Some("NOT IN (SELECT …)".to_string());
+    }
+    (shape.tables >= AUTO_DATAFUSION_TABLES).then(|| format!("{} tables joined", shape.tables))
+}
+
+/// The number of aggregate calls in the projection of a statement that is one grouped
+/// SELECT over one table (no join, no subquery in FROM); 0 for anything else.
+fn aggregates_of_one_table(statement: &::datafusion::sql::sqlparser::ast::Statement) -> usize {
+    use ::datafusion::sql::sqlparser::ast::{Expr, GroupByExpr, SelectItem, SetExpr, Statement, TableFactor};
+    let Statement::Query(q) = statement else { return 0 };
+    let SetExpr::Select(s) = q.body.as_ref() else { return 0 };
+    let one_table = matches!(s.from.as_slice(), [t] if t.joins.is_empty() && matches!(t.relation, TableFactor::Table { .. }));
+    let grouped = matches!(&s.group_by, GroupByExpr::Expressions(e, _) if !e.is_empty());
+    if !one_table || !grouped {
+        return 0;
+    }
+    const AGGREGATES: &[&str] =
+        &["sum", "avg", "mean", "count", "min", "max", "stddev", "variance", "median"];
+    s.projection
+        .iter()
+        .filter_map(|item| match item {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e),
+            _ => None,
+        })
+        .filter(|e| {
+            let mut found = false;
+            let _ = ::datafusion::sql::sqlparser::ast::visit_expressions(*e, |x: &Expr| {
+                if let Expr::Function(f) = x {
+                    let name = f.name.to_string().to_lowercase();
+                    if AGGREGATES.contains(&name.as_str()) {
+                        found = true;
+                    }
+                }
+                std::ops::ControlFlow::<()>::Continue(())
+            });
+            found
+        })
+        .count()
+}
+
+/// The first value of a one-column result of Polars' index type (u32, or u64 with
+/// `bigidx`): a count or a row number. `None` when there is no row or it is null.
+fn first_index(table: &Table) -> Result<Option<u64>> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{UInt32Type, UInt64Type};
+    let Some(batch) = table.batches.iter().find(|b| b.num_rows() > 0) else { return Ok(None) };
+    let column = batch.column(0);
+    if column.is_null(0) {
+        return Ok(None);
+    }
+    if let Some(a) = column.as_primitive_opt::<UInt32Type>() {
+        Ok(Some(a.value(0) as u64))
+    } else if let Some(a) = column.as_primitive_opt::<UInt64Type>() {
+        Ok(Some(a.value(0)))
+    } else {
+        Err(Error::runtime(format!("expected a row index, got a {}", column.data_type())))
+    }
+}
+
+/// Engine messages that mean the data itself is malformed (exit 2, not 3).
+fn looks_like_bad_data(text: &str) -> bool {
+    let t = text.to_lowercase();
+    [
+        "could not parse",
+        "invalid utf",
+        "utf-8",
+        "parquet",
+        "out of spec",
+        "magic",
+        "footer",
+        "unexpected end",
+        "eof",
+        "malformed",
+        "invalid json",
+        "expected",
+        "incorrect number of fields",
+        "found more fields",
+        "arrow file",
+        "ipc",
+    ]
+    .iter()
+    .any(|k| t.contains(k))
+}
+
+/// An engine's complaint about the SQL, with the position of the name it names.
+fn sql_message(query: Option<&str>, engine: &str, text: &str) -> Error {
+    let quoted = text.split(['\'', '"', '`']).nth(1).filter(|s| !s.is_empty());
+    let at = match (query, quoted) {
+        (Some(q), Some(name)) => {
+            sql::locate(q, name).map(|(l, c)| format!(" at line {l}, column {c}")).unwrap_or_default()
+        }
+        _ => String::new(),
+    };
+    Error::input(format!("SQL error{at} ({engine}): {text}"))
+}
+
+/// "unknown column" with its position in the query and the valid names.
+fn unknown_column(query: Option<&str>, message: &str, engine: &str) -> Error {
+    let message = first_line(message);
+    // polars: `unable to find column "x"; valid columns: [...]`
+    // datafusion: `No field named x. Valid fields are t.a, t.b.`
+    let name = if let Some(rest) = message.split("No field named ").nth(1) {
+        // `o.nope.` (qualified) or `nope.` at a sentence's end.
+        rest.split(' ').next().unwrap_or(rest).trim_end_matches('.')
+    } else {
+        message.split('"').nth(1).unwrap_or(message)
+    }
+    .split('.')
+    .map(|part| part.trim_matches(|c| c == '"' || c == '\''))
+    .collect::<Vec<_>>()
+    .join(".");
+    let valid = message
+        .split_once("alid fields are ")
+        .or_else(|| message.split_once("alid columns: "))
+        .map(|(_, v)| format!("; valid columns: {}", v.trim_end_matches('.')))
+        .unwrap_or_default();
+    let at = query
+        .and_then(|q| sql::locate(q, &name).or_else(|| sql::locate(q, name.rsplit('.').next()?)))
+        .map(|(l, c)| format!(" at line {l}, column {c}"))
+        .unwrap_or_default();
+    let prefix = if query.is_some() { "SQL error" } else { "error" };
+    Error::input(format!("{prefix}{at}: unknown column `{name}` ({engine}){valid}"))
+}
+
+/// Polars' profile frame (node, start, end in microseconds) as text.
+fn polars_profile_text(profile: &::polars::prelude::DataFrame) -> String {
+    let mut out = String::from("node                                     start_us     end_us   time_us\n");
+    let col = |name: &str| profile.column(name).ok().map(|c| c.as_materialized_series().clone());
+    let (Some(node), Some(start), Some(end)) = (col("node"), col("start"), col("end")) else {
+        return format!("{profile}");
+    };
+    for i in 0..profile.height() {
+        let n = node.get(i).map(|v| v.to_string()).unwrap_or_default();
+        let s = start.get(i).ok().and_then(|v| v.extract::<u64>()).unwrap_or(0);
+        let e = end.get(i).ok().and_then(|v| v.extract::<u64>()).unwrap_or(0);
+        out.push_str(&format!("{:<40} {:>9} {:>10} {:>9}\n", n.trim_matches('"'), s, e, e.saturating_sub(s)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_picks_datafusion_for_the_shapes_it_runs_faster() {
+        let reason = |q: &str, correlated: usize| auto_datafusion_reason(&sql::parse(q).unwrap(), correlated);
+        assert_eq!(
+            reason("SELECT k, sum(a), sum(b), avg(c), min(d), count(*) FROM t GROUP BY k", 0).as_deref(),
+            Some("one table aggregated into 5 values")
+        );
+        assert_eq!(reason("SELECT k, sum(a) FROM t GROUP BY k", 0), None);
+        assert_eq!(reason("SELECT 1 FROM t", 2).as_deref(), Some("2 correlated subqueries"));
+        assert_eq!(
+            reason("SELECT 1 FROM t WHERE a NOT IN (SELECT b FROM u)", 0).as_deref(),
+            Some("NOT IN (SELECT …)")
+        );
+        assert_eq!(reason("SELECT 1 FROM t WHERE a IN (SELECT b FROM u)", 0), None);
+        assert_eq!(
+            reason("SELECT 1 FROM a, b, c JOIN d ON c.x = d.x, e", 0).as_deref(),
+            Some("5 tables joined")
+        );
+        assert_eq!(reason("SELECT 1 FROM a, b JOIN c ON b.x = c.x, d", 0), None);
+        // The tables of a derived table count in its own SELECT.
+        assert_eq!(
+            reason("SELECT 1 FROM (SELECT * FROM a, b, c, d, e) AS x", 0).as_deref(),
+            Some("5 tables joined")
+        );
+    }
+}
