@@ -143,7 +143,7 @@ impl JobRunner {
                 Job::Open { spec } => {
                     let options = self.options.clone();
                     tokio::spawn(async move {
-                        let result = Dataset::open(&spec, None, &options).await;
+                        let result = assay_core::app::open(&spec, None, &options).await;
                         let _ = tx.send(Done::Opened { spec, result });
                     });
                 }
@@ -409,7 +409,7 @@ pub async fn open_recipe(
             if let Some(f) = &source.format {
                 o.format = Some(assay_core::source::Format::from_name(f)?);
             }
-            opened.push(Dataset::open(&source.path, Some(name), &o).await?);
+            opened.push(assay_core::app::open(&source.path, Some(name), &o).await?);
         }
     }
     Ok((loaded, opened))
@@ -496,7 +496,7 @@ pub async fn run(specs: &[String], rules: Option<&str>, options: &OpenOptions) -
     let mut problems: Vec<Error> = Vec::new();
     for spec in specs {
         // Tabs need distinct names too.
-        match Dataset::open(spec, None, options).await.and_then(|ds| add_unique(&mut workspace, ds)) {
+        match assay_core::app::open(spec, None, options).await.and_then(|ds| add_unique(&mut workspace, ds)) {
             Ok(_) => {}
             Err(e) => problems.push(e),
         }

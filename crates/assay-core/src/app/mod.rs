@@ -100,12 +100,25 @@ impl CsvRows {
     }
 }
 
+/// Opens `spec` as a dataset: a file, glob, folder or `s3://` location (`Dataset::open`),
+/// or a database table read through its connector (`sqlite://`, `postgres://`).
+/// `name` overrides the table name derived from the spec.
+pub async fn open(spec: &str, name: Option<&str>, options: &OpenOptions) -> Result<Dataset> {
+    if spec.starts_with("sqlite://") {
+        source::open_table(spec, name, crate::sink::sqlite::read_to_parquet).await
+    } else if source::is_table(spec) {
+        source::open_table(spec, name, crate::sink::postgres::read_to_parquet).await
+    } else {
+        Dataset::open(spec, name, options).await
+    }
+}
+
 impl Workspace {
     /// Opens each `(name, spec)`; names default to the spec's file stem.
     pub async fn open(specs: &[(Option<String>, String)], options: &OpenOptions) -> Result<Self> {
         let mut ws = Workspace::default();
         for (name, spec) in specs {
-            let ds = Dataset::open(spec, name.as_deref(), options).await?;
+            let ds = open(spec, name.as_deref(), options).await?;
             ws.add(ds)?;
         }
         Ok(ws)

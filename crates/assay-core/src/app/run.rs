@@ -25,6 +25,7 @@ use crate::engine::EngineKind;
 use crate::error::{Error, Result};
 use crate::quality::{Report, Severity};
 use crate::recipe::{Input, Loaded, Rows};
+use crate::sink::{ExportPlan, Load};
 use crate::source::{Dataset, Format, OpenOptions};
 use crate::transform::{self, SortKey, SqlColumn, SqlInput, Step, Tables};
 
@@ -37,25 +38,6 @@ pub struct RunOptions {
     pub manifest: Option<String>,
     /// How sources are opened (S3 endpoint).
     pub open: OpenOptions,
-}
-
-/// Where an output goes.
-enum Destination {
-    File { path: String, format: Format, write: crate::sink::WriteOptions },
-    Table(crate::sink::Load),
-}
-
-impl Destination {
-    /// The file written (the database file for SQLite; none for a server).
-    fn path(&self) -> Option<&str> {
-        match self {
-            // An S3 object has no local folder for the manifest.
-            Destination::File { path, .. } if path.starts_with("s3://") => None,
-            Destination::File { path, .. } => Some(path),
-            Destination::Table(crate::sink::Load::Sqlite(t)) => Some(&t.db),
-            Destination::Table(crate::sink::Load::Postgres(_)) => None,
-        }
-    }
 }
 
 /// A file output written but not yet published.
@@ -394,7 +376,7 @@ async fn open_sources(loaded: &Loaded, open: &OpenOptions) -> Result<Workspace> 
                 options.decimal_comma = decimal_comma;
             }
         }
-        let ds = Dataset::open(&source.path, Some(name), &options)
+        let ds = crate::app::open(&source.path, Some(name), &options)
             .await
             .map_err(|e| relabel(e, &format!("{}: source `{name}`", loaded.origin)))?;
         ws.add(ds)?;
@@ -697,7 +679,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
     let mut inputs = inputs_of(&ws, loaded);
     s3_etags(&ws, &mut inputs).await?;
     let input_files: Vec<String> = ws.datasets().iter().flat_map(|d| d.files.clone()).collect();
-    let destinations: Vec<(String, Destination, Rows)> = outputs
+    let destinations: Vec<(String, ExportPlan, Rows)> = outputs
         .iter()
         .map(|(name, o)| {
             let destination = match (&o.path, &o.sqlite, &o.postgres) {
@@ -713,25 +695,25 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
                     } else {
                         crate::sink::check_overwrite(path, &input_files, true)?;
                     }
-                    Destination::File { path: path.clone(), format, write: o.write_options() }
+                    ExportPlan::File { path: path.clone(), format, write: o.write_options() }
                 }
                 (None, Some(db), _) => {
                     crate::sink::check_overwrite(db, &input_files, true)?;
-                    Destination::Table(crate::sink::Load::Sqlite(crate::sink::sqlite::Target {
+                    ExportPlan::Table(Load::Sqlite(crate::sink::sqlite::Target {
                         db: db.clone(),
                         table: o.table.clone().unwrap_or_default(),
                         mode: o.mode.unwrap_or(crate::recipe::LoadMode::Replace),
                         key: o.key.clone(),
                     }))
                 }
-                (None, None, Some(url)) => Destination::Table(crate::sink::Load::Postgres(Box::new(
-                    crate::sink::postgres::Target::new(
+                (None, None, Some(url)) => {
+                    ExportPlan::Table(Load::Postgres(Box::new(crate::sink::postgres::Target::new(
                         url,
                         o.table.as_deref().unwrap_or_default(),
                         o.mode.unwrap_or(crate::recipe::LoadMode::Replace),
                         o.key.clone(),
-                    )?,
-                ))),
+                    )?)))
+                }
                 (None, None, None) => {
                     return Err(Error::input(format!("output `{name}` has no destination")))
                 }
@@ -852,7 +834,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
             // CSV and database tables get no lists: the failed check ids are joined with `;`.
             let csv = destinations.iter().any(|o| {
                 o.2 == Rows::Quarantine
-                    && matches!(o.1, Destination::File { format: Format::Csv(_), .. } | Destination::Table(_))
+                    && matches!(o.1, ExportPlan::File { format: Format::Csv(_), .. } | ExportPlan::Table(_))
             });
             let known = report.as_ref().map(|r| r.duplicated_keys.clone()).unwrap_or_default();
             let (v, b) =
@@ -882,7 +864,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
         let mut jobs = Vec::new();
         let mut together = Vec::new();
         for (i, (name, destination, rows_kind)) in destinations.iter().enumerate() {
-            let Destination::File { path, format, write } = destination else { continue };
+            let ExportPlan::File { path, format, write } = destination else { continue };
             if !write.partition_by.is_empty() {
                 continue;
             }
@@ -901,7 +883,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
             let staged: Vec<(String, String)> = pending_files
                 .iter()
                 .filter_map(|(i, p)| match &destinations[*i].1 {
-                    Destination::File { path, .. } => Some((p.temp().display().to_string(), path.clone())),
+                    ExportPlan::File { path, .. } => Some((p.temp().display().to_string(), path.clone())),
                     _ => None,
                 })
                 .collect();
@@ -910,7 +892,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
             })?;
             for ((i, pending), rows) in pending_files.iter().zip(rows) {
                 let (name, destination, kind) = &destinations[*i];
-                if let Destination::File { path, format, .. } = destination {
+                if let ExportPlan::File { path, format, .. } = destination {
                     written[*i] = Some(file_info(name, path, *format, *kind, rows, pending.temp()));
                 }
             }
@@ -923,7 +905,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
             }
             let lf = rows_of(rows_kind);
             match destination {
-                Destination::File { path, format, write } => {
+                ExportPlan::File { path, format, write } => {
                     stages.start(&format!("writing {name} ({path})"));
                     let tree = crate::sink::StagedTree::new(path)?;
                     let (temp, format, write) = (tree.temp().to_path_buf(), *format, write.clone());
@@ -934,7 +916,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
                     written[i] = Some(file_info(name, path, format, *rows_kind, rows, tree.temp()));
                     pending_files.push(Pending::Tree(tree));
                 }
-                Destination::Table(target) => {
+                ExportPlan::Table(target) => {
                     stages.start(&format!("loading {name} ({})", target.url()));
                     // One transaction per database, open until every output is whole.
                     let mut sessions = loads.take().unwrap_or_default();
@@ -1018,7 +1000,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
     let path = options.manifest.clone().or(loaded.recipe.manifest.clone()).unwrap_or_else(|| {
         let dir = destinations
             .first()
-            .and_then(|o| o.1.path())
+            .and_then(|o| o.1.local_path())
             .map(|p| Path::new(p).parent().map(Path::to_path_buf).unwrap_or_default())
             .unwrap_or_else(|| Path::new(&loaded.origin).parent().map(Path::to_path_buf).unwrap_or_default());
         dir.join(format!("{}.manifest.json", loaded.name())).display().to_string()

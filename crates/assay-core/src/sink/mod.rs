@@ -767,6 +767,17 @@ impl ExportPlan {
         Ok(ExportPlan::File { path: dest.to_string(), format, write })
     }
 
+    /// The local file this writes (the database file for SQLite; none for a server or
+    /// an S3 object), beside which a run's manifest goes.
+    pub fn local_path(&self) -> Option<&str> {
+        match self {
+            ExportPlan::File { path, .. } if path.starts_with("s3://") => None,
+            ExportPlan::File { path, .. } => Some(path),
+            ExportPlan::Table(Load::Sqlite(t)) => Some(&t.db),
+            ExportPlan::Table(Load::Postgres(_)) => None,
+        }
+    }
+
     /// The destination for people (no password).
     pub fn destination(&self) -> String {
         match self {

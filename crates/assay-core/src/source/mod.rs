@@ -140,16 +140,19 @@ pub struct OpenOptions {
 
 impl Dataset {
     /// Opens `spec` (a path, glob, directory or `s3://` URL). Reads only a prefix of the
-    /// first file. `name` overrides the table name derived from the spec.
+    /// first file. `name` overrides the table name derived from the spec. (A database
+    /// table, `sqlite://` or `postgres://`, opens through `app::open`.)
     pub async fn open(spec: &str, name: Option<&str>, options: &OpenOptions) -> Result<Dataset> {
         let (files, location) = if spec.starts_with("s3://") {
             let config = S3Config::resolve(options.s3_endpoint.as_deref())?;
             let files = s3::list(&config, spec).await?;
             (files, Location::S3(config))
-        } else if spec.starts_with("sqlite://") {
-            return open_table(spec, name, crate::sink::sqlite::read_to_parquet).await;
-        } else if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
-            return open_table(spec, name, crate::sink::postgres::read_to_parquet).await;
+        } else if is_table(spec) {
+            // The connectors live a floor up: `app::open` reads the table, then `open_table`.
+            return Err(Error::runtime(format!(
+                "{}: a database table is opened by app::open, not Dataset::open",
+                redact(spec)
+            )));
         } else {
             (list_local(spec)?, Location::Local)
         };
@@ -256,10 +259,15 @@ pub fn remove_stale_scratch() {
     });
 }
 
-/// A database table (or query) as a dataset: read once by `read` into a Parquet file in
-/// this process's temporary folder (removed at exit, `remove_scratch`), typed by the
-/// table's column types.
-async fn open_table(
+/// Whether `spec` names a database table (or query): `sqlite://` or `postgres://`.
+pub fn is_table(spec: &str) -> bool {
+    ["sqlite://", "postgres://", "postgresql://"].iter().any(|s| spec.starts_with(s))
+}
+
+/// A database table (or query) as a dataset: read once by `read` (a connector's
+/// `read_to_parquet`) into a Parquet file in this process's temporary folder (removed at
+/// exit, `remove_scratch`), typed by the table's column types.
+pub async fn open_table(
     spec: &str,
     name: Option<&str>,
     read: fn(&str, &std::path::Path) -> Result<(String, u64)>,
