@@ -465,7 +465,9 @@ impl OpenDialog {
 
 /// Typed text that is a location itself, not a filter of the list.
 fn looks_like_path(input: &str) -> bool {
-    input.starts_with(['/', '~', '.']) || input.starts_with("s3://") || input.contains(['/', '*'])
+    input.starts_with(['/', '~', '.'])
+        || assay_core::source::Place::of(input).is_s3()
+        || input.contains(['/', '*'])
 }
 
 /// What the mouse did, in screen cells.

@@ -102,7 +102,7 @@ impl Checks {
     pub fn default_path(dataset: &assay_core::source::Dataset) -> String {
         let file = format!("{}.rules.toml", dataset.name);
         match dataset.files.first() {
-            Some(f) if !f.starts_with("s3://") => {
+            Some(f) if !assay_core::source::Place::of(f).is_s3() => {
                 std::path::Path::new(f).parent().map(|d| d.join(&file).display().to_string()).unwrap_or(file)
             }
             _ => file,
@@ -114,7 +114,7 @@ impl Checks {
 /// `.yaml`/`.yml`) beside a local dataset, if there is one.
 pub fn rules_beside(dataset: &assay_core::source::Dataset) -> Option<String> {
     let toml = Checks::default_path(dataset);
-    if dataset.files.first().is_none_or(|f| f.starts_with("s3://")) {
+    if dataset.files.first().is_none_or(|f| assay_core::source::Place::of(f).is_s3()) {
         return None;
     }
     let stem = toml.trim_end_matches(".toml");

@@ -174,7 +174,7 @@ impl ExportDialog {
             return fields;
         }
         fields.push(Field::Format);
-        if !self.destination.starts_with("s3://") {
+        if !assay_core::source::Place::of(&self.destination).is_s3() {
             fields.push(Field::PartitionBy);
         }
         match self.file_format() {

@@ -104,12 +104,14 @@ impl CsvRows {
 /// or a database table read through its connector (`sqlite://`, `postgres://`).
 /// `name` overrides the table name derived from the spec.
 pub async fn open(spec: &str, name: Option<&str>, options: &OpenOptions) -> Result<Dataset> {
-    if spec.starts_with("sqlite://") {
-        source::open_table(spec, name, crate::sink::sqlite::read_to_parquet).await
-    } else if source::is_table(spec) {
-        source::open_table(spec, name, crate::sink::postgres::read_to_parquet).await
-    } else {
-        Dataset::open(spec, name, options).await
+    match source::Place::of(spec) {
+        source::Place::Sqlite(_) => {
+            source::open_table(spec, name, crate::sink::sqlite::read_to_parquet).await
+        }
+        source::Place::Postgres(_) => {
+            source::open_table(spec, name, crate::sink::postgres::read_to_parquet).await
+        }
+        source::Place::Local(_) | source::Place::S3(_) => Dataset::open(spec, name, options).await,
     }
 }
 
@@ -566,7 +568,7 @@ impl Workspace {
     ) -> Result<u64> {
         use crate::sink::{ExportPlan, Load};
         match plan {
-            ExportPlan::File { path, format, write } if path.starts_with("s3://") => {
+            ExportPlan::File { path, format, write } if crate::source::Place::of(path).is_s3() => {
                 let config = crate::source::s3::S3Config::resolve(s3_endpoint)?;
                 self.export_s3(ds, steps, path, *format, write, &config, overwrite, watch).await
             }

@@ -669,7 +669,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
     let single = |o: &crate::recipe::Output| o.path.is_some() && o.partition_by.is_empty();
     let uploads = outputs
         .iter()
-        .filter(|(_, o)| single(o) && o.path.as_deref().is_some_and(|p| p.starts_with("s3://")))
+        .filter(|(_, o)| single(o) && o.path.as_deref().is_some_and(|p| crate::source::Place::of(p).is_s3()))
         .count();
     let alone = outputs.iter().filter(|(_, o)| !single(o)).count();
     let together = usize::from(outputs.iter().any(|(_, o)| single(o)));
@@ -686,7 +686,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
                 (Some(path), _, _) => {
                     let format =
                         crate::sink::format_of(path, o.format.as_deref(), !o.partition_by.is_empty())?;
-                    if path.starts_with("s3://") {
+                    if crate::source::Place::of(path).is_s3() {
                         if input_files.contains(path) {
                             return Err(Error::input(format!(
                                 "{path}: is an input; an output never overwrites its own input"
@@ -868,7 +868,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
             if !write.partition_by.is_empty() {
                 continue;
             }
-            let pending = if path.starts_with("s3://") {
+            let pending = if crate::source::Place::of(path).is_s3() {
                 Pending::Upload(crate::sink::s3::Scratch::new(path)?, path.clone())
             } else {
                 Pending::File(crate::sink::Staged::new(path)?)

@@ -78,7 +78,7 @@ pub async fn register(ctx: &SessionContext, ds: &Dataset, schema: Option<SchemaR
         .files
         .iter()
         .map(|f| {
-            let target = if f.starts_with("s3://") {
+            let target = if crate::source::Place::of(f).is_s3() {
                 f.clone()
             } else {
                 std::path::absolute(f).map(|p| p.display().to_string()).unwrap_or_else(|_| f.clone())

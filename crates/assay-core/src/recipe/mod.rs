@@ -695,7 +695,7 @@ fn validate(recipe: &Recipe, text: &str, origin: &str) -> Result<Vec<Planned>> {
             let format =
                 crate::sink::format_of(path, output.format.as_deref(), !output.partition_by.is_empty())
                     .map_err(|e| Error::input(format!("{at}: output `{name}`: {}", e.message())))?;
-            if !output.partition_by.is_empty() && path.starts_with("s3://") {
+            if !output.partition_by.is_empty() && crate::source::Place::of(path).is_s3() {
                 return Err(Error::input(format!(
                     "{at}: output `{name}`: partitioned output goes to a local folder"
                 )));

@@ -760,7 +760,7 @@ impl ExportPlan {
             return Ok(ExportPlan::Table(load));
         }
         let format = format_of(dest, format, !write.partition_by.is_empty())?;
-        if !write.partition_by.is_empty() && dest.starts_with("s3://") {
+        if !write.partition_by.is_empty() && crate::source::Place::of(dest).is_s3() {
             return Err(Error::input(format!("{dest}: partitioned output goes to a local folder")));
         }
         write.check(format)?;
@@ -771,7 +771,7 @@ impl ExportPlan {
     /// an S3 object), beside which a run's manifest goes.
     pub fn local_path(&self) -> Option<&str> {
         match self {
-            ExportPlan::File { path, .. } if path.starts_with("s3://") => None,
+            ExportPlan::File { path, .. } if crate::source::Place::of(path).is_s3() => None,
             ExportPlan::File { path, .. } => Some(path),
             ExportPlan::Table(Load::Sqlite(t)) => Some(&t.db),
             ExportPlan::Table(Load::Postgres(_)) => None,
@@ -790,7 +790,7 @@ impl ExportPlan {
     /// replace mode); an error when the destination is one of `inputs`.
     pub async fn exists(&self, inputs: &[String], s3_endpoint: Option<&str>) -> Result<bool> {
         match self {
-            ExportPlan::File { path, .. } if path.starts_with("s3://") => {
+            ExportPlan::File { path, .. } if crate::source::Place::of(path).is_s3() => {
                 let config = crate::source::s3::S3Config::resolve(s3_endpoint)?;
                 s3::check_overwrite(&config, path, inputs, true).await?;
                 s3::exists(&config, path).await
@@ -825,13 +825,13 @@ pub enum Load {
 impl Load {
     /// A `sqlite://` or `postgres://` destination; `None` for anything else (a file).
     pub fn parse(url: &str) -> Result<Option<Load>> {
-        if url.starts_with("sqlite://") {
-            return sqlite::Target::parse(url).map(|t| Some(Load::Sqlite(t)));
+        match crate::source::Place::of(url) {
+            crate::source::Place::Sqlite(url) => sqlite::Target::parse(url).map(|t| Some(Load::Sqlite(t))),
+            crate::source::Place::Postgres(url) => {
+                postgres::Target::parse(url).map(|t| Some(Load::Postgres(Box::new(t))))
+            }
+            _ => Ok(None),
         }
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return postgres::Target::parse(url).map(|t| Some(Load::Postgres(Box::new(t))));
-        }
-        Ok(None)
     }
 
     /// The table's URL, for people (no password).

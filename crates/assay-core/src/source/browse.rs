@@ -33,7 +33,7 @@ pub fn parent(location: &str) -> Option<String> {
 
 /// Lists `location`: a local folder, or `s3://bucket/prefix/`.
 pub async fn list(location: &str, options: &OpenOptions) -> Result<Vec<Entry>> {
-    let mut entries = if location.starts_with("s3://") {
+    let mut entries = if crate::source::Place::of(location).is_s3() {
         list_s3(location, options).await?
     } else {
         let location = location.to_string();

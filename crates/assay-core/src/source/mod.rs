@@ -6,7 +6,10 @@ pub mod browse;
 pub mod csv_count;
 pub mod csv_diagnose;
 pub mod file_diagnose;
+mod place;
 pub mod s3;
+
+pub use place::Place;
 
 use std::path::Path;
 
@@ -143,11 +146,11 @@ impl Dataset {
     /// first file. `name` overrides the table name derived from the spec. (A database
     /// table, `sqlite://` or `postgres://`, opens through `app::open`.)
     pub async fn open(spec: &str, name: Option<&str>, options: &OpenOptions) -> Result<Dataset> {
-        let (files, location) = if spec.starts_with("s3://") {
+        let (files, location) = if Place::of(spec).is_s3() {
             let config = S3Config::resolve(options.s3_endpoint.as_deref())?;
             let files = s3::list(&config, spec).await?;
             (files, Location::S3(config))
-        } else if is_table(spec) {
+        } else if Place::of(spec).is_table() {
             // The connectors live a floor up: `app::open` reads the table, then `open_table`.
             return Err(Error::runtime(format!(
                 "{}: a database table is opened by app::open, not Dataset::open",
@@ -257,11 +260,6 @@ pub fn remove_stale_scratch() {
             .find_map(|p| name.strip_prefix(p))?;
         rest.split('-').next()?.parse().ok()
     });
-}
-
-/// Whether `spec` names a database table (or query): `sqlite://` or `postgres://`.
-pub fn is_table(spec: &str) -> bool {
-    ["sqlite://", "postgres://", "postgresql://"].iter().any(|s| spec.starts_with(s))
 }
 
 /// A database table (or query) as a dataset: read once by `read` (a connector's
