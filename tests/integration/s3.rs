@@ -90,6 +90,10 @@ fn stage_objects(root: &std::path::Path) {
     std::fs::create_dir_all(bucket.join("customers")).unwrap();
     std::fs::copy(sample("orders.csv"), bucket.join("orders.csv")).unwrap();
     std::fs::copy(sample("events.ndjson"), bucket.join("events.ndjson")).unwrap();
+    // Nested too deep for the engines' JSON readers, past the bytes sniffed at open.
+    let plain = "{\"a\": 1, \"b\": \"some text to fill the line\"}\n".repeat(5000);
+    let deep = format!("{{\"a\": {}{}}}\n", "[".repeat(100_000), "]".repeat(100_000));
+    std::fs::write(bucket.join("deep.ndjson"), format!("{plain}{deep}")).unwrap();
     let mut customers = polars::prelude::LazyFrame::scan_parquet(
         polars::prelude::PlRefPath::new(sample("customers.parquet").as_str()),
         Default::default(),
@@ -175,6 +179,23 @@ fn wrong_credentials_and_missing_objects_are_clear() {
     good.push(("AWS_ENDPOINT_URL", s.endpoint.as_str()));
     assay_env(&["count", "s3://lake/nope.csv"], &good).fails(2, &["s3://lake/nope.csv", "no such object"]);
     assay_env(&["count", "s3://lake/customers/*.csv"], &good).fails(2, &["no objects match"]);
+}
+
+#[test]
+fn ndjson_nested_too_deep_anywhere_in_an_object_is_refused_not_a_crash() {
+    let s = server();
+    let mut env = creds();
+    env.push(("AWS_ENDPOINT_URL", s.endpoint.as_str()));
+    for args in [
+        &["count", "s3://lake/deep.ndjson"][..],
+        &["head", "s3://lake/deep.ndjson"],
+        &["sql", "SELECT count(*) FROM deep", "-t", "s3://lake/deep.ndjson", "--engine", "datafusion"],
+    ] {
+        assay_env(args, &env)
+            .fails(2, &["s3://lake/deep.ndjson: line 5001: JSON nests more than 512 levels"]);
+    }
+    // A good object is read whole once, then remembered by its ETag.
+    assert_eq!(assay_env(&["count", "s3://lake/events.ndjson"], &env).ok().trim(), "20000");
 }
 
 #[test]

@@ -103,7 +103,27 @@ pub fn is_known_good(check: Whole, path: &str) -> bool {
 
 /// Remembers that this version of `path` passed `check` (here and in `verified-csv.txt`).
 pub fn mark_known_good(check: Whole, path: &str) {
-    let Some(key) = key(check, path) else { return };
+    if let Some(key) = key(check, path) {
+        remember(key);
+    }
+}
+
+/// The key of one version of an object in a store (its URL, size and ETag) for `check`.
+pub fn object_key(check: Whole, url: &str, size: u64, etag: &str) -> String {
+    let name = match check {
+        Whole::Csv => "csv",
+        Whole::JsonDepth => "json-depth",
+    };
+    format!("{name}\tobject\t{url}\t{size}\t{etag}")
+}
+
+/// Whether the object version `key` (`object_key`) already passed its check.
+pub fn is_known_object(key: &str) -> bool {
+    with_verified(|set| set.contains(key))
+}
+
+/// Remembers a `key` (a file version, or an `object_key`) that passed its check.
+pub fn remember(key: String) {
     let new = with_verified(|set| set.insert(key.clone()).then_some(set.len()));
     let (Some(len), Some(file)) = (new, remembered()) else { return };
     use std::io::Write;

@@ -132,6 +132,18 @@ fn count_opens(bytes: &[u8]) -> usize {
     bytes.iter().map(|&b| usize::from((b == b'[') | (b == b'{'))).sum()
 }
 
+/// Where NDJSON text read in pieces (an object streamed from a store) first nests
+/// deeper than [`MAX_JSON_DEPTH`], followed bracket by bracket, strings skipped.
+#[derive(Debug, Default)]
+pub struct DeepLines(Depth);
+
+impl DeepLines {
+    /// The message naming the line of `path` where the text so far nests too deep.
+    pub fn feed(&mut self, path: &str, bytes: &[u8]) -> Option<String> {
+        self.0.feed(bytes).map(|line| deep_message(path, line))
+    }
+}
+
 fn deep_message(path: &str, line: u64) -> String {
     format!("{path}: line {line}: JSON nests more than {MAX_JSON_DEPTH} levels of arrays and objects")
 }

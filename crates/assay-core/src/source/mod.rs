@@ -180,9 +180,10 @@ impl Dataset {
             }
         }
         if format == Format::NdJson {
-            // A line nested too deep would crash the engines' readers: local files are
-            // scanned whole once per version (0.2-0.6 s a GB), a file on S3 in its sniffed bytes.
-            let problem = match location {
+            // A line nested too deep would crash the engines' readers: every file is
+            // scanned whole once per version (a local one at 0.2-0.6 s a GB; an S3 object
+            // as it downloads, at its first opening).
+            let problem = match &location {
                 Location::Local => files.iter().find_map(|f| {
                     use csv_count::Whole::JsonDepth;
                     if csv_count::is_known_good(JsonDepth, f) {
@@ -194,7 +195,19 @@ impl Dataset {
                     }
                     problem
                 }),
-                Location::S3(_) => file_diagnose::too_deep(first, &prefix),
+                Location::S3(config) => match file_diagnose::too_deep(first, &prefix) {
+                    Some(problem) => Some(problem),
+                    None => {
+                        let mut found = None;
+                        for f in &files {
+                            found = s3::too_deep(config, f).await?;
+                            if found.is_some() {
+                                break;
+                            }
+                        }
+                        found
+                    }
+                },
             };
             if let Some(problem) = problem {
                 return Err(Error::input(problem));

@@ -231,6 +231,35 @@ pub async fn read_prefix(config: &S3Config, url: &str, len: usize) -> Result<Vec
     Ok(bytes.to_vec())
 }
 
+/// Where the NDJSON object at `url` nests deeper than the engines' JSON readers can
+/// take (they recurse per level: a crash, not a message), read whole once per version
+/// (URL, size, ETag; remembered as verified local files are) as it streams in.
+pub async fn too_deep(config: &S3Config, url: &str) -> Result<Option<String>> {
+    use super::csv_count::{self, Whole};
+    use futures::StreamExt;
+    let (bucket, key) = split_url(url)?;
+    let store = config.store(&bucket)?;
+    let path = ObjectPath::from(key.as_str());
+    let got = store.get(&path).await.map_err(|e| store_error(url, e))?;
+    let version =
+        got.meta.e_tag.clone().map(|etag| csv_count::object_key(Whole::JsonDepth, url, got.meta.size, &etag));
+    if version.as_deref().is_some_and(csv_count::is_known_object) {
+        return Ok(None);
+    }
+    let mut scan = super::file_diagnose::DeepLines::default();
+    let mut stream = got.into_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| store_error(url, e))?;
+        if let Some(problem) = scan.feed(url, &chunk) {
+            return Ok(Some(problem));
+        }
+    }
+    if let Some(version) = version {
+        csv_count::remember(version);
+    }
+    Ok(None)
+}
+
 /// The size, ETag and modification time (RFC 3339) of the object at `url` (for run
 /// manifests).
 pub async fn head(config: &S3Config, url: &str) -> Result<(u64, Option<String>, String)> {
