@@ -623,13 +623,13 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             }
         }
         Command::Export { data, to, format, overwrite, write } => {
-            let plan = crate::sink::ExportPlan::parse(&to, format.as_deref(), write.options())?;
+            let plan = crate::db::ExportPlan::parse(&to, format.as_deref(), write.options())?;
             let ws = Workspace::open(&[(None, data)], &options).await?;
             let ds = &ws.datasets()[0];
             let rows =
                 ws.export_plan(ds, &[], &plan, overwrite, options.s3_endpoint.as_deref(), None).await?;
             let verb =
-                if matches!(plan, crate::sink::ExportPlan::Table(_)) { "loaded into" } else { "written to" };
+                if matches!(plan, crate::db::ExportPlan::Table(_)) { "loaded into" } else { "written to" };
             writeln!(out, "{rows} rows {verb} {}", plan.destination())
                 .map_err(|e| Error::runtime(format!("writing output: {e}")))
         }

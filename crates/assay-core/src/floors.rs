@@ -11,8 +11,10 @@ const FLOORS: &[&[&str]] = &[
     &["source"],
     // Polars, DataFusion, the Arrow bridge, plans, SQL text.
     &["engine"],
-    // File writers, staging and atomic publish, database loads.
+    // File writers (local, partitioned, S3 uploads), staging and atomic publish.
     &["sink"],
+    // Two-way database connectors (SQLite, Postgres) and the export plan.
+    &["db"],
     // The step model, lowered to Polars plans and to SQL.
     &["transform"],
     &["profile"],

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod config;
+pub mod db;
 pub mod engine;
 pub mod error;
 #[cfg(test)]

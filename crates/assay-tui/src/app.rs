@@ -88,7 +88,7 @@ pub enum Job {
     Export {
         tab: usize,
         steps: Vec<Step>,
-        plan: assay_core::sink::ExportPlan,
+        plan: assay_core::db::ExportPlan,
         overwrite: bool,
         watch: Arc<assay_core::sink::Watch>,
     },
@@ -163,7 +163,7 @@ pub enum Done {
     /// its destination exists and replacing it was not confirmed.
     Exported {
         tab: usize,
-        plan: assay_core::sink::ExportPlan,
+        plan: assay_core::db::ExportPlan,
         exists: bool,
         result: Result<u64>,
     },

@@ -8,8 +8,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use assay_core::recipe::LoadMode;
-use assay_core::sink::{Codec, CsvWrite, ExportPlan, Load, ParquetWrite, Quote, Watch, WriteOptions};
+use assay_core::db::{ExportPlan, Load, LoadMode};
+use assay_core::sink::{Codec, CsvWrite, ParquetWrite, Quote, Watch, WriteOptions};
 use assay_core::source::Format;
 
 use super::app::{App, Job, Message, Mode, PaletteKey, RowCount};

@@ -105,11 +105,9 @@ impl CsvRows {
 /// `name` overrides the table name derived from the spec.
 pub async fn open(spec: &str, name: Option<&str>, options: &OpenOptions) -> Result<Dataset> {
     match source::Place::of(spec) {
-        source::Place::Sqlite(_) => {
-            source::open_table(spec, name, crate::sink::sqlite::read_to_parquet).await
-        }
+        source::Place::Sqlite(_) => source::open_table(spec, name, crate::db::sqlite::read_to_parquet).await,
         source::Place::Postgres(_) => {
-            source::open_table(spec, name, crate::sink::postgres::read_to_parquet).await
+            source::open_table(spec, name, crate::db::postgres::read_to_parquet).await
         }
         source::Place::Local(_) | source::Place::S3(_) => Dataset::open(spec, name, options).await,
     }
@@ -561,12 +559,12 @@ impl Workspace {
         &self,
         ds: &Dataset,
         steps: &[Step],
-        plan: &crate::sink::ExportPlan,
+        plan: &crate::db::ExportPlan,
         overwrite: bool,
         s3_endpoint: Option<&str>,
         watch: Option<Arc<crate::sink::Watch>>,
     ) -> Result<u64> {
-        use crate::sink::{ExportPlan, Load};
+        use crate::db::{ExportPlan, Load};
         match plan {
             ExportPlan::File { path, format, write } if crate::source::Place::of(path).is_s3() => {
                 let config = crate::source::s3::S3Config::resolve(s3_endpoint)?;
@@ -623,14 +621,14 @@ impl Workspace {
         &self,
         ds: &Dataset,
         steps: &[Step],
-        load: &crate::sink::Load,
+        load: &crate::db::Load,
         overwrite: bool,
         watch: Option<Arc<crate::sink::Watch>>,
     ) -> Result<u64> {
         // The load's own failures name its table already; anything else is the input's.
         let at = match load {
-            crate::sink::Load::Sqlite(t) => t.url(),
-            crate::sink::Load::Postgres(t) => t.server.clone(),
+            crate::db::Load::Sqlite(t) => t.url(),
+            crate::db::Load::Postgres(t) => t.server.clone(),
         };
         let (load, view) = (load.clone(), self.view_of(ds, steps));
         blocking(move || {

@@ -21,11 +21,11 @@ use polars::prelude::{len, LazyFrame, PlRefPath};
 use serde::Serialize;
 
 use crate::app::Workspace;
+use crate::db::{ExportPlan, Load};
 use crate::engine::EngineKind;
 use crate::error::{Error, Result};
 use crate::quality::{Report, Severity};
 use crate::recipe::{Input, Loaded, Rows};
-use crate::sink::{ExportPlan, Load};
 use crate::source::{Dataset, Format, OpenOptions};
 use crate::transform::{self, SortKey, SqlColumn, SqlInput, Step, Tables};
 
@@ -699,7 +699,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
                 }
                 (None, Some(db), _) => {
                     crate::sink::check_overwrite(db, &input_files, true)?;
-                    ExportPlan::Table(Load::Sqlite(crate::sink::sqlite::Target {
+                    ExportPlan::Table(Load::Sqlite(crate::db::sqlite::Target {
                         db: db.clone(),
                         table: o.table.clone().unwrap_or_default(),
                         mode: o.mode.unwrap_or(crate::recipe::LoadMode::Replace),
@@ -707,7 +707,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
                     }))
                 }
                 (None, None, Some(url)) => {
-                    ExportPlan::Table(Load::Postgres(Box::new(crate::sink::postgres::Target::new(
+                    ExportPlan::Table(Load::Postgres(Box::new(crate::db::postgres::Target::new(
                         url,
                         o.table.as_deref().unwrap_or_default(),
                         o.mode.unwrap_or(crate::recipe::LoadMode::Replace),
@@ -898,7 +898,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
             }
         }
         let mut pending_files: Vec<Pending> = pending_files.into_iter().map(|(_, p)| p).collect();
-        let mut loads = Some(crate::sink::Sessions::default());
+        let mut loads = Some(crate::db::Sessions::default());
         for (i, (name, destination, rows_kind)) in destinations.iter().enumerate() {
             if written[i].is_some() {
                 continue;

@@ -11,10 +11,10 @@
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+pub use crate::db::LoadMode;
 use crate::engine::EngineKind;
 use crate::error::{Error, Result};
 use crate::quality::rules::{from_toml, from_yaml, line_col, Check};
-pub use crate::sink::LoadMode;
 pub use crate::source::redact;
 use crate::transform::{self, ColumnType, How, Join, Keep, SortKey, Step, Value};
 
@@ -895,8 +895,8 @@ pub fn json_schema() -> String {
 
 /// The recipe output that repeats an export (from the workbench's export dialog), and
 /// its name (the file's stem or the table's name).
-pub fn output_of(plan: &crate::sink::ExportPlan) -> (String, Output) {
-    use crate::sink::{ExportPlan, Load};
+pub fn output_of(plan: &crate::db::ExportPlan) -> (String, Output) {
+    use crate::db::{ExportPlan, Load};
     match plan {
         ExportPlan::File { path, format, write } => {
             let stem = std::path::Path::new(path).file_stem().and_then(|s| s.to_str()).unwrap_or("output");

@@ -211,9 +211,9 @@ impl Session {
         let (conn, staged) = if std::fs::symlink_metadata(path).is_ok() {
             (open(db)?, None)
         } else {
-            let (dir, temp) = super::hidden_beside(path)?;
+            let (dir, temp) = crate::sink::hidden_beside(path)?;
             // A folder we may not write to says so by name.
-            std::fs::File::create(&temp).map_err(|e| super::folder_refused(&dir, db, &e))?;
+            std::fs::File::create(&temp).map_err(|e| crate::sink::folder_refused(&dir, db, &e))?;
             (open_new(&temp).inspect_err(|_| remove_database(&temp))?, Some(temp))
         };
         let flushed = staged.as_ref().map_or(format!("{db}-wal"), |t| t.to_string_lossy().into_owned());
@@ -307,13 +307,10 @@ fn settings(conn: &Connection, empty: bool, journal: &str) -> rusqlite::Result<(
     conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536;")
 }
 
-/// The files SQLite keeps beside a database `PATH`, as `PATH` + each.
-pub(crate) const COMPANIONS: [&str; 3] = ["-journal", "-wal", "-shm"];
-
 /// Removes a database file built under `temp` and what SQLite may have left beside it.
 fn remove_database(temp: &Path) {
     let _ = std::fs::remove_file(temp);
-    for suffix in COMPANIONS {
+    for suffix in crate::sink::COMPANIONS {
         let mut beside = temp.as_os_str().to_owned();
         beside.push(suffix);
         let _ = std::fs::remove_file(beside);
