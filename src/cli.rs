@@ -643,7 +643,7 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
         Command::Sql { query, file, tables, engine, format, max_rows, allow_writes } => {
             let query = query_text(query, file)?;
             let ws = Workspace::open(&table_specs(&tables), &options).await?;
-            if allow_writes && !crate::engine::sql::is_read_only(&crate::engine::sql::parse(&query)?) {
+            if allow_writes && !crate::sql::is_read_only(&crate::sql::parse(&query)?) {
                 let done = ws.sql_write(&query).await?;
                 return writeln!(out, "{done}").map_err(|e| Error::runtime(format!("writing output: {e}")));
             }

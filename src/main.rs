@@ -46,7 +46,7 @@ const THREAD_STACK: usize = 64 * 1024 * 1024;
 fn runtime() -> Option<tokio::runtime::Runtime> {
     // Planning recurses once per level of a query's expressions, in both engines: a
     // deep stack on every thread (reserved, touched only when used) lets them plan what
-    // `engine::sql::MAX_DEPTH` admits.
+    // `sql::MAX_DEPTH` admits.
     match tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(THREAD_STACK).build() {
         Ok(rt) => Some(rt),
         Err(e) => {

@@ -92,7 +92,7 @@ const QUERIES: &[&str] = &[
      JOIN customers c ON e.customer_id = c.customer_id WHERE e.event_type = 'purchase' \
      GROUP BY e.device, c.segment",
     "SELECT order_date, COUNT(*) AS n FROM orders WHERE order_date NOT LIKE '2024-%' GROUP BY order_date",
-    // Rewritten for Polars (engine::sql::for_polars): IN (subquery) as a semi join, short
+    // Rewritten for Polars (sql::for_polars): IN (subquery) as a semi join, short
     // IN lists as equalities; with nulls on both sides.
     "SELECT COUNT(*) AS n FROM orders o LEFT JOIN customers c ON o.customer_id = c.customer_id \
      WHERE c.customer_id IN (SELECT customer_id FROM orders WHERE amount > 400) AND o.quantity > 2",
@@ -105,7 +105,7 @@ const QUERIES: &[&str] = &[
     "SELECT COUNT(*) AS n FROM orders WHERE status NOT IN ('shipped', NULL)",
     "SELECT c.segment, COUNT(*) AS n FROM orders o JOIN customers c ON o.customer_id = c.customer_id \
      WHERE o.quantity IN (1, 2, 3) AND c.segment IN ('corporate', 'consumer') GROUP BY c.segment",
-    // Standard SQL rewritten for Polars (engine::standard, docs/sql.md), with nulls on
+    // Standard SQL rewritten for Polars (sql::standard, docs/sql.md), with nulls on
     // both sides (customer_id, amount, country and created_at hold nulls).
     "SELECT c.segment, COUNT(*) AS n FROM orders o, customers c \
      WHERE o.customer_id = c.customer_id AND o.amount > 100 GROUP BY c.segment",

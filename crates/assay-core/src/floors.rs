@@ -9,7 +9,9 @@ const FLOORS: &[&[&str]] = &[
     &["error", "progress", "config", "generate", "text"],
     // Locations, formats, CSV dialects and row indexes, credentials.
     &["source"],
-    // Polars, DataFusion, the Arrow bridge, plans, SQL text.
+    // SQL text: parse, locate, identifiers, rewrites for Polars, completion.
+    &["sql"],
+    // Polars, DataFusion, the Arrow bridge, plans.
     &["engine"],
     // File writers (local, partitioned, S3 uploads), staging and atomic publish.
     &["sink"],

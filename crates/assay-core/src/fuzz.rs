@@ -209,14 +209,14 @@ mod tests {
             Some(
                 names
                     .iter()
-                    .map(|n| crate::engine::standard::ColumnInfo { name: n.to_string(), scale: None })
+                    .map(|n| crate::sql::standard::ColumnInfo { name: n.to_string(), scale: None })
                     .collect(),
             )
         };
         report(run("sql", SQL, |bytes| {
             let text = String::from_utf8_lossy(bytes);
-            let _ = crate::engine::sql::parse(&text);
-            let _ = crate::engine::sql::for_polars(&text, &columns);
+            let _ = crate::sql::parse(&text);
+            let _ = crate::sql::for_polars(&text, &columns);
         }));
     }
 

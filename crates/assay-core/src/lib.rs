@@ -19,6 +19,7 @@ pub mod quality;
 pub mod recipe;
 pub mod sink;
 pub mod source;
+pub mod sql;
 pub mod text;
 pub mod transform;
 

@@ -204,8 +204,8 @@ impl App {
         for step in t.steps.iter().filter_map(|s| s.enabled()) {
             let read: Vec<String> = match step {
                 Step::Join(j) => vec![j.table.clone()],
-                Step::Sql { query, .. } => assay_core::engine::sql::parse(query)
-                    .map(|s| assay_core::engine::sql::tables_read(&s))
+                Step::Sql { query, .. } => assay_core::sql::parse(query)
+                    .map(|s| assay_core::sql::tables_read(&s))
                     .unwrap_or_default(),
                 _ => Vec::new(),
             };
@@ -500,9 +500,9 @@ impl App {
         // `SELECT * FROM this WHERE …` over a view of filters only (what the editor opens
         // on): the WHERE clause becomes the view's filter, for the builder (f) to edit.
         let only_filters = t.steps.iter().all(|s| matches!(s, Step::Filter { .. }));
-        let condition = assay_core::engine::sql::parse(&query)
+        let condition = assay_core::sql::parse(&query)
             .ok()
-            .and_then(|s| assay_core::engine::sql::where_of(&s, &t.dataset.name))
+            .and_then(|s| assay_core::sql::where_of(&s, &t.dataset.name))
             .filter(|_| only_filters);
         if let Some(condition) = condition {
             let steps: Vec<Step> = condition.map(|sql| Step::Filter { sql }).into_iter().collect();

@@ -8,8 +8,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use std::time::Instant;
 
-use assay_core::engine::assist::{self, Completion};
 use assay_core::engine::EngineChoice;
+use assay_core::sql::assist::{self, Completion};
 
 use super::app::{App, Done, Job, Message, Mode, Tab};
 
@@ -653,7 +653,7 @@ impl App {
             }
             Outcome::Adopt(query) => {
                 let engine = editor.engine;
-                if let Err(e) = assay_core::engine::sql::parse(&query) {
+                if let Err(e) = assay_core::sql::parse(&query) {
                     editor.failed(e.to_string());
                     return Vec::new();
                 }
@@ -672,7 +672,7 @@ impl App {
             Outcome::Run(text) => {
                 let history = editor.history.clone();
                 self.sql_history = history.clone();
-                let statement = match assay_core::engine::sql::parse(&text) {
+                let statement = match assay_core::sql::parse(&text) {
                     Ok(s) => s,
                     Err(e) => {
                         editor.failed(e.to_string());

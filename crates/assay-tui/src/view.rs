@@ -12,10 +12,10 @@ use super::filter::{FilterEditor, Stage};
 use super::recipe::{self, PromptKind};
 use super::sql::{ExplainView, SqlError};
 use assay_core::config::ThemeName;
-use assay_core::engine::assist::{self, Class, Kind};
 use assay_core::output::short_number;
 use assay_core::profile::{sparkline, ColumnProfile};
 use assay_core::quality::Status;
+use assay_core::sql::assist::{self, Class, Kind};
 use assay_core::transform::filter::{Combine, Node};
 
 /// Smallest usable terminal.

@@ -14,11 +14,12 @@ use ::datafusion::physical_plan::displayable;
 use ::polars::prelude::{len, DataFrame, LazyFrame, PolarsError};
 use arrow::array::Array;
 
-use crate::engine::{blocking, bridge, datafusion, first_line, polars, sql};
+use crate::engine::{blocking, bridge, datafusion, first_line, polars};
 use crate::engine::{Column, EngineChoice, EngineKind, Pick, Plans, Table};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::source::{self, csv_count, csv_diagnose, Dataset, Format, Location, OpenOptions};
+use crate::sql;
 use crate::transform::{self, Step};
 
 /// What a failing operation read, so that its failure is diagnosed in those datasets

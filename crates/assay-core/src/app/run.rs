@@ -410,7 +410,7 @@ enum Counter {
 
 /// Names of the tables `query` reads (lowercased, CTEs excluded).
 fn tables_in(query: &str) -> Vec<String> {
-    crate::engine::sql::parse(query).map(|s| crate::engine::sql::tables_read(&s)).unwrap_or_default()
+    crate::sql::parse(query).map(|s| crate::sql::tables_read(&s)).unwrap_or_default()
 }
 
 /// The steps as one lazy Polars plan.

@@ -122,18 +122,18 @@ pub fn null_regex(d: &CsvDialect) -> Option<String> {
 }
 
 /// `query` as DataFusion runs it: with the arithmetic rules both engines follow
-/// (`engine::standard`: `/` in double precision, averages of decimals), the types of
+/// (`sql::standard`: `/` in double precision, averages of decimals), the types of
 /// the tables it reads taken from `ctx`.
 pub async fn rewrite(ctx: &SessionContext, query: &str) -> String {
-    let Ok(statement) = crate::engine::sql::parse(query) else { return query.to_string() };
+    let Ok(statement) = crate::sql::parse(query) else { return query.to_string() };
     let mut catalog = std::collections::HashMap::new();
-    for t in crate::engine::sql::tables_read(&statement) {
+    for t in crate::sql::tables_read(&statement) {
         if let Ok(table) = ctx.table_provider(t.as_str()).await {
             let columns = table
                 .schema()
                 .fields()
                 .iter()
-                .map(|f| crate::engine::standard::ColumnInfo {
+                .map(|f| crate::sql::standard::ColumnInfo {
                     name: f.name().clone(),
                     scale: match f.data_type() {
                         arrow::datatypes::DataType::Decimal128(_, s)
@@ -146,5 +146,5 @@ pub async fn rewrite(ctx: &SessionContext, query: &str) -> String {
         }
     }
     let columns = |t: &str| catalog.get(&t.to_lowercase()).cloned();
-    crate::engine::sql::for_datafusion(query, &columns).unwrap_or_else(|| query.to_string())
+    crate::sql::for_datafusion(query, &columns).unwrap_or_else(|| query.to_string())
 }

@@ -6,12 +6,9 @@
 //! Polars work is CPU-bound and blocking, so it runs on tokio's blocking pool; DataFusion
 //! is async. Nothing here knows about terminals.
 
-pub mod assist;
 pub mod bridge;
 pub mod datafusion;
 pub mod polars;
-pub mod sql;
-pub mod standard;
 
 use std::time::Duration;
 

@@ -375,11 +375,11 @@ pub fn collect(lf: LazyFrame) -> PolarsResult<DataFrame> {
     }
 }
 
-/// A schema's columns as the SQL rewrites need them (`engine::standard`).
-pub fn column_info(schema: &Schema) -> Vec<crate::engine::standard::ColumnInfo> {
+/// A schema's columns as the SQL rewrites need them (`sql::standard`).
+pub fn column_info(schema: &Schema) -> Vec<crate::sql::standard::ColumnInfo> {
     schema
         .iter()
-        .map(|(n, dt)| crate::engine::standard::ColumnInfo {
+        .map(|(n, dt)| crate::sql::standard::ColumnInfo {
             name: n.to_string(),
             scale: match dt {
                 DataType::Decimal(_, s) => u32::try_from(*s).ok(),
@@ -394,7 +394,7 @@ pub fn column_info(schema: &Schema) -> Vec<crate::engine::standard::ColumnInfo> 
 /// (`standard::rewrite_expr`: `/` in double precision, exact decimal products, …). Should
 /// the rewritten text fail where the original plans, the original is used.
 pub fn sql_expr(text: &str, schema: &Schema) -> PolarsResult<Expr> {
-    if let Some(rewritten) = crate::engine::standard::rewrite_expr(text, &column_info(schema)) {
+    if let Some(rewritten) = crate::sql::standard::rewrite_expr(text, &column_info(schema)) {
         if let Ok(e) = polars::sql::sql_expr(&rewritten) {
             return Ok(e);
         }
@@ -412,7 +412,7 @@ pub fn sql_over(datasets: &[Dataset], query: &str) -> PolarsResult<LazyFrame> {
 }
 
 /// `query` in Polars SQL over `tables`, first rewritten where Polars plans a construct
-/// badly and an equivalent one well (`engine::sql::for_polars`: `IN (subquery)` as a
+/// badly and an equivalent one well (`sql::for_polars`: `IN (subquery)` as a
 /// semi join, short `IN` lists as equalities).
 pub fn sql<N: AsRef<str>>(
     tables: impl IntoIterator<Item = (N, LazyFrame)>,
@@ -425,7 +425,7 @@ pub fn sql<N: AsRef<str>>(
         frames.push((name.as_ref().to_string(), lf));
     }
     let columns = |table: &str| catalog_entry(&frames, table);
-    let rewritten = crate::engine::sql::for_polars(query, &columns);
+    let rewritten = crate::sql::for_polars(query, &columns);
     ctx.execute(rewritten.as_deref().unwrap_or(query))
 }
 
@@ -433,7 +433,7 @@ pub fn sql<N: AsRef<str>>(
 fn catalog_entry(
     frames: &[(String, LazyFrame)],
     table: &str,
-) -> Option<Vec<crate::engine::standard::ColumnInfo>> {
+) -> Option<Vec<crate::sql::standard::ColumnInfo>> {
     let (_, lf) = frames
         .iter()
         .find(|(n, _)| n == table)
@@ -453,7 +453,7 @@ pub fn correlated_subqueries(
         frames.push((ds.name.clone(), scan(ds)?));
     }
     let columns = |table: &str| catalog_entry(&frames, table);
-    Ok(crate::engine::standard::correlated_subqueries(statement, &columns))
+    Ok(crate::sql::standard::correlated_subqueries(statement, &columns))
 }
 
 #[cfg(test)]

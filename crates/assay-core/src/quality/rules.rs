@@ -740,7 +740,7 @@ impl Check {
             }),
             Check::Freshness(a) => parse_age(&a.max_age).map(|_| ()),
             Check::ForeignKey(a) => reference(&a.references).map(|_| ()),
-            Check::Sql(a) => crate::engine::sql::parse(&a.query).map(|_| ()).map_err(|e| e.to_string()),
+            Check::Sql(a) => crate::sql::parse(&a.query).map(|_| ()).map_err(|e| e.to_string()),
             _ => Ok(()),
         }
     }

@@ -623,7 +623,7 @@ fn validate(recipe: &Recipe, text: &str, origin: &str) -> Result<Vec<Planned>> {
             reach(&j.table, "source", &j.table)?;
         }
         if let Step::Sql { query, .. } = &step {
-            let statement = crate::engine::sql::parse(query).map_err(|e| {
+            let statement = crate::sql::parse(query).map_err(|e| {
                 Error::input(format!(
                     "{}: step {}: {}",
                     loc.value_in("steps", i, "sql", ""),
@@ -631,7 +631,7 @@ fn validate(recipe: &Recipe, text: &str, origin: &str) -> Result<Vec<Planned>> {
                     e.message()
                 ))
             })?;
-            if !crate::engine::sql::is_read_only(&statement) {
+            if !crate::sql::is_read_only(&statement) {
                 return Err(Error::input(format!(
                     "{at}: step {}: an sql step must be a query (it writes)",
                     i + 1
@@ -640,7 +640,7 @@ fn validate(recipe: &Recipe, text: &str, origin: &str) -> Result<Vec<Planned>> {
             let mut tables: Vec<String> = recipe.sources.keys().cloned().collect();
             tables.extend(named.iter().cloned());
             tables.push(transform::INPUT.to_string());
-            crate::engine::sql::check_tables(query, &statement, &tables)
+            crate::sql::check_tables(query, &statement, &tables)
                 .map_err(|e| Error::input(format!("{at}: step {}: {}", i + 1, e.message())))?;
         }
         if let Step::Filter { sql } = &step {

@@ -11,8 +11,8 @@ use datafusion::sql::sqlparser::parser::Parser;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use crate::engine::sql::ident;
 use crate::error::{Error, Result};
+pub use crate::sql::ident;
 
 /// One ordering key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -779,12 +779,12 @@ pub fn step_sql(
 /// `query` with `input` defined as `SELECT * FROM previous` (added to its own WITH).
 pub fn with_input(query: &str, previous: &str) -> Result<String> {
     use datafusion::sql::sqlparser::ast::Statement;
-    let statement = crate::engine::sql::parse(query)?;
+    let statement = crate::sql::parse(query)?;
     let Statement::Query(mut q) = statement else {
         return Err(Error::input(format!("sql step: not a query: {query}")));
     };
     let wrapper = format!("WITH {INPUT} AS (SELECT * FROM {previous}) SELECT 1");
-    let Statement::Query(w) = crate::engine::sql::parse(&wrapper)? else {
+    let Statement::Query(w) = crate::sql::parse(&wrapper)? else {
         return Err(Error::runtime("sql step: the input wrapper is not a query"));
     };
     let cte = w.with.clone().ok_or_else(|| Error::runtime("sql step: the input wrapper has no WITH"))?;

@@ -1,6 +1,12 @@
-//! SQL checked before any engine sees it: syntax errors with their line and column,
-//! unknown tables, and the position of a name an engine complained about. Both engines
-//! parse with this same sqlparser (DataFusion's, which polars-sql shares).
+//! SQL text, below the engines: checked before any engine sees it (syntax errors with
+//! their line and column, unknown tables, the position of a name an engine complained
+//! about), identifiers quoted, and rewritten for Polars (`standard`: standard SQL and
+//! the arithmetic rules; `for_polars`: constructs it plans badly); `assist` highlights
+//! and completes it for the editor. Both engines parse with this same sqlparser
+//! (DataFusion's, which polars-sql shares).
+
+pub mod assist;
+pub mod standard;
 
 use std::collections::HashSet;
 use std::ops::ControlFlow;
@@ -13,8 +19,8 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::{Parser, ParserError};
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 
-use crate::engine::standard::Catalog;
 use crate::error::{Error, Result};
+use crate::sql::standard::Catalog;
 
 /// Table functions the engines provide; they are not datasets.
 const TABLE_FUNCTIONS: &[&str] = &["generate_series", "range", "unnest", "information_schema"];
@@ -211,25 +217,25 @@ const IN_LIST_AS_EQUALITIES: usize = 32;
 ///   …`), the same three-valued logic: Polars does not push an `is_in` on a literal list
 ///   below a join, and it does push equalities (TPC-H Q19: 1.35 s, 0.38 s).
 ///
-/// Before these, the standard-SQL rewrites of `engine::standard` (intervals, comma
+/// Before these, the standard-SQL rewrites of `sql::standard` (intervals, comma
 /// joins, subqueries as joins, functions, the arithmetic rules).
 ///
 /// `columns(table)` describes a registered table's columns (`None` when unknown).
 pub fn for_polars(query: &str, columns: Catalog) -> Option<String> {
     let mut statements = Parser::parse_sql(&GenericDialect {}, query).ok()?;
     let [statement] = statements.as_mut_slice() else { return None };
-    let standard = crate::engine::standard::rewrite(statement, columns);
+    let standard = crate::sql::standard::rewrite(statement, columns);
     let mut rewrite = PolarsRewrite { columns, changed: false, semi_joins: 0 };
     let _ = VisitMut::visit(statement, &mut rewrite);
     (standard || rewrite.changed).then(|| statement.to_string())
 }
 
-/// `query` with the arithmetic rules applied (`engine::standard::arithmetic_rules`), for
+/// `query` with the arithmetic rules applied (`sql::standard::arithmetic_rules`), for
 /// DataFusion; `None` when nothing changes.
 pub fn for_datafusion(query: &str, columns: Catalog) -> Option<String> {
     let mut statements = Parser::parse_sql(&GenericDialect {}, query).ok()?;
     let [statement] = statements.as_mut_slice() else { return None };
-    crate::engine::standard::arithmetic_rules(statement, columns).then(|| statement.to_string())
+    crate::sql::standard::arithmetic_rules(statement, columns).then(|| statement.to_string())
 }
 
 struct PolarsRewrite<'a> {
@@ -268,7 +274,7 @@ impl VisitorMut for PolarsRewrite<'_> {
     }
 }
 
-use crate::engine::standard::{and_all, conjuncts, parse_expr};
+use crate::sql::standard::{and_all, conjuncts, parse_expr};
 
 impl PolarsRewrite<'_> {
     fn semi_joins_for(&mut self, select: &mut Select) {
@@ -439,10 +445,10 @@ mod tests {
 
     #[test]
     fn polars_gets_semi_joins_for_in_subqueries_and_equalities_for_short_lists() {
-        let info = |names: &[&str]| -> Vec<crate::engine::standard::ColumnInfo> {
+        let info = |names: &[&str]| -> Vec<crate::sql::standard::ColumnInfo> {
             names
                 .iter()
-                .map(|n| crate::engine::standard::ColumnInfo { name: n.to_string(), scale: None })
+                .map(|n| crate::sql::standard::ColumnInfo { name: n.to_string(), scale: None })
                 .collect()
         };
         let cols = |t: &str| match t {

@@ -433,7 +433,7 @@ pub enum Effect {
 
 /// Classifies one parsed statement.
 pub fn effect(statement: &Statement) -> Effect {
-    if super::sql::is_read_only(statement) {
+    if super::is_read_only(statement) {
         return Effect::Reads;
     }
     if let Statement::CreateView(view) = statement {
@@ -563,7 +563,7 @@ mod tests {
 
     #[test]
     fn classifies_statements_that_write() {
-        let e = |q: &str| effect(&super::super::sql::parse(q).unwrap());
+        let e = |q: &str| effect(&super::super::parse(q).unwrap());
         assert_eq!(e("SELECT 1"), Effect::Reads);
         assert_eq!(e("WITH a AS (SELECT 1) SELECT * FROM a"), Effect::Reads);
         assert_eq!(e("EXPLAIN SELECT 1"), Effect::Reads);

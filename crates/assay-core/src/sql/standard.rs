@@ -5,7 +5,7 @@
 //! refusal then names the construct (`Workspace` offers `--engine datafusion`).
 //!
 //! The rewrites work on sqlparser's tree and build new pieces as SQL text parsed back
-//! (as `engine::sql::for_polars` does), so what they produce is always valid SQL.
+//! (as `sql::for_polars` does), so what they produce is always valid SQL.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
