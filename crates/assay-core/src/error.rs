@@ -85,3 +85,21 @@ pub fn io_error(path: impl std::fmt::Display, err: &std::io::Error) -> Error {
         _ => Error::runtime(format!("{path}: {err}")),
     }
 }
+
+/// `f` on tokio's blocking pool, off the runtime's few async workers (which also drive
+/// the workbench's ticks, timers and sockets); a panic in `f` becomes an error.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        let why = e
+            .try_into_panic()
+            .ok()
+            .and_then(|p| {
+                p.downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            })
+            .map(|why| format!("internal error (a bug in assay; a crash report is in the data dir): {why}"))
+            .unwrap_or_else(|| "engine failure: cancelled".to_string());
+        Error::runtime(why)
+    })
+}

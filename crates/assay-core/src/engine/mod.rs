@@ -15,7 +15,7 @@ use std::time::Duration;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The two query engines.
 #[derive(
@@ -160,21 +160,7 @@ pub struct Plans {
     pub chosen: Option<String>,
 }
 
-pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| {
-        let why = e
-            .try_into_panic()
-            .ok()
-            .and_then(|p| {
-                p.downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            })
-            .map(|why| format!("internal error (a bug in assay; a crash report is in the data dir): {why}"))
-            .unwrap_or_else(|| "engine failure: cancelled".to_string());
-        Error::runtime(why)
-    })
-}
+pub(crate) use crate::error::blocking;
 
 pub fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s).trim()

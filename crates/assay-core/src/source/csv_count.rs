@@ -88,12 +88,18 @@ pub enum Whole {
     JsonDepth,
 }
 
+impl Whole {
+    /// How a remembered key names the check (CSV file keys predate the tags: none).
+    fn tag(self) -> &'static str {
+        match self {
+            Whole::Csv => "",
+            Whole::JsonDepth => "json-depth\t",
+        }
+    }
+}
+
 fn key(check: Whole, path: &str) -> Option<String> {
-    let version = version(path)?;
-    Some(match check {
-        Whole::Csv => version,
-        Whole::JsonDepth => format!("json-depth\t{version}"),
-    })
+    Some(format!("{}{}", check.tag(), version(path)?))
 }
 
 /// Whether this version of `path` already passed `check`.
@@ -110,11 +116,7 @@ pub fn mark_known_good(check: Whole, path: &str) {
 
 /// The key of one version of an object in a store (its URL, size and ETag) for `check`.
 pub fn object_key(check: Whole, url: &str, size: u64, etag: &str) -> String {
-    let name = match check {
-        Whole::Csv => "csv",
-        Whole::JsonDepth => "json-depth",
-    };
-    format!("{name}\tobject\t{url}\t{size}\t{etag}")
+    format!("{}object\t{url}\t{size}\t{etag}", check.tag())
 }
 
 /// Whether the object version `key` (`object_key`) already passed its check.

@@ -60,13 +60,6 @@ pub fn ndjson(path: &str) -> Option<String> {
 /// recurses per level would overflow its stack (a crash, not an error).
 pub const MAX_JSON_DEPTH: usize = 512;
 
-/// Where JSON text `bytes` (the first bytes of `path`) nests deeper than
-/// [`MAX_JSON_DEPTH`], as a message naming the line.
-pub fn too_deep(path: &str, bytes: &[u8]) -> Option<String> {
-    let mut scan = Depth::default();
-    scan.feed(bytes).map(|line| deep_message(path, line))
-}
-
 /// Where a local NDJSON file nests deeper than [`MAX_JSON_DEPTH`]: a line nested that
 /// deep overflows the engines' JSON readers (a crash, not a message), wherever it is in
 /// the file. The file is read once in 1 MiB chunks, jumping from newline to newline and
@@ -75,7 +68,22 @@ pub fn too_deep(path: &str, bytes: &[u8]) -> Option<String> {
 /// that deep, and only such a line is followed bracket by bracket, strings skipped (from
 /// memory, or read again when it spans chunks). 0.19 s a GB of 175-byte lines, 0.55 s a
 /// GB of 880-byte lines (the byte loop it replaced: 1.3-1.5 s).
+///
+/// A file that passes is remembered by version (`csv_count::Whole::JsonDepth`) and not
+/// read again.
 pub fn too_deep_file(path: &str) -> Option<String> {
+    use super::csv_count::{self, Whole};
+    if csv_count::is_known_good(Whole::JsonDepth, path) {
+        return None;
+    }
+    let problem = scan_depth(path);
+    if problem.is_none() {
+        csv_count::mark_known_good(Whole::JsonDepth, path);
+    }
+    problem
+}
+
+fn scan_depth(path: &str) -> Option<String> {
     use std::os::unix::fs::FileExt;
     let file = std::fs::File::open(path).ok()?;
     let mut buf = vec![0u8; 1 << 20];
@@ -272,8 +280,9 @@ mod tests {
         assert_eq!(ndjson(p), None);
         let deep =
             format!("{{\"a\": 1}}\n{{\"b\": \"[[[\", \"a\": {}{}}}\n", "[".repeat(600), "]".repeat(600));
-        assert!(too_deep("x", deep.as_bytes()).unwrap().contains("line 2: JSON nests more than 512"));
-        assert_eq!(too_deep("x", b"{\"a\": [[1]], \"s\": \"[[[[\\\"[[\"}\n"), None);
+        let too_deep = |bytes: &[u8]| DeepLines::default().feed("x", bytes);
+        assert!(too_deep(deep.as_bytes()).unwrap().contains("line 2: JSON nests more than 512"));
+        assert_eq!(too_deep(b"{\"a\": [[1]], \"s\": \"[[[[\\\"[[\"}\n"), None);
         let a = dir.path().join("x.arrow");
         std::fs::write(&a, b"ARROW1\0\0 some bytes, no end").unwrap();
         assert!(ipc(a.to_str().unwrap()).unwrap().contains("incomplete"));
@@ -302,13 +311,13 @@ mod tests {
         let filler = format!("{}{}", wide.repeat(300), quoted.repeat(200));
         assert!(filler.len() > 2 << 20, "{}", filler.len());
         std::fs::write(&p, format!("{filler}{filler}")).unwrap();
-        assert_eq!(too_deep_file(path), None);
+        assert_eq!(scan_depth(path), None);
         std::fs::write(&p, format!("{filler}{filler}{deep}{wide}")).unwrap();
-        let m = too_deep_file(path).unwrap();
+        let m = scan_depth(path).unwrap();
         assert!(m.ends_with("line 1001: JSON nests more than 512 levels of arrays and objects"), "{m}");
         // A deep last line without a newline, spanning two chunks.
         let long_deep = format!("{{\"a\": {}{}}}", "[".repeat(1 << 20), "]".repeat(1 << 20));
         std::fs::write(&p, format!("{wide}{long_deep}")).unwrap();
-        assert!(too_deep_file(path).unwrap().contains("line 2: JSON"));
+        assert!(scan_depth(path).unwrap().contains("line 2: JSON"));
     }
 }

@@ -176,7 +176,8 @@ impl Dataset {
             // first rows an engine reads would then swallow the file. Rare in good data
             // (a field longer than 64 KiB): check the file whole then.
             if !whole && matches!(location, Location::Local) && csv_count::ends_in_quotes(&prefix, &dialect) {
-                csv_count::verify(first, &dialect)?;
+                let first = first.clone();
+                crate::error::blocking(move || csv_count::verify(&first, &dialect)).await??;
             }
         }
         if format == Format::NdJson {
@@ -184,30 +185,21 @@ impl Dataset {
             // scanned whole once per version (a local one at 0.2-0.6 s a GB; an S3 object
             // as it downloads, at its first opening).
             let problem = match &location {
-                Location::Local => files.iter().find_map(|f| {
-                    use csv_count::Whole::JsonDepth;
-                    if csv_count::is_known_good(JsonDepth, f) {
-                        return None;
-                    }
-                    let problem = file_diagnose::too_deep_file(f);
-                    if problem.is_none() {
-                        csv_count::mark_known_good(JsonDepth, f);
-                    }
-                    problem
-                }),
-                Location::S3(config) => match file_diagnose::too_deep(first, &prefix) {
-                    Some(problem) => Some(problem),
-                    None => {
-                        let mut found = None;
-                        for f in &files {
-                            found = s3::too_deep(config, f).await?;
-                            if found.is_some() {
-                                break;
-                            }
+                Location::Local => {
+                    let files = files.clone();
+                    crate::error::blocking(move || files.iter().find_map(|f| file_diagnose::too_deep_file(f)))
+                        .await?
+                }
+                Location::S3(config) => {
+                    let mut found = None;
+                    for f in &files {
+                        found = s3::too_deep(config, f).await?;
+                        if found.is_some() {
+                            break;
                         }
-                        found
                     }
-                },
+                    found
+                }
             };
             if let Some(problem) = problem {
                 return Err(Error::input(problem));

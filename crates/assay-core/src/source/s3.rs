@@ -237,15 +237,14 @@ pub async fn read_prefix(config: &S3Config, url: &str, len: usize) -> Result<Vec
 pub async fn too_deep(config: &S3Config, url: &str) -> Result<Option<String>> {
     use super::csv_count::{self, Whole};
     use futures::StreamExt;
-    let (bucket, key) = split_url(url)?;
-    let store = config.store(&bucket)?;
-    let path = ObjectPath::from(key.as_str());
-    let got = store.get(&path).await.map_err(|e| store_error(url, e))?;
-    let version =
-        got.meta.e_tag.clone().map(|etag| csv_count::object_key(Whole::JsonDepth, url, got.meta.size, &etag));
+    let (size, etag, _) = head(config, url).await?;
+    let version = etag.map(|etag| csv_count::object_key(Whole::JsonDepth, url, size, &etag));
     if version.as_deref().is_some_and(csv_count::is_known_object) {
         return Ok(None);
     }
+    let (bucket, key) = split_url(url)?;
+    let store = config.store(&bucket)?;
+    let got = store.get(&ObjectPath::from(key.as_str())).await.map_err(|e| store_error(url, e))?;
     let mut scan = super::file_diagnose::DeepLines::default();
     let mut stream = got.into_stream();
     while let Some(chunk) = stream.next().await {
