@@ -9,10 +9,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::app::Workspace;
 use crate::engine::{EngineChoice, EngineKind, Plans};
-use crate::error::{Error, Result};
 use crate::generate;
 use crate::output::{self, RowFormat};
 use crate::source::{Format, OpenOptions};
+use crate::{Error, Result};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -506,11 +506,11 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
     let options = input.open_options()?;
     match command {
         Command::Completions { shell } => {
-            out.write_all(&completions(shell)).map_err(|e| Error::runtime(format!("writing output: {e}")))
+            out.write_all(&completions(shell)).map_err(|e| Error::from(crate::error::Error::output(e)))
         }
         Command::Man { out: None } => {
             let pages = man_pages()?;
-            out.write_all(&pages[0].1).map_err(|e| Error::runtime(format!("writing output: {e}")))
+            out.write_all(&pages[0].1).map_err(|e| Error::from(crate::error::Error::output(e)))
         }
         Command::Man { out: Some(dir) } => {
             let pages = man_pages()?;
@@ -518,11 +518,11 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             for (name, text) in &pages {
                 let dest = dir.join(name).display().to_string();
                 crate::sink::write_atomic(&dest, |temp| {
-                    std::fs::write(temp, text).map_err(|e| crate::error::io_error(&dest, &e))
+                    std::fs::write(temp, text).map_err(|e| crate::error::io_error(&dest, &e).into())
                 })?;
             }
             writeln!(out, "{} manual pages written to {}", pages.len(), dir.display())
-                .map_err(|e| Error::runtime(format!("writing output: {e}")))
+                .map_err(|e| Error::from(crate::error::Error::output(e)))
         }
         Command::Schema { data, format } => {
             let ws = Workspace::open(&[(None, data)], &options).await?;
@@ -574,12 +574,12 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             let ws = Workspace::open(&specs, &options).await?;
             let ds = &ws.datasets()[0];
             if explain {
-                let lf = crate::engine::polars::scan(ds).map_err(|e| Error::runtime(e.to_string()))?;
+                let lf = crate::engine::polars::scan(ds).map_err(crate::engine::Error::from)?;
                 let plan = match EngineKind::from(engine) {
                     EngineKind::Polars => crate::quality::explain(lf, &rules, &ws.sources(ds)?)?,
                     EngineKind::DataFusion => crate::quality::sql::explain(lf, &ds.name, &rules)?,
                 };
-                return write!(out, "{plan}").map_err(|e| Error::runtime(format!("writing output: {e}")));
+                return write!(out, "{plan}").map_err(|e| Error::from(crate::error::Error::output(e)));
             }
             let outputs = valid.zip(quarantine);
             if let Some((v, q)) = &outputs {
@@ -593,8 +593,8 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             let mut report = ws.check_on(ds, &[], &rules, engine.into(), outputs.is_some()).await.map_err(
                 |e| match e {
                     // A check naming what the data lacks: say which file holds it.
-                    Error::Input(m) if m.starts_with("check ") || m.starts_with("key: ") => {
-                        Error::Input(format!("{path}: {m}"))
+                    Error::Quality(crate::quality::Error::Mismatch(m)) => {
+                        Error::Quality(crate::quality::Error::Mismatch(format!("{path}: {m}")))
                     }
                     e => e,
                 },
@@ -631,21 +631,21 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             let verb =
                 if matches!(plan, crate::db::ExportPlan::Table(_)) { "loaded into" } else { "written to" };
             writeln!(out, "{rows} rows {verb} {}", plan.destination())
-                .map_err(|e| Error::runtime(format!("writing output: {e}")))
+                .map_err(|e| Error::from(crate::error::Error::output(e)))
         }
         Command::Suggest { data } => {
             let ws = Workspace::open(&[(None, data)], &options).await?;
             let ds = &ws.datasets()[0];
             let (rows, suggestions) = ws.suggest(ds, &[]).await?;
             let text = crate::quality::suggest::to_toml(&ds.name, rows, &suggestions);
-            write!(out, "{text}").map_err(|e| Error::runtime(format!("writing output: {e}")))
+            write!(out, "{text}").map_err(|e| Error::from(crate::error::Error::output(e)))
         }
         Command::Sql { query, file, tables, engine, format, max_rows, allow_writes } => {
             let query = query_text(query, file)?;
             let ws = Workspace::open(&table_specs(&tables), &options).await?;
             if allow_writes && !crate::sql::is_read_only(&crate::sql::parse(&query)?) {
                 let done = ws.sql_write(&query).await?;
-                return writeln!(out, "{done}").map_err(|e| Error::runtime(format!("writing output: {e}")));
+                return writeln!(out, "{done}").map_err(|e| Error::from(crate::error::Error::output(e)));
             }
             let (table, pick) = ws.sql_on(&query, engine.into()).await?;
             // Which engine answered, when auto had to fall back (stdout keeps the rows).
@@ -676,7 +676,7 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
         }
         Command::Run { recipe, sets, dry_run, format, engine, manifest } => {
             let sets: Vec<(String, String)> =
-                sets.iter().map(|s| crate::recipe::parse_set(s)).collect::<Result<_>>()?;
+                sets.iter().map(|s| crate::recipe::parse_set(s)).collect::<crate::recipe::Result<_>>()?;
             let loaded = crate::recipe::load(&recipe, &sets)?;
             let run_options = crate::app::run::RunOptions {
                 engine: engine.map(Into::into),
@@ -705,10 +705,10 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             Ok(())
         }
         Command::Recipe { command: RecipeCommand::Schema } => write!(out, "{}", crate::recipe::json_schema())
-            .map_err(|e| Error::runtime(format!("writing output: {e}"))),
+            .map_err(|e| Error::from(crate::error::Error::output(e))),
         Command::Gen { kind, rows, seed, out: path } => {
             let task = move || match kind {
-                GenKind::Sample => generate::generate_samples(&path, seed),
+                GenKind::Sample => Ok(generate::generate_samples(&path, seed)?),
                 GenKind::Orders => gen_one(generate::Kind::Orders, rows, seed, &path),
                 GenKind::Customers => gen_one(generate::Kind::Customers, rows, seed, &path),
                 GenKind::Events => gen_one(generate::Kind::Events, rows, seed, &path),
@@ -722,7 +722,7 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
 }
 
 fn gen_one(kind: generate::Kind, rows: Option<usize>, seed: u64, path: &std::path::Path) -> Result<()> {
-    generate::generate(kind, rows.unwrap_or(kind.default_rows()), seed, path)
+    Ok(generate::generate(kind, rows.unwrap_or(kind.default_rows()), seed, path)?)
 }
 
 #[cfg(test)]

@@ -162,7 +162,7 @@ fn main() -> ExitCode {
             ExitCode::from(3)
         }
         // A reader that closed the pipe early (`| head`) is not an error.
-        (Err(e), _) if e.message().contains("Broken pipe") => ExitCode::SUCCESS,
+        (Err(e), _) if e.is_broken_pipe() => ExitCode::SUCCESS,
         (Err(e), _) => {
             eprintln!("assay: {e}");
             ExitCode::from(e.exit_code() as u8)

@@ -125,7 +125,7 @@ impl Harness {
                 (Job::List { location }, _) => {
                     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
                     let result = rt.block_on(assay::source::browse::list(&location, &Default::default()));
-                    Done::Listed { location, result }
+                    Done::Listed { location, result: result.map_err(Into::into) }
                 }
                 (Job::Open { spec }, _) => {
                     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -133,7 +133,7 @@ impl Harness {
                     if let (Ok(ds), Some((ws, _))) = (&result, &mut self.real) {
                         ws.add(ds.clone()).unwrap();
                     }
-                    Done::Opened { spec, result }
+                    Done::Opened { spec, result: result.map_err(Into::into) }
                 }
                 (Job::Check { tab, version, steps, rules }, Some((ws, rt))) => {
                     let result = rt.block_on(ws.check(&ws.datasets()[tab], &steps, &rules));
@@ -150,12 +150,12 @@ impl Harness {
                 }
                 (Job::SaveRules { tab, path, text }, _) => {
                     let result = assay::sink::write_text(&text, &path);
-                    Done::Saved { tab, path, result }
+                    Done::Saved { tab, path, result: result.map_err(Into::into) }
                 }
                 (Job::LoadRules { tab }, Some((ws, _))) => match rules_beside(&ws.datasets()[tab]) {
                     Some(path) => {
                         let result = assay::quality::Rules::load(&path);
-                        Done::RulesLoaded { tab, path, result }
+                        Done::RulesLoaded { tab, path, result: result.map_err(Into::into) }
                     }
                     None => continue,
                 },
@@ -203,7 +203,7 @@ impl Harness {
                     std::fs::create_dir_all(&dir).unwrap();
                     let path = dir.join(path).display().to_string();
                     let result = assay::sink::write_text(&text, &path);
-                    Done::PlansSaved { path, result }
+                    Done::PlansSaved { path, result: result.map_err(Into::into) }
                 }
                 (Job::Schemas, Some((ws, rt))) => {
                     let tables = ws
@@ -226,7 +226,7 @@ impl Harness {
                 }
                 (Job::SaveRecipe { tab, path, text }, _) => {
                     let result = assay::sink::write_text(&text, &path);
-                    Done::RecipeSaved { tab, path, result }
+                    Done::RecipeSaved { tab, path, result: result.map_err(Into::into) }
                 }
                 (Job::OpenRecipe { path }, Some(_)) => {
                     let (ws, rt) = self.real.as_mut().unwrap();

@@ -24,6 +24,6 @@ pub mod text;
 pub mod transform;
 
 pub use app::Workspace;
+pub use app::{Error, Result};
 pub use engine::{EngineKind, Table};
-pub use error::{Error, Result};
 pub use source::{Dataset, Format, OpenOptions};

@@ -14,8 +14,8 @@ use arrow::array::{Array, RecordBatch};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table as Grid};
 
+use crate::app::{Error, Result};
 use crate::engine::{Column, Plans, Table};
-use crate::error::{Error, Result};
 pub use crate::text::short_number;
 
 /// How rows are written.
@@ -26,13 +26,42 @@ pub enum RowFormat {
     Json,
 }
 
-fn write_error(e: impl std::fmt::Display) -> Error {
-    Error::runtime(format!("writing output: {e}"))
+fn write_error<E: std::error::Error + 'static>(e: E) -> Error {
+    crate::error::Error::output(e).into()
 }
 
 /// Writes `table` in `format`. In table format at most `max_rows` rows are shown
 /// (0 shows all), followed by a row count.
 pub fn write_rows(out: &mut dyn Write, table: &Table, format: RowFormat, max_rows: usize) -> Result<()> {
+    // Arrow's CSV writer keeps only the words of an I/O error: the kind is kept here, so
+    // that a closed pipe is still told apart.
+    let mut kept = KeepKind { out, kind: None };
+    let result = write_rows_to(&mut kept, table, format, max_rows);
+    match (result, kept.kind) {
+        (Err(Error::Ground(crate::error::Error::Output { message, .. })), Some(kind)) => {
+            Err(crate::error::Error::Output { kind, message }.into())
+        }
+        (result, _) => result,
+    }
+}
+
+/// A writer that remembers the kind of the last I/O error of the writer it wraps.
+struct KeepKind<'a> {
+    out: &'a mut dyn Write,
+    kind: Option<std::io::ErrorKind>,
+}
+
+impl Write for KeepKind<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.out.write(buf).inspect_err(|e| self.kind = Some(e.kind()))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush().inspect_err(|e| self.kind = Some(e.kind()))
+    }
+}
+
+fn write_rows_to(out: &mut dyn Write, table: &Table, format: RowFormat, max_rows: usize) -> Result<()> {
     match format {
         RowFormat::Table => write_grid(out, table, max_rows),
         RowFormat::Csv => {

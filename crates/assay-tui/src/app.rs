@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use assay_core::engine::Table;
-use assay_core::error::Result;
 use assay_core::output;
 use assay_core::profile::ColumnProfile;
 use assay_core::progress::Progress;
@@ -14,6 +13,7 @@ use assay_core::source::browse::{self, Entry};
 use assay_core::source::Dataset;
 use assay_core::transform::filter::{Combine, Group, Kind};
 use assay_core::transform::{self, SortKey, Step};
+use assay_core::Result;
 
 use super::checks::{CheckRun, Checks};
 use super::filter::{FilterEditor, Outcome};
@@ -1731,8 +1731,8 @@ pub fn fuzzy_score(needle: &str, hay: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use assay_core::error::Error;
     use assay_core::source::{CsvDialect, Format, Location};
+    use assay_core::Error;
 
     fn pages(jobs: &[Job]) -> Vec<(u64, u64)> {
         jobs.iter()

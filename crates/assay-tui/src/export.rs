@@ -261,8 +261,8 @@ impl ExportDialog {
     }
 
     /// The export the dialog describes, checked (nothing is touched).
-    pub fn plan(&self) -> assay_core::error::Result<ExportPlan> {
-        use assay_core::error::Error;
+    pub fn plan(&self) -> assay_core::Result<ExportPlan> {
+        use assay_core::Error;
         let dest = self.destination.trim();
         if dest.is_empty() {
             return Err(Error::input(
@@ -323,7 +323,7 @@ impl ExportDialog {
             }
             _ => {}
         }
-        ExportPlan::parse(dest, named, write)
+        Ok(ExportPlan::parse(dest, named, write)?)
     }
 
     /// A key in the dialog. Up/Down (Tab) move between lines, space (backspace) cycles
@@ -335,7 +335,7 @@ impl ExportDialog {
                     Ok(plan) => Outcome::Start(plan, true),
                     Err(e) => {
                         self.confirm = false;
-                        self.error = Some(e.message().to_string());
+                        self.error = Some(e.to_string());
                         Outcome::Stay
                     }
                 },
@@ -355,7 +355,7 @@ impl ExportDialog {
             PaletteKey::Up => self.selected = (self.selected + fields.len() - 1) % fields.len(),
             PaletteKey::Enter => match self.plan() {
                 Ok(plan) => return Outcome::Start(plan, false),
-                Err(e) => self.error = Some(e.message().to_string()),
+                Err(e) => self.error = Some(e.to_string()),
             },
             PaletteKey::Char(' ') if field.is_choice() => self.cycle(field, false),
             PaletteKey::Backspace if field.is_choice() => self.cycle(field, true),
@@ -392,16 +392,16 @@ pub async fn run(
     overwrite: bool,
     watch: Arc<Watch>,
     options: &assay_core::source::OpenOptions,
-) -> (bool, assay_core::error::Result<u64>) {
+) -> (bool, assay_core::Result<u64>) {
     let Some(ds) = ws.datasets().get(tab).cloned() else {
-        return (false, Err(assay_core::error::Error::runtime("the tab is gone")));
+        return (false, Err(assay_core::Error::runtime("the tab is gone")));
     };
     let endpoint = options.s3_endpoint.as_deref();
     if !overwrite {
         match plan.exists(&ds.files, endpoint).await {
             Ok(true) => return (true, Ok(0)),
             Ok(false) => {}
-            Err(e) => return (false, Err(e)),
+            Err(e) => return (false, Err(e.into())),
         }
     }
     (false, ws.export_plan(&ds, steps, plan, true, endpoint, Some(watch)).await)
@@ -465,7 +465,7 @@ impl App {
         tab: usize,
         plan: ExportPlan,
         exists: bool,
-        result: assay_core::error::Result<u64>,
+        result: assay_core::Result<u64>,
     ) -> Vec<Job> {
         let Some(running) = self.exporting.take() else { return Vec::new() };
         if exists {

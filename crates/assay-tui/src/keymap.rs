@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::Deserialize;
 
 use assay_core::config::Binding;
-use assay_core::error::{Error, Result};
+use assay_core::{Error, Result};
 
 pub const DEFAULT_KEYMAP: &str = include_str!("../../../assets/keymap.toml");
 

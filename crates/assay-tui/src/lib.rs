@@ -30,8 +30,8 @@ use app::{App, Done, Job, Message, Mode, Mouse, PaletteKey};
 use assay_core::app::Workspace;
 use assay_core::config::Config;
 use assay_core::engine::EngineKind;
-use assay_core::error::{Error, Result};
 use assay_core::source::{Dataset, OpenOptions};
+use assay_core::{Error, Result};
 use keymap::Keymap;
 
 /// Raw mode and the alternate screen, undone on drop and on panic.
@@ -136,7 +136,8 @@ impl JobRunner {
                 Job::List { location } => {
                     let options = self.options.clone();
                     tokio::spawn(async move {
-                        let result = assay_core::source::browse::list(&location, &options).await;
+                        let result =
+                            assay_core::source::browse::list(&location, &options).await.map_err(Into::into);
                         let _ = tx.send(Done::Listed { location, result });
                     });
                 }
@@ -176,7 +177,8 @@ impl JobRunner {
                 }
                 Job::SaveRecipe { tab, path, text } => {
                     tokio::task::spawn_blocking(move || {
-                        let result = assay_core::sink::write_text(&text, &path);
+                        let result =
+                            assay_core::sink::write_text(&text, &path).map_err(assay_core::Error::from);
                         if result.is_ok() {
                             recipe::remember(&path);
                         }
@@ -204,14 +206,15 @@ impl JobRunner {
                 }
                 Job::SaveRules { tab, path, text } => {
                     tokio::task::spawn_blocking(move || {
-                        let result = assay_core::sink::write_text(&text, &path);
+                        let result =
+                            assay_core::sink::write_text(&text, &path).map_err(assay_core::Error::from);
                         let _ = tx.send(Done::Saved { tab, path, result });
                     });
                 }
                 Job::LoadRules { tab } => {
                     tokio::task::spawn_blocking(move || {
                         if let Some(path) = checks::rules_beside(&ws.datasets()[tab]) {
-                            let result = assay_core::quality::Rules::load(&path);
+                            let result = assay_core::quality::Rules::load(&path).map_err(Into::into);
                             let _ = tx.send(Done::RulesLoaded { tab, path, result });
                         }
                     });
@@ -300,7 +303,8 @@ impl JobRunner {
                 }
                 Job::SavePlans { path, text } => {
                     tokio::task::spawn_blocking(move || {
-                        let result = assay_core::sink::write_text(&text, &path);
+                        let result =
+                            assay_core::sink::write_text(&text, &path).map_err(assay_core::Error::from);
                         let _ = tx.send(Done::PlansSaved { path, result });
                     });
                 }

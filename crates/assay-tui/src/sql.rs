@@ -911,8 +911,8 @@ pub fn save_saved(path: &std::path::Path, saved: &[(String, String)]) -> assay_c
     let file = SavedQueries {
         query: saved.iter().map(|(n, q)| SavedQuery { name: n.clone(), sql: q.clone() }).collect(),
     };
-    let text = toml::to_string(&file).map_err(|e| assay_core::error::Error::runtime(e.to_string()))?;
-    assay_core::sink::write_text(&text, &path.display().to_string())
+    let text = toml::to_string(&file).map_err(|e| assay_core::Error::runtime(e.to_string()))?;
+    Ok(assay_core::sink::write_text(&text, &path.display().to_string())?)
 }
 
 /// Queries run in earlier sessions, from `path` (entries separated by a line `;;`).

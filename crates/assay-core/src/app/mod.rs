@@ -16,11 +16,48 @@ use arrow::array::Array;
 
 use crate::engine::{blocking, bridge, datafusion, first_line, polars};
 use crate::engine::{Column, EngineChoice, EngineKind, Pick, Plans, Table};
-use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::source::{self, csv_count, csv_diagnose, Dataset, Format, Location, OpenOptions};
 use crate::sql;
 use crate::transform::{self, Step};
+
+crate::layer_error! {
+    /// What the application layer says, and every room's error beneath it: the one error
+    /// type of the command line and the workbench. Its exit code comes from the variant
+    /// (docs/cli.md): 1 a check failed, 2 unusable input, 3 a failure while running.
+    pub enum Error {
+        /// Input that cannot be used: arguments, data, a query: exit 2.
+        Input(input) = 2,
+        /// A failure while running: exit 3.
+        Runtime(runtime) = 3,
+        /// Polars refused a query (one DataFusion may run): exit 2.
+        RefusedByPolars(refused_by_polars) = 2,
+        /// An error-severity check (or, with `--fail-on warn`, a warning) failed: exit 1.
+        ChecksFailed(checks_failed) = 1,
+        ;
+        Recipe(crate::recipe::Error),
+        Quality(crate::quality::Error),
+        Transform(crate::transform::Error),
+        Db(crate::db::Error),
+        Sink(crate::sink::Error),
+        Engine(crate::engine::Error),
+        Sql(crate::sql::Error),
+        Source(crate::source::Error),
+        Ground(crate::error::Error),
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Writing output failed because its reader closed the pipe (`assay head x | head`).
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(
+            self,
+            Error::Ground(crate::error::Error::Output { kind: std::io::ErrorKind::BrokenPipe, .. })
+        )
+    }
+}
 
 /// What a failing operation read, so that its failure is diagnosed in those datasets
 /// only (another tab's malformed file is not this query's problem).
@@ -105,13 +142,15 @@ impl CsvRows {
 /// or a database table read through its connector (`sqlite://`, `postgres://`).
 /// `name` overrides the table name derived from the spec.
 pub async fn open(spec: &str, name: Option<&str>, options: &OpenOptions) -> Result<Dataset> {
-    match source::Place::of(spec) {
-        source::Place::Sqlite(_) => source::open_table(spec, name, crate::db::sqlite::read_to_parquet).await,
-        source::Place::Postgres(_) => {
-            source::open_table(spec, name, crate::db::postgres::read_to_parquet).await
+    Ok(match source::Place::of(spec) {
+        source::Place::Sqlite(_) => {
+            source::open_table(spec, name, crate::db::sqlite::read_to_parquet).await?
         }
-        source::Place::Local(_) | source::Place::S3(_) => Dataset::open(spec, name, options).await,
-    }
+        source::Place::Postgres(_) => {
+            source::open_table(spec, name, crate::db::postgres::read_to_parquet).await?
+        }
+        source::Place::Local(_) | source::Place::S3(_) => Dataset::open(spec, name, options).await?,
+    })
 }
 
 impl Workspace {
@@ -207,7 +246,7 @@ impl Workspace {
         }
         if let (Some(rows), true) = (indexed, steps.is_empty()) {
             let df = blocking(move || rows.page(offset, len as u64)).await??;
-            return Table::from_polars(df.map_err(|e| self.polars_error(e, Scope::View(ds, &[])))?);
+            return Ok(Table::from_polars(df.map_err(|e| self.polars_error(e, Scope::View(ds, &[])))?)?);
         }
         let view = self.view_of(ds, steps);
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
@@ -255,7 +294,7 @@ impl Workspace {
                     .files
                     .iter()
                     .map(|f| csv_count::index_rows(f, &dialect, progress.as_deref()))
-                    .collect::<Result<Vec<_>>>()?;
+                    .collect::<source::Result<Vec<_>>>()?;
                 let schema = polars::scan(&owned).and_then(|mut lf| lf.collect_schema()).ok();
                 Ok((files, schema))
             })
@@ -343,12 +382,13 @@ impl Workspace {
         blocking(move || {
             let mut tables = transform::Tables::new();
             for d in &datasets {
-                tables.insert(d.name.clone(), polars::scan(d).map_err(|e| Error::runtime(e.to_string()))?);
+                tables.insert(d.name.clone(), polars::scan(d).map_err(crate::engine::Error::from)?);
             }
-            let base = polars::scan(&owned).map_err(|e| Error::runtime(e.to_string()))?;
+            let base = polars::scan(&owned).map_err(crate::engine::Error::from)?;
             transform::view_sql(&owned.name, base, &steps, &tables)
         })
         .await?
+        .map_err(Error::from)
     }
 
     /// Every dataset but `ds`, by name, for checks that reference another table.
@@ -364,20 +404,18 @@ impl Workspace {
 
     /// Runs `work` on a blocking thread over `ds` after `steps` (a lazy Polars plan); a
     /// runtime failure reads as a failure to read the data.
-    async fn on_view<T: Send + 'static>(
+    async fn on_view<T: Send + 'static, E: Into<Error> + Send + 'static>(
         &self,
         ds: &Dataset,
         steps: &[Step],
-        work: impl FnOnce(::polars::prelude::LazyFrame) -> Result<T> + Send + 'static,
+        work: impl FnOnce(::polars::prelude::LazyFrame) -> std::result::Result<T, E> + Send + 'static,
     ) -> Result<T> {
         let view = self.view_of(ds, steps);
-        blocking(move || work(view().map_err(|e| Error::runtime(e.to_string()))?)).await?.map_err(|e| match e
-        {
-            // An output's failure (a full disk) is not the input's.
-            Error::Runtime(m) if m.starts_with("writing ") => Error::Runtime(m),
-            Error::Runtime(m) => self.read_failure("polars", &m, Scope::View(ds, steps)),
-            other => other,
+        blocking(move || -> Result<T> {
+            work(view().map_err(crate::engine::Error::from)?).map_err(Into::into)
         })
+        .await?
+        .map_err(|e| self.engine_failure(e, Scope::View(ds, steps)))
     }
 
     /// Runs the checks of `rules` over `ds` after `steps` in one aggregating scan.
@@ -518,7 +556,7 @@ impl Workspace {
                     ])?;
                     counts = (rows[0], rows[1]);
                     if counts.0 + counts.1 != rows_in {
-                        return Err(Error::runtime(format!(
+                        return Err(crate::sink::Error::write_failed(format!(
                             "quarantine lost rows: {rows_in} in, {} valid + {} quarantined \
                              (a bug in assay; nothing was written)",
                             counts.0, counts.1
@@ -527,7 +565,7 @@ impl Workspace {
                     Ok(())
                 })
             })?;
-            Ok(counts)
+            Ok::<_, Error>(counts)
         })
         .await
     }
@@ -626,24 +664,14 @@ impl Workspace {
         overwrite: bool,
         watch: Option<Arc<crate::sink::Watch>>,
     ) -> Result<u64> {
-        // The load's own failures name its table already; anything else is the input's.
-        let at = match load {
-            crate::db::Load::Sqlite(t) => t.url(),
-            crate::db::Load::Postgres(t) => t.server.clone(),
-        };
         let (load, view) = (load.clone(), self.view_of(ds, steps));
         blocking(move || {
-            let lf = view().map_err(|e| Error::runtime(e.to_string()))?;
+            let lf = view().map_err(crate::engine::Error::from)?;
             let lf = crate::sink::Watch::wrap_if(watch.as_ref(), lf)?;
-            load.run(lf, overwrite)
+            Ok::<_, Error>(load.run(lf, overwrite)?)
         })
         .await?
-        .map_err(|e| match e {
-            Error::Runtime(m) if !m.starts_with(&at) => {
-                self.read_failure("polars", &m, Scope::View(ds, steps))
-            }
-            other => other,
-        })
+        .map_err(|e| self.engine_failure(e, Scope::View(ds, steps)))
     }
 
     /// A rules file proposed from the data (see `quality::suggest`): a profile, then one
@@ -659,7 +687,7 @@ impl Workspace {
         self.on_view(ds, steps, move |lf| {
             let values = crate::quality::suggest::category_values(lf.clone(), &profile)?;
             let rows = profile.first().map(|c| c.rows).unwrap_or(0);
-            Ok((rows, crate::quality::suggest::suggest(&name, lf, &profile, &values)?))
+            Ok::<_, Error>((rows, crate::quality::suggest::suggest(&name, lf, &profile, &values)?))
         })
         .await
     }
@@ -734,10 +762,8 @@ impl Workspace {
     /// Polars refused `query` (`err`): when DataFusion plans it, the message says so.
     async fn polars_refusal(&self, query: &str, err: Error) -> Error {
         match &err {
-            Error::Input(m)
-                if m.contains("(polars)") && self.plans_on(query, EngineKind::DataFusion).await.is_ok() =>
-            {
-                Error::input(format!("{m}; `--engine datafusion` (or auto) runs this query"))
+            Error::RefusedByPolars(m) if self.plans_on(query, EngineKind::DataFusion).await.is_ok() => {
+                Error::refused_by_polars(format!("{m}; `--engine datafusion` (or auto) runs this query"))
             }
             _ => err,
         }
@@ -795,7 +821,9 @@ impl Workspace {
                     }
                 };
                 let path = path.to_path_buf();
-                blocking(move || crate::sink::sink_to(lf, &path, Format::Parquet)).await?
+                blocking(move || crate::sink::sink_to(lf, &path, Format::Parquet))
+                    .await?
+                    .map_err(|e| self.engine_failure(e.into(), Scope::Query(query)))
             }
             EngineKind::DataFusion => {
                 let ctx = self.datafusion_context().await?;
@@ -904,7 +932,7 @@ impl Workspace {
                  to write data use `assay export`, or give --allow-writes (runs it on DataFusion)",
             ));
         }
-        sql::check_tables(query, &statement, &self.names())
+        Ok(sql::check_tables(query, &statement, &self.names())?)
     }
 
     /// A DataFusion session with every dataset registered. Text formats get the schema
@@ -934,7 +962,7 @@ impl Workspace {
     ) -> Result<Table> {
         let df =
             blocking(move || polars::collect(build()?)).await?.map_err(|e| self.polars_error(e, scope))?;
-        Table::from_polars(df)
+        Ok(Table::from_polars(df)?)
     }
 
     /// The open datasets an operation over `scope` reads: the view's dataset and any
@@ -994,9 +1022,43 @@ impl Workspace {
         }
     }
 
-    /// An engine failed while running: malformed data is the user's to fix (exit 2),
-    /// anything else is a runtime failure (exit 3).
-    fn read_failure(&self, engine: &str, text: &str, scope: Scope<'_>) -> Error {
+    /// `e`, or when an engine's own error came up through the rooms unchanged (the
+    /// output's and the database's own failures are theirs, said already), that error
+    /// as a failure to read what `scope` read.
+    fn engine_failure(&self, e: Error, scope: Scope<'_>) -> Error {
+        use crate::engine::Error as E;
+        let cause = match e {
+            Error::Engine(x)
+            | Error::Quality(crate::quality::Error::Engine(x))
+            | Error::Transform(crate::transform::Error::Engine(x))
+            | Error::Quality(crate::quality::Error::Transform(crate::transform::Error::Engine(x)))
+            | Error::Sink(crate::sink::Error::Engine(x))
+            | Error::Db(crate::db::Error::Engine(x))
+            | Error::Db(crate::db::Error::Sink(crate::sink::Error::Engine(x))) => x,
+            other => return other,
+        };
+        match &cause {
+            E::Polars { source, .. } => self.read_failure(
+                "polars",
+                &cause.to_string(),
+                crate::engine::polars_blames_input(source),
+                scope,
+            ),
+            E::DataFusion { source, .. } => self.read_failure(
+                "datafusion",
+                &cause.to_string(),
+                crate::engine::datafusion_blames_input(source),
+                scope,
+            ),
+            _ => Error::Engine(cause),
+        }
+    }
+
+    /// An engine failed while running: a precise diagnosis of the files `scope` read
+    /// when one finds a fault; otherwise malformed data (`blames_input`, from the
+    /// engine's error variant) is the user's to fix (exit 2), anything else is a
+    /// runtime failure (exit 3).
+    fn read_failure(&self, engine: &str, text: &str, blames_input: bool, scope: Scope<'_>) -> Error {
         // The diagnosis reads whole files: never on one of the runtime's few workers,
         // which also drive its timers and sockets (a 1 GB CSV diagnosed on both workers
         // froze the workbench's ticks and every other job for as long).
@@ -1008,7 +1070,7 @@ impl Workspace {
         };
         diagnosis.unwrap_or_else(|| {
             let m = format!("{}{text}", self.source_of(text, scope));
-            if looks_like_bad_data(text) {
+            if blames_input {
                 Error::input(m)
             } else {
                 Error::runtime(format!("{engine}: {m}"))
@@ -1033,7 +1095,7 @@ impl Workspace {
             // Rows of one file that disagree in type (an NDJSON line that is an array
             // where the others are objects): the data's fault, said where.
             PolarsError::SchemaMismatch(_) | PolarsError::ComputeError(_) if text.contains("supertype") => {
-                self.read_failure("polars", &text, scope)
+                self.read_failure("polars", &text, crate::engine::polars_blames_input(root), scope)
             }
             // A value the query casts that does not convert (`CAST(name AS INT)`): the
             // data's or the query's to fix, said as DataFusion says it; the other engine
@@ -1054,7 +1116,7 @@ impl Workspace {
             PolarsError::IO { error, .. } if error.kind() == std::io::ErrorKind::NotFound => {
                 Error::input(format!("{}{text}", self.source_of(&text, scope)))
             }
-            _ => self.read_failure("polars", &text, scope),
+            _ => self.read_failure("polars", &text, crate::engine::polars_blames_input(root), scope),
         }
     }
 
@@ -1080,7 +1142,7 @@ impl Workspace {
             DataFusionError::ArrowError(e, _) if matches!(**e, arrow::error::ArrowError::CastError(_)) => {
                 Error::input(format!("{}datafusion: {text}", self.source_of(&text, scope)))
             }
-            _ => self.read_failure("datafusion", &text, scope),
+            _ => self.read_failure("datafusion", &text, crate::engine::datafusion_blames_input(&err), scope),
         }
     }
 }
@@ -1183,31 +1245,6 @@ fn first_index(table: &Table) -> Result<Option<u64>> {
     }
 }
 
-/// Engine messages that mean the data itself is malformed (exit 2, not 3).
-fn looks_like_bad_data(text: &str) -> bool {
-    let t = text.to_lowercase();
-    [
-        "could not parse",
-        "invalid utf",
-        "utf-8",
-        "parquet",
-        "out of spec",
-        "magic",
-        "footer",
-        "unexpected end",
-        "eof",
-        "malformed",
-        "invalid json",
-        "expected",
-        "incorrect number of fields",
-        "found more fields",
-        "arrow file",
-        "ipc",
-    ]
-    .iter()
-    .any(|k| t.contains(k))
-}
-
 /// An engine's complaint about the SQL, with the position of the name it names.
 fn sql_message(query: Option<&str>, engine: &str, text: &str) -> Error {
     let quoted = text.split(['\'', '"', '`']).nth(1).filter(|s| !s.is_empty());
@@ -1217,7 +1254,16 @@ fn sql_message(query: Option<&str>, engine: &str, text: &str) -> Error {
         }
         _ => String::new(),
     };
-    Error::input(format!("SQL error{at} ({engine}): {text}"))
+    refused(engine, format!("SQL error{at} ({engine}): {text}"))
+}
+
+/// An engine's refusal of a query: Polars' is told apart, for `polars_refusal`.
+fn refused(engine: &str, message: String) -> Error {
+    if engine == EngineKind::Polars.name() {
+        Error::RefusedByPolars(message)
+    } else {
+        Error::Input(message)
+    }
 }
 
 /// "unknown column" with its position in the query and the valid names.
@@ -1245,7 +1291,7 @@ fn unknown_column(query: Option<&str>, message: &str, engine: &str) -> Error {
         .map(|(l, c)| format!(" at line {l}, column {c}"))
         .unwrap_or_default();
     let prefix = if query.is_some() { "SQL error" } else { "error" };
-    Error::input(format!("{prefix}{at}: unknown column `{name}` ({engine}){valid}"))
+    refused(engine, format!("{prefix}{at}: unknown column `{name}` ({engine}){valid}"))
 }
 
 /// Polars' profile frame (node, start, end in microseconds) as text.
@@ -1267,6 +1313,97 @@ fn polars_profile_text(profile: &::polars::prelude::DataFrame) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The exit code comes from the variant (docs/cli.md), through every room, and
+    /// never from the message's words.
+    #[test]
+    fn exit_codes() {
+        use crate::engine::Error as Engine;
+        use arrow::error::ArrowError;
+        use std::io::{Error as Io, ErrorKind};
+        let polars_io = |kind: ErrorKind| Engine::from(PolarsError::from(Io::new(kind, "x")));
+        let df = |e: DataFusionError| Error::Engine(Engine::from(e));
+        let table: Vec<(&str, Error, i32)> = vec![
+            ("ground input", crate::error::Error::input("x").into(), 2),
+            ("ground runtime", crate::error::Error::runtime("x").into(), 3),
+            ("source unreadable", crate::source::Error::unreadable("x").into(), 2),
+            ("source read failed", crate::source::Error::read_failed("x").into(), 3),
+            ("sql invalid", crate::sql::Error::invalid("x").into(), 2),
+            ("engine refused", Engine::refused("x").into(), 2),
+            ("engine bad data", Engine::bad_data("x").into(), 2),
+            ("engine failed", Engine::failed("x").into(), 3),
+            ("polars compute", Engine::from(PolarsError::ComputeError("x".into())).into(), 2),
+            ("polars no column", Engine::from(PolarsError::ColumnNotFound("x".into())).into(), 2),
+            ("polars invalid data", polars_io(ErrorKind::InvalidData).into(), 2),
+            ("polars not found", polars_io(ErrorKind::NotFound).into(), 2),
+            ("polars full disk", polars_io(ErrorKind::StorageFull).into(), 3),
+            ("polars broken pipe", polars_io(ErrorKind::BrokenPipe).into(), 3),
+            (
+                "polars in context",
+                Engine::from(PolarsError::ComputeError("x".into()).context("reading".into())).into(),
+                2,
+            ),
+            (
+                "datafusion csv",
+                df(DataFusionError::ArrowError(Box::new(ArrowError::CsvError("x".into())), None)),
+                2,
+            ),
+            (
+                "datafusion json",
+                df(DataFusionError::ArrowError(Box::new(ArrowError::JsonError("x".into())), None)),
+                2,
+            ),
+            (
+                "datafusion parquet",
+                df(DataFusionError::ParquetError(Box::new(
+                    ::datafusion::parquet::errors::ParquetError::EOF("x".into()),
+                ))),
+                2,
+            ),
+            ("datafusion plan", df(DataFusionError::Plan("x".into())), 2),
+            ("datafusion resources", df(DataFusionError::ResourcesExhausted("x".into())), 3),
+            ("datafusion internal", df(DataFusionError::Internal("x".into())), 3),
+            ("datafusion i/o", df(DataFusionError::IoError(Io::new(ErrorKind::ConnectionReset, "x"))), 3),
+            (
+                "datafusion external arrow",
+                df(DataFusionError::External(Box::new(ArrowError::ParseError("x".into())))),
+                2,
+            ),
+            (
+                "datafusion in context",
+                df(DataFusionError::Context(
+                    "x".into(),
+                    Box::new(DataFusionError::ResourcesExhausted("x".into())),
+                )),
+                3,
+            ),
+            ("sink refused", crate::sink::Error::refused("x").into(), 2),
+            ("sink write failed", crate::sink::Error::write_failed("x").into(), 3),
+            ("sink over engine", crate::sink::Error::from(Engine::failed("x")).into(), 3),
+            ("db refused", crate::db::Error::refused("x").into(), 2),
+            ("db server", crate::db::Error::server("x").into(), 3),
+            ("db over sink", crate::db::Error::from(crate::sink::Error::write_failed("x")).into(), 3),
+            ("transform invalid", crate::transform::Error::invalid("x").into(), 2),
+            ("quality invalid", crate::quality::Error::invalid("x").into(), 2),
+            ("quality mismatch", crate::quality::Error::mismatch("x").into(), 2),
+            ("quality over engine", crate::quality::Error::from(polars_io(ErrorKind::StorageFull)).into(), 3),
+            ("recipe invalid", crate::recipe::Error::invalid("x").into(), 2),
+            ("recipe over db", crate::recipe::Error::from(crate::db::Error::server("x")).into(), 3),
+            ("app input", Error::input("x"), 2),
+            ("app runtime", Error::runtime("x"), 3),
+            ("refused by polars", Error::refused_by_polars("x"), 2),
+            ("checks failed", Error::checks_failed("x"), 1),
+            // Words that once decided the code ("parquet", "eof") decide nothing now.
+            ("runtime saying parquet eof", Error::runtime("parquet: unexpected eof, expected"), 3),
+            ("input saying no space", Error::input("no space left on the device"), 2),
+        ];
+        for (what, e, code) in table {
+            assert_eq!(e.exit_code(), code, "{what}: {e}");
+            let e = e.map_message(|m| format!("prefixed: {m}"));
+            assert_eq!(e.exit_code(), code, "{what}, its message rewritten: {e}");
+            assert!(e.to_string().starts_with("prefixed: "), "{what}: {e}");
+        }
+    }
 
     #[test]
     fn auto_picks_datafusion_for_the_shapes_it_runs_faster() {

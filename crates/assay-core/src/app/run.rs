@@ -21,9 +21,9 @@ use polars::prelude::{len, LazyFrame, PlRefPath};
 use serde::Serialize;
 
 use crate::app::Workspace;
+use crate::app::{Error, Result};
 use crate::db::{ExportPlan, Load};
 use crate::engine::EngineKind;
-use crate::error::{Error, Result};
 use crate::quality::{Report, Severity};
 use crate::recipe::{Input, Loaded, Rows};
 use crate::source::{Dataset, Format, OpenOptions};
@@ -298,8 +298,10 @@ fn datafusion_failed(at: &str, e: ::datafusion::error::DataFusionError) -> Error
 }
 
 /// Runs fallible work on a blocking thread (the engine's helper, flattened).
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    crate::engine::blocking(f).await?
+async fn blocking<T: Send + 'static, E: Into<Error> + Send + 'static>(
+    f: impl FnOnce() -> std::result::Result<T, E> + Send + 'static,
+) -> Result<T> {
+    crate::engine::blocking(f).await?.map_err(Into::into)
 }
 
 /// The SQL type of an arrow column type (to cast a `fill_null` value to).
@@ -385,11 +387,7 @@ async fn open_sources(loaded: &Loaded, open: &OpenOptions) -> Result<Workspace> 
 }
 
 fn relabel(e: Error, prefix: &str) -> Error {
-    match e {
-        Error::Input(m) => Error::Input(format!("{prefix}: {m}")),
-        Error::Runtime(m) => Error::Runtime(format!("{prefix}: {m}")),
-        other => other,
-    }
+    e.map_message(|m| format!("{prefix}: {m}"))
 }
 
 /// What the steps built, on either engine.
@@ -525,7 +523,7 @@ async fn build_datafusion(loaded: &Loaded, ws: &Workspace, scratch: &mut Scratch
                 let (q, p, a) = (query.clone(), path.clone(), at.clone());
                 blocking(move || {
                     let lf = crate::engine::polars::sql(tables, &q).map_err(|e| polars_failed(&a, e))?;
-                    crate::sink::sink_to(lf, &p, Format::Parquet)
+                    Ok::<_, Error>(crate::sink::sink_to(lf, &p, Format::Parquet)?)
                 })
                 .await?;
                 let name = format!("__assay_step{}", counts.len() + 1);
@@ -551,7 +549,7 @@ async fn build_datafusion(loaded: &Loaded, ws: &Workspace, scratch: &mut Scratch
                         order: &input_order,
                         columns_of: &columns_of,
                     })
-                    .map_err(|e| relabel(e, &at))?;
+                    .map_err(|e| relabel(e.into(), &at))?;
                 let sql = crate::engine::datafusion::rewrite(&ctx, &sql).await;
                 ctx.sql(&sql).await.map_err(|e| datafusion_failed(&at, e))?
             }
@@ -602,12 +600,13 @@ async fn count(counter: &Counter, at: &str) -> Result<u64> {
             blocking(move || {
                 let df =
                     crate::engine::polars::collect(lf.select([len()])).map_err(|e| polars_failed(&a, e))?;
-                Ok(df
-                    .column("len")
-                    .ok()
-                    .and_then(|c| c.get(0).ok())
-                    .and_then(|v| v.extract::<u64>())
-                    .unwrap_or(0))
+                Ok::<_, Error>(
+                    df.column("len")
+                        .ok()
+                        .and_then(|c| c.get(0).ok())
+                        .and_then(|v| v.extract::<u64>())
+                        .unwrap_or(0),
+                )
             })
             .await
         }
@@ -923,7 +922,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
                     let t = target.clone();
                     let (sessions, rows) = blocking(move || {
                         let rows = sessions.load(lf, &t);
-                        Ok((sessions, rows))
+                        Ok::<_, Error>((sessions, rows))
                     })
                     .await?;
                     loads = Some(sessions);
@@ -1080,7 +1079,7 @@ pub async fn dry_run(loaded: &Loaded, options: &RunOptions) -> Result<DryRun> {
                 &input_order,
                 &tables,
             )
-            .map_err(|e| relabel(e, &at))?;
+            .map_err(|e| relabel(e.into(), &at))?;
             out.push(PlannedStep {
                 step: i + 1,
                 kind: planned.step.kind().into(),
@@ -1110,9 +1109,9 @@ pub async fn dry_run(loaded: &Loaded, options: &RunOptions) -> Result<DryRun> {
         let checks = if rules.checks.is_empty() {
             "no checks".to_string()
         } else {
-            crate::quality::explain(previous, &rules, &sources).map_err(|e| relabel(e, &origin))?
+            crate::quality::explain(previous, &rules, &sources).map_err(|e| relabel(e.into(), &origin))?
         };
-        Ok((out, checks))
+        Ok::<_, Error>((out, checks))
     })
     .await?;
     let outputs = loaded

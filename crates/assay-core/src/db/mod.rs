@@ -10,9 +10,27 @@ use std::path::Path;
 
 use polars::prelude::LazyFrame;
 
-use crate::error::{Error, Result};
 use crate::sink::{check_overwrite, format_of, s3, WriteOptions};
 use crate::source::Format;
+
+crate::layer_error! {
+    /// What the database room says about a SQLite or Postgres table.
+    pub enum Error {
+        /// A table, URL, mode or schema the database cannot take as given: exit 2.
+        Refused(refused) = 2,
+        /// The database failed underway (a lost connection, a failed COPY, a full disk):
+        /// exit 3.
+        Server(server) = 3,
+        ;
+        Sink(crate::sink::Error),
+        Engine(crate::engine::Error),
+        Source(crate::source::Error),
+        Sql(crate::sql::Error),
+        Ground(crate::error::Error),
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// How a table output treats an existing table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -30,7 +48,7 @@ impl LoadMode {
             "replace" => Ok(LoadMode::Replace),
             "append" => Ok(LoadMode::Append),
             "upsert" => Ok(LoadMode::Upsert),
-            _ => Err(Error::input(format!("mode `{v}` (expected replace, append or upsert)"))),
+            _ => Err(Error::refused(format!("mode `{v}` (expected replace, append or upsert)"))),
         }
     }
 }
@@ -53,7 +71,7 @@ impl ExportPlan {
         }
         let format = format_of(dest, format, !write.partition_by.is_empty())?;
         if !write.partition_by.is_empty() && crate::source::Place::of(dest).is_s3() {
-            return Err(Error::input(format!("{dest}: partitioned output goes to a local folder")));
+            return Err(Error::refused(format!("{dest}: partitioned output goes to a local folder")));
         }
         write.check(format)?;
         Ok(ExportPlan::File { path: dest.to_string(), format, write })
@@ -85,7 +103,7 @@ impl ExportPlan {
             ExportPlan::File { path, .. } if crate::source::Place::of(path).is_s3() => {
                 let config = crate::source::s3::S3Config::resolve(s3_endpoint)?;
                 s3::check_overwrite(&config, path, inputs, true).await?;
-                s3::exists(&config, path).await
+                Ok(s3::exists(&config, path).await?)
             }
             ExportPlan::File { path, .. } => {
                 check_overwrite(path, inputs, true)?;
@@ -101,7 +119,7 @@ impl ExportPlan {
                 let load = load.clone();
                 tokio::task::spawn_blocking(move || Sessions::default().table_exists(&load))
                     .await
-                    .map_err(|e| Error::runtime(e.to_string()))?
+                    .map_err(|e| Error::server(e.to_string()))?
             }
         }
     }
@@ -148,7 +166,7 @@ impl Load {
         let mut sessions = Sessions::default();
         let exists = sessions.table_exists(self)?;
         if exists && !overwrite && self.mode() == LoadMode::Replace {
-            return Err(Error::input(format!(
+            return Err(Error::refused(format!(
                 "{}: the table exists (give --overwrite to replace it, or mode=append / mode=upsert)",
                 self.url()
             )));

@@ -17,7 +17,7 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect};
 
-use crate::error::{Error, Result};
+use crate::db::{Error, Result};
 
 /// How a connection checks the server (libpq's `sslmode`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,7 +36,7 @@ pub fn client_config(verify: Verify, root: Option<&str>) -> Result<Arc<rustls::C
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::runtime(format!("TLS: {e}")))?;
+        .map_err(|e| Error::server(format!("TLS: {e}")))?;
     let authority = match verify {
         Verify::Nothing => None,
         Verify::Authority | Verify::Full => Some(
@@ -45,7 +45,7 @@ pub fn client_config(verify: Verify, root: Option<&str>) -> Result<Arc<rustls::C
                 provider.clone(),
             )
             .build()
-            .map_err(|e| Error::input(format!("sslrootcert: {e}")))?,
+            .map_err(|e| Error::refused(format!("sslrootcert: {e}")))?,
         ),
     };
     let config = match (verify, authority) {
@@ -70,14 +70,14 @@ fn roots(root: Option<&str>) -> Result<rustls::RootCertStore> {
         Some(path) => {
             let shown = path.display().to_string();
             let certs = CertificateDer::pem_file_iter(&path)
-                .map_err(|e| Error::input(format!("sslrootcert {shown}: {e}")))?
+                .map_err(|e| Error::refused(format!("sslrootcert {shown}: {e}")))?
                 .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| Error::input(format!("sslrootcert {shown}: {e}")))?;
+                .map_err(|e| Error::refused(format!("sslrootcert {shown}: {e}")))?;
             if certs.is_empty() {
-                return Err(Error::input(format!("sslrootcert {shown}: no PEM certificate in it")));
+                return Err(Error::refused(format!("sslrootcert {shown}: no PEM certificate in it")));
             }
             for cert in certs {
-                store.add(cert).map_err(|e| Error::input(format!("sslrootcert {shown}: {e}")))?;
+                store.add(cert).map_err(|e| Error::refused(format!("sslrootcert {shown}: {e}")))?;
             }
         }
         None => {

@@ -28,7 +28,7 @@ use tokio_postgres::{Client, Config, NoTls};
 
 use super::pg_tls::{self, Verify};
 use super::LoadMode;
-use crate::error::{Error, Result};
+use crate::db::{Error, Result};
 
 /// Where a load goes.
 #[derive(Debug, Clone)]
@@ -108,7 +108,7 @@ pub fn connect_config(url: &str) -> Result<(Config, String)> {
     let url = url.as_str();
     let mut config: Config = url
         .parse()
-        .map_err(|e| Error::input(format!("{}: not a Postgres URL: {e}", crate::source::redact(url))))?;
+        .map_err(|e| Error::refused(format!("{}: not a Postgres URL: {e}", crate::source::redact(url))))?;
     use tokio_postgres::config::SslMode;
     let verify = match mode.as_deref().unwrap_or("prefer") {
         "disable" => {
@@ -133,7 +133,7 @@ pub fn connect_config(url: &str) -> Result<(Config, String)> {
             Some(Verify::Full)
         }
         other => {
-            return Err(Error::input(format!(
+            return Err(Error::refused(format!(
                 "{}: sslmode={other}: expected disable, prefer, require, verify-ca or verify-full",
                 crate::source::redact(url)
             )))
@@ -240,7 +240,7 @@ impl Target {
                 "table" => table = v,
                 "mode" => {
                     mode = LoadMode::parse(&v)
-                        .map_err(|e| Error::input(format!("{}: {e}", crate::source::redact(url))))?
+                        .map_err(|e| Error::refused(format!("{}: {e}", crate::source::redact(url))))?
                 }
                 _ => key = v.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
             }
@@ -252,10 +252,10 @@ impl Target {
     pub fn new(url: &str, table: &str, mode: LoadMode, key: Vec<String>) -> Result<Target> {
         let (config, server) = connect_config(url)?;
         if table.is_empty() {
-            return Err(Error::input(format!("{server}: expected ?table=NAME")));
+            return Err(Error::refused(format!("{server}: expected ?table=NAME")));
         }
         if mode == LoadMode::Upsert && key.is_empty() {
-            return Err(Error::input(format!(
+            return Err(Error::refused(format!(
                 "{server}?table={table}: mode=upsert needs key=COLUMN[,COLUMN]"
             )));
         }
@@ -308,7 +308,7 @@ fn pg_message(e: &tokio_postgres::Error) -> String {
 }
 
 fn failed(at: &str, e: &tokio_postgres::Error) -> Error {
-    Error::runtime(format!("{at}: {}", pg_message(e)))
+    Error::server(format!("{at}: {}", pg_message(e)))
 }
 
 /// Connects on the current tokio runtime (from a blocking thread); the connection runs as
@@ -339,13 +339,13 @@ fn connect(config: &Config, server: &str, handle: &tokio::runtime::Handle) -> Re
         } else {
             ""
         };
-        Error::runtime(format!("{server}: cannot connect{hint}: {m}"))
+        Error::server(format!("{server}: cannot connect{hint}: {m}"))
     })
 }
 
 fn runtime() -> Result<tokio::runtime::Handle> {
     tokio::runtime::Handle::try_current()
-        .map_err(|_| Error::runtime("Postgres needs the tokio runtime (a bug in assay)"))
+        .map_err(|_| Error::server("Postgres needs the tokio runtime (a bug in assay)"))
 }
 
 /// The Postgres types assay writes and reads, with their binary COPY encodings.
@@ -388,7 +388,7 @@ impl PgType {
             DataType::Time => PgType::Time,
             DataType::Duration(_) => PgType::Interval,
             other => {
-                return Err(Error::input(format!(
+                return Err(Error::refused(format!(
                     "column `{name}` of type {other} cannot be loaded into Postgres (write Parquet, or cast it first)"
                 )))
             }
@@ -704,10 +704,10 @@ impl Session {
         let at = target.url();
         let sql = |e: tokio_postgres::Error| failed(&at, &e);
         let mut lf = lf;
-        let schema = lf.collect_schema().map_err(|e| Error::input(format!("{at}: {e}")))?;
+        let schema = lf.collect_schema().map_err(|e| Error::refused(format!("{at}: {e}")))?;
         for k in &target.key {
             if schema.get(k).is_none() {
-                return Err(Error::input(format!("{at}: key column `{k}` is not in the data")));
+                return Err(Error::refused(format!("{at}: key column `{k}` is not in the data")));
             }
         }
         let table = quote_table(&target.table);
@@ -719,13 +719,13 @@ impl Session {
                 PgType::of(name, dtype)?
             } else {
                 let Some((_, decl)) = before.iter().find(|(n, _)| n == name.as_str()) else {
-                    return Err(Error::input(format!(
+                    return Err(Error::refused(format!(
                         "{at}: the table has no column `{name}` (its columns: {})",
                         before.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
                     )));
                 };
                 PgType::from_sql(decl).ok_or_else(|| {
-                    Error::input(format!(
+                    Error::refused(format!(
                         "{at}: column `{name}` is {decl} in the table, which assay does not load (it loads \
                          boolean, integers, real/double, numeric, text/varchar/json/jsonb, bytea, date, time, \
                          timestamp[tz], interval)"
@@ -841,10 +841,10 @@ impl Session {
                 .and_then(crate::engine::polars::streaming);
             let written = writer
                 .join()
-                .map_err(|_| Error::runtime(format!("{at}: the writer failed (a bug in assay)")))?;
+                .map_err(|_| Error::server(format!("{at}: the writer failed (a bug in assay)")))?;
             match (written, streamed) {
                 (Err(e), _) => Err(failed(at, &e)),
-                (_, Err(e)) => Err(Error::runtime(format!("{at}: {e}"))),
+                (_, Err(e)) => Err(Error::server(format!("{at}: {e}"))),
                 (Ok(rows), Ok(_)) => Ok(rows),
             }
         })
@@ -866,7 +866,7 @@ fn read_target(url: &str) -> Result<(String, Option<String>, String)> {
     match (table, query) {
         (Some(t), None) => Ok((conn_url, Some(t.clone()), format!("SELECT * FROM {}", quote_table(&t)))),
         (None, Some(q)) => Ok((conn_url, None, q)),
-        _ => Err(Error::input(format!(
+        _ => Err(Error::refused(format!(
             "{}: expected postgres://USER@HOST/DB?table=NAME or ?query=SELECT…",
             crate::source::redact(url)
         ))),
@@ -885,7 +885,7 @@ pub fn read_to_parquet(url: &str, out: &Path) -> Result<(String, u64)> {
         Some(t) => format!("{server}?table={t}"),
         None => format!("{server} (query)"),
     };
-    let bad = |e: tokio_postgres::Error| Error::input(format!("{at}: {}", pg_message(&e)));
+    let bad = |e: tokio_postgres::Error| Error::refused(format!("{at}: {}", pg_message(&e)));
     let statement = handle.block_on(client.prepare(&query)).map_err(bad)?;
     // Declared numeric scales of a table's columns (a query's are not known: those read
     // as floats).
@@ -942,15 +942,15 @@ pub fn read_to_parquet(url: &str, out: &Path) -> Result<(String, u64)> {
     let mut stream = Box::pin(stream);
     let mut total = 0u64;
     while let Some(chunk) = handle.block_on(stream.next()) {
-        let chunk = chunk.map_err(|e| Error::runtime(format!("{at}: {}", pg_message(&e))))?;
-        decoder.feed(&chunk).map_err(|e| Error::runtime(format!("{at}: {e}")))?;
+        let chunk = chunk.map_err(|e| Error::server(format!("{at}: {}", pg_message(&e))))?;
+        decoder.feed(&chunk).map_err(|e| Error::server(format!("{at}: {e}")))?;
         if decoder.rows >= 100_000 {
             total += decoder.rows as u64;
-            writer.write(decoder.take().map_err(|e| Error::runtime(format!("{at}: {e}")))?)?;
+            writer.write(decoder.take().map_err(|e| Error::server(format!("{at}: {e}")))?)?;
         }
     }
     total += decoder.rows as u64;
-    writer.write(decoder.take().map_err(|e| Error::runtime(format!("{at}: {e}")))?)?;
+    writer.write(decoder.take().map_err(|e| Error::server(format!("{at}: {e}")))?)?;
     writer.finish()?;
     Ok((table.unwrap_or_else(|| "query".into()), total))
 }

@@ -28,7 +28,7 @@ use polars_arrow::array::{BinaryViewArray, PrimitiveArray, Utf8ViewArray};
 use rusqlite::Connection;
 
 use super::LoadMode;
-use crate::error::{Error, Result};
+use crate::db::{Error, Result};
 
 /// Where a load goes.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,7 +45,7 @@ impl Target {
     pub fn parse(url: &str) -> Result<Target> {
         let rest = url
             .strip_prefix("sqlite://")
-            .ok_or_else(|| Error::input(format!("{url}: not a sqlite:// URL")))?;
+            .ok_or_else(|| Error::refused(format!("{url}: not a sqlite:// URL")))?;
         let (db, query) = rest.split_once('?').unwrap_or((rest, ""));
         let mut target =
             Target { db: db.to_string(), table: String::new(), mode: LoadMode::Replace, key: Vec::new() };
@@ -54,17 +54,19 @@ impl Target {
             match k {
                 "table" => target.table = v.to_string(),
                 "mode" => {
-                    target.mode = LoadMode::parse(v).map_err(|e| Error::input(format!("{url}: {e}")))?
+                    target.mode = LoadMode::parse(v).map_err(|e| Error::refused(format!("{url}: {e}")))?
                 }
                 "key" => target.key = v.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
-                _ => return Err(Error::input(format!("{url}: unknown parameter `{k}` (table, mode, key)"))),
+                _ => {
+                    return Err(Error::refused(format!("{url}: unknown parameter `{k}` (table, mode, key)")))
+                }
             }
         }
         if target.db.is_empty() || target.table.is_empty() {
-            return Err(Error::input(format!("{url}: expected sqlite://PATH?table=NAME")));
+            return Err(Error::refused(format!("{url}: expected sqlite://PATH?table=NAME")));
         }
         if target.mode == LoadMode::Upsert && target.key.is_empty() {
-            return Err(Error::input(format!("{url}: mode=upsert needs key=COLUMN[,COLUMN]")));
+            return Err(Error::refused(format!("{url}: mode=upsert needs key=COLUMN[,COLUMN]")));
         }
         Ok(target)
     }
@@ -79,7 +81,7 @@ fn quote(name: &str) -> String {
 }
 
 fn failed(target: &Target, e: impl std::fmt::Display) -> Error {
-    Error::runtime(format!("{}: {e}", target.url()))
+    Error::server(format!("{}: {e}", target.url()))
 }
 
 /// What the operating system said when SQLite's last error on `db` is an I/O error or
@@ -131,7 +133,7 @@ fn column_plan(name: &str, dtype: &DataType) -> Result<(String, Expr)> {
         DataType::Binary => ("BLOB".into(), c),
         DataType::Null => ("TEXT".into(), c.cast(DataType::String)),
         other => {
-            return Err(Error::input(format!(
+            return Err(Error::refused(format!(
             "column `{name}` of type {other} cannot be loaded into SQLite (write Parquet, or cast it first)"
         )))
         }
@@ -217,16 +219,16 @@ impl Session {
             (open_new(&temp).inspect_err(|_| remove_database(&temp))?, Some(temp))
         };
         let flushed = staged.as_ref().map_or(format!("{db}-wal"), |t| t.to_string_lossy().into_owned());
-        let began = conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| Error::runtime(format!("{db}: {e}")));
+        let began = conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| Error::server(format!("{db}: {e}")));
         let session =
             Session { conn: Some(conn), db: db.to_string(), staged, flusher: Flusher::start(flushed) };
         began.map(|()| session)
     }
 
     pub fn commit(mut self) -> Result<()> {
-        let conn = self.conn.take().ok_or_else(|| Error::runtime("the load was already finished"))?;
+        let conn = self.conn.take().ok_or_else(|| Error::server("the load was already finished"))?;
         let failed = |conn: &Connection, e: rusqlite::Error| {
-            Error::runtime(format!("{}: {}", self.db, described(conn, e)))
+            Error::server(format!("{}: {}", self.db, described(conn, e)))
         };
         conn.execute_batch("COMMIT").map_err(|e| failed(&conn, e))?;
         if self.staged.is_some() {
@@ -246,7 +248,7 @@ impl Session {
     /// Streams `lf` into `target` (a table of this database); returns the rows loaded.
     pub fn load(&mut self, lf: LazyFrame, target: &Target) -> Result<u64> {
         let conn =
-            self.conn.take().ok_or_else(|| Error::runtime(format!("{}: no open transaction", self.db)))?;
+            self.conn.take().ok_or_else(|| Error::server(format!("{}: no open transaction", self.db)))?;
         let (conn, result) = load_with(conn, lf, target);
         self.conn = conn;
         result
@@ -267,7 +269,7 @@ impl Drop for Session {
 /// SQLite's own word for a folder where a database should be is "disk I/O error".
 fn not_a_folder(db: &str) -> Result<()> {
     if Path::new(db).is_dir() {
-        return Err(Error::input(format!("{db}: is a folder, not a SQLite database file")));
+        return Err(Error::refused(format!("{db}: is a folder, not a SQLite database file")));
     }
     Ok(())
 }
@@ -275,10 +277,10 @@ fn not_a_folder(db: &str) -> Result<()> {
 /// Opens an existing database for a load, in WAL mode.
 fn open(db: &str) -> Result<Connection> {
     not_a_folder(db)?;
-    let conn = Connection::open(db).map_err(|e| Error::input(format!("{db}: {e}")))?;
+    let conn = Connection::open(db).map_err(|e| Error::refused(format!("{db}: {e}")))?;
     let empty = std::fs::metadata(db).is_ok_and(|m| m.len() == 0);
     settings(&conn, empty, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-        .map_err(|e| Error::runtime(format!("{db}: {e}")))?;
+        .map_err(|e| Error::server(format!("{db}: {e}")))?;
     Ok(conn)
 }
 
@@ -286,9 +288,9 @@ fn open(db: &str) -> Result<Connection> {
 /// rollback journal stays in memory; the commit still syncs it (`synchronous = FULL`).
 fn open_new(temp: &Path) -> Result<Connection> {
     let shown = temp.display();
-    let conn = Connection::open(temp).map_err(|e| Error::runtime(format!("{shown}: {e}")))?;
+    let conn = Connection::open(temp).map_err(|e| Error::server(format!("{shown}: {e}")))?;
     settings(&conn, true, "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = FULL;")
-        .map_err(|e| Error::runtime(format!("{shown}: {e}")))?;
+        .map_err(|e| Error::server(format!("{shown}: {e}")))?;
     Ok(conn)
 }
 
@@ -321,7 +323,7 @@ fn remove_database(temp: &Path) {
 /// nothing has taken that name meanwhile: a hard link never replaces a file.
 fn publish(temp: &Path, db: &str) -> Result<()> {
     let taken = || {
-        Error::runtime(format!(
+        Error::server(format!(
             "{db}: a file of that name appeared during the load; it was left as it is and the load discarded"
         ))
     };
@@ -330,7 +332,7 @@ fn publish(temp: &Path, db: &str) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(taken()),
         // A filesystem without hard links: a rename, once more checking the name is free.
         Err(_) if std::fs::symlink_metadata(db).is_ok() => return Err(taken()),
-        Err(_) => return std::fs::rename(temp, db).map_err(|e| crate::error::io_error(db, &e)),
+        Err(_) => return std::fs::rename(temp, db).map_err(|e| crate::error::io_error(db, &e).into()),
     }
     let _ = std::fs::remove_file(temp);
     Ok(())
@@ -343,8 +345,8 @@ pub fn table_exists(db: &str, table: &str) -> Result<bool> {
     }
     not_a_folder(db)?;
     let conn = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| Error::input(format!("{db}: {e}")))?;
-    existing(&conn, table).map(|c| !c.is_empty()).map_err(|e| Error::input(format!("{db}: {e}")))
+        .map_err(|e| Error::refused(format!("{db}: {e}")))?;
+    existing(&conn, table).map(|c| !c.is_empty()).map_err(|e| Error::refused(format!("{db}: {e}")))
 }
 
 /// Columns of an existing table (name, declared type), empty when there is none.
@@ -424,7 +426,7 @@ impl Insert {
 /// turns `lf` into stored values and the INSERT that takes them.
 fn prepare(conn: &Connection, lf: LazyFrame, target: &Target) -> Result<(LazyFrame, Insert)> {
     let mut lf = lf;
-    let schema = lf.collect_schema().map_err(|e| Error::input(format!("{}: {e}", target.url())))?;
+    let schema = lf.collect_schema().map_err(|e| Error::refused(format!("{}: {e}", target.url())))?;
     let mut decls = Vec::new();
     let mut exprs = Vec::new();
     for (name, dtype) in schema.iter() {
@@ -434,7 +436,7 @@ fn prepare(conn: &Connection, lf: LazyFrame, target: &Target) -> Result<(LazyFra
     }
     for k in &target.key {
         if !decls.iter().any(|(n, _)| n == k) {
-            return Err(Error::input(format!("{}: key column `{k}` is not in the data", target.url())));
+            return Err(Error::refused(format!("{}: key column `{k}` is not in the data", target.url())));
         }
     }
     let table = quote(&target.table);
@@ -459,7 +461,7 @@ fn prepare(conn: &Connection, lf: LazyFrame, target: &Target) -> Result<(LazyFra
         LoadMode::Append | LoadMode::Upsert => {
             for (name, _) in &decls {
                 if !before.iter().any(|(n, _)| n == name) {
-                    return Err(Error::input(format!(
+                    return Err(Error::refused(format!(
                         "{}: the table has no column `{name}` (its columns: {})",
                         target.url(),
                         before.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
@@ -914,7 +916,7 @@ impl Iso {
 /// What to read from a database: a table or a query.
 fn read_target(url: &str) -> Result<(String, String, String)> {
     let rest =
-        url.strip_prefix("sqlite://").ok_or_else(|| Error::input(format!("{url}: not a sqlite:// URL")))?;
+        url.strip_prefix("sqlite://").ok_or_else(|| Error::refused(format!("{url}: not a sqlite:// URL")))?;
     let (db, query) = rest.split_once('?').unwrap_or((rest, ""));
     let mut table = None;
     let mut sql = None;
@@ -923,13 +925,13 @@ fn read_target(url: &str) -> Result<(String, String, String)> {
         match k {
             "table" => table = Some(v.to_string()),
             "query" => sql = Some(v.replace("%20", " ").replace('+', " ")),
-            _ => return Err(Error::input(format!("{url}: unknown parameter `{k}` (table or query)"))),
+            _ => return Err(Error::refused(format!("{url}: unknown parameter `{k}` (table or query)"))),
         }
     }
     match (table, sql) {
         (Some(t), None) => Ok((db.to_string(), t.clone(), format!("SELECT * FROM {}", quote(&t)))),
         (None, Some(q)) => Ok((db.to_string(), "query".into(), q)),
-        _ => Err(Error::input(format!("{url}: expected sqlite://PATH?table=NAME or ?query=SELECT…"))),
+        _ => Err(Error::refused(format!("{url}: expected sqlite://PATH?table=NAME or ?query=SELECT…"))),
     }
 }
 
@@ -938,12 +940,12 @@ fn read_target(url: &str) -> Result<(String, String, String)> {
 pub fn read_to_parquet(url: &str, out: &Path) -> Result<(String, u64)> {
     let (db, name, sql) = read_target(url)?;
     if !Path::new(&db).exists() {
-        return Err(Error::input(format!("{db}: no such file or directory")));
+        return Err(Error::refused(format!("{db}: no such file or directory")));
     }
     not_a_folder(&db)?;
     let conn = Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| Error::input(format!("{db}: {e}")))?;
-    let bad = |e: rusqlite::Error| Error::input(format!("{url}: {e}"));
+        .map_err(|e| Error::refused(format!("{db}: {e}")))?;
+    let bad = |e: rusqlite::Error| Error::refused(format!("{url}: {e}"));
     let mut stmt = conn.prepare(&sql).map_err(bad)?;
     let columns: Vec<(String, String)> = stmt
         .columns()
@@ -1048,7 +1050,7 @@ pub fn read_to_parquet(url: &str, out: &Path) -> Result<(String, u64)> {
             });
         }
         let df = DataFrame::new_infer_height(series.into_iter().map(Column::from).collect())
-            .map_err(|e| Error::runtime(format!("{url}: {e}")))?;
+            .map_err(|e| Error::server(format!("{url}: {e}")))?;
         let casts: Vec<Expr> = columns
             .iter()
             .zip(&plan)
@@ -1070,7 +1072,7 @@ pub fn read_to_parquet(url: &str, out: &Path) -> Result<(String, u64)> {
             })
             .collect();
         let df = crate::engine::polars::collect(df.lazy().select(casts))
-            .map_err(|e| Error::runtime(format!("{url}: {e}")))?;
+            .map_err(|e| Error::server(format!("{url}: {e}")))?;
         writer.write(df)?;
         total += n as u64;
     }

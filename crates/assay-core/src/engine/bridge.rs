@@ -15,14 +15,14 @@ use arrow::ffi::{FFI_ArrowArray, FFI_ArrowSchema};
 use polars::prelude::{CompatLevel, DataFrame, PlSmallStr, SchemaExt, Series};
 use polars_arrow::ffi as pl_ffi;
 
-use crate::error::{Error, Result};
+use crate::engine::{Error, Result};
 
 // The two crates' C structs must be the same size for the hand-over to be sound.
 const _: () = assert!(std::mem::size_of::<pl_ffi::ArrowArray>() == std::mem::size_of::<FFI_ArrowArray>());
 const _: () = assert!(std::mem::size_of::<pl_ffi::ArrowSchema>() == std::mem::size_of::<FFI_ArrowSchema>());
 
 fn bridge_error(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::runtime(format!("converting {what} between Polars and Arrow: {e}"))
+    Error::failed(format!("converting {what} between Polars and Arrow: {e}"))
 }
 
 /// Converts a Polars field to an arrow-rs field.
@@ -30,7 +30,7 @@ pub fn field_to_arrow(field: &polars_arrow::datatypes::Field) -> Result<Field> {
     // The C Data Interface carries names as C strings: one holding a NUL cannot cross
     // (Polars' exporter would panic).
     if let Some(name) = nul_name(field) {
-        return Err(Error::input(format!(
+        return Err(Error::refused(format!(
             "column `{}` has a NUL byte (\\0) in its name: rename it (or is this a binary file?)",
             name.replace('\0', "\\0")
         )));

@@ -11,7 +11,7 @@ use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::error::{Error, Result};
+use crate::engine::{Error, Result};
 use crate::source::{s3, CsvDialect, Dataset, Format};
 
 /// Streams `df` into one Parquet file at `path`; returns the rows written.
@@ -49,13 +49,13 @@ pub async fn register(ctx: &SessionContext, ds: &Dataset, schema: Option<SchemaR
         buckets.dedup();
         for bucket in buckets {
             let url = url::Url::parse(&format!("s3://{bucket}"))
-                .map_err(|e| Error::input(format!("s3://{bucket}: {e}")))?;
+                .map_err(|e| Error::refused(format!("s3://{bucket}: {e}")))?;
             ctx.register_object_store(&url, config.store(&bucket)?);
         }
     }
     let format: Arc<dyn FileFormat> = match ds.format {
         Format::Csv(d) if d.decimal_comma => {
-            return Err(Error::input(format!(
+            return Err(Error::refused(format!(
                 "{}: numbers with a decimal comma (--decimal-comma) are read by Polars only: \
                  use `--engine polars` (or auto)",
                 ds.spec
@@ -83,7 +83,7 @@ pub async fn register(ctx: &SessionContext, ds: &Dataset, schema: Option<SchemaR
             } else {
                 std::path::absolute(f).map(|p| p.display().to_string()).unwrap_or_else(|_| f.clone())
             };
-            ListingTableUrl::parse(&target).map_err(|e| Error::input(format!("{f}: {e}")))
+            ListingTableUrl::parse(&target).map_err(|e| Error::refused(format!("{f}: {e}")))
         })
         .collect::<Result<Vec<_>>>()?;
     let mut config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options);
@@ -101,12 +101,16 @@ pub async fn register(ctx: &SessionContext, ds: &Dataset, schema: Option<SchemaR
                 _ => None,
             };
             let text = e.find_root().to_string().replace("Parquet error: Parquet error: ", "Parquet error: ");
-            Error::input(diagnosis.unwrap_or_else(|| format!("{}: {}", ds.spec, super::first_line(&text))))
+            match diagnosis {
+                Some(d) => Error::bad_data(d),
+                None => Error::said_datafusion(&e, format!("{}: {}", ds.spec, super::first_line(&text))),
+            }
         })?,
     };
-    let table = ListingTable::try_new(config).map_err(|e| Error::input(format!("{}: {e}", ds.spec)))?;
+    let table =
+        ListingTable::try_new(config).map_err(|e| Error::said_datafusion(&e, format!("{}: {e}", ds.spec)))?;
     ctx.register_table(ds.name.as_str(), Arc::new(table))
-        .map_err(|e| Error::runtime(format!("{}: {e}", ds.spec)))?;
+        .map_err(|e| Error::failed(format!("{}: {e}", ds.spec)))?;
     Ok(())
 }
 

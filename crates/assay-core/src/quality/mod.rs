@@ -16,9 +16,29 @@ use std::time::Instant;
 
 use polars::prelude::*;
 
-use crate::error::{Error, Result};
 use rules::InSet;
 pub use rules::{Check, Rules, Severity};
+
+crate::layer_error! {
+    /// What the quality room says about rules and checks.
+    pub enum Error {
+        /// A rules file or a check that cannot apply as written: exit 2.
+        Invalid(invalid) = 2,
+        /// A check that does not fit the data it checks (a column it lacks, a type it
+        /// cannot check): exit 2. Said without the data's name, which the caller adds.
+        Mismatch(mismatch) = 2,
+        /// Checking failed while running: exit 3.
+        Failed(failed) = 3,
+        ;
+        Engine(crate::engine::Error),
+        Transform(crate::transform::Error),
+        Sql(crate::sql::Error),
+        Source(crate::source::Error),
+        Ground(crate::error::Error),
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What a check found.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -154,7 +174,7 @@ fn numbered(lf: LazyFrame) -> LazyFrame {
 /// The plans of every check but `sql` ones, over `lf`.
 fn compile(lf: LazyFrame, rules: &Rules, sources: &Sources) -> Result<Compiled> {
     let mut lf = lf;
-    let schema = lf.collect_schema().map_err(|e| Error::runtime(format!("checks: {e}")))?;
+    let schema = lf.collect_schema().map_err(crate::engine::Error::polars("checks"))?;
     rules.check_columns(&schema)?;
     let mut exprs = vec![len().alias("__rows")];
     let mut samples = rules::Context {
@@ -166,10 +186,10 @@ fn compile(lf: LazyFrame, rules: &Rules, sources: &Sources) -> Result<Compiled> 
     // A foreign key reads the referenced column's distinct values first (one scan of it).
     for check in &rules.checks {
         if let Check::ForeignKey(a) = check {
-            let (source, column) = rules::reference(&a.references).map_err(Error::input)?;
+            let (source, column) = rules::reference(&a.references).map_err(Error::invalid)?;
             let Some(other) = sources.get(&source) else {
                 let known: Vec<&str> = sources.keys().map(String::as_str).collect();
-                return Err(Error::input(format!(
+                return Err(Error::mismatch(format!(
                     "check {}: no source `{source}` (give it with --table {source}=DATA; have: {})",
                     check.id(),
                     if known.is_empty() { "none".to_string() } else { known.join(", ") }
@@ -179,7 +199,7 @@ fn compile(lf: LazyFrame, rules: &Rules, sources: &Sources) -> Result<Compiled> 
                 other.clone().select([col(column.as_str()).drop_nulls().unique()]),
             )
             .and_then(|df| Ok(df.column(column.as_str())?.as_materialized_series().clone()))
-            .map_err(|e| Error::input(format!("check {}: {}: {e}", check.id(), a.references)))?;
+            .map_err(|e| Error::mismatch(format!("check {}: {}: {e}", check.id(), a.references)))?;
             samples.references.insert(a.references.clone(), values);
         }
     }
@@ -229,10 +249,8 @@ fn compile(lf: LazyFrame, rules: &Rules, sources: &Sources) -> Result<Compiled> 
 /// optimized plan of the shared aggregation (one line per check's query after it).
 pub fn explain(lf: LazyFrame, rules: &Rules, sources: &Sources) -> Result<String> {
     let compiled = compile(lf, rules, sources)?;
-    let plan = compiled
-        .aggregation
-        .describe_optimized_plan()
-        .map_err(|e| Error::runtime(format!("explain: {e}")))?;
+    let plan =
+        compiled.aggregation.describe_optimized_plan().map_err(crate::engine::Error::polars("explain"))?;
     let own: Vec<&Check> = rules.checks.iter().filter(|c| matches!(c, Check::Sql(_))).collect();
     let schema_only = rules.checks.iter().filter(|c| matches!(c, Check::Schema(_))).count();
     let mut text = format!(
@@ -300,7 +318,7 @@ pub fn run_keeping(
     let Compiled { lf, schema, aggregation, uniques, distincts, samples, context } =
         compile(lf, rules, sources)?;
     let df = &crate::engine::polars::collect(aggregation)
-        .map_err(|e| Error::runtime(format!("checks on {table}: {e}")))?;
+        .map_err(crate::engine::Error::polars(format!("checks on {table}")))?;
     let mut measured = Measured {
         rows: number(df, "__rows").unwrap_or(0.0) as u64,
         scans: 1 + context.references.len() as u32,
@@ -316,7 +334,7 @@ pub fn run_keeping(
         if hashed == measured.rows {
             Ok(())
         } else {
-            Err(Error::runtime(format!(
+            Err(Error::failed(format!(
                 "check {}: {hashed} keys recorded for {} rows",
                 rules.checks[i].id(),
                 measured.rows
@@ -349,7 +367,7 @@ pub fn run_keeping(
             Check::Sql(a) => {
                 let failing = crate::engine::polars::sql([(table, lf.clone())], &a.query)
                     .and_then(|q| crate::engine::polars::collect(q.select([len()])))
-                    .map_err(|e| Error::input(format!("check {}: {e}", check.id())))?;
+                    .map_err(|e| Error::mismatch(format!("check {}: {e}", check.id())))?;
                 let n =
                     failing.column("len").ok().and_then(|c| c.get(0).ok()).and_then(|v| v.extract::<f64>());
                 measured.scans += 1;
@@ -463,7 +481,7 @@ fn finish(
                     Some(rows) => rows,
                     None => {
                         unique::duplicates(lf.clone(), &a.columns, context.n)
-                            .map_err(|e| Error::runtime(format!("samples of {}: {e}", check.id())))?
+                            .map_err(crate::engine::Error::polars(format!("samples of {}", check.id())))?
                             .first
                     }
                 };
@@ -481,7 +499,7 @@ fn finish(
     }
     if !wanted.is_empty() {
         let samples = samples_in_one_pass(&lf, &wanted)
-            .map_err(|e| Error::runtime(format!("failing-row samples on {table}: {e}")))?;
+            .map_err(crate::engine::Error::polars(format!("failing-row samples on {table}")))?;
         for (w, found) in wanted.iter().zip(samples) {
             checks[w.check].samples = found;
         }
@@ -657,10 +675,9 @@ pub fn quarantine(
             Check::Unique(a) => {
                 let keys = match known.get(&i) {
                     Some(keys) => keys.clone(),
-                    None => Arc::new(
-                        unique::duplicated_keys(lf.clone(), &a.columns)
-                            .map_err(|e| Error::runtime(format!("quarantine, check {}: {e}", check.id())))?,
-                    ),
+                    None => Arc::new(unique::duplicated_keys(lf.clone(), &a.columns).map_err(
+                        crate::engine::Error::polars(format!("quarantine, check {}", check.id())),
+                    )?),
                 };
                 Some(unique::among(&a.columns, keys).fill_null(lit(false)))
             }
@@ -674,7 +691,7 @@ pub fn quarantine(
         lit(Series::new_empty("".into(), &DataType::String)).implode(false)
     } else {
         concat_list(tags)
-            .map_err(|e| Error::runtime(format!("quarantine: {e}")))?
+            .map_err(crate::engine::Error::polars("quarantine"))?
             .list()
             .eval(element().drop_nulls())
     };

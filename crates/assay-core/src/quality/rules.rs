@@ -7,7 +7,7 @@
 use polars::prelude::*;
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use crate::quality::{Error, Result};
 
 #[derive(
     Debug,
@@ -321,7 +321,7 @@ impl Rules {
         for (i, check) in self.checks.iter().enumerate() {
             check
                 .validate()
-                .map_err(|m| Error::input(format!("{origin}: check {} ({}): {m}", i + 1, check.id())))?;
+                .map_err(|m| Error::invalid(format!("{origin}: check {} ({}): {m}", i + 1, check.id())))?;
         }
         Ok(())
     }
@@ -338,7 +338,7 @@ impl Rules {
                 } else {
                     "give one of them an `id`"
                 };
-                return Err(Error::input(format!(
+                return Err(Error::invalid(format!(
                     "{origin}: check {} has the id `{}` of check {}: {how}",
                     i + 1,
                     check.id(),
@@ -375,14 +375,14 @@ impl Rules {
     pub fn check_columns(&self, schema: &Schema) -> Result<()> {
         for k in &self.key {
             if schema.get(k.as_str()).is_none() {
-                return Err(Error::input(format!("key: no column `{k}`")));
+                return Err(Error::mismatch(format!("key: no column `{k}`")));
             }
         }
         for check in &self.checks {
             if let Check::Expression(a) = check {
                 let known: Vec<&str> = schema.iter_names().map(|n| n.as_str()).collect();
                 if let Some(name) = crate::transform::unknown_column_in(&a.sql, &known) {
-                    return Err(Error::input(format!(
+                    return Err(Error::mismatch(format!(
                         "check {}: no column `{name}` in `{}` (columns: {})",
                         check.id(),
                         a.sql,
@@ -393,7 +393,7 @@ impl Rules {
             for column in check.columns() {
                 let Some(dtype) = schema.get(column.as_str()) else {
                     let known: Vec<&str> = schema.iter_names().map(|n| n.as_str()).collect();
-                    return Err(Error::input(format!(
+                    return Err(Error::mismatch(format!(
                         "check {}: no column `{column}` (columns: {})",
                         check.id(),
                         known.join(", ")
@@ -408,7 +408,7 @@ impl Rules {
                     _ => false,
                 };
                 if wrong {
-                    return Err(Error::input(format!(
+                    return Err(Error::mismatch(format!(
                         "check {}: `{}` cannot check column `{column}` of type {dtype}",
                         check.id(),
                         check.kind()
@@ -441,7 +441,7 @@ pub fn key(k: &str) -> String {
 pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
     toml::from_str(text).map_err(|e| {
         let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-        Error::input(format!("{origin}:{line}:{col}: {}", plain(e.message().trim())))
+        Error::invalid(format!("{origin}:{line}:{col}: {}", plain(e.message().trim())))
     })
 }
 
@@ -497,7 +497,7 @@ pub(crate) fn from_yaml<T: serde::de::DeserializeOwned>(text: &str, origin: &str
         let message = e.to_string();
         // The message repeats the position at its end; keep the words.
         let message = message.split(" at line ").next().unwrap_or(&message).trim().to_string();
-        Error::input(format!("{origin}:{line}:{col}: {}", plain(&message)))
+        Error::invalid(format!("{origin}:{line}:{col}: {}", plain(&message)))
     })
 }
 
@@ -786,12 +786,12 @@ impl Check {
             }
             Check::InSet(a) => {
                 let values = Series::from_any_values("values".into(), &any_values(&a.values), false)
-                    .map_err(|e| Error::input(format!("check {}: values: {e}", self.id())))?;
+                    .map_err(|e| Error::mismatch(format!("check {}: values: {e}", self.id())))?;
                 failing(c(&a.column).one_of(values).not())
             }
             Check::NotInSet(a) => {
                 let values = Series::from_any_values("values".into(), &any_values(&a.values), false)
-                    .map_err(|e| Error::input(format!("check {}: values: {e}", self.id())))?;
+                    .map_err(|e| Error::mismatch(format!("check {}: values: {e}", self.id())))?;
                 failing(c(&a.column).one_of(values))
             }
             Check::Between(a) => {
@@ -838,7 +838,7 @@ impl Check {
             }
             Check::Expression(a) => {
                 let holds = crate::engine::polars::sql_expr(&a.sql, schema)
-                    .map_err(|e| Error::input(format!("check {}: {e}", self.id())))?;
+                    .map_err(|e| Error::mismatch(format!("check {}: {e}", self.id())))?;
                 failing(holds.not())
             }
             Check::Format(a) => match (text_pattern(a.r#as), a.r#as) {
@@ -849,7 +849,7 @@ impl Check {
             Check::Parseable(a) => failing(unparsed(&a.column, a.r#as, &a.strftime)),
             Check::ForeignKey(a) => {
                 let values = context.references.get(&a.references).cloned().ok_or_else(|| {
-                    Error::input(format!("check {}: `{}` was not given", self.id(), a.references))
+                    Error::mismatch(format!("check {}: `{}` was not given", self.id(), a.references))
                 })?;
                 failing(c(&a.column).is_not_null().and(c(&a.column).one_of(values).not()))
             }

@@ -8,7 +8,7 @@
 use polars::prelude::{LazyFrame, Schema};
 
 use super::rules::{Check, Metric, Rules};
-use crate::error::{Error, Result};
+use crate::quality::{Error, Result};
 use crate::transform::ident;
 
 /// The queries of a rules file over one table (or view).
@@ -24,7 +24,7 @@ pub struct SqlChecks {
 /// are checked first, before any row is read.
 pub fn plan(lf: LazyFrame, from: &str, rules: &Rules) -> Result<SqlChecks> {
     let mut lf = lf;
-    let schema = lf.collect_schema().map_err(|e| Error::runtime(format!("checks: {e}")))?;
+    let schema = lf.collect_schema().map_err(crate::engine::Error::polars("checks"))?;
     rules.check_columns(&schema)?;
     compile(from, rules, &schema)
 }
@@ -54,7 +54,7 @@ pub fn compile(from: &str, rules: &Rules, schema: &Schema) -> Result<SqlChecks> 
     let mut own = Vec::new();
     for (i, check) in rules.checks.iter().enumerate() {
         let refuse = |what: &str| {
-            Error::input(format!(
+            Error::mismatch(format!(
                 "check {}: {what} is not available on DataFusion (run it with --engine polars)",
                 check.id()
             ))
@@ -74,7 +74,7 @@ pub fn compile(from: &str, rules: &Rules, schema: &Schema) -> Result<SqlChecks> 
                 continue;
             }
             Check::ForeignKey(a) => {
-                let (source, column) = super::rules::reference(&a.references).map_err(Error::input)?;
+                let (source, column) = super::rules::reference(&a.references).map_err(Error::invalid)?;
                 let (c, r) = (ident(&a.column), ident(&column));
                 own.push((
                     i,

@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use polars::prelude::LazyFrame;
 
 use super::rules::{Check, Rules};
-use crate::error::Result;
 use crate::profile::ColumnProfile;
+use crate::quality::Result;
 
 /// A text column fits a format or a parse when at most this fraction of its non-null
 /// values do not.
@@ -192,7 +192,7 @@ pub const MAX_SET: usize = 100;
 
 /// The check `kind` on `column`, its set or range read from `lf` (one aggregation).
 pub fn from_column(lf: LazyFrame, column: &str, kind: FromColumn) -> Result<Check> {
-    use crate::error::Error;
+    use crate::quality::Error;
     use polars::prelude::*;
     let made = |text: String| -> Result<Check> {
         let rules = Rules::parse(&format!("[[checks]]\n{text}\n"), "workbench")?;
@@ -202,26 +202,26 @@ pub fn from_column(lf: LazyFrame, column: &str, kind: FromColumn) -> Result<Chec
     let mut lf = lf;
     let dtype = lf
         .collect_schema()
-        .map_err(|e| Error::runtime(e.to_string()))?
+        .map_err(crate::engine::Error::from)?
         .get(column)
         .cloned()
-        .ok_or_else(|| Error::input(format!("no column `{column}`")))?;
+        .ok_or_else(|| Error::invalid(format!("no column `{column}`")))?;
     match kind {
         FromColumn::NotNull => made(format!("not_null = {{ column = {name} }}")),
         FromColumn::Unique => made(format!("unique = {{ columns = [{name}] }}")),
         FromColumn::InValues => {
             if !(dtype == DataType::String || dtype.is_integer() || dtype == DataType::Boolean) {
-                return Err(Error::input(format!(
+                return Err(Error::invalid(format!(
                     "`{column}` is {dtype}: a set of values is for text, integer or boolean columns"
                 )));
             }
             let df = crate::engine::polars::collect(lf.select([
                 col(column).drop_nulls().unique().sort(Default::default()).head(Some(MAX_SET + 1)),
             ]))
-            .map_err(|e| Error::runtime(e.to_string()))?;
-            let s = df.column(column).map_err(|e| Error::runtime(e.to_string()))?;
+            .map_err(crate::engine::Error::from)?;
+            let s = df.column(column).map_err(crate::engine::Error::from)?;
             if s.len() > MAX_SET {
-                return Err(Error::input(format!(
+                return Err(Error::invalid(format!(
                     "`{column}` holds more than {MAX_SET} distinct values: not a set (try a range or a regex)"
                 )));
             }
@@ -238,18 +238,18 @@ pub fn from_column(lf: LazyFrame, column: &str, kind: FromColumn) -> Result<Chec
         }
         FromColumn::Range => {
             if !dtype.is_primitive_numeric() {
-                return Err(Error::input(format!("`{column}` is {dtype}: a range is for numeric columns")));
+                return Err(Error::invalid(format!("`{column}` is {dtype}: a range is for numeric columns")));
             }
             let v = || col(column).cast(DataType::Float64);
             let df =
                 crate::engine::polars::collect(lf.select([v().min().alias("lo"), v().max().alias("hi")]))
-                    .map_err(|e| Error::runtime(e.to_string()))?;
+                    .map_err(crate::engine::Error::from)?;
             let get = |n: &str| df.column(n).ok()?.get(0).ok()?.extract::<f64>();
             match (get("lo"), get("hi")) {
                 (Some(lo), Some(hi)) => {
                     made(format!("between = {{ column = {name}, min = {lo:?}, max = {hi:?} }}"))
                 }
-                _ => Err(Error::input(format!("`{column}` has no values to take a range from"))),
+                _ => Err(Error::invalid(format!("`{column}` has no values to take a range from"))),
             }
         }
     }

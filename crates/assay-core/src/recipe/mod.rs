@@ -13,10 +13,31 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::db::LoadMode;
 use crate::engine::EngineKind;
-use crate::error::{Error, Result};
+
 use crate::quality::rules::{from_toml, from_yaml, line_col, Check};
 pub use crate::source::redact;
 use crate::transform::{self, ColumnType, How, Join, Keep, SortKey, Step, Value};
+
+crate::layer_error! {
+    /// What the recipe room says about a recipe file.
+    pub enum Error {
+        /// A recipe that cannot run as written: exit 2.
+        Invalid(invalid) = 2,
+        /// Reading a recipe failed while running: exit 3.
+        Failed(failed) = 3,
+        ;
+        Quality(crate::quality::Error),
+        Transform(crate::transform::Error),
+        Db(crate::db::Error),
+        Sink(crate::sink::Error),
+        Engine(crate::engine::Error),
+        Sql(crate::sql::Error),
+        Source(crate::source::Error),
+        Ground(crate::error::Error),
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A recipe file.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
@@ -342,9 +363,9 @@ impl Loaded {
 pub fn parse_set(arg: &str) -> Result<(String, String)> {
     match arg.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-        _ => {
-            Err(Error::input(format!("--set {arg}: expected KEY=VALUE (e.g. sources.orders.path=data.csv)")))
-        }
+        _ => Err(Error::invalid(format!(
+            "--set {arg}: expected KEY=VALUE (e.g. sources.orders.path=data.csv)"
+        ))),
     }
 }
 
@@ -399,14 +420,14 @@ fn substitute(text: &str, origin: &str, lookup: &dyn Fn(&str) -> Option<String>)
         let offset = text.len() - rest.len() + i;
         let Some(end) = after.find('}') else {
             let (line, col) = line_col(text, offset);
-            return Err(Error::input(format!("{origin}:{line}:{col}: `${{` without a closing `}}`")));
+            return Err(Error::invalid(format!("{origin}:{line}:{col}: `${{` without a closing `}}`")));
         };
         let name = &after[..end];
         match lookup(name) {
             Some(v) => out.push_str(&v),
             None => {
                 let (line, col) = line_col(text, offset);
-                return Err(Error::input(format!(
+                return Err(Error::invalid(format!(
                     "{origin}:{line}:{col}: ${{{name}}} is not set (set it in the environment or with --set {name}=VALUE)"
                 )));
             }
@@ -420,9 +441,9 @@ fn substitute(text: &str, origin: &str, lookup: &dyn Fn(&str) -> Option<String>)
 /// The recipe with `--set` overrides applied to the parsed tree.
 fn apply_sets(text: &str, yaml: bool, sets: &[(String, String)]) -> Result<Recipe> {
     let mut tree: serde_json::Value = if yaml {
-        serde_norway::from_str(text).map_err(|e| Error::input(format!("recipe: {e}")))?
+        serde_norway::from_str(text).map_err(|e| Error::invalid(format!("recipe: {e}")))?
     } else {
-        toml::from_str(text).map_err(|e| Error::input(format!("recipe: {}", e.message())))?
+        toml::from_str(text).map_err(|e| Error::invalid(format!("recipe: {}", e.message())))?
     };
     for (key, raw) in sets {
         let value: serde_json::Value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
@@ -445,11 +466,11 @@ fn apply_sets(text: &str, yaml: bool, sets: &[(String, String)]) -> Result<Recip
                 }
                 serde_json::Value::Array(items) => {
                     let index: usize = part.parse().map_err(|_| {
-                        Error::input(format!("--set {key}: `{part}` is not a position in a list (0, 1, …)"))
+                        Error::invalid(format!("--set {key}: `{part}` is not a position in a list (0, 1, …)"))
                     })?;
                     let len = items.len();
                     let slot = items.get_mut(index).ok_or_else(|| {
-                        Error::input(format!("--set {key}: there is no item {index} (the list has {len})"))
+                        Error::invalid(format!("--set {key}: there is no item {index} (the list has {len})"))
                     })?;
                     if last {
                         *slot = value.clone();
@@ -458,14 +479,16 @@ fn apply_sets(text: &str, yaml: bool, sets: &[(String, String)]) -> Result<Recip
                     slot
                 }
                 _ => {
-                    return Err(Error::input(format!("--set {key}: `{part}` is inside a value, not a table")))
+                    return Err(Error::invalid(format!(
+                        "--set {key}: `{part}` is inside a value, not a table"
+                    )))
                 }
             };
         }
     }
     serde_json::from_value(tree).map_err(|e| {
         let keys: Vec<&str> = sets.iter().map(|(k, _)| k.as_str()).collect();
-        Error::input(format!("--set {}: {e}", keys.join(", ")))
+        Error::invalid(format!("--set {}: {e}", keys.join(", ")))
     })
 }
 
@@ -530,11 +553,11 @@ impl Locator<'_> {
 fn validate(recipe: &Recipe, text: &str, origin: &str) -> Result<Vec<Planned>> {
     let loc = Locator { text, origin };
     if recipe.sources.is_empty() {
-        return Err(Error::input(format!("{origin}: no [sources]: a recipe needs at least one input")));
+        return Err(Error::invalid(format!("{origin}: no [sources]: a recipe needs at least one input")));
     }
     for (name, source) in &recipe.sources {
         if name == transform::INPUT {
-            return Err(Error::input(format!(
+            return Err(Error::invalid(format!(
                 "{}: a source cannot be named `input` (in an sql step, `input` is the previous step)",
                 loc.value_in("sources", 0, "path", &source.path)
             )));
@@ -550,10 +573,10 @@ fn validate(recipe: &Recipe, text: &str, origin: &str) -> Result<Vec<Planned>> {
     }
     for (i, entry) in recipe.steps.iter().enumerate() {
         let at = loc.at(loc.item("steps", i));
-        let step = entry.lower().map_err(|m| Error::input(format!("{at}: step {}: {m}", i + 1)))?;
+        let step = entry.lower().map_err(|m| Error::invalid(format!("{at}: step {}: {m}", i + 1)))?;
         if let Some(n) = &entry.name {
             if recipe.sources.contains_key(n) || named.contains(n) || n == transform::INPUT {
-                return Err(Error::input(format!(
+                return Err(Error::invalid(format!(
                     "{}: step {}: the name `{n}` is already taken (by a source or an earlier step)",
                     loc.value_in("steps", i, "name", n),
                     i + 1
@@ -567,7 +590,7 @@ fn validate(recipe: &Recipe, text: &str, origin: &str) -> Result<Vec<Planned>> {
             }
             let at = loc.value_in("steps", i, key, value);
             Err(match later.get(t) {
-                Some(&j) if j == i => Error::input(format!(
+                Some(&j) if j == i => Error::invalid(format!(
                     "{at}: step {}: `{key} = \"{t}\"` is the step itself (a cycle)",
                     i + 1
                 )),
@@ -591,14 +614,14 @@ fn validate(recipe: &Recipe, text: &str, origin: &str) -> Result<Vec<Planned>> {
                         }
                     }
                     if cycle {
-                        Error::input(format!(
+                        Error::invalid(format!(
                             "{at}: step {}: inputs form a cycle: {} -> {}",
                             i + 1,
                             entry.name.clone().unwrap_or_default(),
                             chain.join(" -> ")
                         ))
                     } else {
-                        Error::input(format!(
+                        Error::invalid(format!(
                             "{at}: step {}: `{t}` is step {}, which comes later (steps read earlier steps)",
                             i + 1,
                             j + 1
@@ -608,7 +631,7 @@ fn validate(recipe: &Recipe, text: &str, origin: &str) -> Result<Vec<Planned>> {
                 None => {
                     let mut tables: Vec<String> = recipe.sources.keys().cloned().collect();
                     tables.extend(named.iter().cloned());
-                    Error::input(format!(
+                    Error::invalid(format!(
                         "{at}: step {}: no source or named step `{t}` (known: {})",
                         i + 1,
                         tables.join(", ")
@@ -624,15 +647,10 @@ fn validate(recipe: &Recipe, text: &str, origin: &str) -> Result<Vec<Planned>> {
         }
         if let Step::Sql { query, .. } = &step {
             let statement = crate::sql::parse(query).map_err(|e| {
-                Error::input(format!(
-                    "{}: step {}: {}",
-                    loc.value_in("steps", i, "sql", ""),
-                    i + 1,
-                    e.message()
-                ))
+                Error::invalid(format!("{}: step {}: {}", loc.value_in("steps", i, "sql", ""), i + 1, e))
             })?;
             if !crate::sql::is_read_only(&statement) {
-                return Err(Error::input(format!(
+                return Err(Error::invalid(format!(
                     "{at}: step {}: an sql step must be a query (it writes)",
                     i + 1
                 )));
@@ -641,26 +659,21 @@ fn validate(recipe: &Recipe, text: &str, origin: &str) -> Result<Vec<Planned>> {
             tables.extend(named.iter().cloned());
             tables.push(transform::INPUT.to_string());
             crate::sql::check_tables(query, &statement, &tables)
-                .map_err(|e| Error::input(format!("{at}: step {}: {}", i + 1, e.message())))?;
+                .map_err(|e| Error::invalid(format!("{at}: step {}: {}", i + 1, e)))?;
         }
         if let Step::Filter { sql } = &step {
             transform::check_expression(sql).map_err(|e| {
-                Error::input(format!(
-                    "{}: step {}: {}",
-                    loc.value_in("steps", i, "filter", ""),
-                    i + 1,
-                    e.message()
-                ))
+                Error::invalid(format!("{}: step {}: {}", loc.value_in("steps", i, "filter", ""), i + 1, e))
             })?;
         }
         if let Step::Derive { columns } = &step {
             for (name, sql) in columns {
                 transform::check_expression(sql).map_err(|e| {
-                    Error::input(format!(
+                    Error::invalid(format!(
                         "{}: step {}, `{name}`: {}",
                         loc.value_in("steps", i, name, ""),
                         i + 1,
-                        e.message()
+                        e
                     ))
                 })?;
             }
@@ -687,37 +700,37 @@ fn validate(recipe: &Recipe, text: &str, origin: &str) -> Result<Vec<Planned>> {
         let at = loc.at(text.find(&format!("[outputs.{name}]")).or_else(|| text.find(&format!("{name}:"))));
         let targets = [&output.path, &output.sqlite, &output.postgres].iter().filter(|t| t.is_some()).count();
         if targets != 1 {
-            return Err(Error::input(format!(
+            return Err(Error::invalid(format!(
                 "{at}: output `{name}`: give exactly one of `path`, `sqlite` or `postgres`"
             )));
         }
         if let Some(path) = &output.path {
             let format =
                 crate::sink::format_of(path, output.format.as_deref(), !output.partition_by.is_empty())
-                    .map_err(|e| Error::input(format!("{at}: output `{name}`: {}", e.message())))?;
+                    .map_err(|e| Error::invalid(format!("{at}: output `{name}`: {}", e)))?;
             if !output.partition_by.is_empty() && crate::source::Place::of(path).is_s3() {
-                return Err(Error::input(format!(
+                return Err(Error::invalid(format!(
                     "{at}: output `{name}`: partitioned output goes to a local folder"
                 )));
             }
             output
                 .write_options()
                 .check(format)
-                .map_err(|e| Error::input(format!("{at}: output `{name}`: {}", e.message())))?;
+                .map_err(|e| Error::invalid(format!("{at}: output `{name}`: {}", e)))?;
             if output.table.is_some() || output.mode.is_some() || !output.key.is_empty() {
-                return Err(Error::input(format!(
+                return Err(Error::invalid(format!(
                     "{at}: output `{name}`: `table`, `mode` and `key` are for database outputs"
                 )));
             }
         } else if output.csv.is_some() || output.parquet.is_some() || !output.partition_by.is_empty() {
-            return Err(Error::input(format!(
+            return Err(Error::invalid(format!(
                 "{at}: output `{name}`: `csv`, `parquet` and `partition_by` are for file outputs"
             )));
         } else if output.table.is_none() {
-            return Err(Error::input(format!("{at}: output `{name}`: a database output needs `table`")));
+            return Err(Error::invalid(format!("{at}: output `{name}`: a database output needs `table`")));
         }
         if output.mode == Some(LoadMode::Upsert) && output.key.is_empty() {
-            return Err(Error::input(format!("{at}: output `{name}`: mode = \"upsert\" needs `key`")));
+            return Err(Error::invalid(format!("{at}: output `{name}`: mode = \"upsert\" needs `key`")));
         }
     }
     Ok(planned)
@@ -884,7 +897,7 @@ impl Recipe {
 
 /// A part of a recipe as a TOML value.
 fn value<T: Serialize>(v: &T) -> Result<toml::Value> {
-    toml::Value::try_from(v).map_err(|e| Error::runtime(format!("writing the recipe: {e}")))
+    toml::Value::try_from(v).map_err(|e| Error::failed(format!("writing the recipe: {e}")))
 }
 
 /// The JSON Schema of the recipe format (`assets/recipe.schema.json`).

@@ -15,9 +15,26 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use crate::error::{io_error, Error, Result};
+use crate::error::io_error;
 use crate::source::Format;
 use polars::lazy::dsl::file_provider;
+
+crate::layer_error! {
+    /// What the sink room says about an output.
+    pub enum Error {
+        /// An output that cannot be written as asked (it exists, a bad path, format or
+        /// option): exit 2.
+        Refused(refused) = 2,
+        /// Writing failed underway (a full disk, a store's request): exit 3.
+        WriteFailed(write_failed) = 3,
+        ;
+        Engine(crate::engine::Error),
+        Source(crate::source::Error),
+        Ground(crate::error::Error),
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Refuses `dest` when it exists (unless `overwrite`) or is one of `inputs`; its
 /// extension must name a format.
@@ -35,14 +52,14 @@ pub fn check_overwrite(dest: &str, inputs: &[String], overwrite: bool) -> Result
         // under a hidden name beside it and renamed over it, which would replace the
         // device node itself.
         if kind.is_fifo() || kind.is_socket() || kind.is_char_device() || kind.is_block_device() {
-            return Err(Error::input(format!(
+            return Err(Error::refused(format!(
                 "{dest}: a pipe or a device, not a file: an output is written whole under a hidden \
                  name and renamed when complete; write to a file (or stream rows with \
                  `assay sql \"SELECT * FROM t\" -t DATA --format csv`)"
             )));
         }
         if kind.is_dir() && !overwrite {
-            return Err(Error::input(format!(
+            return Err(Error::refused(format!(
                 "{dest}: already exists, a folder (give --overwrite to replace a partitioned \
                  output, or name a file inside it, e.g. {}/out.parquet)",
                 dest.trim_end_matches('/')
@@ -52,12 +69,12 @@ pub fn check_overwrite(dest: &str, inputs: &[String], overwrite: bool) -> Result
     let target = std::fs::canonicalize(dest).ok();
     if let Some(target) = &target {
         if inputs.iter().filter_map(|i| std::fs::canonicalize(i).ok()).any(|i| &i == target) {
-            return Err(Error::input(format!(
+            return Err(Error::refused(format!(
                 "{dest}: is an input; an output never overwrites its own input"
             )));
         }
         if !overwrite {
-            return Err(Error::input(format!("{dest}: already exists (give --overwrite to replace it)")));
+            return Err(Error::refused(format!("{dest}: already exists (give --overwrite to replace it)")));
         }
     }
     Ok(())
@@ -66,13 +83,13 @@ pub fn check_overwrite(dest: &str, inputs: &[String], overwrite: bool) -> Result
 /// The format an output path's extension names.
 pub fn output_format(dest: &str) -> Result<Format> {
     if Path::new(dest).is_dir() {
-        return Err(Error::input(format!(
+        return Err(Error::refused(format!(
             "{dest}: is a folder: name the output file inside it (e.g. {}/out.parquet)",
             dest.trim_end_matches('/')
         )));
     }
     Format::from_extension(dest).ok_or_else(|| {
-        Error::input(format!("{dest}: unknown output format (use .parquet, .csv, .tsv, .ndjson or .arrow)"))
+        Error::refused(format!("{dest}: unknown output format (use .parquet, .csv, .tsv, .ndjson or .arrow)"))
     })
 }
 
@@ -171,18 +188,18 @@ impl WriteOptions {
     /// Checks the options against the format before anything is written.
     pub fn check(&self, format: Format) -> Result<()> {
         if self.csv.is_some() && !matches!(format, Format::Csv(_)) {
-            return Err(Error::input(format!("CSV options given for a {} output", format.name())));
+            return Err(Error::refused(format!("CSV options given for a {} output", format.name())));
         }
         if self.parquet.is_some() && format != Format::Parquet {
-            return Err(Error::input(format!("Parquet options given for a {} output", format.name())));
+            return Err(Error::refused(format!("Parquet options given for a {} output", format.name())));
         }
         if let Some(p) = &self.parquet {
             p.compression().map_err(|e| {
                 let level = p.level.map(|l| format!(" level {l}")).unwrap_or_default();
-                Error::input(format!("Parquet compression{level}: {}", e.to_string().trim_end_matches('.')))
+                Error::refused(format!("Parquet compression{level}: {}", e.to_string().trim_end_matches('.')))
             })?;
             if p.row_group_size == Some(0) {
-                return Err(Error::input("row_group_size must be at least 1"));
+                return Err(Error::refused("row_group_size must be at least 1"));
             }
         }
         if let Some(d) = self.csv.as_ref().and_then(|c| c.delimiter.as_deref()) {
@@ -197,7 +214,7 @@ pub fn delimiter_byte(d: &str) -> Result<u8> {
     match d {
         "\\t" | "\t" | "tab" => Ok(b'\t'),
         d if d.len() == 1 => Ok(d.as_bytes()[0]),
-        d => Err(Error::input(format!("delimiter `{d}`: give one ASCII character (or \\t)"))),
+        d => Err(Error::refused(format!("delimiter `{d}`: give one ASCII character (or \\t)"))),
     }
 }
 
@@ -232,7 +249,7 @@ pub fn sink_to(lf: LazyFrame, temp: &Path, format: Format) -> Result<u64> {
 
 /// `sink_to` with writer options.
 pub fn sink_with(lf: LazyFrame, temp: &Path, format: Format, write: &WriteOptions) -> Result<u64> {
-    let failed = |e: PolarsError| write_failed(&temp.display().to_string(), &e);
+    let failed = |e: PolarsError| write_failed(&temp.display().to_string(), &[temp], e);
     crate::engine::polars::streaming(file_sink(lf, temp, format, write)?).map_err(failed)?;
     count_written(temp, format, write)
 }
@@ -242,7 +259,7 @@ fn file_sink(lf: LazyFrame, temp: &Path, format: Format, write: &WriteOptions) -
     let target = SinkDestination::File { target: SinkTarget::Path(PlRefPath::new(temp.to_string_lossy())) };
     let args = UnifiedSinkArgs { sync_on_close: sync_on_close::SyncOnCloseType::All, ..Default::default() };
     lf.sink(target, file_format(format, write)?, args)
-        .map_err(|e| write_failed(&temp.display().to_string(), &e))
+        .map_err(|e| write_failed(&temp.display().to_string(), &[temp], e))
 }
 
 /// One file `sink_all` writes: the plan, the path written, its format and options.
@@ -258,7 +275,8 @@ pub fn sink_all(jobs: Vec<SinkJob>) -> Result<Vec<u64>> {
         return Ok(vec![sink_with(lf, &temp, format, &write)?]);
     }
     let shown: Vec<String> = jobs.iter().map(|j| j.1.display().to_string()).collect();
-    let failed = |e: PolarsError| write_failed(&shown.join(", "), &e);
+    let paths: Vec<&Path> = jobs.iter().map(|j| j.1.as_path()).collect();
+    let failed = |e: PolarsError| write_failed(&shown.join(", "), &paths, e);
     let mut plans = Vec::with_capacity(jobs.len());
     let mut flags = None;
     for (lf, temp, format, write) in &jobs {
@@ -292,12 +310,12 @@ pub fn sink_partitioned(
     keys: &[String],
 ) -> Result<u64> {
     let shown = temp.display().to_string();
-    let failed = |e: PolarsError| write_failed(&shown, &e);
+    let failed = |e: PolarsError| write_failed(&shown, &[temp], e);
     let mut lf = lf;
     let schema = lf.collect_schema().map_err(failed)?;
     for k in keys {
         if schema.get(k).is_none() {
-            return Err(Error::input(format!("partition column `{k}` is not in the data")));
+            return Err(Error::refused(format!("partition column `{k}` is not in the data")));
         }
     }
     let target = SinkDestination::Partitioned {
@@ -345,7 +363,7 @@ pub(crate) fn hidden_beside(dest: &Path) -> Result<(PathBuf, PathBuf)> {
 
 /// The error of an output whose folder (`dir`) cannot be written in.
 pub(crate) fn folder_refused(dir: &Path, dest: &str, e: &std::io::Error) -> Error {
-    io_error(format!("{} (the folder of {dest})", dir.display()), e)
+    io_error(format!("{} (the folder of {dest})", dir.display()), e).into()
 }
 
 /// Removes the hidden partial outputs of `name` in `dir` (`.NAME.assay-partial-PID`,
@@ -376,7 +394,7 @@ impl StagedTree {
     pub fn new(dest: &str) -> Result<StagedTree> {
         let path = Path::new(dest.trim_end_matches('/'));
         if path.is_file() {
-            return Err(Error::input(format!("{dest}: is a file; a partitioned output is a folder")));
+            return Err(Error::refused(format!("{dest}: is a file; a partitioned output is a folder")));
         }
         let (dir, temp) = hidden_beside(path)?;
         let _ = std::fs::remove_dir_all(&temp);
@@ -401,7 +419,7 @@ impl StagedTree {
         }
         if let Err(e) = std::fs::rename(&self.temp, path) {
             let _ = std::fs::rename(&old, path);
-            return Err(io_error(&self.dest, &e));
+            return Err(io_error(&self.dest, &e).into());
         }
         let _ = std::fs::remove_dir_all(&old);
         Ok(())
@@ -444,7 +462,7 @@ pub fn write_output(
 /// partitioned folder without one is Parquet.
 pub fn format_of(dest: &str, named: Option<&str>, partitioned: bool) -> Result<Format> {
     match named {
-        Some(name) => Format::from_name(name),
+        Some(name) => Ok(Format::from_name(name)?),
         None if partitioned => {
             Ok(Format::from_extension(dest.trim_end_matches('/')).unwrap_or(Format::Parquet))
         }
@@ -460,7 +478,7 @@ fn file_format(format: Format, write: &WriteOptions) -> Result<FileWriteFormat> 
         Format::Parquet => {
             let p = write.parquet.clone().unwrap_or_default();
             let options = ParquetWriteOptions {
-                compression: p.compression().map_err(|e| Error::input(e.to_string()))?,
+                compression: p.compression().map_err(|e| Error::refused(e.to_string()))?,
                 statistics: if p.statistics.unwrap_or(true) {
                     StatisticsOptions::default()
                 } else {
@@ -497,7 +515,7 @@ fn file_format(format: Format, write: &WriteOptions) -> Result<FileWriteFormat> 
 /// not what was meant.
 fn count_written(file: &Path, format: Format, write: &WriteOptions) -> Result<u64> {
     let shown = file.display().to_string();
-    let failed = |e: PolarsError| write_failed(&shown, &e);
+    let failed = |e: PolarsError| write_failed(&shown, &[file], e);
     let csv = write.csv.clone().unwrap_or_default();
     let header = csv.header.unwrap_or(true);
     let path = PlRefPath::new(shown.as_str());
@@ -520,28 +538,72 @@ fn count_written(file: &Path, format: Format, write: &WriteOptions) -> Result<u6
     .and_then(|lf| crate::engine::polars::collect(lf.select([len()])))
     .map_err(failed)?;
     let n = written.column("len").ok().and_then(|c| c.get(0).ok()).and_then(|v| v.extract::<u64>());
-    n.ok_or_else(|| Error::runtime(format!("writing {shown}: could not count the rows written")))
+    n.ok_or_else(|| Error::write_failed(format!("writing {shown}: could not count the rows written")))
 }
 
-/// A writer's failure on `shown`, in words: a full disk and the file size limit are
-/// named; "writing …" marks it as the output's failure, not the input's.
-fn write_failed(shown: &str, e: &PolarsError) -> Error {
+/// A failure while streaming rows to `shown` (the files or folders `paths`). An I/O
+/// error is the output's, and so is any error when the outputs ran out of room (Polars'
+/// Parquet writer keeps only the words of the I/O error beneath it): a full device and
+/// the file size limit are named, found on the file system (`exhausted`). Any other
+/// error arose computing the rows, so it goes up as the engine's, for the application
+/// layer to diagnose in the input.
+fn write_failed(shown: &str, paths: &[&Path], e: PolarsError) -> Error {
+    let io_kind = match &e {
+        PolarsError::IO { error, .. } => Some(error.kind()),
+        _ => None,
+    };
     // The input found malformed while it was read (`engine::polars::verified`).
-    if let PolarsError::IO { error, .. } = e {
-        if error.kind() == ErrorKind::InvalidData {
-            return Error::input(error.to_string());
+    if io_kind == Some(ErrorKind::InvalidData) {
+        if let PolarsError::IO { error, .. } = &e {
+            return Error::refused(error.to_string());
         }
     }
-    let text = e.to_string();
-    let lower = text.to_lowercase();
-    let why = if lower.contains("file too large") || lower.contains("os error 27") {
-        "file too large (the file size limit, `ulimit -f`, was reached)".to_string()
-    } else if lower.contains("no space left") || lower.contains("os error 28") {
-        "no space left on the device".to_string()
-    } else {
-        crate::engine::first_line(&text).to_string()
+    let why = match io_kind {
+        Some(ErrorKind::FileTooLarge) => Some(FILE_TOO_LARGE),
+        Some(ErrorKind::StorageFull) => Some(NO_SPACE),
+        _ => exhausted(paths),
     };
-    Error::runtime(format!("writing {shown}: {why}"))
+    match (why, io_kind) {
+        (Some(why), _) => Error::write_failed(format!("writing {shown}: {why}")),
+        (None, Some(_)) => {
+            Error::write_failed(format!("writing {shown}: {}", crate::engine::first_line(&e.to_string())))
+        }
+        (None, None) => Error::Engine(e.into()),
+    }
+}
+
+const FILE_TOO_LARGE: &str = "file too large (the file size limit, `ulimit -f`, was reached)";
+const NO_SPACE: &str = "no space left on the device";
+
+/// Whether the outputs at `paths` ran out of room: a file at the process's file size
+/// limit (`RLIMIT_FSIZE`, within a write's worth), or a device with no block left.
+fn exhausted(paths: &[&Path]) -> Option<&'static str> {
+    fn largest(path: &Path, depth: usize) -> u64 {
+        match std::fs::symlink_metadata(path) {
+            Ok(m) if m.is_dir() && depth < 8 => std::fs::read_dir(path)
+                .map(|d| d.flatten().map(|e| largest(&e.path(), depth + 1)).max().unwrap_or(0))
+                .unwrap_or(0),
+            Ok(m) if m.is_file() => m.len(),
+            _ => 0,
+        }
+    }
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes the struct it is given, nothing else.
+    let limited = unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit) } == 0
+        && limit.rlim_cur != libc::RLIM_INFINITY;
+    const SLACK: u64 = 1 << 20;
+    if limited && paths.iter().any(|p| largest(p, 0).saturating_add(SLACK) >= limit.rlim_cur) {
+        return Some(FILE_TOO_LARGE);
+    }
+    let full = paths.iter().any(|p| {
+        let dir =
+            if p.is_dir() { p.to_path_buf() } else { p.parent().unwrap_or(Path::new(".")).to_path_buf() };
+        let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else { return false };
+        // SAFETY: statvfs reads the NUL-terminated path and writes the struct it is given.
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        unsafe { libc::statvfs(c.as_ptr(), &mut st) == 0 && st.f_bavail == 0 }
+    });
+    full.then_some(NO_SPACE)
 }
 
 /// Writes `text` to `dest` atomically (a rules file saved from the workbench).
@@ -549,7 +611,7 @@ pub fn write_text(text: &str, dest: &str) -> Result<()> {
     write_atomic(dest, |temp| {
         let shown = temp.display().to_string();
         std::fs::write(temp, text).map_err(|e| io_error(&shown, &e))?;
-        std::fs::File::open(temp).and_then(|f| f.sync_all()).map_err(|e| io_error(&shown, &e))
+        std::fs::File::open(temp).and_then(|f| f.sync_all()).map_err(|e| io_error(&shown, &e).into())
     })
 }
 
@@ -701,9 +763,9 @@ impl ParquetChunks {
     }
 
     pub fn write(&mut self, df: DataFrame) -> Result<()> {
-        let failed = |e: PolarsError| Error::runtime(format!("{}: {e}", self.path.display()));
+        let failed = |e: PolarsError| Error::write_failed(format!("{}: {e}", self.path.display()));
         if self.writer.is_none() {
-            let file = self.file.take().ok_or_else(|| Error::runtime("the Parquet file is gone"))?;
+            let file = self.file.take().ok_or_else(|| Error::write_failed("the Parquet file is gone"))?;
             self.writer = Some(ParquetWriter::new(file).batched(df.schema()).map_err(failed)?);
         }
         match self.writer.as_mut() {
@@ -714,9 +776,10 @@ impl ParquetChunks {
 
     pub fn finish(self) -> Result<()> {
         match self.writer {
-            Some(w) => {
-                w.finish().map(|_| ()).map_err(|e| Error::runtime(format!("{}: {e}", self.path.display())))
-            }
+            Some(w) => w
+                .finish()
+                .map(|_| ())
+                .map_err(|e| Error::write_failed(format!("{}: {e}", self.path.display()))),
             None => Ok(()),
         }
     }
@@ -784,7 +847,7 @@ impl Watch {
     /// failed at the next batch once cancelled. An elementwise function, so it streams.
     pub fn wrap(self: &Arc<Self>, lf: LazyFrame) -> Result<LazyFrame> {
         let mut lf = lf;
-        let schema = lf.collect_schema().map_err(|e| Error::runtime(e.to_string()))?;
+        let schema = lf.collect_schema().map_err(crate::engine::Error::from)?;
         let Some(first) = schema.iter_names().next().cloned() else { return Ok(lf) };
         let watch = self.clone();
         let pass = move |c: &mut [Column]| -> PolarsResult<Column> {

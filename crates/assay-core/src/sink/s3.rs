@@ -11,7 +11,8 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, WriteMultipart};
 use tokio::io::AsyncReadExt;
 
-use crate::error::{io_error, Error, Result};
+use crate::error::io_error;
+use crate::sink::{Error, Result};
 use crate::source::s3::{split_url, store_error, S3Config};
 
 const PART: usize = 16 << 20;
@@ -21,7 +22,7 @@ const IN_FLIGHT: usize = 4;
 fn object(url: &str) -> Result<(String, ObjectPath)> {
     let (bucket, key) = split_url(url)?;
     if key.is_empty() || key.ends_with('/') {
-        return Err(Error::input(format!("{url}: name an object (s3://BUCKET/KEY.parquet), not a prefix")));
+        return Err(Error::refused(format!("{url}: name an object (s3://BUCKET/KEY.parquet), not a prefix")));
     }
     Ok((bucket, ObjectPath::from(key.as_str())))
 }
@@ -32,17 +33,17 @@ pub async fn exists(config: &S3Config, url: &str) -> Result<bool> {
     match config.store(&bucket)?.head(&key).await {
         Ok(_) => Ok(true),
         Err(object_store::Error::NotFound { .. }) => Ok(false),
-        Err(e) => Err(store_error(url, e)),
+        Err(e) => Err(store_error(url, e).into()),
     }
 }
 
 /// Refuses `url` when it exists (unless `overwrite`) or is one of `inputs`.
 pub async fn check_overwrite(config: &S3Config, url: &str, inputs: &[String], overwrite: bool) -> Result<()> {
     if inputs.iter().any(|i| i == url) {
-        return Err(Error::input(format!("{url}: is an input; an output never overwrites its own input")));
+        return Err(Error::refused(format!("{url}: is an input; an output never overwrites its own input")));
     }
     if !overwrite && exists(config, url).await? {
-        return Err(Error::input(format!("{url}: already exists (give --overwrite to replace it)")));
+        return Err(Error::refused(format!("{url}: already exists (give --overwrite to replace it)")));
     }
     Ok(())
 }
@@ -65,7 +66,7 @@ pub async fn upload(config: &S3Config, url: &str, local: &Path) -> Result<u64> {
                 Ok(n) => filled += n,
                 Err(e) => {
                     let _ = writer.abort().await;
-                    return Err(io_error(&shown, &e));
+                    return Err(io_error(&shown, &e).into());
                 }
             }
         }
@@ -74,7 +75,7 @@ pub async fn upload(config: &S3Config, url: &str, local: &Path) -> Result<u64> {
         }
         if let Err(e) = writer.wait_for_capacity(IN_FLIGHT).await {
             let _ = writer.abort().await;
-            return Err(store_error(url, e));
+            return Err(store_error(url, e).into());
         }
         writer.write(&buf[..filled]);
         total += filled as u64;

@@ -6,7 +6,8 @@ use object_store::ObjectStore;
 
 use super::s3::{split_url, store_error, S3Config};
 use super::{Format, OpenOptions};
-use crate::error::{io_error, Result};
+use crate::error::io_error;
+use crate::source::Result;
 
 /// One thing in a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]

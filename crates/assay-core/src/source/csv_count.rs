@@ -13,8 +13,9 @@
 use std::io::{Read, Seek, SeekFrom};
 
 use super::CsvDialect;
-use crate::error::{io_error, Error, Result};
+use crate::error::io_error;
 use crate::progress::Progress;
+use crate::source::{Error, Result};
 
 /// Rows between two checkpoints of a [`RowIndex`].
 pub const EVERY: u64 = 1024;
@@ -167,7 +168,7 @@ pub fn verify(path: &str, dialect: &CsvDialect) -> Result<()> {
     fields.finish();
     if fields.suspect() || !text.finish() {
         if let Some(problem) = super::csv_diagnose::diagnose(path, dialect) {
-            return Err(Error::input(problem));
+            return Err(Error::unreadable(problem));
         }
     }
     mark_verified(path);
@@ -237,7 +238,7 @@ pub fn index_rows(path: &str, dialect: &CsvDialect, progress: Option<&Progress>)
     if counter.suspect() || ragged {
         // Counted as Polars reads it, which may be wrong: say where, when it is.
         if let Some(problem) = super::csv_diagnose::diagnose(path, dialect) {
-            return Err(Error::input(problem));
+            return Err(Error::unreadable(problem));
         }
     }
     mark_verified(path);

@@ -13,8 +13,22 @@ pub use place::Place;
 
 use std::path::Path;
 
-use crate::error::{io_error, Error, Result};
+use crate::error::io_error;
 pub use s3::S3Config;
+
+crate::layer_error! {
+    /// What the source room says about a place it cannot open or read.
+    pub enum Error {
+        /// Missing, denied, malformed, of an unknown format, a bad URL or pattern: exit 2.
+        Unreadable(unreadable) = 2,
+        /// Reading failed underway (a store's request, a disk): exit 3.
+        ReadFailed(read_failed) = 3,
+        ;
+        Ground(crate::error::Error),
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// How many bytes of the first file are read to sniff its format and CSV dialect.
 const SNIFF_BYTES: usize = 64 * 1024;
@@ -55,7 +69,7 @@ impl Format {
     /// Parses a user's `--format` word.
     pub fn from_name(name: &str) -> Result<Format> {
         Format::from_extension(&format!("x.{name}")).ok_or_else(|| {
-            Error::input(format!("unknown format `{name}` (expected csv, tsv, parquet, ndjson or ipc)"))
+            Error::unreadable(format!("unknown format `{name}` (expected csv, tsv, parquet, ndjson or ipc)"))
         })
     }
 }
@@ -152,7 +166,7 @@ impl Dataset {
             (files, Location::S3(config))
         } else if Place::of(spec).is_table() {
             // The connectors live a floor up: `app::open` reads the table, then `open_table`.
-            return Err(Error::runtime(format!(
+            return Err(Error::read_failed(format!(
                 "{}: a database table is opened by app::open, not Dataset::open",
                 redact(spec)
             )));
@@ -170,7 +184,7 @@ impl Dataset {
             // because an engine may read an unterminated quote silently to the end.
             let whole = prefix.len() < SNIFF_BYTES;
             if let Some(problem) = csv_diagnose::diagnose_prefix(first, &prefix, &dialect, whole) {
-                return Err(Error::input(problem));
+                return Err(Error::unreadable(problem));
             }
             // A quoted field still open where the sniffed bytes end may never close: the
             // first rows an engine reads would then swallow the file. Rare in good data
@@ -202,7 +216,7 @@ impl Dataset {
                 }
             };
             if let Some(problem) = problem {
-                return Err(Error::input(problem));
+                return Err(Error::unreadable(problem));
             }
         }
         if matches!(location, Location::Local) && files.len() > 1 {
@@ -267,22 +281,27 @@ pub fn remove_stale_scratch() {
     });
 }
 
+/// A connector's `read_to_parquet`: a table's URL and the Parquet file to write; the
+/// table's name and its rows.
+pub type TableReader<E> = fn(&str, &std::path::Path) -> std::result::Result<(String, u64), E>;
+
 /// A database table (or query) as a dataset: read once by `read` (a connector's
 /// `read_to_parquet`) into a Parquet file in this process's temporary folder (removed at
-/// exit, `remove_scratch`), typed by the table's column types.
-pub async fn open_table(
+/// exit, `remove_scratch`), typed by the table's column types. `E` is the connector's
+/// error, which says this room's too.
+pub async fn open_table<E: From<Error> + Send + 'static>(
     spec: &str,
     name: Option<&str>,
-    read: fn(&str, &std::path::Path) -> Result<(String, u64)>,
-) -> Result<Dataset> {
+    read: TableReader<E>,
+) -> std::result::Result<Dataset, E> {
     let dir = scratch_dir();
-    std::fs::create_dir_all(&dir).map_err(|e| crate::error::io_error(dir.display(), &e))?;
+    std::fs::create_dir_all(&dir).map_err(|e| Error::from(crate::error::io_error(dir.display(), &e)))?;
     let n = TABLE_READS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let out = dir.join(format!("{n}.parquet"));
     let (url, path) = (spec.to_string(), out.clone());
     let (table, _) = tokio::task::spawn_blocking(move || read(&url, &path))
         .await
-        .map_err(|e| Error::runtime(format!("{spec}: {e}")))??;
+        .map_err(|e| Error::read_failed(format!("{spec}: {e}")))??;
     let file = out.display().to_string();
     Ok(Dataset {
         name: table_identifier(name.unwrap_or(&table)),
@@ -311,7 +330,8 @@ fn has_glob(s: &str) -> bool {
 /// Expands a local spec into a sorted, non-empty list of files.
 fn list_local(spec: &str) -> Result<Vec<String>> {
     if has_glob(spec) {
-        let paths = glob::glob(spec).map_err(|e| Error::input(format!("{spec}: bad glob pattern: {e}")))?;
+        let paths =
+            glob::glob(spec).map_err(|e| Error::unreadable(format!("{spec}: bad glob pattern: {e}")))?;
         let mut files = Vec::new();
         for entry in paths {
             let path = entry.map_err(|e| io_error(e.path().display(), e.error()))?;
@@ -320,7 +340,7 @@ fn list_local(spec: &str) -> Result<Vec<String>> {
             }
         }
         if files.is_empty() {
-            return Err(Error::input(format!("{spec}: no files match this pattern")));
+            return Err(Error::unreadable(format!("{spec}: no files match this pattern")));
         }
         files.sort();
         return Ok(files);
@@ -340,7 +360,7 @@ fn list_local(spec: &str) -> Result<Vec<String>> {
         let mut files = Vec::new();
         collect_dir(path, &mut files)?;
         if files.is_empty() {
-            return Err(Error::input(format!(
+            return Err(Error::unreadable(format!(
                 "{spec}: directory holds no csv, tsv, parquet, ndjson or arrow files"
             )));
         }
@@ -362,7 +382,7 @@ fn spool(spec: &str, input: &mut impl std::io::Read) -> Result<String> {
     let out = dir.join(format!("spooled-{n}{ext}"));
     let shown = if spec == "-" { "standard input".to_string() } else { spec.to_string() };
     let mut file = std::fs::File::create(&out).map_err(|e| io_error(out.display(), &e))?;
-    std::io::copy(input, &mut file).map_err(|e| Error::input(format!("{shown}: reading it: {e}")))?;
+    std::io::copy(input, &mut file).map_err(|e| Error::unreadable(format!("{shown}: reading it: {e}")))?;
     path_string(&out)
 }
 
@@ -389,7 +409,7 @@ fn collect_dir(dir: &Path, out: &mut Vec<String>) -> Result<()> {
 fn path_string(path: &Path) -> Result<String> {
     path.to_str()
         .map(str::to_string)
-        .ok_or_else(|| Error::input(format!("{}: path is not valid UTF-8", path.display())))
+        .ok_or_else(|| Error::unreadable(format!("{}: path is not valid UTF-8", path.display())))
 }
 
 /// The files of one local dataset (a glob or a folder) must share their columns: the
@@ -414,7 +434,7 @@ fn same_columns(spec: &str, files: &[String], format: Format) -> Result<()> {
                 let f = std::fs::File::open(file).map_err(|e| io_error(file, &e))?;
                 let schema = polars::prelude::ParquetReader::new(f)
                     .schema()
-                    .map_err(|e| Error::input(format!("{file}: not a readable Parquet file: {e}")))?;
+                    .map_err(|e| Error::unreadable(format!("{file}: not a readable Parquet file: {e}")))?;
                 Some(
                     schema.iter().map(|(n, f)| format!("{n} {:?}", f.dtype())).collect::<Vec<_>>().join(", "),
                 )
@@ -431,7 +451,7 @@ fn same_columns(spec: &str, files: &[String], format: Format) -> Result<()> {
                 Some((i, _)) => format!("{}…", &s[..i]),
                 None => s.to_string(),
             };
-            return Err(Error::input(format!(
+            return Err(Error::unreadable(format!(
                 "{spec}: {file} has columns `{}` where {} has `{}`: the files of one dataset must \
                  share their columns (open them as separate tables, or narrow the pattern)",
                 cut(&got),
@@ -454,7 +474,7 @@ fn read_local_prefix(path: &str) -> Result<Vec<u8>> {
 /// Decides the format from the options, the extension, or the first bytes.
 fn sniff_format(first: &str, files: &[String], prefix: &[u8], options: &OpenOptions) -> Result<Format> {
     if prefix.is_empty() {
-        return Err(Error::input(format!("{first}: file is empty (0 bytes)")));
+        return Err(Error::unreadable(format!("{first}: file is empty (0 bytes)")));
     }
     let format = match options.format {
         Some(f) => f,
@@ -467,7 +487,7 @@ fn sniff_format(first: &str, files: &[String], prefix: &[u8], options: &OpenOpti
         for f in files {
             if let Some(other) = Format::from_extension(f) {
                 if std::mem::discriminant(&other) != std::mem::discriminant(&format) {
-                    return Err(Error::input(format!(
+                    return Err(Error::unreadable(format!(
                         "{f}: is {} but {first} is {}; a dataset's files must share one format",
                         other.name(),
                         format.name()
@@ -479,12 +499,12 @@ fn sniff_format(first: &str, files: &[String], prefix: &[u8], options: &OpenOpti
     Ok(match format {
         Format::Csv(dialect) => Format::Csv(sniff_dialect(first, prefix, dialect, options)?),
         Format::Parquet if !prefix.starts_with(b"PAR1") => {
-            return Err(Error::input(format!(
+            return Err(Error::unreadable(format!(
                 "{first}: not a Parquet file (no PAR1 magic bytes at offset 0)"
             )))
         }
         Format::Ipc if !(prefix.starts_with(b"ARROW1") || prefix.starts_with(&[0xff; 4])) => {
-            return Err(Error::input(format!(
+            return Err(Error::unreadable(format!(
                 "{first}: not an Arrow IPC file (no ARROW1 magic bytes at offset 0)"
             )))
         }
@@ -501,7 +521,7 @@ fn sniff_content(path: &str, prefix: &[u8]) -> Result<Format> {
     }
     let text_like = prefix.iter().take(4096).all(|&b| b >= 0x20 || matches!(b, b'\n' | b'\r' | b'\t'));
     if !text_like {
-        return Err(Error::input(format!(
+        return Err(Error::unreadable(format!(
             "{path}: unknown format: not CSV, TSV, Parquet, NDJSON or Arrow IPC \
              (binary content, unrecognised extension); name it with --format"
         )));
@@ -528,7 +548,7 @@ fn sniff_dialect(
     };
     if let Some(cr) = text.find('\r') {
         if !text.contains('\n') && cr + 1 < text.len() {
-            return Err(Error::input(format!(
+            return Err(Error::unreadable(format!(
                 "{path}: lines end with a carriage return alone (classic Mac OS line endings, first at \
                  byte {cr}), which assay does not read: convert them first, e.g. `tr '\\r' '\\n' < IN > OUT`"
             )));
@@ -536,7 +556,7 @@ fn sniff_dialect(
     }
     let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).take(50).collect();
     if lines.is_empty() {
-        return Err(Error::input(format!("{path}: file holds no rows, not even a header")));
+        return Err(Error::unreadable(format!("{path}: file holds no rows, not even a header")));
     }
     if let Some(d) = options.delimiter {
         dialect.delimiter = d;
@@ -546,7 +566,7 @@ fn sniff_dialect(
         dialect.delimiter = sniff_delimiter(&lines, dialect.delimiter);
         if split_simple(lines[0], dialect.delimiter).len() < 2 {
             if let Some((d, fields)) = later_delimiter(&lines[1..]) {
-                return Err(Error::input(format!(
+                return Err(Error::unreadable(format!(
                     "{path}: line 1 holds no delimiter, but the lines after it are split by `{}` into {fields} \
                      fields: remove the line(s) above the header (a title?) and open it again",
                     if d == b'\t' { "\\t".to_string() } else { (d as char).to_string() }
@@ -558,7 +578,7 @@ fn sniff_dialect(
     dialect.null_values = null_values(&options.null_values);
     dialect.decimal_comma = options.decimal_comma;
     if dialect.decimal_comma && dialect.delimiter == b',' {
-        return Err(Error::input(format!(
+        return Err(Error::unreadable(format!(
             "{path}: --decimal-comma needs fields split by another delimiter than `,` \
              (`;` usually): give it with --delimiter"
         )));
@@ -574,7 +594,7 @@ fn sniff_dialect(
     if dialect.has_header {
         if let Some(at) = lines[0].find('\0') {
             let column = lines[0][..at].matches(dialect.delimiter as char).count() + 1;
-            return Err(Error::input(format!(
+            return Err(Error::unreadable(format!(
                 "{path}: line 1 (the header): column {column}'s name holds a NUL byte (\\0) at byte {at}; \
                  a text file's header has none (is this a binary file?)"
             )));

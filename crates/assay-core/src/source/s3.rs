@@ -12,7 +12,7 @@ use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 
-use crate::error::{Error, Result};
+use crate::source::{Error, Result};
 
 /// Everything needed to reach one S3-compatible service.
 #[derive(Clone, PartialEq, Default)]
@@ -72,7 +72,9 @@ impl S3Config {
             .or_else(|| env("AWS_ENDPOINT_URL"));
         if let Some(e) = &endpoint {
             if !(e.starts_with("http://") || e.starts_with("https://")) {
-                return Err(Error::input(format!("S3 endpoint `{e}` must start with http:// or https://")));
+                return Err(Error::unreadable(format!(
+                    "S3 endpoint `{e}` must start with http:// or https://"
+                )));
             }
         }
         Ok(S3Config { endpoint, region, access_key_id, secret_access_key, session_token })
@@ -115,7 +117,7 @@ impl S3Config {
         builder
             .build()
             .map(Arc::new)
-            .map_err(|e| Error::input(format!("s3://{bucket}: bad S3 configuration: {e}")))
+            .map_err(|e| Error::unreadable(format!("s3://{bucket}: bad S3 configuration: {e}")))
     }
 }
 
@@ -139,18 +141,27 @@ fn ini_value(text: &str, section: &str, key: &str) -> Option<String> {
 
 /// Splits `s3://bucket/key` into bucket and key.
 pub fn split_url(url: &str) -> Result<(String, String)> {
-    let rest = url.strip_prefix("s3://").ok_or_else(|| Error::input(format!("{url}: not an s3:// URL")))?;
+    let rest =
+        url.strip_prefix("s3://").ok_or_else(|| Error::unreadable(format!("{url}: not an s3:// URL")))?;
     let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
     if bucket.is_empty() {
-        return Err(Error::input(format!("{url}: no bucket name")));
+        return Err(Error::unreadable(format!("{url}: no bucket name")));
     }
     Ok((bucket.to_string(), key.to_string()))
 }
 
+const ACCESS_HINT: &str = " (access denied: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or AWS_PROFILE)";
+
 /// Turns an object_store failure on `url` into an error a person can act on.
 pub fn store_error(url: &str, err: object_store::Error) -> Error {
     match err {
-        object_store::Error::NotFound { .. } => Error::input(format!("{url}: no such object")),
+        object_store::Error::NotFound { .. } => Error::unreadable(format!("{url}: no such object")),
+        e @ (object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }) => {
+            Error::read_failed(format!(
+                "{url}: S3 request failed{ACCESS_HINT}: {}",
+                first_line(&e.to_string())
+            ))
+        }
         other => {
             let text = other.to_string();
             // A transport failure first: its text carries timings ("in 403.1ms") that
@@ -164,11 +175,11 @@ pub fn store_error(url: &str, err: object_store::Error) -> Error {
                     || text.contains("InvalidAccessKeyId")
                     || text.contains("SignatureDoesNotMatch")
                 {
-                    " (access denied: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or AWS_PROFILE)"
+                    ACCESS_HINT
                 } else {
                     ""
                 };
-            Error::runtime(format!("{url}: S3 request failed{hint}: {}", first_line(&text)))
+            Error::read_failed(format!("{url}: S3 request failed{hint}: {}", first_line(&text)))
         }
     }
 }
@@ -194,7 +205,8 @@ pub async fn list(config: &S3Config, url: &str) -> Result<Vec<String>> {
     let prefix = &key[..prefix_end];
     let pattern = match glob_at {
         Some(_) => Some(
-            glob::Pattern::new(&key).map_err(|e| Error::input(format!("{url}: bad glob pattern: {e}")))?,
+            glob::Pattern::new(&key)
+                .map_err(|e| Error::unreadable(format!("{url}: bad glob pattern: {e}")))?,
         ),
         None => None,
     };
@@ -211,7 +223,7 @@ pub async fn list(config: &S3Config, url: &str) -> Result<Vec<String>> {
         .map(|k| format!("s3://{bucket}/{k}"))
         .collect();
     if files.is_empty() {
-        return Err(Error::input(format!("{url}: no objects match")));
+        return Err(Error::unreadable(format!("{url}: no objects match")));
     }
     files.sort();
     Ok(files)

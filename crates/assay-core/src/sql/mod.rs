@@ -19,8 +19,19 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::{Parser, ParserError};
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 
-use crate::error::{Error, Result};
 use crate::sql::standard::Catalog;
+
+crate::layer_error! {
+    /// What the SQL room says about a query's text.
+    pub enum Error {
+        /// A query that does not parse, writes, or names an unknown table: exit 2.
+        Invalid(invalid) = 2,
+        ;
+        Ground(crate::error::Error),
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Table functions the engines provide; they are not datasets.
 const TABLE_FUNCTIONS: &[&str] = &["generate_series", "range", "unnest", "information_schema"];
@@ -31,16 +42,16 @@ pub fn parse(query: &str) -> Result<Statement> {
     if statements.iter().any(too_deep) {
         // Dropping the tree would recurse as deep as it goes: it is left to the process.
         std::mem::forget(statements);
-        return Err(Error::input(format!(
+        return Err(Error::invalid(format!(
             "SQL: an expression nests more than {MAX_DEPTH} levels deep (a chain of that many \
              operators, such as `a + b + …` or `x = 1 OR x = 2 OR …`): split it, or write a list \
              of values as `x IN (1, 2, …)`"
         )));
     }
     match statements.len() {
-        0 => Err(Error::input("SQL: the query is empty")),
+        0 => Err(Error::invalid("SQL: the query is empty")),
         1 => Ok(statements.remove(0)),
-        n => Err(Error::input(format!("SQL: {n} statements given; run one query at a time"))),
+        n => Err(Error::invalid(format!("SQL: {n} statements given; run one query at a time"))),
     }
 }
 
@@ -82,16 +93,16 @@ fn syntax_error(query: &str, err: ParserError) -> Error {
             .filter(|s| !s.is_empty())
             .filter_map(|s| s.parse::<u64>().ok());
         if let (Some(line), Some(col)) = (nums.next(), nums.next()) {
-            return Error::input(format!("SQL syntax error at line {line}, column {col}: {what}"));
+            return Error::invalid(format!("SQL syntax error at line {line}, column {col}: {what}"));
         }
     }
     // The query ended too early: the position is just past its last character.
     if text.ends_with("found: EOF") {
         let line = query.lines().count().max(1);
         let col = query.lines().last().map(|l| l.chars().count()).unwrap_or(0) + 1;
-        return Error::input(format!("SQL syntax error at line {line}, column {col}: {text}"));
+        return Error::invalid(format!("SQL syntax error at line {line}, column {col}: {text}"));
     }
-    Error::input(format!("SQL syntax error: {text}"))
+    Error::invalid(format!("SQL syntax error: {text}"))
 }
 
 /// The common table expressions a statement defines and the relations it reads.
@@ -181,7 +192,7 @@ pub fn check_tables(query: &str, statement: &Statement, known: &[String]) -> Res
         } else {
             known.join(", ")
         };
-        return Err(Error::input(format!(
+        return Err(Error::invalid(format!(
             "SQL error{at}: unknown table `{}` (known tables: {known})",
             ident.value
         )));

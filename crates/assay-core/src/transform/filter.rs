@@ -11,7 +11,7 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
 use super::{ident, literal};
-use crate::error::{Error, Result};
+use crate::transform::{Error, Result};
 
 /// How a group joins its items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,7 +232,7 @@ impl Group {
         let expr = Parser::new(&dialect)
             .try_with_sql(sql)
             .and_then(|mut p| p.parse_expr())
-            .map_err(|e| Error::input(format!("filter `{sql}`: {e}")))?;
+            .map_err(|e| Error::invalid(format!("filter `{sql}`: {e}")))?;
         Ok(match node(&expr, kind_of, sql) {
             Node::Group(g) => g,
             other => Group { combine: Combine::All, items: vec![other] },

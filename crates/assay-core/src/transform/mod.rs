@@ -11,8 +11,24 @@ use datafusion::sql::sqlparser::parser::Parser;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
 pub use crate::sql::ident;
+
+crate::layer_error! {
+    /// What the transform room says about a step.
+    pub enum Error {
+        /// A step that cannot apply (an unknown column or table, a bad expression): exit 2.
+        Invalid(invalid) = 2,
+        /// A step that failed while building its plan: exit 3.
+        Failed(failed) = 3,
+        ;
+        Engine(crate::engine::Error),
+        Sql(crate::sql::Error),
+        Source(crate::source::Error),
+        Ground(crate::error::Error),
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// One ordering key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -457,7 +473,11 @@ impl Step {
             if names.contains(&c) {
                 Ok(())
             } else {
-                Err(Error::input(format!("{}: no column `{c}` (columns: {})", self.kind(), names.join(", "))))
+                Err(Error::invalid(format!(
+                    "{}: no column `{c}` (columns: {})",
+                    self.kind(),
+                    names.join(", ")
+                )))
             }
         };
         Ok(match self {
@@ -570,7 +590,7 @@ impl Step {
             Step::Join(j) => {
                 j.left_on.iter().try_for_each(|c| missing(c))?;
                 let right_columns = (input.columns_of)(&j.table)
-                    .ok_or_else(|| Error::input(format!("join: no table `{}`", j.table)))?;
+                    .ok_or_else(|| Error::invalid(format!("join: no table `{}`", j.table)))?;
                 let on: Vec<String> = j
                     .left_on
                     .iter()
@@ -724,7 +744,7 @@ pub fn view_sql(table: &str, base: LazyFrame, steps: &[Step], tables: &Tables) -
     if is_simple(&steps) {
         return Ok(to_sql(table, &steps));
     }
-    let polars_error = |e: PolarsError| Error::input(e.to_string());
+    let polars_error = |e: PolarsError| Error::invalid(e.to_string());
     let mut lf = base;
     let mut ctes = Vec::new();
     let mut order = Vec::new();
@@ -766,7 +786,7 @@ pub fn step_sql(
     if let Step::Sql { query, .. } = step {
         return Ok(query.clone());
     }
-    let schema = lf.collect_schema().map_err(|e| Error::input(e.to_string()))?;
+    let schema = lf.collect_schema().map_err(crate::engine::Error::from)?;
     let columns: Vec<SqlColumn> =
         schema.iter().map(|(n, t)| SqlColumn { name: n.to_string(), sql_type: sql_type(t) }).collect();
     let columns_of = |name: &str| -> Option<Vec<String>> {
@@ -781,13 +801,13 @@ pub fn with_input(query: &str, previous: &str) -> Result<String> {
     use datafusion::sql::sqlparser::ast::Statement;
     let statement = crate::sql::parse(query)?;
     let Statement::Query(mut q) = statement else {
-        return Err(Error::input(format!("sql step: not a query: {query}")));
+        return Err(Error::invalid(format!("sql step: not a query: {query}")));
     };
     let wrapper = format!("WITH {INPUT} AS (SELECT * FROM {previous}) SELECT 1");
     let Statement::Query(w) = crate::sql::parse(&wrapper)? else {
-        return Err(Error::runtime("sql step: the input wrapper is not a query"));
+        return Err(Error::failed("sql step: the input wrapper is not a query"));
     };
-    let cte = w.with.clone().ok_or_else(|| Error::runtime("sql step: the input wrapper has no WITH"))?;
+    let cte = w.with.clone().ok_or_else(|| Error::failed("sql step: the input wrapper has no WITH"))?;
     match q.with.as_mut() {
         Some(with) => with.cte_tables.insert(0, cte.cte_tables[0].clone()),
         None => q.with = Some(cte),
@@ -841,12 +861,13 @@ pub fn to_sql(table: &str, steps: &[Step]) -> String {
 /// Fails with a positioned message unless `sql` parses as one expression.
 pub fn check_expression(sql: &str) -> Result<()> {
     let dialect = GenericDialect {};
-    let mut parser =
-        Parser::new(&dialect).try_with_sql(sql).map_err(|e| Error::input(format!("filter `{sql}`: {e}")))?;
-    parser.parse_expr().map_err(|e| Error::input(format!("filter `{sql}`: {e}")))?;
+    let mut parser = Parser::new(&dialect)
+        .try_with_sql(sql)
+        .map_err(|e| Error::invalid(format!("filter `{sql}`: {e}")))?;
+    parser.parse_expr().map_err(|e| Error::invalid(format!("filter `{sql}`: {e}")))?;
     let rest = parser.peek_token();
     if rest.token != datafusion::sql::sqlparser::tokenizer::Token::EOF {
-        return Err(Error::input(format!(
+        return Err(Error::invalid(format!(
             "filter `{sql}`: unexpected `{}` at line {}, column {}",
             rest.token, rest.span.start.line, rest.span.start.column
         )));
