@@ -276,37 +276,39 @@ impl Harness {
         self
     }
 
-    /// Keys typed into a text prompt through `to`: text, with `\n` for Enter, `↓` for
-    /// Down, `⌫` for Backspace and `⎋` for Esc.
-    fn typed(&mut self, keys: &str, to: fn(&mut App, PaletteKey) -> Vec<Job>) -> &mut Self {
+    /// Keys pressed, through the keymap as the workbench receives them: text, with `\n`
+    /// for Enter, `↓`/`↑` for Down/Up, `⌫` for Backspace and `⎋` for Esc.
+    fn typed(&mut self, keys: &str) -> &mut Self {
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
         for c in keys.chars() {
-            let key = match c {
-                '\n' => PaletteKey::Enter,
-                '↓' => PaletteKey::Down,
-                '⌫' => PaletteKey::Backspace,
-                '⎋' => PaletteKey::Esc,
-                c => PaletteKey::Char(c),
+            let code = match c {
+                '\n' => KeyCode::Enter,
+                '↓' => KeyCode::Down,
+                '↑' => KeyCode::Up,
+                '⌫' => KeyCode::Backspace,
+                '⎋' => KeyCode::Esc,
+                c => KeyCode::Char(c),
             };
-            let jobs = to(&mut self.app, key);
+            let jobs = assay::tui::handle_key(&mut self.app, KeyEvent::new(code, KeyModifiers::NONE));
             self.serve(jobs);
         }
         self
     }
 
     fn filter(&mut self, keys: &str) -> &mut Self {
-        self.typed(keys, App::filter_key)
+        self.typed(keys)
     }
 
     fn open(&mut self, keys: &str) -> &mut Self {
-        self.typed(keys, App::open_key)
+        self.typed(keys)
     }
 
     fn checks(&mut self, keys: &str) -> &mut Self {
-        self.typed(keys, App::checks_key)
+        self.typed(keys)
     }
 
     fn add_check(&mut self, key: &str) -> &mut Self {
-        self.act(Action::AddCheck).typed(key, App::add_check_key)
+        self.act(Action::AddCheck).typed(key)
     }
 
     /// The checks of the active tab as the panel last ran them.
@@ -378,6 +380,20 @@ fn help_is_generated_from_the_keymap() {
         assert!(screen.contains(&desc), "help misses {desc} ({keys}):\n{screen}");
     }
     insta::assert_snapshot!("help", screen);
+    // Scrolling down shows every panel's and dialog's keys too, under its title.
+    let mut seen = screen;
+    for _ in 0..200 {
+        h.act(Action::Down);
+        seen.push_str(&h.screen());
+    }
+    for (scope, _, title) in assay::tui::keymap::Scope::ALL {
+        if *scope != assay::tui::keymap::Scope::Grid {
+            assert!(seen.contains(&format!("{title}:")), "help misses the section {title}");
+        }
+        for (keys, _, desc) in h.app.keymap.help_in(*scope) {
+            assert!(seen.contains(&desc), "help misses {desc} ({keys}) of {title}");
+        }
+    }
 }
 
 #[test]
@@ -605,15 +621,20 @@ fn user_keymap_override_reaches_every_action() {
         .chain((2..=12).map(|n| format!("f{n}")))
         .chain((1..=12).map(|n| format!("ctrl-f{n}")))
         .collect();
-    assert!(chords.len() >= Action::ALL.len(), "more actions than test keys");
-    for ((_, name), chord) in Action::ALL.iter().zip(&chords) {
+    // The grid's actions (each panel's keys are rebound in assay-tui's unit test
+    // `every_mode_can_be_rebound`).
+    let defaults = Keymap::new(&[]).unwrap().help();
+    let grid: Vec<(Action, &str)> =
+        Action::ALL.iter().copied().filter(|(a, _)| defaults.iter().any(|(_, d, _)| d == a)).collect();
+    assert!(chords.len() >= grid.len(), "more actions than test keys");
+    for ((_, name), chord) in grid.iter().zip(&chords) {
         text.push_str(&format!("[[keys]]\non = [\"{chord}\"]\nrun = \"{name}\"\n"));
     }
     std::fs::write(&path, &text).unwrap();
     let config = Config::parse(&std::fs::read_to_string(&path).unwrap(), "config.toml").unwrap();
     let keymap = Keymap::new(&config.keys).unwrap();
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-    for ((action, _), chord) in Action::ALL.iter().zip(&chords) {
+    for ((action, _), chord) in grid.iter().zip(&chords) {
         let (key, modifiers) = match chord.strip_prefix("ctrl-") {
             Some(k) => (k, KeyModifiers::CONTROL),
             None => (chord.as_str(), KeyModifiers::NONE),
@@ -1052,13 +1073,13 @@ fn sql_editor_completes_runs_on_both_engines_chains_results_and_explains() {
     let mut h = Harness::real(&["sample-data/orders.csv", "sample-data/customers.parquet"], 120, 30);
     let key = |h: &mut Harness, code: KeyCode, ctrl: bool| {
         let m = if ctrl { KeyModifiers::CONTROL } else { KeyModifiers::NONE };
-        let jobs = h.app.sql_key(KeyEvent::new(code, m));
+        let jobs = assay::tui::handle_key(&mut h.app, KeyEvent::new(code, m));
         h.serve(jobs);
     };
     let typed = |h: &mut Harness, text: &str| {
         for c in text.chars() {
             let code = if c == '\n' { KeyCode::Enter } else { KeyCode::Char(c) };
-            let jobs = h.app.sql_key(KeyEvent::new(code, KeyModifiers::NONE));
+            let jobs = assay::tui::handle_key(&mut h.app, KeyEvent::new(code, KeyModifiers::NONE));
             h.serve(jobs);
         }
     };
@@ -1170,19 +1191,19 @@ fn sql_editor_completes_runs_on_both_engines_chains_results_and_explains() {
     assert_eq!(view.plans.iter().map(|p| p.engine).collect::<Vec<_>>(), ["polars", "datafusion"]);
     // The side-by-side view, the physical plan folded (its partitioning follows the
     // machine's cores).
-    h.app.explain_key(KeyEvent::new(KeyCode::Char('3'), KeyModifiers::NONE));
+    assay::tui::handle_key(&mut h.app, KeyEvent::new(KeyCode::Char('3'), KeyModifiers::NONE));
     let screen = regex::Regex::new(r"physical \(\d+ lines\)")
         .unwrap()
         .replace(&h.screen(), "physical (N lines)")
         .to_string();
     insta::assert_snapshot!("explain_side_by_side", screen);
-    h.app.explain_key(KeyEvent::new(KeyCode::Char('3'), KeyModifiers::NONE));
+    assay::tui::handle_key(&mut h.app, KeyEvent::new(KeyCode::Char('3'), KeyModifiers::NONE));
     let screen = h.screen();
     assert!(screen.contains("── polars ──") && screen.contains("── datafusion ──"), "{screen}");
     assert!(screen.contains("1 ▾ logical") && screen.contains("▶"), "no pushdown marked:\n{screen}");
     // Fold the logical plans; run the query for per-operator rows and time; save.
     let explain = |h: &mut Harness, c: char| {
-        let jobs = h.app.explain_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        let jobs = assay::tui::handle_key(&mut h.app, KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
         h.serve(jobs);
     };
     explain(&mut h, '1');
@@ -1199,7 +1220,7 @@ fn sql_editor_completes_runs_on_both_engines_chains_results_and_explains() {
     let screen = h.screen();
     assert!(screen.contains("4 ▾ analyzed (") && screen.contains("2 ▸ optimized ("), "{screen}");
     // Operators fold: to DataFusion's column, down to its physical plan's root, Enter.
-    h.app.explain_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+    assay::tui::handle_key(&mut h.app, KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
     let Mode::Explain(view) = &h.app.mode else { unreachable!() };
     let root = view
         .lines(1)
@@ -1210,12 +1231,12 @@ fn sql_editor_completes_runs_on_both_engines_chains_results_and_explains() {
     for _ in 0..root {
         explain(&mut h, 'j');
     }
-    h.app.explain_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assay::tui::handle_key(&mut h.app, KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     let Mode::Explain(view) = &h.app.mode else { unreachable!() };
     let folded = &view.lines(1)[root];
     assert!(folded.text.contains("▸ ") && folded.text.contains(" lines"), "{folded:?}");
     assert!(view.lines(1).len() < shown_before);
-    h.app.explain_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assay::tui::handle_key(&mut h.app, KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     let Mode::Explain(view) = &h.app.mode else { unreachable!() };
     assert_eq!(view.lines(1).len(), shown_before);
     explain(&mut h, 's');
@@ -1227,7 +1248,7 @@ fn sql_editor_completes_runs_on_both_engines_chains_results_and_explains() {
         text.contains("── polars · optimized plan ──") && text.contains("── datafusion · physical plan ──")
     );
     let _ = std::fs::remove_file(path);
-    h.app.explain_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    assay::tui::handle_key(&mut h.app, KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
     assert!(matches!(h.app.mode, Mode::Sql));
     key(&mut h, KeyCode::Esc, false);
     assert!(matches!(h.app.mode, Mode::Normal));
@@ -1262,8 +1283,7 @@ fn renames_chain_swap_and_come_back_in_one_step() {
     let (country, status) = (cell(&h, "country"), cell(&h, "status"));
     let rename = |h: &mut Harness, from: &str, to: &str| {
         column(h, from);
-        h.act(Action::RenameColumn)
-            .typed(&format!("{}{to}\n", "⌫".repeat(from.chars().count())), App::prompt_key);
+        h.act(Action::RenameColumn).typed(&format!("{}{to}\n", "⌫".repeat(from.chars().count())));
         assert!(h.app.tab().unwrap().error.is_none(), "{from} -> {to}: {:?}", h.app.tab().unwrap().error);
     };
     let renames = |h: &Harness| match h.app.tab().unwrap().steps.as_slice() {
@@ -1300,10 +1320,10 @@ fn workbench_actions_record_a_recipe_that_replays_headless() {
     column(&mut h, "email");
     h.act(Action::HideColumn);
     column(&mut h, "country");
-    h.act(Action::RenameColumn).typed("⌫⌫⌫⌫⌫⌫⌫nation\n", App::prompt_key);
+    h.act(Action::RenameColumn).typed("⌫⌫⌫⌫⌫⌫⌫nation\n");
     column(&mut h, "quantity");
-    h.act(Action::CastColumn).typed("float64\n", App::prompt_key);
-    h.act(Action::DeriveColumn).typed("total = price * quantity\n", App::prompt_key);
+    h.act(Action::CastColumn).typed("float64\n");
+    h.act(Action::DeriveColumn).typed("total = price * quantity\n");
     let jobs =
         h.app.adopt_sql("SELECT * FROM input WHERE total > 100".into(), assay::engine::EngineChoice::Polars);
     h.serve(jobs);
@@ -1326,11 +1346,11 @@ fn workbench_actions_record_a_recipe_that_replays_headless() {
     assert_eq!(rows_shown, expected);
 
     // A bad rename and a bad type are refused in the prompt, the steps unchanged.
-    h.act(Action::CastColumn).typed("decimalish\n", App::prompt_key);
+    h.act(Action::CastColumn).typed("decimalish\n");
     assert!(
         matches!(&h.app.mode, Mode::Prompt(p) if p.error.as_deref() == Some("unknown type `decimalish`"))
     );
-    h.typed("⎋", App::prompt_key);
+    h.typed("⎋");
 
     // The recipe panel counts the rows after each step.
     h.act(Action::Recipe);
@@ -1342,13 +1362,13 @@ fn workbench_actions_record_a_recipe_that_replays_headless() {
     assert!(screen.contains("recipe · orders · not saved"), "{screen}");
     assert!(screen.contains(&format!("status = '{status}'")), "{screen}");
     // Off and on again, moved down and back up.
-    h.typed("jj ", App::recipe_key);
+    h.typed("jj ");
     assert!(matches!(h.app.tab().unwrap().steps[1], assay::transform::Step::Disabled(_)));
     assert!(h.screen().contains("○ sort"));
-    h.typed(" JK", App::recipe_key);
+    h.typed(" JK");
     assert_eq!(h.app.tab().unwrap().steps.iter().map(|s| s.kind()).collect::<Vec<_>>(), kinds);
     // Edited as TOML: the derived column doubles.
-    h.typed("jjjj", App::recipe_key).typed("e", App::recipe_key);
+    h.typed("jjjj").typed("e");
     match &mut h.app.mode {
         Mode::Prompt(p) => {
             assert_eq!(p.input, "derive = { total = \"price * quantity\" }");
@@ -1356,23 +1376,23 @@ fn workbench_actions_record_a_recipe_that_replays_headless() {
         }
         other => panic!("{other:?}"),
     }
-    h.typed("\n", App::prompt_key);
+    h.typed("\n");
     let doubled = sample_count(&format!("status = '{status}' AND 2 * price * quantity > 100"));
     assert_eq!(h.app.tab().unwrap().funnel.as_ref().unwrap().counts[7].clone().unwrap().unwrap(), doubled);
 
     // Saved, then replayed headless: the same rows as on screen, in the same order.
     let path = dir.path().join("orders.recipe.toml").display().to_string();
-    h.typed("s", App::recipe_key);
+    h.typed("s");
     if let Mode::Prompt(p) = &h.app.mode {
         assert_eq!(p.input, "orders.recipe.toml");
         assert!(p.proposed);
     }
     // The proposed name goes as the first character is typed.
-    h.typed(&path, App::prompt_key);
+    h.typed(&path);
     if let Mode::Prompt(p) = &h.app.mode {
         assert_eq!(p.input, path);
     }
-    h.typed("\n", App::prompt_key);
+    h.typed("\n");
     assert_eq!(h.app.tab().unwrap().recipe_path.as_deref(), Some(path.as_str()));
     let (columns, rows) = shown(&h);
     let out = dir.path().join("out.csv").display().to_string();
@@ -1400,13 +1420,13 @@ fn workbench_actions_record_a_recipe_that_replays_headless() {
 
     // Opened again from the file: the same steps and checks.
     let steps = h.app.tab().unwrap().steps.clone();
-    h.typed("⎋", App::recipe_key).act(Action::UndoStep).act(Action::UndoStep);
-    h.act(Action::Recipe).typed("o", App::recipe_key);
+    h.typed("⎋").act(Action::UndoStep).act(Action::UndoStep);
+    h.act(Action::Recipe).typed("o");
     // ctrl-u empties the line (here, the recent recipe proposed); Backspace edits it.
-    h.typed("⌫", App::prompt_key);
+    h.typed("⌫");
     h.app.clear_input();
-    h.typed(&path, App::prompt_key);
-    h.typed("\n", App::prompt_key);
+    h.typed(&path);
+    h.typed("\n");
     assert_eq!(h.app.tab().unwrap().steps, steps);
     assert_eq!(h.app.tab().unwrap().checks.rules.checks.len(), 1);
     assert!(h.app.message.as_ref().unwrap().text.contains("7 steps, 1 checks"), "{:?}", h.app.message);
@@ -1437,9 +1457,9 @@ fn export_dialog_writes_files_and_tables_asks_before_replacing_shows_progress_an
     assert!(screen.contains("export orders") && screen.contains("out/orders.parquet"), "{screen}");
     assert!(screen.contains("Parquet codec") && screen.contains("zstd"), "{screen}");
     let csv = dir.path().join("kept.csv").display().to_string();
-    h.typed("⎋", App::export_key);
+    h.typed("⎋");
     export_to(&mut h, &csv);
-    h.typed("↓↓↓⌫;↓ \n", App::export_key);
+    h.typed("↓↓↓⌫;↓ \n");
     let message = h.app.message.as_ref().unwrap().text.clone();
     assert!(message.starts_with(&format!("{} rows exported to {csv}", thousands(filtered))), "{message}");
     let text = std::fs::read_to_string(&csv).unwrap();
@@ -1456,11 +1476,11 @@ fn export_dialog_writes_files_and_tables_asks_before_replacing_shows_progress_an
     let before = std::fs::read(&csv).unwrap();
     h.act(Action::UndoStep);
     export_to(&mut h, &csv);
-    h.typed("↓↓↓⌫;↓ \n", App::export_key);
+    h.typed("↓↓↓⌫;↓ \n");
     assert!(h.screen().contains("exists: y replaces it"), "{}", h.screen());
-    h.typed("n", App::export_key);
+    h.typed("n");
     assert_eq!(std::fs::read(&csv).unwrap(), before);
-    h.typed("\ny", App::export_key);
+    h.typed("\ny");
     assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 50_000);
     assert_eq!(h.app.recipe_of(0).unwrap().outputs.len(), 1, "the same destination, one output");
 
@@ -1468,7 +1488,7 @@ fn export_dialog_writes_files_and_tables_asks_before_replacing_shows_progress_an
     let db = dir.path().join("w.db").display().to_string();
     for _ in 0..2 {
         export_to(&mut h, &format!("sqlite://{db}?table=orders"));
-        h.typed("↓ \n", App::export_key);
+        h.typed("↓ \n");
         assert!(!h.app.message.as_ref().unwrap().error, "{:?}", h.app.message);
     }
     let conn = rusqlite::Connection::open(&db).unwrap();
@@ -1536,17 +1556,17 @@ fn cells_and_plans_copy_to_the_clipboard_and_queries_are_found_by_name() {
     h.app.clipboard = None;
     h.act(Action::Sql);
     let ctrl = |h: &mut Harness, c: char| {
-        let jobs = h.app.sql_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+        let jobs = assay::tui::handle_key(&mut h.app, KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
         h.serve(jobs);
     };
     ctrl(&mut h, 'u');
     for c in "SELECT status, COUNT(*) AS n FROM orders GROUP BY status".chars() {
-        let jobs = h.app.sql_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        let jobs = assay::tui::handle_key(&mut h.app, KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
         h.serve(jobs);
     }
     ctrl(&mut h, 'x');
     assert!(matches!(h.app.mode, Mode::Explain(_)), "{:?}", h.app.message);
-    h.app.explain_key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
+    assay::tui::handle_key(&mut h.app, KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
     let copied = h.app.clipboard.take().unwrap();
     assert!(
         copied.starts_with("SELECT status")
@@ -1554,22 +1574,22 @@ fn cells_and_plans_copy_to_the_clipboard_and_queries_are_found_by_name() {
             && copied.contains("datafusion"),
         "{copied}"
     );
-    h.app.explain_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    assay::tui::handle_key(&mut h.app, KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
     // ctrl-s names the query; ctrl-o finds it again from an empty editor.
     ctrl(&mut h, 's');
     for c in "by status".chars() {
-        h.app.sql_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        assay::tui::handle_key(&mut h.app, KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
     }
-    let jobs = h.app.sql_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let jobs = assay::tui::handle_key(&mut h.app, KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     assert!(matches!(&jobs[..], [Job::SaveQueries { saved }] if saved.len() == 1), "{jobs:?}");
     assert_eq!(h.app.sql_saved.len(), 1);
     ctrl(&mut h, 'u');
     ctrl(&mut h, 'o');
     for c in "status".chars() {
-        h.app.sql_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        assay::tui::handle_key(&mut h.app, KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
     }
     assert!(h.screen().contains("★ by status: SELECT status, COUNT(*)"), "{}", h.screen());
-    h.app.sql_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assay::tui::handle_key(&mut h.app, KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     assert_eq!(
         h.app.sql.as_ref().unwrap().text(),
         "SELECT status, COUNT(*) AS n FROM orders GROUP BY status"

@@ -16,6 +16,11 @@ pub struct Binding {
     pub run: String,
     #[serde(default)]
     pub desc: String,
+    /// Where the binding applies: `grid` (the default) or a panel or dialog (`input`,
+    /// `checks`, `add_check`, `recipe`, `filter`, `export`, `sql`, `explain`; see
+    /// docs/workbench.md).
+    #[serde(default)]
+    pub mode: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

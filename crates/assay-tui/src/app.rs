@@ -17,7 +17,7 @@ use assay_core::Result;
 
 use super::checks::{CheckRun, Checks};
 use super::filter::{FilterEditor, Outcome};
-use super::keymap::{Action, Keymap};
+use super::keymap::{Action, Keymap, Scope};
 use super::sql::SqlEditor;
 
 /// Rows fetched around the visible window, so short scrolls need no new job.
@@ -436,6 +436,22 @@ impl Mode {
                 | Mode::Export(_)
         )
     }
+
+    /// Where a key is looked up first (`keymap::Scope`): the focused panel's, or
+    /// `Input` where typing goes into a text field.
+    pub fn scope(&self) -> Scope {
+        match self {
+            Mode::Checks { .. } => Scope::Checks,
+            Mode::AddCheck { .. } => Scope::AddCheck,
+            Mode::Recipe { .. } => Scope::Recipe,
+            Mode::Filter(editor) if editor.takes_commands() => Scope::Filter,
+            Mode::Export(dialog) if dialog.takes_commands() => Scope::Export,
+            Mode::Sql => Scope::Sql,
+            Mode::Explain(_) => Scope::Explain,
+            Mode::Normal | Mode::Help { .. } | Mode::Cell { .. } | Mode::Profile { .. } => Scope::Grid,
+            _ => Scope::Input,
+        }
+    }
 }
 
 /// The open dialog: a folder's (or S3 prefix's) entries, narrowed by fuzzy typing.
@@ -735,6 +751,7 @@ impl App {
             PaletteKey::Down => {
                 dialog.selected = (dialog.selected + 1).min(dialog.matches().len().saturating_sub(1))
             }
+            PaletteKey::Act(_) => {}
             PaletteKey::Esc => {
                 self.mode = Mode::Normal;
                 if self.tabs.is_empty() {
@@ -1254,6 +1271,9 @@ impl App {
                     }
                     return self.set_steps(tab, Vec::new());
                 }
+                // The actions of panels and dialogs (`keymap::Scope`) do nothing on the
+                // grid (a user binding may name one there).
+                _ => return Vec::new(),
             }
         }
         let tab = self.active;
@@ -1295,7 +1315,7 @@ impl App {
                     return self.find(tab, true);
                 }
             }
-            PaletteKey::Up | PaletteKey::Down => {}
+            PaletteKey::Up | PaletteKey::Down | PaletteKey::Act(_) => {}
         }
         Vec::new()
     }
@@ -1340,6 +1360,7 @@ impl App {
             }
             PaletteKey::Down => *selected += 1,
             PaletteKey::Up => *selected = selected.saturating_sub(1),
+            PaletteKey::Act(_) => {}
             PaletteKey::Esc => self.mode = Mode::Normal,
             PaletteKey::Enter => {
                 let input = input.trim().to_string();
@@ -1666,6 +1687,8 @@ impl App {
 /// Keys the palette's text box takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaletteKey {
+    /// A key bound to `Action` in the focused panel's scope (`Mode::scope`).
+    Act(Action),
     Char(char),
     Backspace,
     Enter,

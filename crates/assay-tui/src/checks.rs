@@ -10,6 +10,7 @@ use assay_core::quality::{Check, Report, Rules};
 use assay_core::transform::Step;
 
 use super::app::{App, Job, Message, Mode, PaletteKey};
+use super::keymap::Action;
 
 /// A tab's checks.
 #[derive(Debug, Clone, Default)]
@@ -188,11 +189,11 @@ impl App {
         let Mode::AddCheck { column } = &self.mode else { return Vec::new() };
         let column = column.clone();
         let kind = match key {
-            PaletteKey::Char('n') => FromColumn::NotNull,
-            PaletteKey::Char('u') => FromColumn::Unique,
-            PaletteKey::Char('s') => FromColumn::InValues,
-            PaletteKey::Char('r') => FromColumn::Range,
-            PaletteKey::Esc => {
+            PaletteKey::Act(Action::CheckNotNull) => FromColumn::NotNull,
+            PaletteKey::Act(Action::CheckUnique) => FromColumn::Unique,
+            PaletteKey::Act(Action::CheckInSet) => FromColumn::InValues,
+            PaletteKey::Act(Action::CheckRange) => FromColumn::Range,
+            PaletteKey::Esc | PaletteKey::Act(Action::Cancel) => {
                 self.mode = Mode::Normal;
                 return Vec::new();
             }
@@ -218,20 +219,20 @@ impl App {
         let checks = t.checks.rules.checks.len();
         let select = |s: usize| Mode::Checks { selected: s.min(n.saturating_sub(1)) };
         match key {
-            PaletteKey::Esc | PaletteKey::Char('c' | 'q') => self.mode = Mode::Normal,
-            PaletteKey::Down | PaletteKey::Char('j') => self.mode = select(selected + 1),
-            PaletteKey::Up | PaletteKey::Char('k') => self.mode = select(selected.saturating_sub(1)),
-            PaletteKey::Char('r') => return self.run_checks(tab),
-            PaletteKey::Char('S') => {
+            PaletteKey::Esc | PaletteKey::Act(Action::Cancel) => self.mode = Mode::Normal,
+            PaletteKey::Down | PaletteKey::Act(Action::Down) => self.mode = select(selected + 1),
+            PaletteKey::Up | PaletteKey::Act(Action::Up) => self.mode = select(selected.saturating_sub(1)),
+            PaletteKey::Act(Action::RunChecks) => return self.run_checks(tab),
+            PaletteKey::Act(Action::SuggestChecks) => {
                 t.checks.suggesting = Some(Instant::now());
                 return vec![Job::Suggest { tab, steps: t.steps.clone() }];
             }
-            PaletteKey::Char('s') => {
+            PaletteKey::Act(Action::SaveRules) => {
                 let path =
                     t.checks.path.clone().unwrap_or_else(|| super::checks::Checks::default_path(&t.dataset));
                 return vec![Job::SaveRules { tab, path, text: t.checks.rules.to_toml() }];
             }
-            PaletteKey::Char('d' | 'x') | PaletteKey::Backspace if selected < checks => {
+            PaletteKey::Act(Action::Delete) if selected < checks => {
                 let removed = t.checks.rules.checks.remove(selected);
                 t.checks.changed();
                 self.mode = Mode::Checks { selected: selected.min(n.saturating_sub(2)) };
@@ -239,17 +240,19 @@ impl App {
                     Some(Message { text: format!("removed check {}", removed.id()), error: false });
                 return self.run_checks(tab);
             }
-            PaletteKey::Char('d' | 'x') | PaletteKey::Backspace if selected >= checks && selected < n => {
+            PaletteKey::Act(Action::Delete) if selected >= checks && selected < n => {
                 t.checks.suggestions.remove(selected - checks);
                 self.mode = Mode::Checks { selected: selected.min(n.saturating_sub(2)) };
             }
-            PaletteKey::Char('y') | PaletteKey::Enter if selected >= checks && selected < n => {
+            PaletteKey::Act(Action::Accept) | PaletteKey::Enter | PaletteKey::Act(Action::Confirm)
+                if selected >= checks && selected < n =>
+            {
                 let s = t.checks.suggestions.remove(selected - checks);
                 // The accepted check joins the rules; the next suggestion is selected.
                 self.mode = Mode::Checks { selected: checks + 1 };
                 return self.add_check(tab, s.check);
             }
-            PaletteKey::Char('Y') if !t.checks.suggestions.is_empty() => {
+            PaletteKey::Act(Action::AcceptAll) if !t.checks.suggestions.is_empty() => {
                 let all: Vec<Suggestion> = std::mem::take(&mut t.checks.suggestions);
                 let added = all.into_iter().filter(|s| t.checks.push(s.check.clone())).count();
                 t.checks.changed();
@@ -257,7 +260,9 @@ impl App {
                     Some(Message { text: format!("accepted {added} suggested checks"), error: false });
                 return self.run_checks(tab);
             }
-            PaletteKey::Enter if selected < checks => return self.show_failing(tab, selected),
+            PaletteKey::Enter | PaletteKey::Act(Action::Confirm) if selected < checks => {
+                return self.show_failing(tab, selected)
+            }
             _ => {}
         }
         Vec::new()

@@ -13,6 +13,7 @@ use assay_core::sink::{Codec, CsvWrite, ParquetWrite, Quote, Watch, WriteOptions
 use assay_core::source::Format;
 
 use super::app::{App, Job, Message, Mode, PaletteKey, RowCount};
+use super::keymap::Action;
 use super::view::{human_bytes, thousands};
 
 /// The formats offered for a file (`auto`: from the extension).
@@ -326,12 +327,19 @@ impl ExportDialog {
         Ok(ExportPlan::parse(dest, named, write)?)
     }
 
+    /// Whether keys are commands (a choice line, or the overwrite question) rather than
+    /// text typed into a line.
+    pub fn takes_commands(&self) -> bool {
+        let fields = self.fields();
+        self.confirm || fields[self.selected.min(fields.len() - 1)].is_choice()
+    }
+
     /// A key in the dialog. Up/Down (Tab) move between lines, space (backspace) cycles
     /// a choice, typing edits a text line, Enter exports, Esc closes.
     pub fn key(&mut self, key: PaletteKey) -> Outcome {
         if self.confirm {
             return match key {
-                PaletteKey::Char('y') => match self.plan() {
+                PaletteKey::Act(Action::Accept) => match self.plan() {
                     Ok(plan) => Outcome::Start(plan, true),
                     Err(e) => {
                         self.confirm = false;
@@ -357,8 +365,9 @@ impl ExportDialog {
                 Ok(plan) => return Outcome::Start(plan, false),
                 Err(e) => self.error = Some(e.to_string()),
             },
-            PaletteKey::Char(' ') if field.is_choice() => self.cycle(field, false),
-            PaletteKey::Backspace if field.is_choice() => self.cycle(field, true),
+            PaletteKey::Act(Action::CycleChoice) if field.is_choice() => self.cycle(field, false),
+            PaletteKey::Act(Action::CycleBack) if field.is_choice() => self.cycle(field, true),
+            PaletteKey::Act(_) => {}
             PaletteKey::Char(c) => {
                 if field == Field::Destination && std::mem::take(&mut self.proposed) {
                     self.destination.clear();
@@ -595,7 +604,7 @@ mod tests {
         d.key(PaletteKey::Backspace);
         typed(&mut d, ";");
         d.key(PaletteKey::Down);
-        d.key(PaletteKey::Char(' ')); // no header
+        d.key(PaletteKey::Act(Action::CycleChoice)); // no header
         let Outcome::Start(plan, false) = d.key(PaletteKey::Enter) else { panic!("no start: {:?}", d.error) };
         let ExportPlan::File { path, write, .. } = &plan else { panic!("{plan:?}") };
         assert_eq!(path, "out/o.csv");
@@ -611,12 +620,12 @@ mod tests {
         assert!(matches!(d.key(PaletteKey::Enter), Outcome::Stay));
         assert!(d.error.as_deref().unwrap_or("").contains("unknown output format"), "{:?}", d.error);
         d.key(PaletteKey::Down);
-        d.key(PaletteKey::Char(' ')); // parquet
+        d.key(PaletteKey::Act(Action::CycleChoice)); // parquet
         assert_eq!(d.fields()[2..], [Field::PartitionBy, Field::Compression, Field::RowGroup]);
         d.key(PaletteKey::Down);
         typed(&mut d, "country, status");
         d.key(PaletteKey::Down);
-        d.key(PaletteKey::Char(' ')); // snappy
+        d.key(PaletteKey::Act(Action::CycleChoice)); // snappy
         d.key(PaletteKey::Down);
         typed(&mut d, "5000");
         let Outcome::Start(plan, _) = d.key(PaletteKey::Enter) else { panic!("{:?}", d.error) };
@@ -636,8 +645,8 @@ mod tests {
         let mut d = ExportDialog::new(0, "sqlite://w.db?table=orders".into());
         assert_eq!(d.fields(), [Field::Destination, Field::Mode]);
         d.key(PaletteKey::Down);
-        d.key(PaletteKey::Char(' '));
-        d.key(PaletteKey::Char(' ')); // upsert
+        d.key(PaletteKey::Act(Action::CycleChoice));
+        d.key(PaletteKey::Act(Action::CycleChoice)); // upsert
         assert_eq!(d.fields(), [Field::Destination, Field::Mode, Field::Key]);
         assert!(matches!(d.key(PaletteKey::Enter), Outcome::Stay));
         assert!(d.error.as_deref().unwrap_or("").contains("needs a key"));

@@ -6,6 +6,7 @@
 use assay_core::transform::filter::{Combine, Condition, Group, Kind, Node, Op};
 
 use super::app::{fuzzy_score, ColumnInfo, PaletteKey};
+use super::keymap::Action;
 
 /// What the builder is asking for.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,6 +157,11 @@ impl FilterEditor {
         self.group.to_sql()
     }
 
+    /// Whether keys are commands (the list, the operator choice) rather than text.
+    pub fn takes_commands(&self) -> bool {
+        matches!(self.stage, Stage::List | Stage::Operator { .. })
+    }
+
     pub fn key(&mut self, key: PaletteKey, columns: &[ColumnInfo]) -> Outcome {
         self.error = None;
         let stage = std::mem::replace(&mut self.stage, Stage::List);
@@ -184,14 +190,15 @@ impl FilterEditor {
                     }
                 },
                 PaletteKey::Esc => Stage::List,
+                PaletteKey::Act(_) => Stage::Column { input, selected },
             },
             Stage::Operator { column, selected } => {
                 let ops = columns.get(column).map(Self::operators).unwrap_or_default();
                 match key {
-                    PaletteKey::Up | PaletteKey::Char('k') => {
+                    PaletteKey::Up | PaletteKey::Act(Action::Up) => {
                         Stage::Operator { column, selected: selected.saturating_sub(1) }
                     }
-                    PaletteKey::Down | PaletteKey::Char('j') => {
+                    PaletteKey::Down | PaletteKey::Act(Action::Down) => {
                         Stage::Operator { column, selected: (selected + 1).min(ops.len().saturating_sub(1)) }
                     }
                     PaletteKey::Enter => match ops.get(selected) {
@@ -226,7 +233,7 @@ impl FilterEditor {
                     }
                 },
                 PaletteKey::Esc => Stage::Operator { column, selected: 0 },
-                PaletteKey::Up | PaletteKey::Down => Stage::Value { column, op, input },
+                PaletteKey::Up | PaletteKey::Down | PaletteKey::Act(_) => Stage::Value { column, op, input },
             },
             Stage::Sql { mut input } => match key {
                 PaletteKey::Char(c) => {
@@ -259,7 +266,7 @@ impl FilterEditor {
                     }
                 }
                 PaletteKey::Esc => Stage::List,
-                PaletteKey::Up | PaletteKey::Down => Stage::Sql { input },
+                PaletteKey::Up | PaletteKey::Down | PaletteKey::Act(_) => Stage::Sql { input },
             },
         };
         Outcome::Continue
@@ -268,10 +275,14 @@ impl FilterEditor {
     fn list_key(&mut self, key: PaletteKey) -> Outcome {
         let rows = self.rows();
         match key {
-            PaletteKey::Down | PaletteKey::Char('j') => self.cursor = (self.cursor + 1).min(rows.len() - 1),
-            PaletteKey::Up | PaletteKey::Char('k') => self.cursor = self.cursor.saturating_sub(1),
-            PaletteKey::Char('a') => self.stage = Stage::Column { input: String::new(), selected: 0 },
-            PaletteKey::Char('g') => {
+            PaletteKey::Down | PaletteKey::Act(Action::Down) => {
+                self.cursor = (self.cursor + 1).min(rows.len() - 1)
+            }
+            PaletteKey::Up | PaletteKey::Act(Action::Up) => self.cursor = self.cursor.saturating_sub(1),
+            PaletteKey::Act(Action::AddCondition) => {
+                self.stage = Stage::Column { input: String::new(), selected: 0 }
+            }
+            PaletteKey::Act(Action::AddGroup) => {
                 let target = self.target();
                 let Some(parent) = self.group_at(&target) else { return Outcome::Continue };
                 let combine = if parent.combine == Combine::All { Combine::Any } else { Combine::All };
@@ -281,13 +292,13 @@ impl FilterEditor {
                 self.cursor = self.rows().iter().position(|r| r.path == path).unwrap_or(0);
                 self.stage = Stage::Column { input: String::new(), selected: 0 };
             }
-            PaletteKey::Char('o') => {
+            PaletteKey::Act(Action::ToggleAnyAll) => {
                 let target = self.target();
                 if let Some(g) = self.group_at(&target) {
                     g.combine = if g.combine == Combine::All { Combine::Any } else { Combine::All };
                 }
             }
-            PaletteKey::Char('d') | PaletteKey::Backspace => {
+            PaletteKey::Act(Action::Delete) => {
                 let Some(row) = rows.get(self.cursor) else { return Outcome::Continue };
                 if let Some((&last, parent)) = row.path.split_last() {
                     let parent = parent.to_vec();
@@ -298,7 +309,9 @@ impl FilterEditor {
                     self.cursor = self.cursor.min(self.rows().len() - 1);
                 }
             }
-            PaletteKey::Char('e') => self.stage = Stage::Sql { input: self.group_sql_for_editing() },
+            PaletteKey::Act(Action::EditSql) => {
+                self.stage = Stage::Sql { input: self.group_sql_for_editing() }
+            }
             PaletteKey::Enter => return Outcome::Apply(self.group.clone()),
             PaletteKey::Esc => return Outcome::Cancel,
             _ => {}
@@ -387,7 +400,7 @@ mod tests {
         typed(&mut e, "10");
         e.key(PaletteKey::Enter, &cols);
         // A subgroup (OR): status in (a, b) or status is null.
-        e.key(PaletteKey::Char('g'), &cols);
+        e.key(PaletteKey::Act(Action::AddGroup), &cols);
         typed(&mut e, "sta");
         e.key(PaletteKey::Enter, &cols);
         for _ in 0..7 {
@@ -396,7 +409,7 @@ mod tests {
         e.key(PaletteKey::Enter, &cols);
         typed(&mut e, "shipped, it's");
         e.key(PaletteKey::Enter, &cols);
-        e.key(PaletteKey::Char('a'), &cols);
+        e.key(PaletteKey::Act(Action::AddCondition), &cols);
         typed(&mut e, "status");
         e.key(PaletteKey::Enter, &cols);
         for _ in 0..8 {
@@ -406,16 +419,16 @@ mod tests {
         assert_eq!(e.sql(), "amount > 10 AND (status IN ('shipped', 'it''s') OR status IS NULL)");
         // Flip the outer group to OR, then edit as SQL and come back.
         e.cursor = 0;
-        e.key(PaletteKey::Char('o'), &cols);
+        e.key(PaletteKey::Act(Action::ToggleAnyAll), &cols);
         assert_eq!(e.sql(), "amount > 10 OR (status IN ('shipped', 'it''s') OR status IS NULL)");
-        e.key(PaletteKey::Char('e'), &cols);
+        e.key(PaletteKey::Act(Action::EditSql), &cols);
         typed(&mut e, " OR amount BETWEEN 1 AND 2");
         e.key(PaletteKey::Enter, &cols);
         assert_eq!(e.stage, Stage::List);
         assert_eq!(e.group.items.len(), 3, "{:?}", e.group);
         // Delete the subgroup; Enter applies.
         e.cursor = 2;
-        e.key(PaletteKey::Char('d'), &cols);
+        e.key(PaletteKey::Act(Action::Delete), &cols);
         let Outcome::Apply(g) = e.key(PaletteKey::Enter, &cols) else { panic!("not applied") };
         assert_eq!(g.to_sql(), "amount > 10 OR amount BETWEEN 1 AND 2");
     }

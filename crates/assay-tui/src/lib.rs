@@ -32,7 +32,7 @@ use assay_core::config::Config;
 use assay_core::engine::EngineKind;
 use assay_core::source::{Dataset, OpenOptions};
 use assay_core::{Error, Result};
-use keymap::Keymap;
+use keymap::{Action, Keymap, Scope};
 
 /// Raw mode and the alternate screen, undone on drop and on panic.
 struct TerminalGuard;
@@ -435,29 +435,38 @@ fn add_unique(ws: &mut Workspace, mut ds: Dataset) -> Result<Dataset> {
 /// Turns a key into the app's jobs: text goes to the palette while it is open; every
 /// other key goes through the keymap.
 pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Job> {
-    // The SQL editor reads keys as text (and its own ctrl- chords), not as actions;
-    // the explain view has keys of its own.
+    // Every mode's keys come from the keymap (`keymap::Scope`): the SQL editor's
+    // commands, then its text; the explain view's; a panel's or dialog's commands, then
+    // the keys of text fields (`Scope::Input`), then typed text.
+    let scope = app.mode.scope();
     if matches!(app.mode, Mode::Sql) {
-        return app.sql_key(key);
+        let action = app.keymap.action_in(Scope::Sql, &key);
+        return app.sql_key(key, action);
     }
     if matches!(app.mode, Mode::Explain(_)) {
-        return app.explain_key(key);
+        return match app.keymap.action_in(Scope::Explain, &key) {
+            Some(action) => app.explain_key(action),
+            None => Vec::new(),
+        };
     }
     if app.mode.reads_keys() {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl && key.code == KeyCode::Char('u') {
-            app.clear_input();
-            return Vec::new();
-        }
-        let pk = match key.code {
-            KeyCode::Char('c') if ctrl => Some(PaletteKey::Esc),
-            KeyCode::Char(c) if !ctrl => Some(PaletteKey::Char(c)),
-            KeyCode::Backspace | KeyCode::Delete => Some(PaletteKey::Backspace),
-            KeyCode::Enter => Some(PaletteKey::Enter),
-            KeyCode::Esc => Some(PaletteKey::Esc),
-            KeyCode::Up => Some(PaletteKey::Up),
-            KeyCode::Down | KeyCode::Tab => Some(PaletteKey::Down),
-            _ => None,
+        let own = (scope != Scope::Input).then(|| app.keymap.action_in(scope, &key)).flatten();
+        let pk = match (own, app.keymap.action_in(Scope::Input, &key)) {
+            (Some(action), _) => Some(PaletteKey::Act(action)),
+            (None, Some(Action::Confirm)) => Some(PaletteKey::Enter),
+            (None, Some(Action::Cancel)) => Some(PaletteKey::Esc),
+            (None, Some(Action::Up)) => Some(PaletteKey::Up),
+            (None, Some(Action::Down)) => Some(PaletteKey::Down),
+            (None, Some(Action::ClearInput)) => {
+                app.clear_input();
+                return Vec::new();
+            }
+            _ => match key.code {
+                KeyCode::Char(c) if !ctrl => Some(PaletteKey::Char(c)),
+                KeyCode::Backspace | KeyCode::Delete => Some(PaletteKey::Backspace),
+                _ => None,
+            },
         };
         let searching = matches!(app.mode, Mode::Search { .. });
         let filtering = matches!(app.mode, Mode::Filter(_));
@@ -677,4 +686,103 @@ fn terminal_events() -> std::io::Result<mpsc::UnboundedReceiver<std::io::Result<
 pub fn osc52(text: &str) -> String {
     use base64::Engine as _;
     format!("\x1b]52;c;{}\x07", base64::engine::general_purpose::STANDARD.encode(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    /// A workbench on one (unread) dataset with the user's `[[keys]]` in `config`.
+    fn app(config: &str) -> App {
+        let ds = assay_core::source::Dataset {
+            name: "orders".into(),
+            spec: "orders.csv".into(),
+            files: vec!["orders.csv".into()],
+            format: assay_core::source::Format::Csv(Default::default()),
+            location: assay_core::source::Location::Local,
+        };
+        let user = Config::parse(config, "config.toml").unwrap();
+        App::new(vec![ds], Keymap::new(&user.keys).unwrap(), 120, 30).0
+    }
+
+    fn press(app: &mut App, code: KeyCode) -> Vec<Job> {
+        handle_key(app, KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    fn bind(mode: &str, key: &str, run: &str) -> String {
+        format!("[[keys]]\nmode = \"{mode}\"\non = [\"{key}\"]\nrun = \"{run}\"\n")
+    }
+
+    /// Every mode's keys come from the keymap: a user binding in that mode's scope
+    /// takes effect there, and one on a default key shadows the default.
+    #[test]
+    fn every_mode_can_be_rebound() {
+        use app::Mode;
+        let z = KeyCode::Char('z');
+
+        let mut a = app("[[keys]]\non = [\"z\"]\nrun = \"help\"\n");
+        press(&mut a, z);
+        assert!(matches!(a.mode, Mode::Help { .. }), "grid: {:?}", a.mode);
+
+        let mut a = app(&bind("input", "ctrl-k", "cancel"));
+        a.mode = Mode::Palette { input: String::new(), selected: 0 };
+        press(&mut a, z);
+        assert!(matches!(&a.mode, Mode::Palette { input, .. } if input == "z"), "input: {:?}", a.mode);
+        handle_key(&mut a, KeyEvent::new(KeyCode::Char('k'), KeyModifiers::CONTROL));
+        assert!(matches!(a.mode, Mode::Normal), "input: {:?}", a.mode);
+
+        // `r` runs the checks by default; bound to cancel, it closes the panel instead.
+        let mut a = app(&bind("checks", "r", "cancel"));
+        a.mode = Mode::Checks { selected: 0 };
+        let jobs = press(&mut a, KeyCode::Char('r'));
+        assert!(matches!(a.mode, Mode::Normal) && jobs.is_empty(), "checks: {:?} {jobs:?}", a.mode);
+
+        let mut a = app(&bind("add_check", "z", "check_not_null"));
+        a.mode = Mode::AddCheck { column: "amount".into() };
+        let jobs = press(&mut a, z);
+        assert!(
+            matches!(
+                &jobs[..],
+                [Job::CheckFromColumn { kind: assay_core::quality::suggest::FromColumn::NotNull, .. }]
+            ),
+            "add_check: {jobs:?}"
+        );
+
+        let mut a = app(&bind("recipe", "z", "open_recipe"));
+        a.mode = Mode::Recipe { selected: 0 };
+        press(&mut a, z);
+        assert!(matches!(a.mode, Mode::Prompt(_)), "recipe: {:?}", a.mode);
+
+        let mut a = app(&bind("filter", "z", "add_condition"));
+        let group = assay_core::transform::filter::Group::new(assay_core::transform::filter::Combine::All);
+        a.mode = Mode::Filter(Box::new(filter::FilterEditor::new(group, 0, false)));
+        press(&mut a, z);
+        assert!(
+            matches!(&a.mode, Mode::Filter(e) if matches!(e.stage, filter::Stage::Column { .. })),
+            "filter: {:?}",
+            a.mode
+        );
+
+        let mut a = app(&bind("export", "z", "cycle_choice"));
+        let mut dialog = export::ExportDialog::new(0, "out.csv".into());
+        dialog.selected = dialog.fields().iter().position(|f| f.is_choice()).unwrap();
+        let before = format!("{dialog:?}");
+        a.mode = Mode::Export(Box::new(dialog));
+        press(&mut a, z);
+        assert!(matches!(&a.mode, Mode::Export(d) if format!("{d:?}") != before), "export: {:?}", a.mode);
+
+        let mut a = app(&bind("sql", "ctrl-g", "next_engine"));
+        a.sql = Some(sql::SqlEditor::new("SELECT 1", assay_core::engine::EngineChoice::Auto, Vec::new()));
+        a.mode = Mode::Sql;
+        handle_key(&mut a, KeyEvent::new(KeyCode::Char('g'), KeyModifiers::CONTROL));
+        assert_eq!(a.sql.as_ref().unwrap().engine, assay_core::engine::EngineChoice::Polars, "sql");
+        assert_eq!(a.sql.as_ref().unwrap().text(), "SELECT 1", "sql: the key was not typed");
+
+        let mut a = app(&bind("explain", "z", "cancel"));
+        a.sql = Some(sql::SqlEditor::new("SELECT 1", assay_core::engine::EngineChoice::Auto, Vec::new()));
+        a.mode = Mode::Explain(Box::new(sql::ExplainView::new("SELECT 1".into(), Vec::new(), false)));
+        press(&mut a, z);
+        assert!(matches!(a.mode, Mode::Sql), "explain: {:?}", a.mode);
+    }
 }

@@ -9,6 +9,7 @@
 use indexmap::IndexMap;
 
 use super::app::{App, Job, Message, Mode, PaletteKey};
+use super::keymap::Action;
 use assay_core::recipe::{self, Recipe, Source, StepEntry};
 use assay_core::transform::{self, ColumnType, Step};
 
@@ -240,19 +241,19 @@ impl App {
         let step = selected.checked_sub(1).filter(|&i| i < n);
         let mut steps = t.steps.clone();
         match key {
-            PaletteKey::Esc | PaletteKey::Char('R') => {
+            PaletteKey::Esc | PaletteKey::Act(Action::Cancel) => {
                 self.mode = Mode::Normal;
                 Vec::new()
             }
-            PaletteKey::Down | PaletteKey::Char('j') => {
+            PaletteKey::Down | PaletteKey::Act(Action::Down) => {
                 self.mode = Mode::Recipe { selected: (selected + 1).min(n) };
                 Vec::new()
             }
-            PaletteKey::Up | PaletteKey::Char('k') => {
+            PaletteKey::Up | PaletteKey::Act(Action::Up) => {
                 self.mode = Mode::Recipe { selected: selected.saturating_sub(1) };
                 Vec::new()
             }
-            PaletteKey::Char(' ') => {
+            PaletteKey::Act(Action::ToggleStep) => {
                 let Some(i) = step else { return Vec::new() };
                 steps[i] = match steps[i].clone() {
                     Step::Disabled(inner) => *inner,
@@ -260,35 +261,35 @@ impl App {
                 };
                 self.recorded(tab, steps)
             }
-            PaletteKey::Char('d') | PaletteKey::Backspace => {
+            PaletteKey::Act(Action::Delete) => {
                 let Some(i) = step else { return Vec::new() };
                 steps.remove(i);
                 self.mode = Mode::Recipe { selected: selected.min(steps.len()) };
                 self.recorded(tab, steps)
             }
-            PaletteKey::Char('K') => {
+            PaletteKey::Act(Action::MoveStepUp) => {
                 let Some(i) = step.filter(|&i| i > 0) else { return Vec::new() };
                 steps.swap(i, i - 1);
                 self.mode = Mode::Recipe { selected: selected - 1 };
                 self.recorded(tab, steps)
             }
-            PaletteKey::Char('J') => {
+            PaletteKey::Act(Action::MoveStepDown) => {
                 let Some(i) = step.filter(|&i| i + 1 < n) else { return Vec::new() };
                 steps.swap(i, i + 1);
                 self.mode = Mode::Recipe { selected: selected + 1 };
                 self.recorded(tab, steps)
             }
-            PaletteKey::Char('e') | PaletteKey::Enter => {
+            PaletteKey::Act(Action::Edit) | PaletteKey::Enter | PaletteKey::Act(Action::Confirm) => {
                 let Some(i) = step else { return Vec::new() };
                 self.prompt(PromptKind::EditStep { index: i }, step_line(&steps[i]));
                 Vec::new()
             }
-            PaletteKey::Char('s') => {
+            PaletteKey::Act(Action::SaveRecipe) => {
                 let path = t.recipe_path.clone().unwrap_or_else(|| format!("{}.recipe.toml", t.dataset.name));
                 self.prompt(PromptKind::SaveRecipe, path);
                 Vec::new()
             }
-            PaletteKey::Char('o') => {
+            PaletteKey::Act(Action::OpenRecipe) => {
                 let recent = load_recent();
                 let first = recent.first().cloned().unwrap_or_default();
                 self.prompt(PromptKind::OpenRecipe, first);
@@ -298,7 +299,7 @@ impl App {
                 }
                 Vec::new()
             }
-            PaletteKey::Char('r') => {
+            PaletteKey::Act(Action::CountRows) => {
                 if let Some(t) = self.tabs.get_mut(tab) {
                     t.funnel = None;
                 }
@@ -372,7 +373,7 @@ impl App {
                 p.input = p.recent[i].clone();
                 p.proposed = true;
             }
-            PaletteKey::Up | PaletteKey::Down => {}
+            PaletteKey::Up | PaletteKey::Down | PaletteKey::Act(_) => {}
             PaletteKey::Esc => {
                 let back_to_panel = matches!(
                     p.kind,

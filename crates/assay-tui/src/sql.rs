@@ -12,6 +12,7 @@ use assay_core::engine::EngineChoice;
 use assay_core::sql::assist::{self, Completion};
 
 use super::app::{App, Done, Job, Message, Mode, Tab};
+use super::keymap::Action;
 
 /// What a key asked of the app.
 #[derive(Debug, Clone, PartialEq)]
@@ -439,8 +440,15 @@ impl SqlEditor {
         Outcome::Continue
     }
 
-    /// Handles one key; `tables` are the open datasets and their columns, for completion.
-    pub fn key(&mut self, key: KeyEvent, tables: &[(String, Vec<String>)]) -> Outcome {
+    /// Handles one key: `action` is its command in the keymap's `sql` scope, if any;
+    /// any other key edits the text. `tables` are the open datasets and their columns,
+    /// for completion.
+    pub fn key(
+        &mut self,
+        key: KeyEvent,
+        action: Option<Action>,
+        tables: &[(String, Vec<String>)],
+    ) -> Outcome {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         if self.picker.is_some() {
             return self.picker_key(key);
@@ -468,40 +476,43 @@ impl SqlEditor {
                 _ => self.completions = None,
             }
         }
-        match key.code {
-            KeyCode::Char('r') if ctrl => return self.run(),
-            KeyCode::Char('t') if ctrl => {
-                let text = self.text();
-                return if text.trim().is_empty() { Outcome::Continue } else { Outcome::Adopt(text) };
-            }
-            KeyCode::F(5) => return self.run(),
-            KeyCode::Char('x') if ctrl => {
-                let text = self.text();
-                return if text.trim().is_empty() { Outcome::Continue } else { Outcome::Explain(text) };
-            }
-            KeyCode::Char('e') if ctrl => {
-                self.engine = self.engine.next();
-            }
-            KeyCode::Char('c') if ctrl => {
-                return if self.running.is_some() { Outcome::Cancel } else { Outcome::Close };
-            }
-            KeyCode::Esc => return if self.running.is_some() { Outcome::Cancel } else { Outcome::Close },
-            KeyCode::Char('o') if ctrl => {
-                self.picker = Some(Picker { input: String::new(), selected: 0, naming: false })
-            }
-            KeyCode::Char('s') if ctrl => {
-                let text = self.text();
-                if !text.trim().is_empty() {
-                    // A query recalled by name is proposed under that name again.
-                    let name = self.saved.iter().find(|(_, q)| *q == text).map(|(n, _)| n.clone());
-                    self.picker = Some(Picker { input: name.unwrap_or_default(), selected: 0, naming: true });
+        if let Some(action) = action {
+            match action {
+                Action::RunQuery => return self.run(),
+                Action::OpenAsTab => {
+                    let text = self.text();
+                    return if text.trim().is_empty() { Outcome::Continue } else { Outcome::Adopt(text) };
                 }
+                Action::ExplainQuery => {
+                    let text = self.text();
+                    return if text.trim().is_empty() { Outcome::Continue } else { Outcome::Explain(text) };
+                }
+                Action::NextEngine => self.engine = self.engine.next(),
+                Action::Cancel => {
+                    return if self.running.is_some() { Outcome::Cancel } else { Outcome::Close };
+                }
+                Action::OpenQuery => {
+                    self.picker = Some(Picker { input: String::new(), selected: 0, naming: false })
+                }
+                Action::SaveQuery => {
+                    let text = self.text();
+                    if !text.trim().is_empty() {
+                        // A query recalled by name is proposed under that name again.
+                        let name = self.saved.iter().find(|(_, q)| *q == text).map(|(n, _)| n.clone());
+                        self.picker =
+                            Some(Picker { input: name.unwrap_or_default(), selected: 0, naming: true });
+                    }
+                }
+                Action::RecallPrev => self.recall(true),
+                Action::RecallNext => self.recall(false),
+                Action::LineStart => self.col = 0,
+                Action::ClearInput => self.set_text(""),
+                Action::Complete => self.complete(tables),
+                _ => {}
             }
-            KeyCode::Char('p') if ctrl => self.recall(true),
-            KeyCode::Char('n') if ctrl => self.recall(false),
-            KeyCode::Char('a') if ctrl => self.col = 0,
-            KeyCode::Char('u') if ctrl => self.set_text(""),
-            KeyCode::Char(' ') if ctrl => self.complete(tables),
+            return Outcome::Continue;
+        }
+        match key.code {
             KeyCode::Tab => {
                 let before: String = self.lines[self.row].chars().take(self.col).collect();
                 if before.trim().is_empty() {
@@ -634,10 +645,10 @@ impl App {
     }
 
     /// A key for the SQL editor.
-    pub fn sql_key(&mut self, key: KeyEvent) -> Vec<Job> {
+    pub fn sql_key(&mut self, key: KeyEvent, action: Option<Action>) -> Vec<Job> {
         let tables = self.sql_tables();
         let Some(editor) = self.sql.as_mut() else { return Vec::new() };
-        match editor.key(key, &tables) {
+        match editor.key(key, action, &tables) {
             Outcome::Continue => Vec::new(),
             Outcome::SaveQueries(name) => {
                 self.sql_saved = editor.saved.clone();
@@ -714,27 +725,30 @@ impl App {
 
     /// A key in the explain view: scroll, fold a section (1-4), run the query for
     /// per-operator rows and time (`a`), save the plans to a file (`s`), back (Esc).
-    pub fn explain_key(&mut self, key: KeyEvent) -> Vec<Job> {
+    pub fn explain_key(&mut self, action: Action) -> Vec<Job> {
         let Mode::Explain(view) = &mut self.mode else { return Vec::new() };
-        match key.code {
-            KeyCode::Char('j') | KeyCode::Down => view.move_cursor(1),
-            KeyCode::Char('k') | KeyCode::Up => view.move_cursor(-1),
-            KeyCode::PageDown | KeyCode::Char(' ') => view.move_cursor(20),
-            KeyCode::PageUp => view.move_cursor(-20),
-            KeyCode::Char('g') | KeyCode::Home => {
+        match action {
+            Action::Down => view.move_cursor(1),
+            Action::Up => view.move_cursor(-1),
+            Action::PageDown => view.move_cursor(20),
+            Action::PageUp => view.move_cursor(-20),
+            Action::Top => {
                 view.cursor = 0;
                 view.scroll = 0;
             }
-            KeyCode::Enter => view.toggle(),
-            KeyCode::Tab | KeyCode::Char('h') | KeyCode::Char('l') | KeyCode::Left | KeyCode::Right => {
+            Action::ToggleFold => view.toggle(),
+            Action::SwitchPane => {
                 view.side = (view.side + 1) % view.plans.len().max(1);
                 view.cursor = view.cursor.min(view.lines(view.side).len().saturating_sub(1));
             }
-            KeyCode::Char(c @ '1'..='4') => {
-                let i = c as usize - '1' as usize;
+            Action::Fold1 | Action::Fold2 | Action::Fold3 | Action::Fold4 => {
+                let i = [Action::Fold1, Action::Fold2, Action::Fold3, Action::Fold4]
+                    .iter()
+                    .position(|a| *a == action)
+                    .unwrap_or(0);
                 view.folded[i] = !view.folded[i];
             }
-            KeyCode::Char('a') if !view.analyzed => {
+            Action::Analyze if !view.analyzed => {
                 let query = view.query.clone();
                 if let Some(editor) = self.sql.as_mut() {
                     editor.running = Some(Instant::now());
@@ -747,13 +761,13 @@ impl App {
                 });
                 return vec![Job::Explain { query, analyze: true }];
             }
-            KeyCode::Char(key @ ('s' | 'y')) => {
+            Action::SavePlans | Action::Copy => {
                 let mut text = Vec::new();
                 if let Err(e) = assay_core::output::write_plans(&mut text, &view.query, &view.plans, false) {
                     self.message = Some(Message { text: e.to_string(), error: true });
                     return Vec::new();
                 }
-                if key == 'y' {
+                if action == Action::Copy {
                     let text = format!("{}\n\n{}", view.query, String::from_utf8_lossy(&text));
                     self.message = Some(Message {
                         text: format!("copied the plans ({} lines) to the clipboard", text.lines().count()),
@@ -769,7 +783,7 @@ impl App {
                 let text = format!("{}\n\n{}", view.query, String::from_utf8_lossy(&text));
                 return vec![Job::SavePlans { path: format!("assay-plans-{stamp}.txt"), text }];
             }
-            KeyCode::Esc | KeyCode::Char('q') => {
+            Action::Cancel => {
                 self.mode = Mode::Sql;
                 self.message = None;
                 // Leaving while EXPLAIN ANALYZE runs stops it.
@@ -941,10 +955,15 @@ mod tests {
     fn ctrl(c: char) -> KeyEvent {
         KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
     }
+    /// A key through the default keymap, as the workbench sends it.
+    fn press(e: &mut SqlEditor, event: KeyEvent, tables: &[(String, Vec<String>)]) -> Outcome {
+        let keymap = crate::keymap::Keymap::new(&[]).unwrap();
+        e.key(event, keymap.action_in(crate::keymap::Scope::Sql, &event), tables)
+    }
     fn typed(e: &mut SqlEditor, text: &str, tables: &[(String, Vec<String>)]) {
         for c in text.chars() {
             let code = if c == '\n' { KeyCode::Enter } else { KeyCode::Char(c) };
-            e.key(key(code), tables);
+            press(e, key(code), tables);
         }
     }
 
@@ -953,44 +972,44 @@ mod tests {
         let tables = vec![("orders".to_string(), vec!["amount".to_string(), "order_id".to_string()])];
         let mut e = SqlEditor::new("", EngineChoice::Auto, vec!["SELECT 1".into()]);
         typed(&mut e, "SELECT am", &tables);
-        e.key(key(KeyCode::Tab), &tables);
+        press(&mut e, key(KeyCode::Tab), &tables);
         assert_eq!(e.text(), "SELECT amount");
         typed(&mut e, "\n  FROM or", &tables);
-        e.key(key(KeyCode::Tab), &tables);
+        press(&mut e, key(KeyCode::Tab), &tables);
         assert_eq!(e.text(), "SELECT amount\n  FROM orders");
         // Enter keeps the indentation; Backspace at a line start joins the lines.
-        e.key(key(KeyCode::Enter), &tables);
+        press(&mut e, key(KeyCode::Enter), &tables);
         assert_eq!((e.row, e.col), (2, 2));
-        e.key(key(KeyCode::Backspace), &tables);
-        e.key(key(KeyCode::Backspace), &tables);
-        e.key(key(KeyCode::Backspace), &tables);
+        press(&mut e, key(KeyCode::Backspace), &tables);
+        press(&mut e, key(KeyCode::Backspace), &tables);
+        press(&mut e, key(KeyCode::Backspace), &tables);
         assert_eq!(e.text(), "SELECT amount\n  FROM orders");
         // Several completions: a list, Down then Enter picks the second.
         e.set_text("SELECT o");
-        e.key(key(KeyCode::Tab), &tables);
+        press(&mut e, key(KeyCode::Tab), &tables);
         let (_, list, _) = e.completions.clone().unwrap();
         assert_eq!(
             list.iter().map(|c| c.text.as_str()).collect::<Vec<_>>(),
             ["order_id", "orders", "ORDER BY", "OFFSET", "ON", "OR", "OVER"]
         );
-        e.key(key(KeyCode::Down), &tables);
-        e.key(key(KeyCode::Enter), &tables);
+        press(&mut e, key(KeyCode::Down), &tables);
+        press(&mut e, key(KeyCode::Enter), &tables);
         assert_eq!(e.text(), "SELECT orders");
-        e.key(ctrl('e'), &tables);
+        press(&mut e, ctrl('e'), &tables);
         assert_eq!(e.engine, EngineChoice::Polars);
-        e.key(ctrl('e'), &tables);
+        press(&mut e, ctrl('e'), &tables);
         assert_eq!(e.engine, EngineChoice::DataFusion);
-        assert_eq!(e.key(ctrl('r'), &tables), Outcome::Run("SELECT orders".into()));
+        assert_eq!(press(&mut e, ctrl('r'), &tables), Outcome::Run("SELECT orders".into()));
         assert_eq!(e.history, ["SELECT 1", "SELECT orders"]);
         e.running = Some(std::time::Instant::now());
-        assert_eq!(e.key(key(KeyCode::Esc), &tables), Outcome::Cancel);
+        assert_eq!(press(&mut e, key(KeyCode::Esc), &tables), Outcome::Cancel);
         e.running = None;
-        e.key(ctrl('p'), &tables);
-        e.key(ctrl('p'), &tables);
+        press(&mut e, ctrl('p'), &tables);
+        press(&mut e, ctrl('p'), &tables);
         assert_eq!(e.text(), "SELECT 1");
-        e.key(ctrl('n'), &tables);
+        press(&mut e, ctrl('n'), &tables);
         assert_eq!(e.text(), "SELECT orders");
-        assert_eq!(e.key(key(KeyCode::Esc), &tables), Outcome::Close);
+        assert_eq!(press(&mut e, key(KeyCode::Esc), &tables), Outcome::Close);
     }
 
     #[test]
@@ -1006,16 +1025,16 @@ mod tests {
     fn queries_are_saved_by_name_and_found_with_the_history() {
         let history = vec!["SELECT 1".to_string(), "SELECT amount FROM orders".to_string()];
         let mut e = SqlEditor::new("SELECT * FROM orders WHERE amount > 100", EngineChoice::Auto, history);
-        assert_eq!(e.key(ctrl('s'), &[]), Outcome::Continue);
+        assert_eq!(press(&mut e, ctrl('s'), &[]), Outcome::Continue);
         typed(&mut e, "big orders", &[]);
-        assert_eq!(e.key(key(KeyCode::Enter), &[]), Outcome::SaveQueries("big orders".into()));
+        assert_eq!(press(&mut e, key(KeyCode::Enter), &[]), Outcome::SaveQueries("big orders".into()));
         assert_eq!(
             e.saved,
             [("big orders".to_string(), "SELECT * FROM orders WHERE amount > 100".to_string())]
         );
         e.set_text("");
         // The picker: the named query first, then the history, newest first; words narrow.
-        e.key(ctrl('o'), &[]);
+        press(&mut e, ctrl('o'), &[]);
         let all: Vec<(Option<String>, String)> = e.picks().into_iter().map(|p| (p.name, p.query)).collect();
         assert_eq!(
             all,
@@ -1027,15 +1046,15 @@ mod tests {
         );
         typed(&mut e, "AMOUNT orders", &[]);
         assert_eq!(e.picks().len(), 2);
-        e.key(key(KeyCode::Down), &[]);
-        e.key(key(KeyCode::Enter), &[]);
+        press(&mut e, key(KeyCode::Down), &[]);
+        press(&mut e, key(KeyCode::Enter), &[]);
         assert_eq!(e.text(), "SELECT amount FROM orders");
         assert!(e.picker.is_none());
         // Saved again under the same name: replaced, not doubled; ctrl-s proposes it.
         e.set_text("SELECT * FROM orders WHERE amount > 100");
-        e.key(ctrl('s'), &[]);
+        press(&mut e, ctrl('s'), &[]);
         assert_eq!(e.picker.as_ref().unwrap().input, "big orders");
-        e.key(key(KeyCode::Enter), &[]);
+        press(&mut e, key(KeyCode::Enter), &[]);
         assert_eq!(e.saved.len(), 1);
         // The file round trip.
         let dir = tempfile::tempdir().unwrap();

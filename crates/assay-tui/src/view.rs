@@ -9,6 +9,7 @@ use ratatui::Frame;
 use super::app::{App, Mode, OpenDialog, Profile, RowCount, Tab, CHROME_LINES, SLOW};
 use super::checks::CheckRun;
 use super::filter::{FilterEditor, Stage};
+use super::keymap::{Action, Keymap, Scope};
 use super::recipe::{self, PromptKind};
 use super::sql::{ExplainView, SqlError};
 use assay_core::config::ThemeName;
@@ -114,7 +115,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
         Mode::Open(dialog) => render_open(frame, theme, dialog),
         Mode::Checks { selected } => render_checks(frame, app, theme, grid, *selected),
         Mode::Sql => render_sql(frame, app, theme, grid),
-        Mode::Explain(explain) => render_explain(frame, theme, grid, explain),
+        Mode::Explain(explain) => render_explain(frame, &app.keymap, theme, grid, explain),
         Mode::Recipe { selected } => render_recipe(frame, app, theme, grid, *selected),
         Mode::Export(dialog) => render_export(frame, app, theme, dialog),
         Mode::Prompt(prompt) => {
@@ -180,9 +181,20 @@ fn render_sql(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let height = (e.lines.len() as u16 + 3).clamp(8.min(area.height), area.height);
     let rect = Rect { y: area.y + area.height - height, height, ..area };
     frame.render_widget(Clear, rect);
+    let k = |a| app.keymap.key(Scope::Sql, a);
+    let (prev, next) = (k(Action::RecallPrev), k(Action::RecallNext));
+    let history = match (prev.strip_prefix("ctrl-"), next.strip_prefix("ctrl-")) {
+        (Some(_), Some(n)) => format!("{prev}/{n}"),
+        _ => format!("{prev}/{next}"),
+    };
     let title = format!(
-        " SQL · {} · ctrl-r run · ctrl-e engine · ctrl-x explain · ctrl-t step · Tab complete · ctrl-p/n history · Esc ",
-        e.engine.title()
+        " SQL · {} · {} run · {} engine · {} explain · {} step · Tab complete · {history} history · {} ",
+        e.engine.title(),
+        k(Action::RunQuery),
+        k(Action::NextEngine),
+        k(Action::ExplainQuery),
+        k(Action::OpenAsTab),
+        k(Action::Cancel),
     );
     let block = Block::default().borders(Borders::ALL).title(title).style(theme.popup);
     let inner = block.inner(rect);
@@ -347,12 +359,24 @@ fn render_sql(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
 /// Both engines' plans side by side: logical, optimized, DataFusion's physical and, after
 /// `a`, the analyzed plans with per-operator rows and time; sections fold with 1-4, and
 /// the lines that push work into the scan are marked.
-fn render_explain(frame: &mut Frame, theme: &Theme, area: Rect, view: &ExplainView) {
+fn render_explain(frame: &mut Frame, keymap: &Keymap, theme: &Theme, area: Rect, view: &ExplainView) {
     use super::sql::LineKind;
     frame.render_widget(Clear, area);
+    let k = |a| keymap.key(Scope::Explain, a);
+    let analyze = if view.analyzed {
+        String::new()
+    } else {
+        format!("{} runs it (rows, time) · ", k(Action::Analyze))
+    };
     let title = format!(
-        " explain · j/k move · Enter folds · Tab other engine · 1-4 sections · {}s saves · y copies · Esc back · ▶ pushdown ",
-        if view.analyzed { "" } else { "a runs it (rows, time) · " }
+        " explain · {}/{} move · {} folds · {} other engine · 1-4 sections · {analyze}{} saves · {} copies · {} back · ▶ pushdown ",
+        k(Action::Down),
+        k(Action::Up),
+        k(Action::ToggleFold),
+        k(Action::SwitchPane),
+        k(Action::SavePlans),
+        k(Action::Copy),
+        k(Action::Cancel),
     );
     let block = Block::default().borders(Borders::ALL).title(title).style(theme.popup);
     let inner = block.inner(area);
@@ -554,15 +578,19 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 }
 
 fn render_help(frame: &mut Frame, app: &App, theme: &Theme, scroll: usize) {
-    let lines: Vec<Line> = app
-        .keymap
-        .help()
-        .into_iter()
-        .map(|(keys, _, desc)| {
-            Line::from(vec![Span::styled(format!("{keys:>22}  "), theme.header), Span::raw(desc)])
-        })
-        .skip(scroll)
-        .collect();
+    // The grid's keys, then each panel's and dialog's, as the keymap binds them.
+    let mut lines: Vec<Line> = Vec::new();
+    for (scope, _, title) in Scope::ALL {
+        if *scope != Scope::Grid {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(format!("{title}:"), theme.header));
+        }
+        for (keys, _, desc) in app.keymap.help_in(*scope) {
+            lines
+                .push(Line::from(vec![Span::styled(format!("{keys:>22}  "), theme.header), Span::raw(desc)]));
+        }
+    }
+    let lines: Vec<Line> = lines.into_iter().skip(scroll).collect();
     let area = centered(frame.area(), 90, lines.len() as u16 + 2);
     frame.render_widget(Clear, area);
     let block =
@@ -783,8 +811,21 @@ fn render_recipe(frame: &mut Frame, app: &App, theme: &Theme, area: Rect, select
             s
         }
     };
+    let k = |a| app.keymap.key(Scope::Recipe, a);
     let mut lines = vec![Line::styled(
-        "j/k select · space on/off · J/K move · e edit · d delete · s save · o open · r recount",
+        format!(
+            "{}/{} select · {} on/off · {}/{} move · {} edit · {} delete · {} save · {} open · {} recount",
+            k(Action::Down),
+            k(Action::Up),
+            k(Action::ToggleStep),
+            k(Action::MoveStepDown),
+            k(Action::MoveStepUp),
+            k(Action::Edit),
+            k(Action::Delete),
+            k(Action::SaveRecipe),
+            k(Action::OpenRecipe),
+            k(Action::CountRows),
+        ),
         theme.dtype,
     )];
     let mark = |i: usize| if i == selected { "▶" } else { " " };
@@ -964,8 +1005,18 @@ fn render_checks(frame: &mut Frame, app: &App, theme: &Theme, area: Rect, select
             }
         }
     }
-    let keys =
-        "j/k move · Enter failing rows (or accept) · d delete · r re-run · S suggest · s save · Esc close";
+    let k = |a| app.keymap.key(Scope::Checks, a);
+    let keys = format!(
+        "{}/{} move · {} failing rows (or accept) · {} delete · {} re-run · {} suggest · {} save · {} close",
+        k(Action::Down),
+        k(Action::Up),
+        k(Action::Confirm),
+        k(Action::Delete),
+        k(Action::RunChecks),
+        k(Action::SuggestChecks),
+        k(Action::SaveRules),
+        k(Action::Cancel),
+    );
     let body = inner.height.saturating_sub(1) as usize;
     // Keep the selected row on screen, a few lines of its detail below it if they fit.
     let skip = (selected_line + 4).saturating_sub(body);
