@@ -380,7 +380,13 @@ impl From<SqlEngine> for EngineChoice {
 
 /// The query of `assay sql` / `explain`: the argument, or the file (`-`: standard
 /// input) it names.
-fn query_text(query: Option<String>, file: Option<String>) -> Result<String> {
+fn query_text(query: Option<String>, file: Option<String>, tables: &[String]) -> Result<String> {
+    let piped = |t: &String| table_specs(std::slice::from_ref(t)).into_iter().any(|(_, d)| d == "-");
+    if file.as_deref() == Some("-") && tables.iter().any(piped) {
+        return Err(Error::input(
+            "standard input can be the query (--file -) or a table (--table -), not both",
+        ));
+    }
     let text = match (query, file) {
         (Some(q), _) => q,
         (None, Some(f)) if f == "-" => {
@@ -641,7 +647,7 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             write!(out, "{text}").map_err(|e| Error::from(crate::error::Error::output(e)))
         }
         Command::Sql { query, file, tables, engine, format, max_rows, allow_writes } => {
-            let query = query_text(query, file)?;
+            let query = query_text(query, file, &tables)?;
             let ws = Workspace::open(&table_specs(&tables), &options).await?;
             if allow_writes && !crate::sql::is_read_only(&crate::sql::parse(&query)?) {
                 let done = ws.sql_write(&query).await?;
@@ -655,7 +661,7 @@ pub async fn run(command: Command, input: &InputArgs, out: &mut dyn Write) -> Re
             output::write_rows(out, &table, format.into(), max_rows)
         }
         Command::Explain { query, file, tables, engine, analyze, format } => {
-            let query = query_text(query, file)?;
+            let query = query_text(query, file, &tables)?;
             let ws = Workspace::open(&table_specs(&tables), &options).await?;
             let picks: Vec<(EngineKind, Option<String>)> = match engine {
                 ExplainEngine::Polars => vec![(EngineKind::Polars, None)],

@@ -126,6 +126,12 @@ fn main() -> ExitCode {
             let _ = Cli::command().print_help();
             return ExitCode::SUCCESS;
         }
+        // `cat orders.csv | assay`: the workbench on what was piped in (keys come from the
+        // terminal, /dev/tty).
+        let mut args = args;
+        if args.data.is_empty() && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            args.data.push("-".to_string());
+        }
         let Some(runtime) = runtime() else {
             return ExitCode::from(3);
         };

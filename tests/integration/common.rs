@@ -36,6 +36,33 @@ pub fn assay(args: &[&str]) -> Run {
     assay_env(args, &[])
 }
 
+/// `assay ARGS` with `input` piped into its standard input.
+pub fn assay_stdin(args: &[&str], input: &[u8]) -> Run {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(args)
+        .current_dir(root())
+        .env("ASSAY_DATA_DIR", std::env::temp_dir().join("assay-test-data-dir"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run assay");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    // Written from a thread: a reader that stops early must not block the test.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("wait for assay");
+    let _ = writer.join();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 pub fn assay_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let data_dir = std::env::temp_dir().join("assay-test-data-dir");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_assay"));

@@ -968,3 +968,39 @@ fn completions_and_manual_pages_cover_every_command() {
     let blocked = write(dir.path(), "file", b"x");
     assay(&["man", "--out", &format!("{blocked}/man1")]).fails(3, &["file/man1"]);
 }
+
+/// `-` is standard input, a DATA like any other: spooled once, sniffed, named `stdin`,
+/// on both engines and in checks and exports; bad or missing input is said as `stdin`.
+#[test]
+fn standard_input_is_a_dataset() {
+    let csv = std::fs::read(sample("orders.csv")).unwrap();
+    assert_eq!(assay_stdin(&["count", "-"], &csv).ok().trim(), "50000");
+    let head = assay_stdin(&["head", "-", "--rows", "2", "--format", "csv"], &csv);
+    assert_eq!(head.ok().lines().count(), 3, "{}", head.stdout);
+    let query = "SELECT status, COUNT(*) AS n FROM stdin GROUP BY status ORDER BY status";
+    let answers: Vec<String> = ["polars", "datafusion"]
+        .iter()
+        .map(|e| {
+            assay_stdin(&["sql", "-t", "-", "--engine", e, "--format", "csv", query], &csv).ok().to_string()
+        })
+        .collect();
+    assert_eq!(answers[0], answers[1]);
+    assert!(answers[0].contains("delivered,21247"), "{}", answers[0]);
+    let named = assay_stdin(&["sql", "-t", "o=-", "--format", "csv", "SELECT COUNT(*) AS n FROM o"], &csv);
+    assert!(named.ok().contains("50000"), "{}", named.stdout);
+    let report =
+        assay_stdin(&["check", "-", "--rules", &sample("orders.rules.toml"), "--format", "json"], &csv);
+    assert_eq!(report.code, 1, "{}", report.stderr);
+    assert_eq!(json(&report.stdout)["table"], "stdin");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.parquet").display().to_string();
+    assay_stdin(&["export", "-", "--to", &out], &csv).ok();
+    assert_eq!(assay(&["count", &out]).ok().trim(), "50000");
+    // NDJSON is sniffed too.
+    let ndjson = b"{\"a\": 1}\n{\"a\": 2}\n".to_vec();
+    assert_eq!(assay_stdin(&["count", "-"], &ndjson).ok().trim(), "2");
+    // Bad input, said as stdin (not the scratch file), exit 2.
+    assay_stdin(&["count", "-"], b"a,b\n1,2\n1,2,3\n").fails(2, &["stdin: ", "line 3"]);
+    assay_stdin(&["head", "-"], b"").fails(2, &["stdin", "nothing was piped in"]);
+    assay_stdin(&["sql", "-f", "-", "-t", "-"], b"SELECT 1").fails(2, &["not both"]);
+}

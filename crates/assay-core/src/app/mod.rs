@@ -150,6 +150,15 @@ pub async fn open(spec: &str, name: Option<&str>, options: &OpenOptions) -> Resu
             source::open_table(spec, name, crate::db::postgres::read_to_parquet).await?
         }
         source::Place::Local(_) | source::Place::S3(_) => Dataset::open(spec, name, options).await?,
+        source::Place::Stdin => {
+            let path = source::spool_stdin().await?;
+            // Said as `stdin`, not as the scratch file it was spooled to.
+            let mut ds = Dataset::open(&path, Some(name.unwrap_or("stdin")), options)
+                .await
+                .map_err(|e| e.map_message(|m| m.replace(&path, "stdin")))?;
+            ds.spec = "stdin".into();
+            ds
+        }
     })
 }
 
@@ -991,7 +1000,18 @@ impl Workspace {
     /// local CSV, NDJSON or Arrow file (line, byte offset) among those the failing
     /// operation read beats the engine's own words.
     fn diagnose(&self, scope: Scope<'_>) -> Option<Error> {
-        self.read_by(scope).into_iter().find_map(|ds| match (ds.format, &ds.location) {
+        self.read_by(scope).into_iter().find_map(|ds| {
+            // A spooled standard input is said as `stdin`, not as its scratch file.
+            let e = Self::diagnose_dataset(ds)?;
+            match (ds.spec.as_str(), ds.files.first()) {
+                ("stdin", Some(file)) => Some(e.map_message(|m| m.replace(file.as_str(), "stdin"))),
+                _ => Some(e),
+            }
+        })
+    }
+
+    fn diagnose_dataset(ds: &Dataset) -> Option<Error> {
+        match (ds.format, &ds.location) {
             (Format::Csv(dialect), Location::Local) => {
                 ds.files.iter().find_map(|f| csv_diagnose::diagnose(f, &dialect)).map(Error::Input)
             }
@@ -1005,7 +1025,7 @@ impl Workspace {
                 ds.files.iter().find_map(|f| crate::source::file_diagnose::ipc(f)).map(Error::Input)
             }
             _ => None,
-        })
+        }
     }
 
     /// The datasets `scope` read, named before an engine's message that names none.

@@ -263,6 +263,35 @@ fn scratch_dir() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("assay-tables-{}", std::process::id()))
 }
 
+/// Standard input (`-`) as a file: spooled once into this process's scratch folder (so
+/// the engines can read it, and the workbench can page back), the same file for every
+/// `-` of the process. A terminal on standard input, or nothing piped, is refused.
+pub async fn spool_stdin() -> Result<String> {
+    crate::error::blocking(stdin_file).await?
+}
+
+/// `spool_stdin`, on the calling thread.
+fn stdin_file() -> Result<String> {
+    use std::io::IsTerminal;
+    static SPOOLED: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+    let mut spooled = SPOOLED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(path) = spooled.as_ref() {
+        return Ok(path.clone());
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Err(Error::unreadable(
+            "-: standard input is a terminal; pipe data into it (`cat orders.csv | assay head -`)",
+        ));
+    }
+    let path = spool("-", &mut stdin.lock())?;
+    if std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) == 0 {
+        return Err(Error::unreadable("stdin: nothing was piped in (0 bytes)"));
+    }
+    *spooled = Some(path.clone());
+    Ok(path)
+}
+
 /// Removes the copies of database tables this process read (called at exit).
 pub fn remove_scratch() {
     let _ = std::fs::remove_dir_all(scratch_dir());
@@ -346,7 +375,7 @@ fn list_local(spec: &str) -> Result<Vec<String>> {
         return Ok(files);
     }
     if spec == "-" {
-        return Ok(vec![spool(spec, &mut std::io::stdin().lock())?]);
+        return Ok(vec![stdin_file()?]);
     }
     let path = Path::new(spec);
     let meta = std::fs::metadata(path).map_err(|e| io_error(spec, &e))?;
@@ -523,7 +552,7 @@ fn sniff_content(path: &str, prefix: &[u8]) -> Result<Format> {
     if !text_like {
         return Err(Error::unreadable(format!(
             "{path}: unknown format: not CSV, TSV, Parquet, NDJSON or Arrow IPC \
-             (binary content, unrecognised extension); name it with --format"
+             (binary content, unrecognised extension); name it with --input-format"
         )));
     }
     let first_char = prefix.iter().find(|b| !b.is_ascii_whitespace());

@@ -1,6 +1,6 @@
 //! Where a DATA or a destination is, parsed once from what the user typed: the one place
-//! that knows the URL schemes (`s3://`, `sqlite://`, `postgres://`), so no other code
-//! tests a string's prefix.
+//! that knows the URL schemes (`s3://`, `sqlite://`, `postgres://`) and `-` (standard
+//! input), so no other code tests a string's prefix.
 
 /// What a location names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,12 +13,16 @@ pub enum Place<'a> {
     Sqlite(&'a str),
     /// A Postgres table or query: `postgres://USER@HOST/DB?table=T` (or `postgresql://`).
     Postgres(&'a str),
+    /// Standard input: `-`.
+    Stdin,
 }
 
 impl<'a> Place<'a> {
     /// Reads `text`; anything without a known scheme is a local path.
     pub fn of(text: &'a str) -> Place<'a> {
-        if text.starts_with("s3://") {
+        if text == "-" {
+            Place::Stdin
+        } else if text.starts_with("s3://") {
             Place::S3(text)
         } else if text.starts_with("sqlite://") {
             Place::Sqlite(text)
@@ -52,5 +56,7 @@ mod tests {
         assert!(Place::of("postgres://h/db?table=t").is_table());
         assert_eq!(Place::of("data/s3://x"), Place::Local("data/s3://x"));
         assert!(!Place::of("./s3.csv").is_s3());
+        assert_eq!(Place::of("-"), Place::Stdin);
+        assert_eq!(Place::of("./-"), Place::Local("./-"));
     }
 }
