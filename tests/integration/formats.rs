@@ -1004,3 +1004,43 @@ fn standard_input_is_a_dataset() {
     assay_stdin(&["head", "-"], b"").fails(2, &["stdin", "nothing was piped in"]);
     assay_stdin(&["sql", "-f", "-", "-t", "-"], b"SELECT 1").fails(2, &["not both"]);
 }
+
+/// gzip and zstd files (by extension or by their bytes alone) read as the plain file on
+/// both engines, in checks and through a pipe; a cut-short stream is refused (exit 2).
+#[test]
+fn compressed_files_read_like_plain_ones() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = std::fs::read(sample("orders.csv")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&csv).unwrap();
+    let gz = gz.finish().unwrap();
+    let zst = zstd::stream::encode_all(&csv[..], 3).unwrap();
+    let gz_path = write(dir.path(), "orders.csv.gz", &gz);
+    let zst_path = write(dir.path(), "orders.csv.zst", &zst);
+    let bare = write(dir.path(), "orders_export", &gz);
+    for path in [&gz_path, &zst_path, &bare] {
+        assert_eq!(assay(&["count", path]).ok().trim(), "50000", "{path}");
+    }
+    let schema = assay(&["schema", &gz_path, "--format", "json"]);
+    assert_eq!(json(schema.ok())["table"], "orders", "{}", schema.stdout);
+    let query = "SELECT status, COUNT(*) AS n FROM orders GROUP BY status ORDER BY status";
+    let plain: Vec<String> = ["polars", "datafusion"]
+        .iter()
+        .map(|e| {
+            assay(&["sql", "-t", &sample("orders.csv"), "--engine", e, "--format", "csv", query])
+                .ok()
+                .to_string()
+        })
+        .collect();
+    for engine in ["polars", "datafusion"] {
+        let out = assay(&["sql", "-t", &zst_path, "--engine", engine, "--format", "csv", query]);
+        assert_eq!(out.ok(), plain[0], "{engine}");
+    }
+    assert_eq!(plain[0], plain[1]);
+    let report = assay(&["check", &gz_path, "--rules", &sample("orders.rules.toml"), "--format", "json"]);
+    assert_eq!(json(&report.stdout)["rows"], 50000, "{}", report.stderr);
+    assert_eq!(assay_stdin(&["count", "-"], &gz).ok().trim(), "50000");
+    let cut = write(dir.path(), "cut.csv.gz", &gz[..gz.len() / 3]);
+    assay(&["count", &cut]).fails(2, &["cut.csv.gz", "not a readable gzip stream", "cut short"]);
+}

@@ -3,6 +3,7 @@
 //! first file; the engines read the rest lazily.
 
 pub mod browse;
+pub mod compressed;
 pub mod csv_count;
 pub mod csv_diagnose;
 pub mod file_diagnose;
@@ -160,6 +161,22 @@ impl Dataset {
     /// first file. `name` overrides the table name derived from the spec. (A database
     /// table, `sqlite://` or `postgres://`, opens through `app::open`.)
     pub async fn open(spec: &str, name: Option<&str>, options: &OpenOptions) -> Result<Dataset> {
+        // Compressed files are read decompressed (`compressed`); messages name the file
+        // the user gave, not its decompressed copy.
+        let mut renamed = Vec::new();
+        Self::open_as(spec, name, options, &mut renamed).await.map_err(|e| {
+            renamed
+                .iter()
+                .fold(e, |e, (plain, given): &(String, String)| e.map_message(|m| m.replace(plain, given)))
+        })
+    }
+
+    async fn open_as(
+        spec: &str,
+        name: Option<&str>,
+        options: &OpenOptions,
+        renamed: &mut Vec<(String, String)>,
+    ) -> Result<Dataset> {
         let (files, location) = if Place::of(spec).is_s3() {
             let config = S3Config::resolve(options.s3_endpoint.as_deref())?;
             let files = s3::list(&config, spec).await?;
@@ -171,7 +188,16 @@ impl Dataset {
                 redact(spec)
             )));
         } else {
-            (list_local(spec)?, Location::Local)
+            let listed = list_local(spec)?;
+            let plain = crate::error::blocking(move || {
+                listed
+                    .into_iter()
+                    .map(|f| Ok((compressed::plain(&f, &scratch_dir())?, f)))
+                    .collect::<Result<Vec<(String, String)>>>()
+            })
+            .await??;
+            renamed.extend(plain.iter().filter(|(p, f)| p != f).cloned());
+            (plain.into_iter().map(|(p, _)| p).collect(), Location::Local)
         };
         let first = &files[0];
         let prefix = match &location {
@@ -428,7 +454,7 @@ fn collect_dir(dir: &Path, out: &mut Vec<String>) -> Result<()> {
         }
         if path.is_dir() {
             collect_dir(&path, out)?;
-        } else if Format::from_extension(&name).is_some() {
+        } else if Format::from_extension(compressed::strip_extension(&name)).is_some() {
             out.push(path_string(&path)?);
         }
     }
@@ -712,6 +738,7 @@ pub fn table_name(spec: &str) -> String {
     let stem = if has_glob(trimmed.rsplit('/').next().unwrap_or("")) {
         component
     } else {
+        let component = compressed::strip_extension(component);
         Path::new(component).file_stem().and_then(|s| s.to_str()).unwrap_or(component)
     };
     table_identifier(stem)
@@ -738,6 +765,7 @@ mod tests {
         assert_eq!(table_name("data/orders/*.parquet"), "orders");
         assert_eq!(table_name("s3://lake/trips/2024-*.parquet"), "trips");
         assert_eq!(table_name("2024 sales.csv"), "_2024_sales");
+        assert_eq!(table_name("exports/orders.csv.gz"), "orders");
         assert_eq!(table_name("dir/"), "dir");
     }
 
