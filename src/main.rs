@@ -129,7 +129,7 @@ fn main() -> ExitCode {
         // `cat orders.csv | assay`: the workbench on what was piped in (keys come from the
         // terminal, /dev/tty).
         let mut args = args;
-        if args.data.is_empty() && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        if args.data.is_empty() && stdin_is_piped() {
             args.data.push("-".to_string());
         }
         let Some(runtime) = runtime() else {
@@ -173,5 +173,15 @@ fn main() -> ExitCode {
             eprintln!("assay: {e}");
             ExitCode::from(e.exit_code() as u8)
         }
+    }
+}
+
+/// Whether standard input is a pipe or a file with data (`cat x.csv | assay`, `assay <
+/// x.csv`), not a terminal or a device such as /dev/null.
+fn stdin_is_piped() -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::metadata("/dev/stdin") {
+        Ok(m) => m.file_type().is_fifo() || m.file_type().is_socket() || (m.is_file() && m.len() > 0),
+        Err(_) => false,
     }
 }
