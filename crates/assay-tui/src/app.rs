@@ -18,6 +18,7 @@ use assay_core::Result;
 use super::checks::{CheckRun, Checks};
 use super::filter::{FilterEditor, Outcome};
 use super::keymap::{Action, Keymap, Scope};
+pub use super::open::OpenDialog;
 use super::sql::SqlEditor;
 
 /// Rows fetched around the visible window, so short scrolls need no new job.
@@ -454,38 +455,6 @@ impl Mode {
     }
 }
 
-/// The open dialog: a folder's (or S3 prefix's) entries, narrowed by fuzzy typing.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OpenDialog {
-    pub location: String,
-    pub entries: Vec<Entry>,
-    pub input: String,
-    pub selected: usize,
-    /// When the listing (or the opening) being waited for started.
-    pub waiting: Option<Instant>,
-    pub error: Option<String>,
-}
-
-impl OpenDialog {
-    /// The entries matching the typed text, best first (all, in order, when empty).
-    pub fn matches(&self) -> Vec<&Entry> {
-        if self.input.is_empty() || looks_like_path(&self.input) {
-            return self.entries.iter().collect();
-        }
-        let mut scored: Vec<(i64, &Entry)> =
-            self.entries.iter().filter_map(|e| fuzzy_score(&self.input, &e.name).map(|s| (s, e))).collect();
-        scored.sort_by_key(|s| std::cmp::Reverse(s.0));
-        scored.into_iter().map(|s| s.1).collect()
-    }
-}
-
-/// Typed text that is a location itself, not a filter of the list.
-fn looks_like_path(input: &str) -> bool {
-    input.starts_with(['/', '~', '.'])
-        || assay_core::source::Place::of(input).is_s3()
-        || input.contains(['/', '*'])
-}
-
 /// What the mouse did, in screen cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mouse {
@@ -715,77 +684,6 @@ impl App {
             }
             _ => Vec::new(),
         }
-    }
-
-    /// Opens the open dialog on `location` and asks for its listing.
-    pub fn open_dialog(&mut self, location: String) -> Vec<Job> {
-        self.mode = Mode::Open(Box::new(OpenDialog {
-            location: location.clone(),
-            entries: Vec::new(),
-            input: String::new(),
-            selected: 0,
-            waiting: Some(Instant::now()),
-            error: None,
-        }));
-        vec![Job::List { location }]
-    }
-
-    /// Keys typed in the open dialog.
-    pub fn open_key(&mut self, key: PaletteKey) -> Vec<Job> {
-        let Mode::Open(dialog) = &mut self.mode else { return Vec::new() };
-        match key {
-            PaletteKey::Char(c) => {
-                dialog.input.push(c);
-                dialog.selected = 0;
-            }
-            PaletteKey::Backspace if dialog.input.is_empty() => {
-                if let Some(up) = browse::parent(&dialog.location) {
-                    return self.open_dialog(up);
-                }
-            }
-            PaletteKey::Backspace => {
-                dialog.input.pop();
-                dialog.selected = 0;
-            }
-            PaletteKey::Up => dialog.selected = dialog.selected.saturating_sub(1),
-            PaletteKey::Down => {
-                dialog.selected = (dialog.selected + 1).min(dialog.matches().len().saturating_sub(1))
-            }
-            PaletteKey::Act(_) => {}
-            PaletteKey::Esc => {
-                self.mode = Mode::Normal;
-                if self.tabs.is_empty() {
-                    self.quit = true;
-                }
-            }
-            PaletteKey::Enter => {
-                let typed = dialog.input.trim().to_string();
-                let (spec, is_dir) = if looks_like_path(&typed) {
-                    let expanded = match typed.strip_prefix("~/") {
-                        Some(rest) => {
-                            std::env::var("HOME").map(|h| format!("{h}/{rest}")).unwrap_or(typed.clone())
-                        }
-                        None => typed.clone(),
-                    };
-                    let dir = expanded.ends_with('/') || std::path::Path::new(&expanded).is_dir();
-                    (expanded, dir)
-                } else {
-                    let matches = dialog.matches();
-                    let Some(entry) = matches.get(dialog.selected.min(matches.len().saturating_sub(1)))
-                    else {
-                        return Vec::new();
-                    };
-                    (entry.spec.clone(), entry.is_dir)
-                };
-                if is_dir {
-                    return self.open_dialog(spec);
-                }
-                dialog.waiting = Some(Instant::now());
-                dialog.error = None;
-                return vec![Job::Open { spec }];
-            }
-        }
-        Vec::new()
     }
 
     /// Keys typed in the filter builder.

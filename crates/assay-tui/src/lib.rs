@@ -7,6 +7,7 @@ pub mod checks;
 pub mod export;
 pub mod filter;
 pub mod keymap;
+pub mod open;
 pub mod recipe;
 pub mod sql;
 pub mod view;

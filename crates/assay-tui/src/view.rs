@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::app::{App, Mode, OpenDialog, Profile, RowCount, Tab, CHROME_LINES, SLOW};
+use super::app::{App, Mode, Profile, RowCount, Tab, CHROME_LINES, SLOW};
 use super::checks::CheckRun;
 use super::filter::{FilterEditor, Stage};
 use super::keymap::{Action, Keymap, Scope};
@@ -112,7 +112,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
         Mode::Cell { title, text } => render_popup(frame, theme, title, text),
         Mode::Profile { scroll } => render_profile(frame, app, theme, grid, *scroll),
         Mode::Filter(editor) => render_filter(frame, app, theme, editor),
-        Mode::Open(dialog) => render_open(frame, theme, dialog),
+        Mode::Open(dialog) => super::open::render(frame, theme, dialog),
         Mode::Checks { selected } => render_checks(frame, app, theme, grid, *selected),
         Mode::Sql => render_sql(frame, app, theme, grid),
         Mode::Explain(explain) => render_explain(frame, &app.keymap, theme, grid, explain),
@@ -413,7 +413,7 @@ fn render_tabs(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
 }
 
 /// Pads or cuts `text` to `width` display cells, right-aligned when `right`.
-fn fit(text: &str, width: usize, right: bool) -> String {
+pub(crate) fn fit(text: &str, width: usize, right: bool) -> String {
     let count = text.chars().count();
     if count > width {
         let cut: String = text.chars().take(width.saturating_sub(1)).collect();
@@ -487,7 +487,7 @@ fn render_grid(frame: &mut Frame, tab: &Tab, theme: &Theme, area: Rect) {
     frame.render_widget(Paragraph::new(lines), area);
 }
 
-fn spinner(started: std::time::Instant) -> char {
+pub(crate) fn spinner(started: std::time::Instant) -> char {
     const FRAMES: [char; 8] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧'];
     FRAMES[(started.elapsed().as_millis() / 100) as usize % FRAMES.len()]
 }
@@ -571,7 +571,7 @@ fn render_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     frame.render_widget(Paragraph::new(text).style(theme.status), area);
 }
 
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
+pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width.saturating_sub(2));
     let h = height.min(area.height.saturating_sub(2));
     Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
@@ -620,52 +620,6 @@ fn render_palette(frame: &mut Frame, app: &App, theme: &Theme, input: &str, sele
     let area = Rect { y: frame.area().y + 2, ..area };
     frame.render_widget(Clear, area);
     let block = Block::default().borders(Borders::ALL).title(" command palette · a row number jumps there ");
-    frame.render_widget(Paragraph::new(lines).block(block).style(theme.popup), area);
-}
-
-/// The open dialog: where we are, what was typed, and the matching entries.
-fn render_open(frame: &mut Frame, theme: &Theme, dialog: &OpenDialog) {
-    let height = frame.area().height.saturating_sub(4).clamp(6, 30);
-    let mut lines = vec![Line::from(vec![
-        Span::styled("open ", theme.header),
-        Span::raw(dialog.input.clone()),
-        Span::raw("▏"),
-    ])];
-    if let Some(e) = &dialog.error {
-        lines.push(Line::styled(e.clone(), theme.error));
-    }
-    match dialog.waiting {
-        Some(started) if started.elapsed() >= SLOW => {
-            lines.push(Line::raw(format!("{} reading {}…", spinner(started), dialog.location)));
-        }
-        _ => {}
-    }
-    let matches = dialog.matches();
-    let room = (height as usize).saturating_sub(lines.len() + 3);
-    let selected = dialog.selected.min(matches.len().saturating_sub(1));
-    let first = selected.saturating_sub(room.saturating_sub(1));
-    for (i, e) in matches.iter().enumerate().skip(first).take(room) {
-        let size = e.size.map(human_bytes).unwrap_or_default();
-        let style = if i == selected {
-            theme.cursor
-        } else if e.is_dir || e.data {
-            Style::default()
-        } else {
-            theme.dtype
-        };
-        lines.push(Line::styled(format!("  {:<60} {size:>10}", fit(&e.name, 60, false)), style));
-    }
-    if matches.is_empty() && dialog.waiting.is_none() && dialog.error.is_none() {
-        lines.push(Line::styled("  nothing here matches", theme.dtype));
-    }
-    lines.push(Line::styled(
-        "type to narrow · ↑↓ · Enter opens · Backspace: up a folder · a path, glob or s3://bucket/ · Esc",
-        theme.dtype,
-    ));
-    let area = centered(frame.area(), 96, (lines.len() as u16 + 2).min(frame.area().height));
-    frame.render_widget(Clear, area);
-    let title = format!(" {} ", dialog.location);
-    let block = Block::default().borders(Borders::ALL).title(title);
     frame.render_widget(Paragraph::new(lines).block(block).style(theme.popup), area);
 }
 
