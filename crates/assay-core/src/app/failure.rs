@@ -7,7 +7,7 @@ use ::polars::prelude::PolarsError;
 
 use super::{Error, Scope, Workspace};
 use crate::engine::{first_line, EngineKind};
-use crate::source::{csv_diagnose, Dataset, Format, Location};
+use crate::source::{csv_diagnose, say_given, Dataset, Format, Location};
 use crate::sql;
 use crate::transform::Step;
 
@@ -37,18 +37,13 @@ impl Workspace {
     /// When an engine fails while reading, a precise diagnosis of the first malformed
     /// local CSV, NDJSON or Arrow file (line, byte offset) among those the failing
     /// operation read beats the engine's own words.
+    /// A file read from a scratch copy (standard input, a decompressed file) is said as
+    /// what the user gave (`source::say_given`).
     pub(super) fn diagnose(&self, scope: Scope<'_>) -> Option<Error> {
-        self.read_by(scope).into_iter().find_map(|ds| {
-            // A spooled standard input is said as `stdin`, not as its scratch file.
-            let e = Self::diagnose_dataset(ds)?;
-            match (ds.spec.as_str(), ds.files.first()) {
-                ("stdin", Some(file)) => Some(e.map_message(|m| m.replace(file.as_str(), "stdin"))),
-                _ => Some(e),
-            }
-        })
+        self.read_by(scope).into_iter().find_map(Self::diagnose_dataset).map(|e| e.map_message(say_given))
     }
 
-    pub(super) fn diagnose_dataset(ds: &Dataset) -> Option<Error> {
+    fn diagnose_dataset(ds: &Dataset) -> Option<Error> {
         match (ds.format, &ds.location) {
             (Format::Csv(dialect), Location::Local) => {
                 ds.files.iter().find_map(|f| csv_diagnose::diagnose(f, &dialect)).map(Error::Input)
@@ -133,7 +128,7 @@ impl Workspace {
             _ => self.diagnose(scope),
         };
         diagnosis.unwrap_or_else(|| {
-            let m = format!("{}{text}", self.source_of(text, scope));
+            let m = say_given(&format!("{}{text}", self.source_of(text, scope)));
             if blames_input {
                 Error::input(m)
             } else {

@@ -149,15 +149,8 @@ pub async fn open(spec: &str, name: Option<&str>, options: &OpenOptions) -> Resu
         source::Place::Postgres(_) => {
             source::open_table(spec, name, crate::db::postgres::read_to_parquet).await?
         }
-        source::Place::Local(_) | source::Place::S3(_) => Dataset::open(spec, name, options).await?,
-        source::Place::Stdin => {
-            let path = source::spool_stdin().await?;
-            // Said as `stdin`, not as the scratch file it was spooled to.
-            let mut ds = Dataset::open(&path, Some(name.unwrap_or("stdin")), options)
-                .await
-                .map_err(|e| e.map_message(|m| m.replace(&path, "stdin")))?;
-            ds.spec = "stdin".into();
-            ds
+        source::Place::Local(_) | source::Place::S3(_) | source::Place::Stdin => {
+            Dataset::open(spec, name, options).await?
         }
     })
 }
@@ -240,7 +233,8 @@ impl Workspace {
             // (memchr, no parsing), far cheaper than the engine's scan up to them.
             let (owned, file) = (ds.clone(), file.clone());
             let provisional = blocking(move || -> Result<Option<CsvRows>> {
-                let index = csv_count::RowIndex::provisional(&file, &dialect)?;
+                let index = csv_count::RowIndex::provisional(&file, &dialect)
+                    .map_err(|e| e.map_message(source::say_given))?;
                 let schema = polars::scan(&owned).and_then(|mut lf| lf.collect_schema()).ok();
                 Ok(schema.map(|schema| CsvRows { files: vec![index], dialect, schema }))
             })
@@ -303,7 +297,10 @@ impl Workspace {
                     .files
                     .iter()
                     .map(|f| csv_count::index_rows(f, &dialect, progress.as_deref()))
-                    .collect::<source::Result<Vec<_>>>()?;
+                    .collect::<source::Result<Vec<_>>>()
+                    // A scratch copy (standard input, a decompressed file) is said as
+                    // what the user gave.
+                    .map_err(|e| e.map_message(source::say_given))?;
                 let schema = polars::scan(&owned).and_then(|mut lf| lf.collect_schema()).ok();
                 Ok((files, schema))
             })

@@ -103,15 +103,6 @@ impl Error {
         move |source| Error::DataFusion { at, source }
     }
 
-    /// `message` about Polars' error `e`, with the exit code `e`'s variant gives.
-    pub fn said_polars(e: &PolarsError, message: impl Into<String>) -> Error {
-        if polars_blames_input(e) {
-            Error::BadData(message.into())
-        } else {
-            Error::Failed(message.into())
-        }
-    }
-
     /// `message` about DataFusion's error `e`, with the exit code `e`'s variant gives.
     pub fn said_datafusion(e: &DataFusionError, message: impl Into<String>) -> Error {
         if datafusion_blames_input(e) {

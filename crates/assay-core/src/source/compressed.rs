@@ -73,11 +73,6 @@ pub fn strip_extension(name: &str) -> &str {
         .unwrap_or(name)
 }
 
-/// Whether `name` has a compression extension.
-pub fn has_extension(name: &str) -> bool {
-    strip_extension(name) != name
-}
-
 /// `path` itself when it is not compressed; else the plain file decompressed from it in
 /// `scratch` (the same one for every call of the process while `path` is unchanged). A
 /// damaged or cut-short stream is refused with the byte count it reached.
@@ -124,6 +119,7 @@ pub fn plain(path: &str, scratch: &Path) -> Result<String> {
         };
     }
     let out = out.display().to_string();
+    crate::source::remember_given(&out, path);
     done.push((key, out.clone()));
     Ok(out)
 }

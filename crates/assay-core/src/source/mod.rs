@@ -161,22 +161,11 @@ impl Dataset {
     /// first file. `name` overrides the table name derived from the spec. (A database
     /// table, `sqlite://` or `postgres://`, opens through `app::open`.)
     pub async fn open(spec: &str, name: Option<&str>, options: &OpenOptions) -> Result<Dataset> {
-        // Compressed files are read decompressed (`compressed`); messages name the file
-        // the user gave, not its decompressed copy.
-        let mut renamed = Vec::new();
-        Self::open_as(spec, name, options, &mut renamed).await.map_err(|e| {
-            renamed
-                .iter()
-                .fold(e, |e, (plain, given): &(String, String)| e.map_message(|m| m.replace(plain, given)))
-        })
+        // Messages name what the user gave, not its scratch copy (`say_given`).
+        Self::open_as(spec, name, options).await.map_err(|e| e.map_message(say_given))
     }
 
-    async fn open_as(
-        spec: &str,
-        name: Option<&str>,
-        options: &OpenOptions,
-        renamed: &mut Vec<(String, String)>,
-    ) -> Result<Dataset> {
+    async fn open_as(spec: &str, name: Option<&str>, options: &OpenOptions) -> Result<Dataset> {
         let (files, location) = if Place::of(spec).is_s3() {
             let config = S3Config::resolve(options.s3_endpoint.as_deref())?;
             let files = s3::list(&config, spec).await?;
@@ -188,16 +177,17 @@ impl Dataset {
                 redact(spec)
             )));
         } else {
-            let listed = list_local(spec)?;
-            let plain = crate::error::blocking(move || {
-                listed
-                    .into_iter()
-                    .map(|f| Ok((compressed::plain(&f, &scratch_dir())?, f)))
-                    .collect::<Result<Vec<(String, String)>>>()
+            // Off the async workers: standard input and a pipe are read whole, and a
+            // compressed file is decompressed (`compressed`).
+            let spec = spec.to_string();
+            let files = crate::error::blocking(move || {
+                list_local(&spec)?
+                    .iter()
+                    .map(|f| compressed::plain(f, &scratch_dir()))
+                    .collect::<Result<Vec<String>>>()
             })
             .await??;
-            renamed.extend(plain.iter().filter(|(p, f)| p != f).cloned());
-            (plain.into_iter().map(|(p, _)| p).collect(), Location::Local)
+            (files, Location::Local)
         };
         let first = &files[0];
         let prefix = match &location {
@@ -252,7 +242,8 @@ impl Dataset {
             Some(n) => table_identifier(n),
             None => table_name(spec),
         };
-        Ok(Dataset { name, spec: spec.to_string(), files, format, location })
+        let spec = if Place::of(spec) == Place::Stdin { "stdin".to_string() } else { spec.to_string() };
+        Ok(Dataset { name, spec, files, format, location })
     }
 }
 
@@ -289,14 +280,24 @@ fn scratch_dir() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("assay-tables-{}", std::process::id()))
 }
 
+/// Scratch copies this process made of what the user gave — standard input, a pipe, a
+/// decompressed file — with the name each stands for, so that messages say the latter.
+static GIVEN: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// Remembers that the scratch file `copy` stands for `given`.
+pub(crate) fn remember_given(copy: &str, given: &str) {
+    GIVEN.lock().unwrap_or_else(|e| e.into_inner()).push((copy.to_string(), given.to_string()));
+}
+
+/// `message` with every scratch copy named as what the user gave.
+pub fn say_given(message: &str) -> String {
+    let given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    given.iter().fold(message.to_string(), |m, (copy, given)| m.replace(copy.as_str(), given))
+}
+
 /// Standard input (`-`) as a file: spooled once into this process's scratch folder (so
 /// the engines can read it, and the workbench can page back), the same file for every
 /// `-` of the process. A terminal on standard input, or nothing piped, is refused.
-pub async fn spool_stdin() -> Result<String> {
-    crate::error::blocking(stdin_file).await?
-}
-
-/// `spool_stdin`, on the calling thread.
 fn stdin_file() -> Result<String> {
     use std::io::IsTerminal;
     static SPOOLED: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
@@ -314,6 +315,7 @@ fn stdin_file() -> Result<String> {
     if std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) == 0 {
         return Err(Error::unreadable("stdin: nothing was piped in (0 bytes)"));
     }
+    remember_given(&path, "stdin");
     *spooled = Some(path.clone());
     Ok(path)
 }
@@ -400,7 +402,7 @@ fn list_local(spec: &str) -> Result<Vec<String>> {
         files.sort();
         return Ok(files);
     }
-    if spec == "-" {
+    if Place::of(spec) == Place::Stdin {
         return Ok(vec![stdin_file()?]);
     }
     let path = Path::new(spec);
@@ -438,7 +440,11 @@ fn spool(spec: &str, input: &mut impl std::io::Read) -> Result<String> {
     let shown = if spec == "-" { "standard input".to_string() } else { spec.to_string() };
     let mut file = std::fs::File::create(&out).map_err(|e| io_error(out.display(), &e))?;
     std::io::copy(input, &mut file).map_err(|e| Error::unreadable(format!("{shown}: reading it: {e}")))?;
-    path_string(&out)
+    let out = path_string(&out)?;
+    if spec != "-" {
+        remember_given(&out, spec);
+    }
+    Ok(out)
 }
 
 /// Files below `dir` (recursively, for Hive-style trees) whose extension names a format.
@@ -730,7 +736,7 @@ fn split_simple(line: &str, delim: u8) -> Vec<&str> {
 /// The table name a spec stands for: the file stem, or for a glob or directory the last
 /// component without wildcards (`data/orders/*.parquet` -> `orders`).
 pub fn table_name(spec: &str) -> String {
-    if spec == "-" {
+    if Place::of(spec) == Place::Stdin {
         return "stdin".to_string();
     }
     let trimmed = spec.trim_end_matches('/');

@@ -288,6 +288,11 @@ fn ctes_of(statement: &Statement, catalog: Catalog) -> HashMap<String, Vec<Strin
 /// `query` rewritten into standard SQL Polars plans (see the module's doc), or `None`
 /// when nothing changes or the text does not parse.
 pub fn rewrite(statement: &mut Statement, catalog: Catalog) -> bool {
+    run(statement, catalog).changed
+}
+
+/// The rewrite of `statement` done, and what it did.
+fn run<'a>(statement: &mut Statement, catalog: Catalog<'a>) -> Standard<'a> {
     let ctes = ctes_of(statement, catalog);
     let scales = decimal_names(statement, catalog);
     let decimals = scales.keys().cloned().collect();
@@ -300,26 +305,13 @@ pub fn rewrite(statement: &mut Statement, catalog: Catalog) -> bool {
         decorrelated: 0,
     };
     let _ = VisitMut::visit(statement, &mut rw);
-    rw.changed
+    rw
 }
 
 /// How many correlated subqueries (scalar, or [NOT] EXISTS) the rewrite for Polars turns
 /// into joins: Polars runs them only in that form, DataFusion decorrelates them itself.
 pub fn correlated_subqueries(statement: &Statement, catalog: Catalog) -> usize {
-    let mut statement = statement.clone();
-    let ctes = ctes_of(&statement, catalog);
-    let scales = decimal_names(&statement, catalog);
-    let decimals = scales.keys().cloned().collect();
-    let mut rw = Standard {
-        known: Known { catalog, ctes },
-        decimals,
-        scales,
-        changed: false,
-        next: 0,
-        decorrelated: 0,
-    };
-    let _ = VisitMut::visit(&mut statement, &mut rw);
-    rw.decorrelated
+    run(&mut statement.clone(), catalog).decorrelated
 }
 
 /// The arithmetic rules both engines follow (division in double precision, averages of
