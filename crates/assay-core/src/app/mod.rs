@@ -3,6 +3,7 @@
 //! check, export — on either engine, with failures diagnosed in the data they read.
 
 mod failure;
+pub mod outputs;
 pub mod run;
 
 use std::collections::HashMap;
@@ -14,12 +15,14 @@ use ::datafusion::physical_plan::displayable;
 use ::polars::prelude::{len, DataFrame, LazyFrame};
 use arrow::array::Array;
 
+use crate::db::ExportPlan;
 use crate::engine::{blocking, bridge, datafusion, first_line, polars};
 use crate::engine::{Column, EngineChoice, EngineKind, Pick, Plans, Table};
 use crate::progress::Progress;
 use crate::source::{self, csv_count, Dataset, Format, Location, OpenOptions};
 use crate::sql;
 use crate::transform::{self, Step};
+use outputs::{Output, Staging};
 
 crate::layer_error! {
     /// What the application layer says, and every room's error beneath it: the one error
@@ -532,9 +535,9 @@ impl Workspace {
     }
 
     /// Splits `ds` into valid and quarantined rows by the row-level checks of `rules` and
-    /// streams them to `valid` and `quarantine` (each a pass over the data, bounded
-    /// memory); both files are renamed into place only when rows in = valid +
-    /// quarantined holds on what was written. Returns the two row counts.
+    /// streams them to the files `valid` and `quarantine` in one pass (bounded memory);
+    /// both are put in place only when rows in = valid + quarantined holds on what was
+    /// written (`outputs`). Returns the two row counts.
     pub async fn quarantine(
         &self,
         ds: &Dataset,
@@ -545,139 +548,73 @@ impl Workspace {
     ) -> Result<(u64, u64)> {
         let (rules, sources) = (rules.clone(), self.sources(ds)?);
         let (rows_in, known) = (report.rows, report.duplicated_keys.clone());
-        let (valid, quarantine) = (valid.to_string(), quarantine.to_string());
-        let (valid_format, bad_format) =
-            (crate::sink::output_format(&valid)?, crate::sink::output_format(&quarantine)?);
-        self.on_view(ds, &[], move |lf| {
-            let csv = matches!(bad_format, Format::Csv(_));
-            let (good, bad) = crate::quality::quarantine(lf, &rules, &sources, csv, &known)?;
-            let mut counts = (0, 0);
-            crate::sink::write_atomic(&valid, |valid_temp| {
-                crate::sink::write_atomic(&quarantine, |bad_temp| {
-                    // One pass writes both files.
-                    let plain = crate::sink::WriteOptions::default;
-                    let rows = crate::sink::sink_all(vec![
-                        (good, valid_temp.to_path_buf(), valid_format, plain()),
-                        (bad, bad_temp.to_path_buf(), bad_format, plain()),
-                    ])?;
-                    counts = (rows[0], rows[1]);
-                    if counts.0 + counts.1 != rows_in {
-                        return Err(crate::sink::Error::write_failed(format!(
-                            "quarantine lost rows: {rows_in} in, {} valid + {} quarantined \
-                             (a bug in assay; nothing was written)",
-                            counts.0, counts.1
-                        )));
-                    }
-                    Ok(())
-                })
-            })?;
-            Ok::<_, Error>(counts)
-        })
-        .await
+        let file = |dest: &str| -> Result<ExportPlan> {
+            let format = crate::sink::output_format(dest)?;
+            Ok(ExportPlan::File { path: dest.to_string(), format, write: Default::default() })
+        };
+        let (valid, quarantine) = (file(valid)?, file(quarantine)?);
+        // CSV gets no lists: the failed check ids are joined with `;`.
+        let csv = matches!(quarantine, ExportPlan::File { format: Format::Csv(_), .. });
+        let (good, bad) = self
+            .on_view(ds, &[], move |lf| crate::quality::quarantine(lf, &rules, &sources, csv, &known))
+            .await?;
+        let outputs = vec![
+            Output { name: "valid".into(), plan: valid, rows: good },
+            Output { name: "quarantine".into(), plan: quarantine, rows: bad },
+        ];
+        let staged = outputs::stage(outputs, &Staging::default(), &mut |_| {})
+            .await
+            .map_err(|e| self.engine_failure(e, Scope::View(ds, &[])))?;
+        let (v, b) = (staged.written[0].rows, staged.written[1].rows);
+        if v + b != rows_in {
+            return Err(crate::sink::Error::write_failed(format!(
+                "quarantine lost rows: {rows_in} in, {v} valid + {b} quarantined \
+                 (a bug in assay; nothing was written)"
+            ))
+            .into());
+        }
+        staged.publish(&mut |_| {}).await?;
+        Ok((v, b))
     }
 
-    /// Writes `ds`'s view (after `steps`) to the file `dest` as `format` by streaming
-    /// (bounded memory), atomically: a temporary file beside `dest`, renamed over it only
-    /// when whole (a folder, when `write` partitions it: `sink::write_output`). `watch` follows the rows and bytes and can stop it (nothing is then
-    /// written). Returns the rows the written file holds.
-    pub async fn export(
-        &self,
-        ds: &Dataset,
-        steps: &[Step],
-        dest: &str,
-        format: Format,
-        write: &crate::sink::WriteOptions,
-        watch: Option<Arc<crate::sink::Watch>>,
-    ) -> Result<u64> {
-        let (dest, write) = (dest.to_string(), write.clone());
-        self.on_view(ds, steps, move |lf| {
-            let lf = crate::sink::Watch::wrap_if(watch.as_ref(), lf)?;
-            crate::sink::write_output(lf, &dest, format, &write, watch.as_deref())
-        })
-        .await
-    }
-
-    /// Runs `plan` on `ds`'s view (after `steps`): a file, an S3 object or a database
-    /// table, never over one of `ds`'s inputs; replacing what is there needs
-    /// `overwrite`. Returns the rows written.
+    /// Writes `ds`'s view (after `steps`) as `plan` says: a file (one, or a Hive-style
+    /// tree when `write` partitions it), an S3 object or a database table, by streaming
+    /// (bounded memory), never over one of `ds`'s inputs; replacing what is there needs
+    /// `overwrite`. Nothing is in place until it is whole (`outputs`): `watch` follows
+    /// the rows and bytes and can stop it (nothing is then written). Returns the rows
+    /// written.
     pub async fn export_plan(
         &self,
         ds: &Dataset,
         steps: &[Step],
-        plan: &crate::db::ExportPlan,
+        plan: &ExportPlan,
         overwrite: bool,
         s3_endpoint: Option<&str>,
         watch: Option<Arc<crate::sink::Watch>>,
     ) -> Result<u64> {
-        use crate::db::{ExportPlan, Load};
         match plan {
-            ExportPlan::File { path, format, write } if crate::source::Place::of(path).is_s3() => {
+            ExportPlan::File { path, .. } if crate::source::Place::of(path).is_s3() => {
                 let config = crate::source::s3::S3Config::resolve(s3_endpoint)?;
-                self.export_s3(ds, steps, path, *format, write, &config, overwrite, watch).await
+                crate::sink::s3::check_overwrite(&config, path, &ds.files, overwrite).await?;
             }
-            ExportPlan::File { path, format, write } => {
-                crate::sink::check_overwrite(path, &ds.files, overwrite)?;
-                self.export(ds, steps, path, *format, write, watch).await
+            ExportPlan::File { path, .. } => crate::sink::check_overwrite(path, &ds.files, overwrite)?,
+            ExportPlan::Table(crate::db::Load::Sqlite(t)) => {
+                crate::sink::check_overwrite(&t.db, &ds.files, true)?
             }
-            ExportPlan::Table(load) => {
-                if let Load::Sqlite(t) = load {
-                    crate::sink::check_overwrite(&t.db, &ds.files, true)?;
-                }
-                self.load(ds, steps, load, overwrite, watch).await
-            }
+            ExportPlan::Table(_) => {}
         }
-    }
-
-    /// Writes `ds`'s view (after `steps`) to the S3 object `url` as `format`: streamed to
-    /// a scratch file, then sent as one multipart upload completed only when whole
-    /// (`sink::s3`). Replacing an existing object needs `overwrite`. Returns the rows.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn export_s3(
-        &self,
-        ds: &Dataset,
-        steps: &[Step],
-        url: &str,
-        format: Format,
-        write: &crate::sink::WriteOptions,
-        config: &crate::source::s3::S3Config,
-        overwrite: bool,
-        watch: Option<Arc<crate::sink::Watch>>,
-    ) -> Result<u64> {
-        crate::sink::s3::check_overwrite(config, url, &ds.files, overwrite).await?;
-        let scratch = crate::sink::s3::Scratch::new(url)?;
-        let (path, write) = (scratch.path().to_path_buf(), write.clone());
-        let rows = self
-            .on_view(ds, steps, move |lf| {
-                if let Some(w) = &watch {
-                    w.set_file(&path);
-                }
-                let lf = crate::sink::Watch::wrap_if(watch.as_ref(), lf)?;
-                crate::sink::sink_with(lf, &path, format, &write)
-            })
-            .await?;
-        crate::sink::s3::upload(config, url, scratch.path()).await?;
+        let view = self.view_of(ds, steps);
+        let rows = blocking(move || view().map_err(crate::engine::Error::from))
+            .await?
+            .map_err(|e| self.engine_failure(e.into(), Scope::View(ds, steps)))?;
+        let output = Output { name: plan.destination(), plan: plan.clone(), rows };
+        let how = Staging { replace_tables: overwrite, s3_endpoint: s3_endpoint.map(str::to_string), watch };
+        let staged = outputs::stage(vec![output], &how, &mut |_| {})
+            .await
+            .map_err(|e| self.engine_failure(e, Scope::View(ds, steps)))?;
+        let rows = staged.written[0].rows;
+        staged.publish(&mut |_| {}).await?;
         Ok(rows)
-    }
-
-    /// Loads `ds`'s view (after `steps`) into a database table in one transaction
-    /// (`sink::Load`: SQLite or Postgres); replacing an existing table needs `overwrite`.
-    /// Returns the rows loaded.
-    pub async fn load(
-        &self,
-        ds: &Dataset,
-        steps: &[Step],
-        load: &crate::db::Load,
-        overwrite: bool,
-        watch: Option<Arc<crate::sink::Watch>>,
-    ) -> Result<u64> {
-        let (load, view) = (load.clone(), self.view_of(ds, steps));
-        blocking(move || {
-            let lf = view().map_err(crate::engine::Error::from)?;
-            let lf = crate::sink::Watch::wrap_if(watch.as_ref(), lf)?;
-            Ok::<_, Error>(load.run(lf, overwrite)?)
-        })
-        .await?
-        .map_err(|e| self.engine_failure(e, Scope::View(ds, steps)))
     }
 
     /// A rules file proposed from the data (see `quality::suggest`): a profile, then one

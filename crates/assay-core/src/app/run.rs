@@ -20,9 +20,10 @@ use ::datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
 use polars::prelude::{len, LazyFrame, PlRefPath};
 use serde::Serialize;
 
+use crate::app::outputs::{self, Output, Staging};
 use crate::app::Workspace;
 use crate::app::{Error, Result};
-use crate::db::{ExportPlan, Load};
+use crate::db::ExportPlan;
 use crate::engine::EngineKind;
 use crate::quality::{Report, Severity};
 use crate::recipe::{Input, Loaded, Rows};
@@ -38,25 +39,6 @@ pub struct RunOptions {
     pub manifest: Option<String>,
     /// How sources are opened (S3 endpoint).
     pub open: OpenOptions,
-}
-
-/// A file output written but not yet published.
-enum Pending {
-    File(crate::sink::Staged),
-    Tree(crate::sink::StagedTree),
-    /// A scratch file to upload to the URL.
-    Upload(crate::sink::s3::Scratch, String),
-}
-
-impl Pending {
-    /// Where the writer writes.
-    fn temp(&self) -> &Path {
-        match self {
-            Pending::File(s) => s.temp(),
-            Pending::Tree(t) => t.temp(),
-            Pending::Upload(s, _) => s.path(),
-        }
-    }
 }
 
 /// What a run did: the manifest written beside the outputs.
@@ -680,45 +662,7 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
     let input_files: Vec<String> = ws.datasets().iter().flat_map(|d| d.files.clone()).collect();
     let destinations: Vec<(String, ExportPlan, Rows)> = outputs
         .iter()
-        .map(|(name, o)| {
-            let destination = match (&o.path, &o.sqlite, &o.postgres) {
-                (Some(path), _, _) => {
-                    let format =
-                        crate::sink::format_of(path, o.format.as_deref(), !o.partition_by.is_empty())?;
-                    if crate::source::Place::of(path).is_s3() {
-                        if input_files.contains(path) {
-                            return Err(Error::input(format!(
-                                "{path}: is an input; an output never overwrites its own input"
-                            )));
-                        }
-                    } else {
-                        crate::sink::check_overwrite(path, &input_files, true)?;
-                    }
-                    ExportPlan::File { path: path.clone(), format, write: o.write_options() }
-                }
-                (None, Some(db), _) => {
-                    crate::sink::check_overwrite(db, &input_files, true)?;
-                    ExportPlan::Table(Load::Sqlite(crate::db::sqlite::Target {
-                        db: db.clone(),
-                        table: o.table.clone().unwrap_or_default(),
-                        mode: o.mode.unwrap_or(crate::recipe::LoadMode::Replace),
-                        key: o.key.clone(),
-                    }))
-                }
-                (None, None, Some(url)) => {
-                    ExportPlan::Table(Load::Postgres(Box::new(crate::db::postgres::Target::new(
-                        url,
-                        o.table.as_deref().unwrap_or_default(),
-                        o.mode.unwrap_or(crate::recipe::LoadMode::Replace),
-                        o.key.clone(),
-                    )?)))
-                }
-                (None, None, None) => {
-                    return Err(Error::input(format!("output `{name}` has no destination")))
-                }
-            };
-            Ok(((*name).clone(), destination, o.rows(name)))
-        })
+        .map(|(name, o)| Ok(((*name).clone(), o.plan(name, &input_files)?, o.rows(name))))
         .collect::<Result<_>>()?;
     let rules = loaded.rules();
     let main = ws.datasets().iter().find(|d| d.name == loaded.main_source()).cloned();
@@ -846,98 +790,25 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
             Rows::Valid => valid.clone(),
             Rows::Quarantine => bad.clone().unwrap_or_else(|| valid.clone()),
         };
-        let file_info =
-            |name: &str, path: &str, format: Format, kind: Rows, rows: u64, temp: &Path| OutputInfo {
-                name: name.to_string(),
-                destination: path.to_string(),
-                format: format.name().into(),
-                rows_kind: kind,
-                rows,
-                bytes: temp.is_file().then(|| std::fs::metadata(temp).ok()).flatten().map(|m| m.len()),
-            };
-        // Outputs are written now where no reader sees them, and published when every
-        // output is whole. The single files (local or to upload) are written together,
-        // in one pass over the data.
-        let mut pending_files = Vec::new();
-        let mut written: Vec<Option<OutputInfo>> = vec![None; destinations.len()];
-        let mut jobs = Vec::new();
-        let mut together = Vec::new();
-        for (i, (name, destination, rows_kind)) in destinations.iter().enumerate() {
-            let ExportPlan::File { path, format, write } = destination else { continue };
-            if !write.partition_by.is_empty() {
-                continue;
-            }
-            let pending = if crate::source::Place::of(path).is_s3() {
-                Pending::Upload(crate::sink::s3::Scratch::new(path)?, path.clone())
-            } else {
-                Pending::File(crate::sink::Staged::new(path)?)
-            };
-            jobs.push((rows_of(rows_kind), pending.temp().to_path_buf(), *format, write.clone()));
-            together.push(format!("{name} ({path})"));
-            pending_files.push((i, pending));
-        }
-        if !jobs.is_empty() {
-            stages.start(&format!("writing {}", together.join(", ")));
-            // Errors name the outputs, not where they are staged (`/proc/self/fd/N`).
-            let staged: Vec<(String, String)> = pending_files
-                .iter()
-                .filter_map(|(i, p)| match &destinations[*i].1 {
-                    ExportPlan::File { path, .. } => Some((p.temp().display().to_string(), path.clone())),
-                    _ => None,
-                })
-                .collect();
-            let rows = blocking(move || crate::sink::sink_all(jobs)).await.map_err(|e| {
-                e.map_message(|m| staged.iter().fold(m.to_string(), |m, (temp, path)| m.replace(temp, path)))
-            })?;
-            for ((i, pending), rows) in pending_files.iter().zip(rows) {
-                let (name, destination, kind) = &destinations[*i];
-                if let ExportPlan::File { path, format, .. } = destination {
-                    written[*i] = Some(file_info(name, path, *format, *kind, rows, pending.temp()));
-                }
-            }
-        }
-        let mut pending_files: Vec<Pending> = pending_files.into_iter().map(|(_, p)| p).collect();
-        let mut loads = Some(crate::db::Sessions::default());
-        for (i, (name, destination, rows_kind)) in destinations.iter().enumerate() {
-            if written[i].is_some() {
-                continue;
-            }
-            let lf = rows_of(rows_kind);
-            match destination {
-                ExportPlan::File { path, format, write } => {
-                    stages.start(&format!("writing {name} ({path})"));
-                    let tree = crate::sink::StagedTree::new(path)?;
-                    let (temp, format, write) = (tree.temp().to_path_buf(), *format, write.clone());
-                    let rows = blocking(move || {
-                        crate::sink::sink_partitioned(lf, &temp, format, &write, &write.partition_by)
-                    })
-                    .await?;
-                    written[i] = Some(file_info(name, path, format, *rows_kind, rows, tree.temp()));
-                    pending_files.push(Pending::Tree(tree));
-                }
-                ExportPlan::Table(target) => {
-                    stages.start(&format!("loading {name} ({})", target.url()));
-                    // One transaction per database, open until every output is whole.
-                    let mut sessions = loads.take().unwrap_or_default();
-                    let t = target.clone();
-                    let (sessions, rows) = blocking(move || {
-                        let rows = sessions.load(lf, &t);
-                        Ok::<_, Error>((sessions, rows))
-                    })
-                    .await?;
-                    loads = Some(sessions);
-                    written[i] = Some(OutputInfo {
-                        name: name.clone(),
-                        destination: target.url(),
-                        format: target.kind().into(),
-                        rows_kind: *rows_kind,
-                        rows: rows?,
-                        bytes: None,
-                    });
-                }
-            }
-        }
-        manifest.outputs.extend(written.into_iter().flatten());
+        let outputs = destinations
+            .iter()
+            .map(|(name, plan, kind)| Output { name: name.clone(), plan: plan.clone(), rows: rows_of(kind) })
+            .collect();
+        let how =
+            Staging { replace_tables: true, s3_endpoint: options.open.s3_endpoint.clone(), watch: None };
+        let staged = outputs::stage(outputs, &how, &mut |what| stages.start(what)).await?;
+        let written = destinations.iter().zip(&staged.written).map(|((name, plan, kind), w)| OutputInfo {
+            name: name.clone(),
+            destination: plan.destination(),
+            format: match plan {
+                ExportPlan::File { format, .. } => format.name().into(),
+                ExportPlan::Table(target) => target.kind().into(),
+            },
+            rows_kind: *kind,
+            rows: w.rows,
+            bytes: w.bytes,
+        });
+        manifest.outputs.extend(written);
         if quarantining {
             let valid_rows = manifest.outputs.iter().find(|o| o.rows_kind == Rows::Valid).map(|o| o.rows);
             let bad_rows = manifest.outputs.iter().find(|o| o.rows_kind == Rows::Quarantine).map(|o| o.rows);
@@ -969,29 +840,8 @@ pub async fn run(loaded: &Loaded, options: &RunOptions) -> Result<Manifest> {
         } else if !destinations.is_empty() {
             manifest.rows.valid = Some(rows_in);
         }
-        // Every output is whole: only now do they replace what was there. Uploads first
-        // (the likeliest to fail), then the databases, then local files (renames).
-        let uploads: Vec<&Pending> =
-            pending_files.iter().filter(|p| matches!(p, Pending::Upload(..))).collect();
-        if !uploads.is_empty() {
-            let config = crate::source::s3::S3Config::resolve(options.open.s3_endpoint.as_deref())?;
-            for upload in uploads {
-                if let Pending::Upload(scratch, url) = upload {
-                    stages.start(&format!("uploading {url}"));
-                    crate::sink::s3::upload(&config, url, scratch.path()).await?;
-                }
-            }
-        }
-        if let Some(sessions) = loads {
-            blocking(move || sessions.commit()).await?;
-        }
-        for pending in pending_files {
-            match pending {
-                Pending::File(stage) => stage.commit()?,
-                Pending::Tree(tree) => tree.commit()?,
-                Pending::Upload(..) => {}
-            }
-        }
+        // Every output is whole: only now do they replace what was there.
+        staged.publish(&mut |what| stages.start(what)).await?;
     }
     manifest.durations_ms.outputs = outputs_started.elapsed().as_millis() as u64;
     manifest.durations_ms.total = started.elapsed().as_millis() as u64;

@@ -160,22 +160,6 @@ impl Load {
         }
     }
 
-    /// The rows of `lf` loaded in one transaction of their own (call from a blocking
-    /// thread); replacing a table that exists needs `overwrite`.
-    pub fn run(&self, lf: LazyFrame, overwrite: bool) -> Result<u64> {
-        let mut sessions = Sessions::default();
-        let exists = sessions.table_exists(self)?;
-        if exists && !overwrite && self.mode() == LoadMode::Replace {
-            return Err(Error::refused(format!(
-                "{}: the table exists (give --overwrite to replace it, or mode=append / mode=upsert)",
-                self.url()
-            )));
-        }
-        let rows = sessions.load(lf, self)?;
-        sessions.commit()?;
-        Ok(rows)
-    }
-
     pub fn mode(&self) -> LoadMode {
         match self {
             Load::Sqlite(t) => t.mode,

@@ -280,9 +280,48 @@ impl Output {
             partition_by: self.partition_by.clone(),
         }
     }
-}
 
-impl Output {
+    /// Where this output (named `name`) goes, as the export path takes it: a file (or a
+    /// partitioned folder, or an S3 object) or a database table. Never one of `inputs`.
+    pub fn plan(&self, name: &str, inputs: &[String]) -> Result<crate::db::ExportPlan> {
+        use crate::db::{ExportPlan, Load};
+        let mode = self.mode.unwrap_or(LoadMode::Replace);
+        Ok(match (&self.path, &self.sqlite, &self.postgres) {
+            (Some(path), _, _) => {
+                let format =
+                    crate::sink::format_of(path, self.format.as_deref(), !self.partition_by.is_empty())?;
+                if crate::source::Place::of(path).is_s3() {
+                    if inputs.contains(path) {
+                        return Err(Error::invalid(format!(
+                            "{path}: is an input; an output never overwrites its own input"
+                        )));
+                    }
+                } else {
+                    crate::sink::check_overwrite(path, inputs, true)?;
+                }
+                ExportPlan::File { path: path.clone(), format, write: self.write_options() }
+            }
+            (None, Some(db), _) => {
+                crate::sink::check_overwrite(db, inputs, true)?;
+                ExportPlan::Table(Load::Sqlite(crate::db::sqlite::Target {
+                    db: db.clone(),
+                    table: self.table.clone().unwrap_or_default(),
+                    mode,
+                    key: self.key.clone(),
+                }))
+            }
+            (None, None, Some(url)) => {
+                ExportPlan::Table(Load::Postgres(Box::new(crate::db::postgres::Target::new(
+                    url,
+                    self.table.as_deref().unwrap_or_default(),
+                    mode,
+                    self.key.clone(),
+                )?)))
+            }
+            (None, None, None) => return Err(Error::invalid(format!("output `{name}` has no destination"))),
+        })
+    }
+
     /// Which rows this output (named `name`) receives.
     pub fn rows(&self, name: &str) -> Rows {
         self.rows.unwrap_or(if name == "quarantine" { Rows::Quarantine } else { Rows::Valid })

@@ -432,32 +432,6 @@ impl Drop for StagedTree {
     }
 }
 
-/// Writes `lf` to `dest`, atomically: one file, or a Hive-style tree when `write`
-/// partitions it. Returns the rows written; `watch` (if any) learns the file written.
-pub fn write_output(
-    lf: LazyFrame,
-    dest: &str,
-    format: Format,
-    write: &WriteOptions,
-    watch: Option<&Watch>,
-) -> Result<u64> {
-    if write.partition_by.is_empty() {
-        let mut rows = 0;
-        write_atomic(dest, |temp| {
-            if let Some(w) = watch {
-                w.set_file(temp);
-            }
-            rows = sink_with(lf, temp, format, write)?;
-            Ok(())
-        })?;
-        return Ok(rows);
-    }
-    let tree = StagedTree::new(dest)?;
-    let rows = sink_partitioned(lf, tree.temp(), format, write, &write.partition_by)?;
-    tree.commit()?;
-    Ok(rows)
-}
-
 /// The format of an output at `dest`: the one named, else the extension's; a
 /// partitioned folder without one is Parquet.
 pub fn format_of(dest: &str, named: Option<&str>, partitioned: bool) -> Result<Format> {
