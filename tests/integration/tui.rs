@@ -100,12 +100,20 @@ impl Harness {
         while let Some(job) = queue.pop() {
             let done = match (job, &self.real) {
                 (Job::Cancel { .. }, _) => continue,
+                (Job::Close { tab }, real) => {
+                    if let Some((ws, _)) = real {
+                        let mut ws = ws.clone();
+                        ws.remove(tab.name());
+                        self.real.as_mut().unwrap().0 = ws;
+                    }
+                    continue;
+                }
                 (Job::Page { tab, generation, steps, offset, len }, Some((ws, rt))) => {
-                    let result = rt.block_on(ws.page(&ws.datasets()[tab], &steps, offset, len));
+                    let result = rt.block_on(ws.page(ws.dataset(tab.name()).unwrap(), &steps, offset, len));
                     Done::Page { tab, generation, offset, result }
                 }
                 (Job::Count { tab, view, steps, .. }, Some((ws, rt))) => {
-                    let result = rt.block_on(ws.count(&ws.datasets()[tab], &steps));
+                    let result = rt.block_on(ws.count(ws.dataset(tab.name()).unwrap(), &steps));
                     Done::Count { tab, view, result }
                 }
                 (Job::Page { tab, generation, offset, len, .. }, None) => {
@@ -114,11 +122,17 @@ impl Harness {
                 }
                 (Job::Count { tab, view, .. }, None) => Done::Count { tab, view, result: Ok(self.rows) },
                 (Job::Profile { tab, view, steps }, Some((ws, rt))) => {
-                    let result = rt.block_on(ws.profile(&ws.datasets()[tab], &steps));
+                    let result = rt.block_on(ws.profile(ws.dataset(tab.name()).unwrap(), &steps));
                     Done::Profile { tab, view, result }
                 }
                 (Job::Find { tab, view, steps, pattern, from, forward }, Some((ws, rt))) => {
-                    let result = rt.block_on(ws.find(&ws.datasets()[tab], &steps, &pattern, from, forward));
+                    let result = rt.block_on(ws.find(
+                        ws.dataset(tab.name()).unwrap(),
+                        &steps,
+                        &pattern,
+                        from,
+                        forward,
+                    ));
                     Done::Find { tab, view, pattern, result }
                 }
                 (Job::Find { .. }, None) => continue,
@@ -136,29 +150,36 @@ impl Harness {
                     Done::Opened { spec, result: result.map_err(Into::into) }
                 }
                 (Job::Check { tab, version, steps, rules }, Some((ws, rt))) => {
-                    let result = rt.block_on(ws.check(&ws.datasets()[tab], &steps, &rules));
+                    let result = rt.block_on(ws.check(ws.dataset(tab.name()).unwrap(), &steps, &rules));
                     Done::Checked { tab, version, steps, result }
                 }
                 (Job::Suggest { tab, steps }, Some((ws, rt))) => {
-                    let result = rt.block_on(ws.suggest(&ws.datasets()[tab], &steps)).map(|(_, s)| s);
+                    let result =
+                        rt.block_on(ws.suggest(ws.dataset(tab.name()).unwrap(), &steps)).map(|(_, s)| s);
                     Done::Suggested { tab, result }
                 }
                 (Job::CheckFromColumn { tab, steps, column, kind }, Some((ws, rt))) => {
-                    let result =
-                        rt.block_on(ws.check_from_column(&ws.datasets()[tab], &steps, &column, kind));
+                    let result = rt.block_on(ws.check_from_column(
+                        ws.dataset(tab.name()).unwrap(),
+                        &steps,
+                        &column,
+                        kind,
+                    ));
                     Done::CheckMade { tab, result }
                 }
                 (Job::SaveRules { tab, path, text }, _) => {
                     let result = assay::sink::write_text(&text, &path);
                     Done::Saved { tab, path, result: result.map_err(Into::into) }
                 }
-                (Job::LoadRules { tab }, Some((ws, _))) => match rules_beside(&ws.datasets()[tab]) {
-                    Some(path) => {
-                        let result = assay::quality::Rules::load(&path);
-                        Done::RulesLoaded { tab, path, result: result.map_err(Into::into) }
+                (Job::LoadRules { tab }, Some((ws, _))) => {
+                    match rules_beside(ws.dataset(tab.name()).unwrap()) {
+                        Some(path) => {
+                            let result = assay::quality::Rules::load(&path);
+                            Done::RulesLoaded { tab, path, result: result.map_err(Into::into) }
+                        }
+                        None => continue,
                     }
-                    None => continue,
-                },
+                }
                 (
                     Job::CancelChecks { .. }
                     | Job::CancelSql
@@ -217,10 +238,15 @@ impl Harness {
                     Done::Schemas { tables }
                 }
                 (Job::Funnel { tab, view, steps, indexes }, Some((ws, rt))) => {
-                    let ds = ws.datasets()[tab].clone();
+                    let ds = ws.dataset(tab.name()).unwrap().clone();
                     for index in indexes {
                         let result = rt.block_on(ws.count(&ds, &steps[..index]));
-                        queue.extend(self.app.on_done(Done::Funnel { tab, view, index, result }));
+                        queue.extend(self.app.on_done(Done::Funnel {
+                            tab: tab.clone(),
+                            view,
+                            index,
+                            result,
+                        }));
                     }
                     continue;
                 }
@@ -241,7 +267,7 @@ impl Harness {
                 (Job::Export { tab, steps, plan, overwrite, watch }, Some((ws, rt))) => {
                     let (exists, result) = rt.block_on(assay::tui::export::run(
                         ws,
-                        tab,
+                        &tab,
                         &steps,
                         &plan,
                         overwrite,
@@ -401,7 +427,7 @@ fn error_state_keeps_the_app_running() {
     let (mut app, _) = App::new(vec![dataset("broken")], Keymap::new(&[]).unwrap(), 90, 10);
     let generation = 1;
     app.on_done(Done::Page {
-        tab: 0,
+        tab: app.tabs[0].id.clone(),
         generation,
         offset: 0,
         result: Err(assay::Error::input("broken.csv: invalid UTF-8 at byte offset 12 (line 3)")),
@@ -448,7 +474,12 @@ fn navigation_fetches_only_the_visible_window() {
     assert!(h.screen().contains("row 500 of 1,000"));
     // A stale page (an older generation) is ignored.
     let before = h.app.tab().unwrap().page.as_ref().unwrap().offset;
-    h.app.on_done(Done::Page { tab: 0, generation: 0, offset: 0, result: Ok(table(0, 5, false)) });
+    h.app.on_done(Done::Page {
+        tab: h.app.tabs[0].id.clone(),
+        generation: 0,
+        offset: 0,
+        result: Ok(table(0, 5, false)),
+    });
     assert_eq!(h.app.tab().unwrap().page.as_ref().unwrap().offset, before);
 }
 
@@ -458,19 +489,24 @@ fn bottom_waits_for_the_count_and_esc_cancels() {
     // The count is asked for once the first page is in (it would slow the first screen).
     assert!(!jobs.iter().any(|j| matches!(j, Job::Count { .. })));
     let Some(Job::Page { generation, len, .. }) = jobs.first().cloned() else { panic!("no page: {jobs:?}") };
-    let jobs = app.on_done(Done::Page { tab: 0, generation, offset: 0, result: Ok(table(0, len, false)) });
+    let jobs = app.on_done(Done::Page {
+        tab: app.tabs[0].id.clone(),
+        generation,
+        offset: 0,
+        result: Ok(table(0, len, false)),
+    });
     assert!(jobs.iter().any(|j| matches!(j, Job::Count { .. })), "{jobs:?}");
     assert!(app.busy());
     app.update(Action::Bottom);
     assert!(app.message.as_ref().unwrap().text.contains("counting"));
-    app.on_done(Done::Count { tab: 0, view: 0, result: Ok(5_000) });
+    app.on_done(Done::Count { tab: app.tabs[0].id.clone(), view: 0, result: Ok(5_000) });
     assert_eq!(app.tab().unwrap().row, 4_999);
     let (mut app, _) = App::new(vec![dataset("orders")], Keymap::new(&[]).unwrap(), 100, 14);
     let jobs = app.update(Action::Cancel);
-    assert!(jobs.contains(&Job::Cancel { tab: 0 }));
+    assert!(jobs.contains(&Job::Cancel { tab: app.tabs[0].id.clone() }));
     assert!(!app.busy());
     // The cancelled count's late answer is ignored.
-    app.on_done(Done::Count { tab: 0, view: 0, result: Ok(5) });
+    app.on_done(Done::Count { tab: app.tabs[0].id.clone(), view: 0, result: Ok(5) });
     assert_ne!(app.tab().unwrap().rows(), Some(5));
 }
 
@@ -1510,7 +1546,7 @@ fn export_dialog_writes_files_and_tables_asks_before_replacing_shows_progress_an
         let running = scope.spawn(|| {
             rt.block_on(assay::tui::export::run(
                 ws,
-                *tab,
+                tab,
                 steps,
                 plan,
                 *overwrite,
@@ -1532,7 +1568,8 @@ fn export_dialog_writes_files_and_tables_asks_before_replacing_shows_progress_an
     });
     assert!(!exists);
     assert!(result.is_err(), "the export finished before the cancel: a weak test");
-    let jobs = h.app.on_done(Done::Exported { tab: 1, plan: plan.clone(), exists, result });
+    let jobs =
+        h.app.on_done(Done::Exported { tab: h.app.tabs[1].id.clone(), plan: plan.clone(), exists, result });
     assert!(jobs.is_empty());
     assert!(h.app.message.as_ref().unwrap().text.contains("cancelled: nothing was written"));
     assert!(!std::path::Path::new(&out).exists());
@@ -1759,4 +1796,55 @@ fn random_keys_never_crash_the_workbench() {
     if let Some(p) = peak {
         assert!(p <= max, "the workbench peaked at {p} MB (limit {max} MB)");
     }
+}
+
+#[test]
+fn tabs_close_by_id_and_leave_the_workspace() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut h = Harness::real(&[&sample("orders.csv"), &sample("customers.parquet")], 160, 30);
+    let key = |h: &mut Harness, code: KeyCode, ctrl: bool| {
+        let m = if ctrl { KeyModifiers::CONTROL } else { KeyModifiers::NONE };
+        let jobs = assay::tui::handle_key(&mut h.app, KeyEvent::new(code, m));
+        h.serve(jobs);
+    };
+    // orders joins customers in an sql step: customers cannot close while it does.
+    h.act(Action::Sql);
+    key(&mut h, KeyCode::Char('u'), true);
+    h.typed("SELECT * FROM input JOIN customers USING (customer_id)");
+    key(&mut h, KeyCode::Char('t'), true);
+    assert_eq!(h.app.tab().unwrap().steps.len(), 1, "{:?}", h.app.message);
+    h.act(Action::NextTab);
+    assert_eq!(h.app.tab().unwrap().dataset.name, "customers");
+    key(&mut h, KeyCode::Char('w'), true);
+    assert_eq!(h.app.tabs.len(), 2);
+    let said = h.app.message.clone().unwrap();
+    assert!(said.error && said.text.contains("the steps of tab orders read it"), "{said:?}");
+
+    // orders closes: its id is gone, its table leaves the workspace, and a late answer
+    // for it lands nowhere (before ids, it would have landed on customers, now tab 0).
+    h.act(Action::PrevTab);
+    let orders = h.app.tab().unwrap().id.clone();
+    key(&mut h, KeyCode::Char('w'), true);
+    assert_eq!(h.app.tabs.len(), 1);
+    assert_eq!(h.app.tab().unwrap().dataset.name, "customers");
+    assert!(h.real.as_ref().unwrap().0.dataset("orders").is_none());
+    assert!(h.real.as_ref().unwrap().0.dataset("customers").is_some());
+    let before = h.app.tab().unwrap().page.as_ref().map(|p| (p.offset, p.rows.clone()));
+    // Its generation is the one customers' page has, so only the id tells them apart.
+    let generation = h.app.tab().unwrap().generation;
+    let late = Done::Page { tab: orders, generation, offset: 0, result: Ok(table(0, 3, false)) };
+    assert!(h.app.on_done(late).is_empty());
+    assert_eq!(h.app.tab().unwrap().page.as_ref().map(|p| (p.offset, p.rows.clone())), before);
+    // SQL over the closed table now fails as an unknown table.
+    let (ws, rt) = h.real.as_ref().unwrap();
+    assert!(rt
+        .block_on(ws.sql("SELECT count(*) FROM orders", assay::engine::EngineKind::DataFusion))
+        .is_err());
+
+    // Closing the last tab opens the open dialog; opening the file again gives a new tab.
+    key(&mut h, KeyCode::Char('w'), true);
+    assert!(h.app.tabs.is_empty());
+    assert!(matches!(h.app.mode, Mode::Open(_)), "{:?}", h.app.mode);
+    let screen = h.screen();
+    assert!(screen.contains("closed customers") && screen.contains("sample-data/"), "{screen}");
 }

@@ -26,39 +26,63 @@ const PREFETCH: u64 = 100;
 /// A job running longer than this shows progress.
 pub const SLOW: Duration = Duration::from_millis(250);
 
+/// A tab as jobs and their answers name it: a serial number no other tab of this
+/// process had, and its dataset's table name (how the engines' workspace knows it).
+/// A tab's position changes when a tab before it closes; its id does not, so an answer
+/// for a closed tab is dropped instead of landing on its neighbour.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TabId {
+    serial: u64,
+    name: Arc<str>,
+}
+
+impl TabId {
+    pub(crate) fn next(name: &str) -> TabId {
+        static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        TabId { serial: SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed), name: name.into() }
+    }
+
+    /// The table name of the tab's dataset.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
 /// Work for the event loop to run in the background.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Job {
     /// Rows `offset..offset+len` of tab `tab` after its steps; `generation` tells stale
     /// answers apart.
-    Page { tab: usize, generation: u64, steps: Vec<Step>, offset: u64, len: usize },
+    Page { tab: TabId, generation: u64, steps: Vec<Step>, offset: u64, len: usize },
     /// The row count of tab `tab` after its steps, for view number `view`.
-    Count { tab: usize, view: u64, steps: Vec<Step>, progress: Arc<Progress> },
+    Count { tab: TabId, view: u64, steps: Vec<Step>, progress: Arc<Progress> },
     /// Column statistics of tab `tab` after its steps, for view number `view`.
-    Profile { tab: usize, view: u64, steps: Vec<Step> },
+    Profile { tab: TabId, view: u64, steps: Vec<Step> },
     /// The next (or previous) row from `from` matching `pattern` in any column.
-    Find { tab: usize, view: u64, steps: Vec<Step>, pattern: String, from: u64, forward: bool },
+    Find { tab: TabId, view: u64, steps: Vec<Step>, pattern: String, from: u64, forward: bool },
     /// Drop every running job of `tab` (their answers will be ignored).
-    Cancel { tab: usize },
+    Cancel { tab: TabId },
+    /// The tab is closed: stop its jobs and forget its dataset.
+    Close { tab: TabId },
     /// List a folder or S3 prefix for the open dialog.
     List { location: String },
     /// Open a dataset as a new tab.
     Open { spec: String },
     /// Run the checks of tab `tab` (rules version `version`) on its view.
-    Check { tab: usize, version: u64, steps: Vec<Step>, rules: assay_core::quality::Rules },
+    Check { tab: TabId, version: u64, steps: Vec<Step>, rules: assay_core::quality::Rules },
     /// Stop running the checks (and suggestions) of `tab`.
-    CancelChecks { tab: usize },
+    CancelChecks { tab: TabId },
     /// Propose checks for tab `tab`'s view.
-    Suggest { tab: usize, steps: Vec<Step> },
+    Suggest { tab: TabId, steps: Vec<Step> },
     /// Make a check of `kind` on `column` of tab `tab`'s view.
     CheckFromColumn {
-        tab: usize,
+        tab: TabId,
         steps: Vec<Step>,
         column: String,
         kind: assay_core::quality::suggest::FromColumn,
     },
     /// Load the rules file beside tab `tab`'s dataset, if there is one.
-    LoadRules { tab: usize },
+    LoadRules { tab: TabId },
     /// Run a query on `engine` into a result named `name` (a new tab).
     Sql { query: String, engine: assay_core::engine::EngineChoice, name: String },
     /// Stop the running query.
@@ -76,18 +100,18 @@ pub enum Job {
     /// The columns of every open dataset, for the SQL editor's completion.
     Schemas,
     /// Write tab `tab`'s rules to `path`.
-    SaveRules { tab: usize, path: String, text: String },
+    SaveRules { tab: TabId, path: String, text: String },
     /// Count the rows after the steps `indexes` of tab `tab`'s view `view` (the recipe
     /// funnel; index 0 is the dataset itself).
-    Funnel { tab: usize, view: u64, steps: Vec<Step>, indexes: Vec<usize> },
+    Funnel { tab: TabId, view: u64, steps: Vec<Step>, indexes: Vec<usize> },
     /// Write tab `tab`'s recipe to `path`.
-    SaveRecipe { tab: usize, path: String, text: String },
+    SaveRecipe { tab: TabId, path: String, text: String },
     /// Read a recipe file and open its sources.
     OpenRecipe { path: String },
     /// Export tab `tab`'s view (after `steps`) as `plan` says, followed by `watch`;
     /// replacing an existing file or table only if `overwrite`.
     Export {
-        tab: usize,
+        tab: TabId,
         steps: Vec<Step>,
         plan: assay_core::db::ExportPlan,
         overwrite: bool,
@@ -99,23 +123,23 @@ pub enum Job {
 #[derive(Debug)]
 pub enum Done {
     Page {
-        tab: usize,
+        tab: TabId,
         generation: u64,
         offset: u64,
         result: Result<Table>,
     },
     Count {
-        tab: usize,
+        tab: TabId,
         view: u64,
         result: Result<u64>,
     },
     Profile {
-        tab: usize,
+        tab: TabId,
         view: u64,
         result: Result<Vec<ColumnProfile>>,
     },
     Find {
-        tab: usize,
+        tab: TabId,
         view: u64,
         pattern: String,
         result: Result<Option<u64>>,
@@ -130,40 +154,40 @@ pub enum Done {
         result: Result<Dataset>,
     },
     Checked {
-        tab: usize,
+        tab: TabId,
         version: u64,
         steps: Vec<Step>,
         result: Result<assay_core::quality::Report>,
     },
     Suggested {
-        tab: usize,
+        tab: TabId,
         result: Result<Vec<assay_core::quality::suggest::Suggestion>>,
     },
     CheckMade {
-        tab: usize,
+        tab: TabId,
         result: Result<assay_core::quality::Check>,
     },
     Saved {
-        tab: usize,
+        tab: TabId,
         path: String,
         result: Result<()>,
     },
     /// The rows after step `index` of a funnel (0: the dataset itself).
     Funnel {
-        tab: usize,
+        tab: TabId,
         view: u64,
         index: usize,
         result: Result<u64>,
     },
     RecipeSaved {
-        tab: usize,
+        tab: TabId,
         path: String,
         result: Result<()>,
     },
     /// An export finished, failed or was cancelled; `exists`: it did not start because
     /// its destination exists and replacing it was not confirmed.
     Exported {
-        tab: usize,
+        tab: TabId,
         plan: assay_core::db::ExportPlan,
         exists: bool,
         result: Result<u64>,
@@ -175,7 +199,7 @@ pub enum Done {
     },
     /// The rules file found beside a dataset, read.
     RulesLoaded {
-        tab: usize,
+        tab: TabId,
         path: String,
         result: Result<assay_core::quality::Rules>,
     },
@@ -246,6 +270,7 @@ pub enum RowCount {
 /// One open dataset and the user's place in it.
 #[derive(Debug, Clone)]
 pub struct Tab {
+    pub id: TabId,
     pub dataset: Dataset,
     pub columns: Vec<ColumnInfo>,
     pub widths: Vec<u16>,
@@ -300,6 +325,7 @@ pub struct Tab {
 impl Tab {
     pub(super) fn new(dataset: Dataset) -> Tab {
         Tab {
+            id: TabId::next(&dataset.name),
             dataset,
             columns: Vec::new(),
             widths: Vec::new(),
@@ -538,6 +564,45 @@ impl App {
         (app, jobs)
     }
 
+    /// Where the tab `id` is now (none once it is closed).
+    pub(super) fn index_of(&self, id: &TabId) -> Option<usize> {
+        self.tabs.iter().position(|t| t.id == *id)
+    }
+
+    /// Closes tab `tab`: its jobs stop and its dataset leaves the engines' workspace (the
+    /// SQL editor no longer sees its table). A tab whose table another tab's steps read
+    /// stays open. Closing the last tab opens the open dialog.
+    pub(super) fn close_tab(&mut self, tab: usize) -> Vec<Job> {
+        let Some(t) = self.tabs.get(tab) else { return Vec::new() };
+        let name = t.dataset.name.to_lowercase();
+        if let Some(reader) = self
+            .tabs
+            .iter()
+            .find(|o| o.id != t.id && assay_core::transform::tables_read(&o.steps).contains(&name))
+        {
+            self.message = Some(Message {
+                text: format!(
+                    "{} stays open: the steps of tab {} read it (remove those steps or close that tab first)",
+                    t.dataset.name, reader.dataset.name
+                ),
+                error: true,
+            });
+            return Vec::new();
+        }
+        let t = self.tabs.remove(tab);
+        if self.active > tab || self.active == self.tabs.len() {
+            self.active = self.active.saturating_sub(1);
+        }
+        self.message = Some(Message { text: format!("closed {}", t.dataset.name), error: false });
+        let mut jobs = vec![Job::Close { tab: t.id }];
+        if self.tabs.is_empty() {
+            jobs.extend(self.open_dialog(".".into()));
+        } else {
+            jobs.extend(self.start_tab(self.active));
+        }
+        jobs
+    }
+
     /// The first page and the row count of a tab not read yet.
     pub(super) fn start_tab(&mut self, tab: usize) -> Vec<Job> {
         let Some(t) = self.tabs.get_mut(tab) else {
@@ -567,7 +632,12 @@ impl App {
             return Vec::new();
         }
         t.count_progress = Arc::new(Progress::default());
-        vec![Job::Count { tab, view: t.view, steps: t.steps.clone(), progress: t.count_progress.clone() }]
+        vec![Job::Count {
+            tab: t.id.clone(),
+            view: t.view,
+            steps: t.steps.clone(),
+            progress: t.count_progress.clone(),
+        }]
     }
 
     /// Replaces a tab's steps: back to the first row of the new view.
@@ -580,7 +650,7 @@ impl App {
         t.pending_bottom = false;
         t.row = 0;
         t.top = 0;
-        let mut jobs = vec![Job::Cancel { tab }];
+        let mut jobs = vec![Job::Cancel { tab: self.tabs[tab].id.clone() }];
         jobs.extend(self.restart(tab));
         jobs
     }
@@ -843,7 +913,7 @@ impl App {
         t.generation += 1;
         t.requested = len;
         t.fetching = Some(Instant::now());
-        vec![Job::Page { tab, generation: t.generation, steps: t.steps.clone(), offset, len }]
+        vec![Job::Page { tab: t.id.clone(), generation: t.generation, steps: t.steps.clone(), offset, len }]
     }
 
     /// Keeps the cursor on screen, moving the window.
@@ -913,7 +983,7 @@ impl App {
                     Some(t) if matches!(t.profile, Profile::Running { .. }) => {
                         t.profile = Profile::None;
                         self.message = Some(Message { text: "profile cancelled".into(), error: false });
-                        vec![Job::Cancel { tab }]
+                        vec![Job::Cancel { tab: self.tabs[tab].id.clone() }]
                     }
                     _ => Vec::new(),
                 }
@@ -954,6 +1024,9 @@ impl App {
                 e.watch.cancel();
                 return Vec::new();
             }
+        }
+        if action == Action::CloseTab {
+            return self.close_tab(tab);
         }
         let mut jobs = Vec::new();
         {
@@ -1035,9 +1108,9 @@ impl App {
                         t.checks.suggesting = None;
                         t.checks.adding = None;
                         self.message = Some(Message { text: "checks cancelled".into(), error: false });
-                        let mut jobs = vec![Job::CancelChecks { tab }];
+                        let mut jobs = vec![Job::CancelChecks { tab: self.tabs[tab].id.clone() }];
                         if cancelled {
-                            jobs.push(Job::Cancel { tab });
+                            jobs.push(Job::Cancel { tab: self.tabs[tab].id.clone() });
                         }
                         return jobs;
                     }
@@ -1046,7 +1119,7 @@ impl App {
                             text: "cancelled (move to fetch rows again)".into(),
                             error: false,
                         });
-                        return vec![Job::Cancel { tab }];
+                        return vec![Job::Cancel { tab: self.tabs[tab].id.clone() }];
                     }
                     self.message = None;
                 }
@@ -1073,7 +1146,7 @@ impl App {
                         return Vec::new();
                     }
                     t.profile = Profile::Running { view, started: Instant::now() };
-                    return vec![Job::Profile { tab, view, steps: t.steps.clone() }];
+                    return vec![Job::Profile { tab: t.id.clone(), view, steps: t.steps.clone() }];
                 }
                 Action::KeepNotEqual => return self.keep_cell(tab, false),
                 Action::Open => {
@@ -1189,7 +1262,14 @@ impl App {
         };
         let t = &mut self.tabs[tab];
         t.finding = Some(Instant::now());
-        vec![Job::Find { tab, view: t.view, steps: t.steps.clone(), pattern, from: t.row, forward }]
+        vec![Job::Find {
+            tab: t.id.clone(),
+            view: t.view,
+            steps: t.steps.clone(),
+            pattern,
+            from: t.row,
+            forward,
+        }]
     }
 
     /// Typing the search pattern: text, Backspace, Enter (search forward), Esc.
@@ -1338,7 +1418,7 @@ impl App {
                     self.active = self.tabs.len() - 1;
                     self.message = Some(Message { text: format!("opened {spec}"), error: false });
                     let mut jobs = self.start_tab(self.active);
-                    jobs.push(Job::LoadRules { tab: self.active });
+                    jobs.push(Job::LoadRules { tab: self.tabs[self.active].id.clone() });
                     jobs
                 }
                 Err(e) => {
@@ -1353,6 +1433,7 @@ impl App {
                 }
             },
             Done::Checked { tab, version, steps, result } => {
+                let Some(tab) = self.index_of(&tab) else { return Vec::new() };
                 let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
                 if !matches!(t.checks.run, CheckRun::Running { version: v, .. } if v == version) {
                     return Vec::new(); // the rules changed (or the run was cancelled) since
@@ -1367,6 +1448,7 @@ impl App {
                 Vec::new()
             }
             Done::Suggested { tab, result } => {
+                let Some(tab) = self.index_of(&tab) else { return Vec::new() };
                 let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
                 if t.checks.suggesting.take().is_none() {
                     return Vec::new();
@@ -1390,6 +1472,7 @@ impl App {
                 Vec::new()
             }
             Done::CheckMade { tab, result } => {
+                let Some(tab) = self.index_of(&tab) else { return Vec::new() };
                 let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
                 if t.checks.adding.take().is_none() {
                     return Vec::new();
@@ -1407,14 +1490,16 @@ impl App {
             | Done::Written { .. }
             | Done::Schemas { .. }
             | Done::PlansSaved { .. }) => self.sql_done(done),
-            Done::RulesLoaded { tab, path, result } => match result {
-                Ok(rules) => self.set_rules(tab, path, rules),
-                Err(e) => {
+            Done::RulesLoaded { tab, path, result } => match (self.index_of(&tab), result) {
+                (None, _) => Vec::new(),
+                (Some(tab), Ok(rules)) => self.set_rules(tab, path, rules),
+                (_, Err(e)) => {
                     self.message = Some(Message { text: format!("rules not loaded: {e}"), error: true });
                     Vec::new()
                 }
             },
             Done::Saved { tab, path, result } => {
+                let Some(tab) = self.index_of(&tab) else { return Vec::new() };
                 let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
                 self.message = Some(match result {
                     Ok(()) => {
@@ -1430,10 +1515,12 @@ impl App {
                 Vec::new()
             }
             Done::Funnel { tab, view, index, result } => {
+                let Some(tab) = self.index_of(&tab) else { return Vec::new() };
                 self.funnel_done(tab, view, index, result);
                 Vec::new()
             }
             Done::RecipeSaved { tab, path, result } => {
+                let Some(tab) = self.index_of(&tab) else { return Vec::new() };
                 let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
                 self.message = Some(match result {
                     Ok(()) => {
@@ -1454,6 +1541,7 @@ impl App {
             Done::RecipeOpened { path, result } => self.recipe_opened(path, result),
             Done::Exported { tab, plan, exists, result } => self.exported(tab, plan, exists, result),
             Done::Page { tab, generation, offset, result } => {
+                let Some(tab) = self.index_of(&tab) else { return Vec::new() };
                 let Some(t) = self.tabs.get_mut(tab) else {
                     return Vec::new();
                 };
@@ -1513,6 +1601,7 @@ impl App {
                 jobs
             }
             Done::Find { tab, view, pattern, result } => {
+                let Some(tab) = self.index_of(&tab) else { return Vec::new() };
                 let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
                 if t.finding.take().is_none() || view != t.view {
                     return Vec::new();
@@ -1536,6 +1625,7 @@ impl App {
                 }
             }
             Done::Profile { tab, view, result } => {
+                let Some(tab) = self.index_of(&tab) else { return Vec::new() };
                 let Some(t) = self.tabs.get_mut(tab) else {
                     return Vec::new();
                 };
@@ -1552,6 +1642,7 @@ impl App {
                 Vec::new()
             }
             Done::Count { tab, view, result } => {
+                let Some(tab) = self.index_of(&tab) else { return Vec::new() };
                 let Some(t) = self.tabs.get_mut(tab) else {
                     return Vec::new();
                 };
@@ -1675,8 +1766,9 @@ mod tests {
         };
         let (mut app, jobs) = App::new(vec![ds], Keymap::new(&[]).unwrap(), 120, 30);
         let [(generation, offset)] = pages(&jobs)[..] else { panic!("one first page: {jobs:?}") };
+        let id = app.tabs[0].id.clone();
         let failed = |generation, offset| Done::Page {
-            tab: 0,
+            tab: id.clone(),
             generation,
             offset,
             result: Err(Error::input("orders.csv: line 3: 5 fields where the first row has 4")),

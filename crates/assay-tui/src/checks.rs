@@ -167,7 +167,7 @@ impl App {
         }
         let version = t.checks.version;
         t.checks.run = CheckRun::Running { version, started: Instant::now() };
-        vec![Job::Check { tab, version, steps: t.steps.clone(), rules: t.checks.rules.clone() }]
+        vec![Job::Check { tab: t.id.clone(), version, steps: t.steps.clone(), rules: t.checks.rules.clone() }]
     }
 
     /// Adds `check` to the tab's rules (unless one with its id is there) and re-runs them.
@@ -204,7 +204,7 @@ impl App {
         let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
         t.checks.adding = Some(Instant::now());
         // Even not null and unique go through the library, which writes every check.
-        vec![Job::CheckFromColumn { tab, steps: t.steps.clone(), column, kind }]
+        vec![Job::CheckFromColumn { tab: t.id.clone(), steps: t.steps.clone(), column, kind }]
     }
 
     /// Keys of the checks panel (listed at its foot).
@@ -225,12 +225,12 @@ impl App {
             PaletteKey::Act(Action::RunChecks) => return self.run_checks(tab),
             PaletteKey::Act(Action::SuggestChecks) => {
                 t.checks.suggesting = Some(Instant::now());
-                return vec![Job::Suggest { tab, steps: t.steps.clone() }];
+                return vec![Job::Suggest { tab: t.id.clone(), steps: t.steps.clone() }];
             }
             PaletteKey::Act(Action::SaveRules) => {
                 let path =
                     t.checks.path.clone().unwrap_or_else(|| super::checks::Checks::default_path(&t.dataset));
-                return vec![Job::SaveRules { tab, path, text: t.checks.rules.to_toml() }];
+                return vec![Job::SaveRules { tab: t.id.clone(), path, text: t.checks.rules.to_toml() }];
             }
             PaletteKey::Act(Action::Delete) if selected < checks => {
                 let removed = t.checks.rules.checks.remove(selected);

@@ -12,7 +12,7 @@ use assay_core::db::{ExportPlan, Load, LoadMode};
 use assay_core::sink::{Codec, CsvWrite, ParquetWrite, Quote, Watch, WriteOptions};
 use assay_core::source::Format;
 
-use super::app::{App, Job, Message, Mode, PaletteKey, RowCount};
+use super::app::{App, Job, Message, Mode, PaletteKey, RowCount, TabId};
 use super::keymap::Action;
 use super::view::{human_bytes, thousands};
 
@@ -395,14 +395,14 @@ impl ExportDialog {
 /// exists and `overwrite` was not given (nothing done then).
 pub async fn run(
     ws: &assay_core::app::Workspace,
-    tab: usize,
+    tab: &TabId,
     steps: &[assay_core::transform::Step],
     plan: &ExportPlan,
     overwrite: bool,
     watch: Arc<Watch>,
     options: &assay_core::source::OpenOptions,
 ) -> (bool, assay_core::Result<u64>) {
-    let Some(ds) = ws.datasets().get(tab).cloned() else {
+    let Some(ds) = ws.dataset(tab.name()).cloned() else {
         return (false, Err(assay_core::Error::runtime("the tab is gone")));
     };
     let endpoint = options.s3_endpoint.as_deref();
@@ -457,32 +457,36 @@ impl App {
             _ => None,
         };
         self.exporting = Some(Exporting {
-            tab,
+            tab: t.id.clone(),
             destination: plan.destination(),
             watch: watch.clone(),
             started: Instant::now(),
             total,
         });
         self.message = None;
-        vec![Job::Export { tab, steps: t.steps.clone(), plan, overwrite, watch }]
+        vec![Job::Export { tab: t.id.clone(), steps: t.steps.clone(), plan, overwrite, watch }]
     }
 
     /// An export's answer: done (the output joins the tab's recipe), failed, cancelled,
     /// or waiting for the user to confirm replacing what is there.
     pub(super) fn exported(
         &mut self,
-        tab: usize,
+        tab: TabId,
         plan: ExportPlan,
         exists: bool,
         result: assay_core::Result<u64>,
     ) -> Vec<Job> {
         let Some(running) = self.exporting.take() else { return Vec::new() };
+        // The tab may have been closed while its export ran.
+        let tab = self.index_of(&tab);
         if exists {
-            let mut dialog = ExportDialog::from_plan(tab, &plan);
-            dialog.confirm = true;
-            dialog.error =
-                Some(format!("{} exists: y replaces it, any other key goes back", plan.destination()));
-            self.mode = Mode::Export(Box::new(dialog));
+            if let Some(tab) = tab {
+                let mut dialog = ExportDialog::from_plan(tab, &plan);
+                dialog.confirm = true;
+                dialog.error =
+                    Some(format!("{} exists: y replaces it, any other key goes back", plan.destination()));
+                self.mode = Mode::Export(Box::new(dialog));
+            }
             return Vec::new();
         }
         let elapsed = running.started.elapsed().as_secs_f64();
@@ -494,7 +498,7 @@ impl App {
             Ok(rows) => {
                 let (name, output) = assay_core::recipe::output_of(&plan);
                 let mut recipe_note = String::new();
-                if let Some(t) = self.tabs.get_mut(tab) {
+                if let Some(t) = tab.and_then(|tab| self.tabs.get_mut(tab)) {
                     // The same destination again replaces its output; a new one gets a
                     // name of its own.
                     let same = t
@@ -533,7 +537,7 @@ impl App {
 /// A running export.
 #[derive(Debug)]
 pub struct Exporting {
-    pub tab: usize,
+    pub tab: TabId,
     pub destination: String,
     pub watch: Arc<Watch>,
     pub started: Instant,
@@ -663,7 +667,7 @@ mod tests {
     fn progress_reads_rows_bytes_and_time_left() {
         let watch = Arc::new(Watch::default());
         let e = Exporting {
-            tab: 0,
+            tab: TabId::next("orders"),
             destination: "o.parquet".into(),
             watch: watch.clone(),
             started: Instant::now() - std::time::Duration::from_secs(10),

@@ -27,7 +27,7 @@ use ratatui::Terminal;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
-use app::{App, Done, Job, Message, Mode, Mouse, PaletteKey};
+use app::{App, Done, Job, Message, Mode, Mouse, PaletteKey, TabId};
 use assay_core::app::Workspace;
 use assay_core::config::Config;
 use assay_core::engine::EngineKind;
@@ -76,14 +76,14 @@ struct JobRunner {
     workspace: Arc<Workspace>,
     options: OpenOptions,
     tx: mpsc::UnboundedSender<Done>,
-    pages: HashMap<usize, AbortHandle>,
-    counts: HashMap<usize, AbortHandle>,
-    profiles: HashMap<usize, AbortHandle>,
-    finds: HashMap<usize, AbortHandle>,
-    checks: HashMap<usize, AbortHandle>,
-    suggestions: HashMap<usize, AbortHandle>,
-    adds: HashMap<usize, AbortHandle>,
-    funnels: HashMap<usize, AbortHandle>,
+    pages: HashMap<TabId, AbortHandle>,
+    counts: HashMap<TabId, AbortHandle>,
+    profiles: HashMap<TabId, AbortHandle>,
+    finds: HashMap<TabId, AbortHandle>,
+    checks: HashMap<TabId, AbortHandle>,
+    suggestions: HashMap<TabId, AbortHandle>,
+    adds: HashMap<TabId, AbortHandle>,
+    funnels: HashMap<TabId, AbortHandle>,
     /// The running query (or explain) of the SQL editor.
     query: Option<AbortHandle>,
     /// Where query results are written (removed when the workbench closes).
@@ -94,8 +94,8 @@ struct JobRunner {
 impl JobRunner {
     /// Runs `work` for `tab`, aborting the job of the same kind it replaces.
     fn spawn(
-        map: &mut HashMap<usize, AbortHandle>,
-        tab: usize,
+        map: &mut HashMap<TabId, AbortHandle>,
+        tab: TabId,
         work: impl std::future::Future<Output = ()> + Send + 'static,
     ) {
         if let Some(h) = map.remove(&tab) {
@@ -110,27 +110,34 @@ impl JobRunner {
             let tx = self.tx.clone();
             match job {
                 Job::Page { tab, generation, steps, offset, len } => {
-                    Self::spawn(&mut self.pages, tab, async move {
-                        let result = ws.page(&ws.datasets()[tab], &steps, offset, len).await;
+                    // A job for a tab closed meanwhile is dropped.
+                    let Some(ds) = ws.dataset(tab.name()).cloned() else { continue };
+                    Self::spawn(&mut self.pages, tab.clone(), async move {
+                        let result = ws.page(&ds, &steps, offset, len).await;
                         let _ = tx.send(Done::Page { tab, generation, offset, result });
                     });
                 }
                 Job::Count { tab, view, steps, progress } => {
-                    Self::spawn(&mut self.counts, tab, async move {
-                        let result =
-                            ws.count_with_progress(&ws.datasets()[tab], &steps, Some(progress)).await;
+                    // A job for a tab closed meanwhile is dropped.
+                    let Some(ds) = ws.dataset(tab.name()).cloned() else { continue };
+                    Self::spawn(&mut self.counts, tab.clone(), async move {
+                        let result = ws.count_with_progress(&ds, &steps, Some(progress)).await;
                         let _ = tx.send(Done::Count { tab, view, result });
                     });
                 }
                 Job::Profile { tab, view, steps } => {
-                    Self::spawn(&mut self.profiles, tab, async move {
-                        let result = ws.profile(&ws.datasets()[tab], &steps).await;
+                    // A job for a tab closed meanwhile is dropped.
+                    let Some(ds) = ws.dataset(tab.name()).cloned() else { continue };
+                    Self::spawn(&mut self.profiles, tab.clone(), async move {
+                        let result = ws.profile(&ds, &steps).await;
                         let _ = tx.send(Done::Profile { tab, view, result });
                     });
                 }
                 Job::Find { tab, view, steps, pattern, from, forward } => {
-                    Self::spawn(&mut self.finds, tab, async move {
-                        let result = ws.find(&ws.datasets()[tab], &steps, &pattern, from, forward).await;
+                    // A job for a tab closed meanwhile is dropped.
+                    let Some(ds) = ws.dataset(tab.name()).cloned() else { continue };
+                    Self::spawn(&mut self.finds, tab.clone(), async move {
+                        let result = ws.find(&ds, &steps, &pattern, from, forward).await;
                         let _ = tx.send(Done::Find { tab, view, pattern, result });
                     });
                 }
@@ -150,29 +157,37 @@ impl JobRunner {
                     });
                 }
                 Job::Check { tab, version, steps, rules } => {
-                    Self::spawn(&mut self.checks, tab, async move {
-                        let result = ws.check(&ws.datasets()[tab], &steps, &rules).await;
+                    // A job for a tab closed meanwhile is dropped.
+                    let Some(ds) = ws.dataset(tab.name()).cloned() else { continue };
+                    Self::spawn(&mut self.checks, tab.clone(), async move {
+                        let result = ws.check(&ds, &steps, &rules).await;
                         let _ = tx.send(Done::Checked { tab, version, steps, result });
                     });
                 }
                 Job::Suggest { tab, steps } => {
-                    Self::spawn(&mut self.suggestions, tab, async move {
-                        let result = ws.suggest(&ws.datasets()[tab], &steps).await.map(|(_, s)| s);
+                    // A job for a tab closed meanwhile is dropped.
+                    let Some(ds) = ws.dataset(tab.name()).cloned() else { continue };
+                    Self::spawn(&mut self.suggestions, tab.clone(), async move {
+                        let result = ws.suggest(&ds, &steps).await.map(|(_, s)| s);
                         let _ = tx.send(Done::Suggested { tab, result });
                     });
                 }
                 Job::CheckFromColumn { tab, steps, column, kind } => {
-                    Self::spawn(&mut self.adds, tab, async move {
-                        let result = ws.check_from_column(&ws.datasets()[tab], &steps, &column, kind).await;
+                    // A job for a tab closed meanwhile is dropped.
+                    let Some(ds) = ws.dataset(tab.name()).cloned() else { continue };
+                    Self::spawn(&mut self.adds, tab.clone(), async move {
+                        let result = ws.check_from_column(&ds, &steps, &column, kind).await;
                         let _ = tx.send(Done::CheckMade { tab, result });
                     });
                 }
                 Job::Funnel { tab, view, steps, indexes } => {
-                    Self::spawn(&mut self.funnels, tab, async move {
-                        let ds = ws.datasets()[tab].clone();
+                    // A job for a tab closed meanwhile is dropped.
+                    let Some(ds) = ws.dataset(tab.name()).cloned() else { continue };
+                    Self::spawn(&mut self.funnels, tab.clone(), async move {
+                        let ds = ds.clone();
                         for index in indexes {
                             let result = ws.count(&ds, &steps[..index]).await;
-                            let _ = tx.send(Done::Funnel { tab, view, index, result });
+                            let _ = tx.send(Done::Funnel { tab: tab.clone(), view, index, result });
                         }
                     });
                 }
@@ -201,7 +216,7 @@ impl JobRunner {
                     let options = self.options.clone();
                     tokio::spawn(async move {
                         let (exists, result) =
-                            export::run(&ws, tab, &steps, &plan, overwrite, watch, &options).await;
+                            export::run(&ws, &tab, &steps, &plan, overwrite, watch, &options).await;
                         let _ = tx.send(Done::Exported { tab, plan, exists, result });
                     });
                 }
@@ -213,8 +228,9 @@ impl JobRunner {
                     });
                 }
                 Job::LoadRules { tab } => {
+                    let Some(ds) = ws.dataset(tab.name()).cloned() else { continue };
                     tokio::task::spawn_blocking(move || {
-                        if let Some(path) = checks::rules_beside(&ws.datasets()[tab]) {
+                        if let Some(path) = checks::rules_beside(&ds) {
                             let result = assay_core::quality::Rules::load(&path).map_err(Into::into);
                             let _ = tx.send(Done::RulesLoaded { tab, path, result });
                         }
@@ -327,26 +343,39 @@ impl JobRunner {
                         });
                     }
                 }
-                Job::CancelChecks { tab } => {
-                    for map in [&mut self.checks, &mut self.suggestions, &mut self.adds] {
-                        if let Some(h) = map.remove(&tab) {
-                            h.abort();
-                        }
-                    }
+                Job::CancelChecks { tab } => self.abort(&tab, true, false),
+                Job::Close { tab } => {
+                    self.abort(&tab, true, true);
+                    let mut ws = (*self.workspace).clone();
+                    ws.remove(tab.name());
+                    self.workspace = Arc::new(ws);
                 }
-                Job::Cancel { tab } => {
-                    for map in [
-                        &mut self.pages,
-                        &mut self.counts,
-                        &mut self.profiles,
-                        &mut self.finds,
-                        &mut self.funnels,
-                    ] {
-                        if let Some(h) = map.remove(&tab) {
-                            h.abort();
-                        }
-                    }
-                }
+                Job::Cancel { tab } => self.abort(&tab, false, true),
+            }
+        }
+    }
+}
+
+impl JobRunner {
+    /// Aborts the running jobs of `tab`: its checks (and suggestions, and checks being
+    /// made) and, with `view`, its page, count, profile, search and funnel.
+    fn abort(&mut self, tab: &TabId, checks: bool, view: bool) {
+        let mut maps = Vec::new();
+        if checks {
+            maps.extend([&mut self.checks, &mut self.suggestions, &mut self.adds]);
+        }
+        if view {
+            maps.extend([
+                &mut self.pages,
+                &mut self.counts,
+                &mut self.profiles,
+                &mut self.finds,
+                &mut self.funnels,
+            ]);
+        }
+        for map in maps {
+            if let Some(h) = map.remove(tab) {
+                h.abort();
             }
         }
     }
@@ -553,7 +582,7 @@ async fn event_loop(
         }
         None => 0,
     };
-    jobs.extend((beside..app.tabs.len()).map(|tab| Job::LoadRules { tab }));
+    jobs.extend(app.tabs[beside.min(app.tabs.len())..].iter().map(|t| Job::LoadRules { tab: t.id.clone() }));
     if let Some(p) = problems.first() {
         app.message = Some(Message { text: p.to_string(), error: true });
     }

@@ -169,7 +169,7 @@ impl App {
         if indexes.is_empty() {
             return Vec::new();
         }
-        vec![Job::Funnel { tab, view: t.view, steps: t.steps.clone(), indexes }]
+        vec![Job::Funnel { tab: t.id.clone(), view: t.view, steps: t.steps.clone(), indexes }]
     }
 
     /// A funnel count came in.
@@ -478,7 +478,11 @@ impl App {
                     serde_norway::to_string(&recipe).map_err(|e| e.to_string())?
                 };
                 self.mode = Mode::Recipe { selected: 0 };
-                return Ok(vec![Job::SaveRecipe { tab, path: text.to_string(), text: text_out }]);
+                return Ok(vec![Job::SaveRecipe {
+                    tab: self.tabs[tab].id.clone(),
+                    path: text.to_string(),
+                    text: text_out,
+                }]);
             }
             PromptKind::OpenRecipe => {
                 if text.is_empty() {

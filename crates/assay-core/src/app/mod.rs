@@ -184,6 +184,16 @@ impl Workspace {
         &self.datasets
     }
 
+    /// The dataset named `name`.
+    pub fn dataset(&self, name: &str) -> Option<&Dataset> {
+        self.datasets.iter().find(|d| d.name == name)
+    }
+
+    /// Forgets the dataset named `name` (a tab closed): queries no longer see it.
+    pub fn remove(&mut self, name: &str) {
+        self.datasets.retain(|d| d.name != name);
+    }
+
     pub fn names(&self) -> Vec<String> {
         self.datasets.iter().map(|d| d.name.clone()).collect()
     }

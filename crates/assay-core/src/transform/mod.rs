@@ -735,6 +735,25 @@ pub fn needs_tables(steps: &[Step]) -> bool {
     steps.iter().any(|s| matches!(s, Step::Join(_) | Step::Sql { .. }))
 }
 
+/// The names of the other tables the enabled steps read (a join's table, the tables of
+/// an `sql` step's query but its `input`), lowercased.
+pub fn tables_read(steps: &[Step]) -> Vec<String> {
+    let mut out = Vec::new();
+    for step in steps.iter().filter_map(Step::enabled) {
+        match step {
+            Step::Join(j) => out.push(j.table.to_lowercase()),
+            Step::Sql { query, .. } => {
+                let read = crate::sql::parse(query).map(|s| crate::sql::tables_read(&s)).unwrap_or_default();
+                out.extend(read.into_iter().filter(|t| t != INPUT));
+            }
+            _ => {}
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// The steps as one SQL query over `table`, whatever their kinds: a chain of common
 /// table expressions (`step1` … `stepN`), each step written over the one before, with
 /// the columns Polars plans for each step's input. Filters, sorts and selections alone
