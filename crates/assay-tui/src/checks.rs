@@ -10,7 +10,17 @@ use assay_core::quality::{Check, Report, Rules};
 use assay_core::transform::Step;
 
 use super::app::{App, Job, Message, Mode, PaletteKey};
+use super::app::{Done, Tab};
 use super::keymap::Action;
+use super::keymap::Scope;
+use super::view::{cut, spinner, thousands, Theme};
+use assay_core::output::short_number;
+use assay_core::quality::Status;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::Frame;
 
 /// A tab's checks.
 #[derive(Debug, Clone, Default)]
@@ -305,4 +315,268 @@ impl App {
         });
         self.set_steps(tab, steps)
     }
+}
+
+impl App {
+    /// The answers of the checks' jobs: a run, suggestions, a check made from a column,
+    /// the rules file found beside the dataset, the rules saved.
+    pub(super) fn checks_done(&mut self, done: Done) -> Vec<Job> {
+        match done {
+            Done::Checked { tab, version, steps, result } => {
+                let Some(tab) = self.index_of(&tab) else { return Vec::new() };
+                let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
+                if !matches!(t.checks.run, CheckRun::Running { version: v, .. } if v == version) {
+                    return Vec::new(); // the rules changed (or the run was cancelled) since
+                }
+                t.checks.run = match result {
+                    Ok(report) => CheckRun::Ready { version, steps, report },
+                    Err(e) => {
+                        self.message = Some(Message { text: format!("checks: {e}"), error: true });
+                        CheckRun::Failed { version, error: e.to_string() }
+                    }
+                };
+                Vec::new()
+            }
+            Done::Suggested { tab, result } => {
+                let Some(tab) = self.index_of(&tab) else { return Vec::new() };
+                let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
+                if t.checks.suggesting.take().is_none() {
+                    return Vec::new();
+                }
+                match result {
+                    Ok(found) => {
+                        // Only checks the rules do not have yet.
+                        let have: Vec<String> = t.checks.rules.checks.iter().map(|c| c.id()).collect();
+                        t.checks.suggestions =
+                            found.into_iter().filter(|s| !have.contains(&s.check.id())).collect();
+                        self.message = Some(Message {
+                            text: format!(
+                                "{} suggested checks (y accepts, d rejects, Y accepts all)",
+                                t.checks.suggestions.len()
+                            ),
+                            error: false,
+                        });
+                    }
+                    Err(e) => self.message = Some(Message { text: format!("suggest: {e}"), error: true }),
+                }
+                Vec::new()
+            }
+            Done::CheckMade { tab, result } => {
+                let Some(tab) = self.index_of(&tab) else { return Vec::new() };
+                let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
+                if t.checks.adding.take().is_none() {
+                    return Vec::new();
+                }
+                match result {
+                    Ok(check) => self.add_check(tab, check),
+                    Err(e) => {
+                        self.message = Some(Message { text: e.to_string(), error: true });
+                        Vec::new()
+                    }
+                }
+            }
+            Done::RulesLoaded { tab, path, result } => match (self.index_of(&tab), result) {
+                (None, _) => Vec::new(),
+                (Some(tab), Ok(rules)) => self.set_rules(tab, path, rules),
+                (_, Err(e)) => {
+                    self.message = Some(Message { text: format!("rules not loaded: {e}"), error: true });
+                    Vec::new()
+                }
+            },
+            Done::Saved { tab, path, result } => {
+                let Some(tab) = self.index_of(&tab) else { return Vec::new() };
+                let Some(t) = self.tabs.get_mut(tab) else { return Vec::new() };
+                self.message = Some(match result {
+                    Ok(()) => {
+                        t.checks.path = Some(path.clone());
+                        t.checks.unsaved = false;
+                        Message {
+                            text: format!("saved {} checks to {path}", t.checks.rules.checks.len()),
+                            error: false,
+                        }
+                    }
+                    Err(e) => Message { text: format!("rules not saved: {e}"), error: true },
+                });
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+pub(super) fn render_checks(frame: &mut Frame, app: &App, theme: &Theme, area: Rect, selected: usize) {
+    let Some(tab) = app.tab() else { return };
+    let checks = &tab.checks;
+    frame.render_widget(Clear, area);
+    let from = match (&checks.path, checks.unsaved) {
+        (Some(p), false) => format!(" · {p}"),
+        (Some(p), true) => format!(" · {p} (unsaved)"),
+        (None, _) if checks.rules.checks.is_empty() => String::new(),
+        (None, _) => " · not saved yet".into(),
+    };
+    let title = format!(" checks · {}{from} · c or Esc closes ", tab.dataset.name);
+    let block = Block::default().borders(Borders::ALL).title(title).style(theme.popup);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut lines: Vec<Line> = Vec::new();
+    match &checks.run {
+        CheckRun::None if checks.rules.checks.is_empty() => lines.push(Line::raw(
+            "No checks yet. On a column, press a then n (not null), u (unique), s (its values) or r (its range); \
+             or S here to suggest checks from a profile of the data.",
+        )),
+        CheckRun::None => lines.push(Line::styled("not run yet (r runs them)", theme.dtype)),
+        CheckRun::Running { started, .. } => lines.push(Line::raw(format!(
+            "{} running {} checks on the view (one scan; Esc in the grid cancels)…",
+            spinner(*started),
+            checks.rules.checks.len()
+        ))),
+        CheckRun::Failed { error, .. } => lines.push(Line::styled(error.clone(), theme.error)),
+        CheckRun::Ready { steps, report, version } => {
+            let n = |s: Status| report.count(s);
+            lines.push(Line::from(vec![
+                Span::raw(format!("{} rows · ", thousands(report.rows))),
+                Span::styled(format!("{} pass", n(Status::Pass)), theme.pass),
+                Span::raw(" · "),
+                Span::styled(format!("{} warn", n(Status::Warn)), theme.warn),
+                Span::raw(" · "),
+                Span::styled(format!("{} fail", n(Status::Fail)), theme.fail),
+                Span::raw(format!(
+                    " · {} scan{} · {} ms",
+                    report.scans,
+                    if report.scans == 1 { "" } else { "s" },
+                    report.elapsed_ms
+                )),
+            ]));
+            if *steps != tab.steps || *version != checks.version {
+                lines.push(Line::styled("(the view or the rules changed since: r runs them again)", theme.dtype));
+            }
+        }
+    }
+    if !checks.is_empty() {
+        lines.push(Line::styled(
+            format!(
+                "  {:<6} {:<34} {:<14} {:>12} {:>8} {:>14}  {}",
+                "status", "check", "type", "failing", "%", "observed", "threshold"
+            ),
+            theme.header,
+        ));
+    }
+    let mut selected_line = 0;
+    for (i, check) in checks.rules.checks.iter().enumerate() {
+        let id = check.id();
+        let result = checks.result(i);
+        let (status, style) = match result.map(|r| r.status) {
+            Some(Status::Pass) => ("✓ pass", theme.pass),
+            Some(Status::Warn) => ("! warn", theme.warn),
+            Some(Status::Fail) => ("✗ fail", theme.fail),
+            None => ("·", theme.dtype),
+        };
+        let numbers = match result {
+            Some(r) if r.row_level => {
+                format!("{:>12} {:>7.2}% {:>14}", thousands(r.failing_rows), r.failing_fraction * 100.0, "")
+            }
+            Some(r) => {
+                format!("{:>12} {:>8} {:>14}", "", "", r.observed.map(short_number).unwrap_or_default())
+            }
+            None => String::new(),
+        };
+        let threshold = result.map(|r| r.threshold.clone()).unwrap_or_default();
+        let marker = if i == selected { "▸ " } else { "  " };
+        let row_style = if i == selected { theme.cursor_row } else { Style::default() };
+        if i == selected {
+            selected_line = lines.len();
+        }
+        lines.push(Line::from(vec![
+            Span::styled(marker, row_style),
+            Span::styled(format!("{status:<6}"), style),
+            Span::styled(
+                format!(" {:<34} {:<14} {numbers}  {threshold}", cut(&id, 34), check.kind()),
+                row_style,
+            ),
+        ]));
+    }
+    if !checks.suggestions.is_empty() {
+        lines.push(Line::styled("  suggested (y accepts · d rejects · Y accepts all)", theme.header));
+        for (j, s) in checks.suggestions.iter().enumerate() {
+            let i = checks.rules.checks.len() + j;
+            let marker = if i == selected { "▸ " } else { "  " };
+            let row_style = if i == selected { theme.cursor_row } else { Style::default() };
+            if i == selected {
+                selected_line = lines.len();
+            }
+            lines.push(Line::styled(
+                format!("{marker}+      {:<60} {}", cut(&s.check.to_toml(), 60), s.today),
+                row_style,
+            ));
+        }
+    }
+    // The selected check in detail.
+    if let Some(check) = checks.rules.checks.get(selected) {
+        let result = checks.result(selected);
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(check.to_toml(), theme.header));
+        if let Some(d) = &check.common().description {
+            lines.push(Line::raw(format!("  {d}")));
+        }
+        if let Some(r) = result {
+            if let Some(detail) = &r.detail {
+                lines.push(Line::raw(format!("  {detail}")));
+            }
+            if let Some(sql) = r.failing_sql.as_ref().filter(|_| r.failing_rows > 0) {
+                lines.push(Line::styled(format!("  Enter shows the failing rows: WHERE {sql}"), theme.dtype));
+            }
+            if !r.samples.is_empty() {
+                let names: Vec<&String> = r.samples[0].values.keys().collect();
+                let mut head = format!("  {:>10}", "row");
+                for n in &names {
+                    head.push_str(&format!("  {:<18}", cut(n, 18)));
+                }
+                lines.push(Line::styled(head, theme.dtype));
+                for sample in &r.samples {
+                    let mut text = format!("  {:>10}", thousands(sample.row));
+                    for n in &names {
+                        let v = sample.values.get(*n).cloned().flatten().unwrap_or_else(|| "∅".into());
+                        text.push_str(&format!("  {:<18}", cut(&v, 18)));
+                    }
+                    lines.push(Line::raw(text));
+                }
+            }
+        }
+    }
+    let k = |a| app.keymap.key(Scope::Checks, a);
+    let keys = format!(
+        "{}/{} move · {} failing rows (or accept) · {} delete · {} re-run · {} suggest · {} save · {} close",
+        k(Action::Down),
+        k(Action::Up),
+        k(Action::Confirm),
+        k(Action::Delete),
+        k(Action::RunChecks),
+        k(Action::SuggestChecks),
+        k(Action::SaveRules),
+        k(Action::Cancel),
+    );
+    let body = inner.height.saturating_sub(1) as usize;
+    // Keep the selected row on screen, a few lines of its detail below it if they fit.
+    let skip = (selected_line + 4).saturating_sub(body);
+    let shown: Vec<Line> = lines.into_iter().skip(skip).take(body).collect();
+    let [list, foot] =
+        Layout::vertical([Constraint::Length(inner.height.saturating_sub(1)), Constraint::Length(1)])
+            .areas(inner);
+    frame.render_widget(Paragraph::new(shown), list);
+    frame.render_widget(Paragraph::new(Line::styled(keys, theme.dtype)), foot);
+}
+
+/// The status bar's word on a tab's checks: `checks 9 ✓ 1 ! 2 ✗`.
+pub(super) fn checks_summary(tab: &Tab) -> Option<String> {
+    let checks = &tab.checks;
+    if let CheckRun::Running { started, .. } = &checks.run {
+        return Some(format!("{} checking", spinner(*started)));
+    }
+    if let Some(started) = checks.suggesting.or(checks.adding) {
+        return Some(format!("{} reading the data for checks", spinner(started)));
+    }
+    let CheckRun::Ready { report, steps, version } = &checks.run else { return None };
+    let n = |s: Status| report.count(s);
+    let stale = if *steps != tab.steps || *version != checks.version { " (older view)" } else { "" };
+    Some(format!("checks {} ✓ {} ! {} ✗{stale}", n(Status::Pass), n(Status::Warn), n(Status::Fail)))
 }

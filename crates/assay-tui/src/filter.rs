@@ -5,8 +5,15 @@
 
 use assay_core::transform::filter::{Combine, Condition, Group, Kind, Node, Op};
 
-use super::app::{fuzzy_score, ColumnInfo, PaletteKey};
+use super::app::{App, ColumnInfo, Job, Mode, PaletteKey};
 use super::keymap::Action;
+use super::palette::fuzzy_score;
+use super::view::{centered, Theme};
+use assay_core::transform::Step;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
 
 /// What the builder is asking for.
 #[derive(Debug, Clone, PartialEq)]
@@ -361,6 +368,128 @@ fn values(input: &str, op: Op, column: Option<&ColumnInfo>) -> Result<Vec<String
             .map_err(|e| format!("regex: {}", assay_core::engine::first_line(&e.to_string())))?;
     }
     Ok(parts)
+}
+
+/// The filter builder: the conditions as a tree, the prompt being answered, the SQL.
+pub(super) fn render_filter(frame: &mut Frame, app: &App, theme: &Theme, editor: &FilterEditor) {
+    let columns = app.tab().map(|t| t.columns.as_slice()).unwrap_or(&[]);
+    let combine = |c: Combine| if c == Combine::All { "all of (AND)" } else { "any of (OR)" };
+    let mut lines = Vec::new();
+    let list = editor.stage == Stage::List;
+    for (i, row) in editor.rows().iter().enumerate() {
+        let text = match editor.node_at(&row.path) {
+            None => format!("keep rows matching {}", combine(editor.group.combine)),
+            Some(Node::Group(g)) => {
+                format!("{}{}", combine(g.combine), if g.items.is_empty() { " (empty)" } else { "" })
+            }
+            Some(Node::Condition(c)) => c.describe(),
+            Some(Node::Sql(sql)) => format!("sql: {sql}"),
+        };
+        let style = if list && i == editor.cursor { theme.cursor } else { Style::default() };
+        lines.push(Line::styled(format!("{}{text}", "  ".repeat(row.depth)), style));
+    }
+    if editor.group.items.is_empty() {
+        lines.push(Line::styled("  (no conditions yet)", theme.dtype));
+    }
+    lines.push(Line::raw(""));
+    match &editor.stage {
+        Stage::List => {}
+        Stage::Column { input, selected } => {
+            lines.push(Line::from(vec![
+                Span::styled("column: ", theme.header),
+                Span::raw(input.clone()),
+                Span::raw("▏"),
+            ]));
+            for (i, &c) in editor.column_matches(columns, input).iter().take(8).enumerate() {
+                let style = if i == *selected { theme.cursor } else { Style::default() };
+                let info = &columns[c];
+                lines.push(Line::styled(format!("  {:<24} {}", info.name, info.dtype), style));
+            }
+        }
+        Stage::Operator { column, selected } => {
+            let info = &columns[(*column).min(columns.len().saturating_sub(1))];
+            lines.push(Line::styled(format!("{} …", info.name), theme.header));
+            for (i, op) in FilterEditor::operators(info).iter().enumerate() {
+                let style = if i == *selected { theme.cursor } else { Style::default() };
+                lines.push(Line::styled(format!("  {}", op.label()), style));
+            }
+        }
+        Stage::Value { column, op, input } => {
+            let name = columns.get(*column).map(|c| c.name.as_str()).unwrap_or("?");
+            let hint = match op.arity() {
+                Some(2) => "  (low, high)",
+                None => "  (values separated by commas)",
+                _ => "",
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{name} {} ", op.label()), theme.header),
+                Span::raw(input.clone()),
+                Span::raw("▏"),
+                Span::styled(hint, theme.dtype),
+            ]));
+        }
+        Stage::Sql { input } => {
+            lines.push(Line::from(vec![
+                Span::styled("WHERE ", theme.header),
+                Span::raw(input.clone()),
+                Span::raw("▏"),
+            ]));
+        }
+    }
+    if let Some(e) = &editor.error {
+        lines.push(Line::styled(e.clone(), theme.error));
+    }
+    lines.push(Line::from(vec![Span::styled("SQL  ", theme.dtype), Span::raw(editor.sql())]));
+    let keys = match editor.stage {
+        Stage::List => "a add · g add group · o and/or · d delete · e edit as SQL · Enter apply · Esc cancel",
+        Stage::Sql { .. } => "Enter reads the SQL back into the builder · Esc back",
+        _ => "type to narrow · ↑↓ choose · Enter next · Esc back",
+    };
+    lines.push(Line::styled(keys, theme.dtype));
+    let area = centered(frame.area(), 96, (lines.len() as u16 + 2).min(frame.area().height));
+    frame.render_widget(Clear, area);
+    let block = Block::default().borders(Borders::ALL).title(" filter ");
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(block).style(theme.popup),
+        area,
+    );
+}
+
+impl App {
+    /// Keys typed in the filter builder.
+    pub fn filter_key(&mut self, key: PaletteKey) -> Vec<Job> {
+        let tab = self.active;
+        let Some(t) = self.tabs.get(tab) else { return Vec::new() };
+        let Mode::Filter(editor) = &mut self.mode else { return Vec::new() };
+        match editor.key(key, &t.columns) {
+            Outcome::Continue => Vec::new(),
+            Outcome::Cancel => {
+                self.mode = Mode::Normal;
+                Vec::new()
+            }
+            Outcome::Apply(group) => {
+                let replaces = editor.replaces;
+                let mut steps = t.steps.clone();
+                if replaces {
+                    steps.pop();
+                }
+                if !group.items.is_empty() {
+                    match Step::filter(&group.to_sql()) {
+                        Ok(step) => steps.push(step),
+                        Err(e) => {
+                            editor.error = Some(e.to_string());
+                            return Vec::new();
+                        }
+                    }
+                } else if !replaces {
+                    self.mode = Mode::Normal;
+                    return Vec::new();
+                }
+                self.mode = Mode::Normal;
+                self.set_steps(tab, steps)
+            }
+        }
+    }
 }
 
 #[cfg(test)]

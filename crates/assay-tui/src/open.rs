@@ -11,8 +11,10 @@ use ratatui::Frame;
 
 use assay_core::source::browse::{self, Entry};
 
-use super::app::{fuzzy_score, App, Job, Mode, PaletteKey, SLOW};
+use super::app::{App, Job, Message, Mode, PaletteKey, Tab, SLOW};
+use super::palette::fuzzy_score;
 use super::view::{centered, fit, human_bytes, spinner, Theme};
+use assay_core::source::Dataset;
 
 /// The open dialog: a folder's (or S3 prefix's) entries, narrowed by fuzzy typing.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +49,47 @@ fn looks_like_path(input: &str) -> bool {
 }
 
 impl App {
+    /// A folder or prefix was listed for the open dialog.
+    pub(super) fn listed(&mut self, location: String, result: assay_core::Result<Vec<Entry>>) -> Vec<Job> {
+        let Mode::Open(dialog) = &mut self.mode else { return Vec::new() };
+        if dialog.location != location {
+            return Vec::new();
+        }
+        dialog.waiting = None;
+        match result {
+            Ok(entries) => dialog.entries = entries,
+            Err(e) => dialog.error = Some(e.to_string()),
+        }
+        Vec::new()
+    }
+
+    /// A dataset was opened (it is in the engines' workspace already): a new tab.
+    pub(super) fn opened(&mut self, spec: String, result: assay_core::Result<Dataset>) -> Vec<Job> {
+        match result {
+            Ok(dataset) => {
+                if let Mode::Open(_) = self.mode {
+                    self.mode = Mode::Normal;
+                }
+                self.tabs.push(Tab::new(dataset));
+                self.active = self.tabs.len() - 1;
+                self.message = Some(Message { text: format!("opened {spec}"), error: false });
+                let mut jobs = self.start_tab(self.active);
+                jobs.push(Job::LoadRules { tab: self.tabs[self.active].id.clone() });
+                jobs
+            }
+            Err(e) => {
+                match &mut self.mode {
+                    Mode::Open(dialog) => {
+                        dialog.waiting = None;
+                        dialog.error = Some(e.to_string());
+                    }
+                    _ => self.message = Some(Message { text: e.to_string(), error: true }),
+                }
+                Vec::new()
+            }
+        }
+    }
+
     /// Opens the open dialog on `location` and asks for its listing.
     pub fn open_dialog(&mut self, location: String) -> Vec<Job> {
         self.mode = Mode::Open(Box::new(OpenDialog {
