@@ -62,6 +62,10 @@ pub struct InputArgs {
     /// `,`). Read by Polars only: `--engine auto` picks it.
     #[arg(long, global = true)]
     pub decimal_comma: bool,
+    /// The sheet of a workbook (.xlsx, .xlsm, .xlsb, .xls, .ods) to read; the first when
+    /// not given (or name it in the path: `BOOK.xlsx?sheet=NAME`).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub sheet: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -453,6 +457,7 @@ impl InputArgs {
             s3_endpoint: self.s3_endpoint.clone(),
             null_values: self.null_value.clone(),
             decimal_comma: self.decimal_comma,
+            sheet: self.sheet.clone(),
         })
     }
 }

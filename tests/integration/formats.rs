@@ -1044,3 +1044,75 @@ fn compressed_files_read_like_plain_ones() {
     let cut = write(dir.path(), "cut.csv.gz", &gz[..gz.len() / 3]);
     assay(&["count", &cut]).fails(2, &["cut.csv.gz", "not a readable gzip stream", "cut short"]);
 }
+
+#[test]
+fn workbook_sheets_are_datasets() {
+    let book = sample("orders.xlsx");
+    // The first sheet, typed by its cells: the same rows as the CSV it was made from.
+    let schema = json(assay(&["schema", &book, "--format", "json"]).ok());
+    assert_eq!(schema["table"], "orders");
+    let types: Vec<(String, String)> = schema["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap().to_string(), c["type"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(types[0], ("order_id".to_string(), "i64".to_string()), "{types:?}");
+    assert_eq!(types[2].1, "date", "{types:?}");
+    assert_eq!(types[3].1, "datetime[μs]", "{types:?}");
+    assert_eq!(types[9].1, "f64", "{types:?}");
+    assert_eq!(assay(&["count", &book]).ok().trim(), "992");
+    // Both engines read it and agree, with the CSV it came from.
+    let query = "SELECT status, COUNT(*) AS n, ROUND(SUM(amount), 2) AS amount FROM orders \
+                 WHERE order_id IN (100000, 100001, 100002, 100003, 100004, 100005) \
+                 GROUP BY status ORDER BY status";
+    let answers: Vec<String> = ["polars", "datafusion"]
+        .iter()
+        .map(|e| assay(&["sql", "-t", &book, "--engine", e, "--format", "csv", query]).ok().to_string())
+        .collect();
+    assert_eq!(answers[0], answers[1]);
+    let csv =
+        assay(&["sql", "-t", &sample("orders.csv"), "--engine", "datafusion", "--format", "csv", query]);
+    assert_eq!(answers[0], csv.ok());
+    // Another sheet, by option or in the path; an error cell is text, not a silent null.
+    for args in [
+        vec!["head", book.as_str(), "--sheet", "returns", "--format", "csv"],
+        vec!["head", &format!("{book}?sheet=returns"), "--format", "csv"],
+    ] {
+        let out = assay(&args.iter().map(|s| s.as_ref()).collect::<Vec<&str>>());
+        assert_eq!(
+            out.ok(),
+            "order_id,refund,ratio,note\n100001,2739.03,1,full refund\n100017,120.5,#DIV/0!,\n100042,,0.25,partial\n"
+        );
+    }
+    let bare = assay(&["head", &book, "--sheet", "returns", "--no-header", "-n", "1", "--format", "csv"]);
+    assert_eq!(bare.ok(), "column_1,column_2,column_3,column_4\norder_id,refund,ratio,note\n");
+    let named = json(assay(&["schema", &format!("{book}?sheet=returns"), "--format", "json"]).ok());
+    assert_eq!(named["table"], "returns");
+    assay(&["count", &book, "--sheet", "nope"])
+        .fails(2, &["orders.xlsx", "no sheet `nope`", "orders, returns"]);
+    // A check runs on it like on any dataset.
+    let report = assay(&["check", &book, "--rules", &sample("orders.rules.toml"), "--format", "json"]);
+    assert_eq!(json(&report.stdout)["rows"], 992, "{}", report.stderr);
+    // A recipe source names its sheet.
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = write(
+        dir.path(),
+        "r.toml",
+        format!(
+            "[sources.returns]\npath = \"{book}\"\nsheet = \"returns\"\n\n[[steps]]\nfilter = \"refund IS NOT NULL\"\n\n\
+             [outputs.out]\npath = \"{}/out.csv\"\n",
+            dir.path().display()
+        )
+        .as_bytes(),
+    );
+    assay(&["run", &recipe]).ok();
+    let out = std::fs::read_to_string(dir.path().join("out.csv")).unwrap();
+    assert_eq!(out.lines().count(), 3, "{out}");
+    // A cut or fake workbook is refused, naming the file.
+    let bytes = std::fs::read(&book).unwrap();
+    let cut = write(dir.path(), "cut.xlsx", &bytes[..bytes.len() / 2]);
+    assay(&["count", &cut]).fails(2, &["cut.xlsx", "not a readable workbook"]);
+    let fake = write(dir.path(), "fake.xlsx", b"order_id,amount\n1,2\n");
+    assay(&["count", &fake]).fails(2, &["fake.xlsx", "not a readable workbook"]);
+}

@@ -82,13 +82,17 @@ pub struct Recipe {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Source {
-    /// A local path, glob, directory or `s3://bucket/prefix/*.parquet`.
+    /// A local path, glob, directory, workbook (`.xlsx`, `.xls`, `.ods`, …) or
+    /// `s3://bucket/prefix/*.parquet`.
     pub path: String,
     /// csv, tsv, parquet, ndjson or ipc (default: sniffed from the name and content).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csv: Option<CsvOptions>,
+    /// The sheet of a workbook (.xlsx, .xlsm, .xlsb, .xls, .ods; default: the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
 }
 
 /// How a delimited text source is read.

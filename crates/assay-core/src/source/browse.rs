@@ -18,7 +18,8 @@ pub struct Entry {
     pub spec: String,
     pub is_dir: bool,
     pub size: Option<u64>,
-    /// Whether assay can open it as a dataset (a known extension).
+    /// Whether assay can open it as a dataset (a known extension: a data format, a
+    /// compressed one, a workbook).
     pub data: bool,
 }
 
@@ -67,7 +68,9 @@ fn list_local(location: &str) -> Result<Vec<Entry>> {
             spec,
             is_dir,
             size: meta.filter(|m| m.is_file()).map(|m| m.len()),
-            data: !is_dir && Format::from_extension(&name).is_some(),
+            data: !is_dir
+                && (Format::from_extension(super::compressed::strip_extension(&name)).is_some()
+                    || super::excel::is_workbook(&name)),
         });
     }
     Ok(out)

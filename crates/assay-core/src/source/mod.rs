@@ -6,6 +6,7 @@ pub mod browse;
 pub mod compressed;
 pub mod csv_count;
 pub mod csv_diagnose;
+pub mod excel;
 pub mod file_diagnose;
 mod place;
 pub mod s3;
@@ -154,6 +155,8 @@ pub struct OpenOptions {
     pub null_values: Vec<String>,
     /// CSV numbers written with a decimal comma (`1,50`).
     pub decimal_comma: bool,
+    /// The sheet of a workbook (the first when none; `excel`).
+    pub sheet: Option<String>,
 }
 
 impl Dataset {
@@ -177,13 +180,26 @@ impl Dataset {
                 redact(spec)
             )));
         } else {
-            // Off the async workers: standard input and a pipe are read whole, and a
-            // compressed file is decompressed (`compressed`).
-            let spec = spec.to_string();
+            // Off the async workers: standard input and a pipe are read whole, a
+            // compressed file is decompressed (`compressed`), a workbook's sheet is
+            // written as Parquet (`excel`).
+            let (path, named) = excel::split_sheet(spec);
+            let (path, sheet, header) =
+                (path.to_string(), named.or(options.sheet.clone()), options.has_header.unwrap_or(true));
             let files = crate::error::blocking(move || {
-                list_local(&spec)?
+                let files = list_local(&path)?;
+                if files.len() > 1 && files.iter().any(|f| excel::is_workbook(f)) {
+                    return Err(Error::unreadable(format!(
+                        "{path}: {} workbooks: open one at a time (a sheet is one table)",
+                        files.len()
+                    )));
+                }
+                files
                     .iter()
-                    .map(|f| compressed::plain(f, &scratch_dir()))
+                    .map(|f| match excel::is_workbook(f) {
+                        true => excel::to_parquet(f, sheet.as_deref(), header, &scratch_dir()),
+                        false => compressed::plain(f, &scratch_dir()),
+                    })
                     .collect::<Result<Vec<String>>>()
             })
             .await??;
@@ -240,7 +256,11 @@ impl Dataset {
         }
         let name = match name {
             Some(n) => table_identifier(n),
-            None => table_name(spec),
+            // A sheet named in the path names the table (`book.xlsx?sheet=returns`).
+            None => match excel::split_sheet(spec) {
+                (_, Some(sheet)) => table_identifier(&sheet),
+                (path, None) => table_name(path),
+            },
         };
         let spec = if Place::of(spec) == Place::Stdin { "stdin".to_string() } else { spec.to_string() };
         Ok(Dataset { name, spec, files, format, location })

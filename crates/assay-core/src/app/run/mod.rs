@@ -202,6 +202,7 @@ async fn open_sources(loaded: &Loaded, open: &OpenOptions) -> Result<Workspace> 
         if let Some(f) = &source.format {
             options.format = Some(Format::from_name(f)?);
         }
+        options.sheet = source.sheet.clone();
         if let Some(csv) = &source.csv {
             if let Some(d) = &csv.delimiter {
                 let d = if d == "\\t" { "\t" } else { d.as_str() };
