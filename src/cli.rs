@@ -62,6 +62,10 @@ pub struct InputArgs {
     /// `,`). Read by Polars only: `--engine auto` picks it.
     #[arg(long, global = true)]
     pub decimal_comma: bool,
+    /// The CSV quote character (one character), or `none` for files that never quote, where
+    /// a `"` is text like any other; sniffed (`"` or `'`) when not given.
+    #[arg(long, global = true, value_name = "CHAR|none")]
+    pub quote: Option<String>,
     /// The sheet of a workbook (.xlsx, .xlsm, .xlsb, .xls, .ods) to read; the first when
     /// not given (or name it in the path: `BOOK.xlsx?sheet=NAME`).
     #[arg(long, global = true, value_name = "NAME")]
@@ -458,6 +462,7 @@ impl InputArgs {
             null_values: self.null_value.clone(),
             decimal_comma: self.decimal_comma,
             sheet: self.sheet.clone(),
+            quote: self.quote.as_deref().map(crate::source::parse_quote).transpose()?,
         })
     }
 }

@@ -1116,3 +1116,50 @@ fn workbook_sheets_are_datasets() {
     let fake = write(dir.path(), "fake.xlsx", b"order_id,amount\n1,2\n");
     assay(&["count", &fake]).fails(2, &["fake.xlsx", "not a readable workbook"]);
 }
+
+#[test]
+fn files_that_never_quote_read_with_quote_none() {
+    let dir = tempfile::tempdir().unwrap();
+    // Inches and a quoted word, in a file whose fields are never quoted.
+    let path =
+        write(dir.path(), "inches.csv", b"id,name,size\n1,12\" pipe,3\n2,\"quoted\",4\n3,6\" bolt,5\n");
+    assay(&["count", &path]).fails(2, &["inches.csv", "line 2", "--quote none"]);
+    assert_eq!(assay(&["count", &path, "--quote", "none"]).ok().trim(), "3");
+    let query = "SELECT id, name, length(name) AS n FROM inches ORDER BY id";
+    let want = "id,name,n\n1,\"12\"\" pipe\",8\n2,\"\"\"quoted\"\"\",8\n3,\"6\"\" bolt\",7\n";
+    for engine in ["polars", "datafusion"] {
+        let out =
+            assay(&["sql", "-t", &path, "--quote", "none", "--engine", engine, "--format", "csv", query]);
+        assert_eq!(out.ok(), want, "{engine}");
+    }
+    let page = assay(&["head", &path, "--quote", "none", "--format", "csv"]);
+    assert_eq!(page.ok(), "id,name,size\n1,\"12\"\" pipe\",3\n2,\"\"\"quoted\"\"\",4\n3,\"6\"\" bolt\",5\n");
+    // A recipe source says it too.
+    let recipe = write(
+        dir.path(),
+        "r.toml",
+        format!(
+            "[sources.inches]\npath = \"{path}\"\ncsv = {{ quote = \"none\" }}\n\n[[steps]]\nfilter = \"size > 3\"\n\n\
+             [outputs.out]\npath = \"{}/out.csv\"\n",
+            dir.path().display()
+        )
+        .as_bytes(),
+    );
+    assay(&["run", &recipe]).ok();
+    let out = std::fs::read_to_string(dir.path().join("out.csv")).unwrap();
+    assert_eq!(out, "id,name,size\n2,\"\"\"quoted\"\"\",4\n3,\"6\"\" bolt\",5\n");
+    // Single quotes can be named too; anything else is refused.
+    let single = write(dir.path(), "single.csv", b"id,name\n1,'a, b'\n2,'c'\n");
+    let out = assay(&[
+        "sql",
+        "-t",
+        &single,
+        "--quote",
+        "'",
+        "--format",
+        "csv",
+        "SELECT name FROM single ORDER BY id",
+    ]);
+    assert_eq!(out.ok(), "name\n\"a, b\"\nc\n");
+    assay(&["count", &path, "--quote", "xy"]).fails(2, &["quote `xy`", "none"]);
+}

@@ -246,7 +246,7 @@ fn scan_with(ds: &Dataset, schema: Option<SchemaRef>, parse_dates: bool) -> Pola
         Format::Csv(d) => LazyCsvReader::new_paths(paths)
             .with_separator(d.delimiter)
             .with_has_header(d.has_header)
-            .with_quote_char(Some(d.quote))
+            .with_quote_char(d.quote_char())
             .with_null_values(Some(nulls(&d)))
             .with_decimal_comma(d.decimal_comma)
             .with_try_parse_dates(parse_dates)
@@ -297,7 +297,7 @@ pub fn read_csv_rows(bytes: Vec<u8>, d: &CsvDialect, schema: SchemaRef) -> Polar
         .with_raise_if_empty(false)
         .map_parse_options(|o| {
             o.with_separator(d.delimiter)
-                .with_quote_char(Some(d.quote))
+                .with_quote_char(d.quote_char())
                 .with_null_values(Some(nulls(d)))
                 .with_decimal_comma(d.decimal_comma)
         })

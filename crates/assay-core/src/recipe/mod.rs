@@ -110,6 +110,9 @@ pub struct CsvOptions {
     /// Numbers are written with a decimal comma (`1,50`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decimal_comma: Option<bool>,
+    /// The quote character, or `"none"` for files that never quote (default: sniffed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
 }
 
 /// One `[[steps]]` entry: exactly one step key, and the common fields.

@@ -430,7 +430,13 @@ impl Counter {
     /// returns whether to go on.
     fn feed(&mut self, bytes: &[u8], mut on_record: impl FnMut(u64, usize) -> bool) {
         let mut pos = 0;
-        while let Some(i) = memchr::memchr2(b'\n', self.quote, &bytes[pos..]) {
+        // Without a quote character (`--quote none`) only line ends stop the scan.
+        let quote = self.quote;
+        let next = |rest: &[u8]| match quote {
+            0 => memchr::memchr(b'\n', rest),
+            q => memchr::memchr2(b'\n', q, rest),
+        };
+        while let Some(i) = next(&bytes[pos..]) {
             let at = pos + i;
             // Anything but a lone `\r` between the last stop and this one is content.
             if !self.line_has_content && bytes[pos..at].iter().any(|&b| b != b'\r') {
@@ -439,7 +445,7 @@ impl Counter {
             if self.check_fields && !self.in_quotes {
                 self.delimiters += count_byte(&bytes[pos..at], self.delimiter);
             }
-            if bytes[at] == self.quote {
+            if bytes[at] != b'\n' {
                 if !self.in_quotes {
                     let before = if at > 0 { bytes[at - 1] } else { self.last };
                     self.opened_mid_field = ![self.delimiter, b'\n', b'\r', self.quote].contains(&before);

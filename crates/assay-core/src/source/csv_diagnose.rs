@@ -135,6 +135,11 @@ impl Scanner {
     }
 
     fn byte(&mut self, b: u8) {
+        if self.quote == 0 {
+            // Fields are never quoted (`--quote none`): only delimiters and lines count.
+            self.unquoted(b);
+            return;
+        }
         self.odd_quotes ^= b == self.quote;
         if self.in_quotes {
             if self.quote_pending {
@@ -160,7 +165,14 @@ impl Scanner {
             self.stray.get_or_insert((self.line, self.offset));
             self.at_field_start = false;
             self.record_empty = false;
-        } else if b == self.delimiter {
+        } else {
+            self.unquoted(b);
+        }
+    }
+
+    /// A byte outside quotes that is not a quote.
+    fn unquoted(&mut self, b: u8) {
+        if b == self.delimiter {
             self.fields += 1;
             self.at_field_start = true;
             self.record_empty = false;
@@ -180,7 +192,8 @@ impl Scanner {
             self.problem = Some(format!(
                 "a quote inside an unquoted field at line {line} (byte offset {offset}) leaves \
                  the line's quotes unbalanced, so the rows after it would be misread; quote the \
-                 whole field and double the quotes inside it (x{q}y as {q}x{q}{q}y{q})"
+                 whole field and double the quotes inside it (x{q}y as {q}x{q}{q}y{q}), or, if the \
+                 file never quotes its fields, read it with `--quote none`"
             ));
             return;
         }

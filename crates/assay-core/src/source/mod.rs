@@ -81,6 +81,8 @@ impl Format {
 pub struct CsvDialect {
     pub delimiter: u8,
     pub has_header: bool,
+    /// The quote character; `0` when fields are never quoted (`--quote none`): a quote
+    /// character is then text like any other.
     pub quote: u8,
     /// Numbers are written `1,50` (`--decimal-comma`; Polars reads them, DataFusion cannot).
     pub decimal_comma: bool,
@@ -95,7 +97,26 @@ impl Default for CsvDialect {
     }
 }
 
+/// A quote character as given (`--quote`, a recipe's `csv.quote`): one ASCII character,
+/// or `none` when fields are never quoted (`0`).
+pub fn parse_quote(text: &str) -> Result<u8> {
+    match text {
+        "none" => Ok(0),
+        q if q.len() == 1 && q.as_bytes()[0].is_ascii() && !q.as_bytes()[0].is_ascii_control() => {
+            Ok(q.as_bytes()[0])
+        }
+        q => Err(Error::unreadable(format!(
+            "quote `{q}`: give one ASCII character, or `none` for files that never quote"
+        ))),
+    }
+}
+
 impl CsvDialect {
+    /// The quote character, none when fields are never quoted.
+    pub fn quote_char(&self) -> Option<u8> {
+        (self.quote != 0).then_some(self.quote)
+    }
+
     /// Whether a field's text reads as null: empty (quoted or not) or a configured value.
     pub fn is_null(&self, field: &str) -> bool {
         field.is_empty() || self.null_values.iter().any(|v| v == field)
@@ -157,6 +178,8 @@ pub struct OpenOptions {
     pub decimal_comma: bool,
     /// The sheet of a workbook (the first when none; `excel`).
     pub sheet: Option<String>,
+    /// Force the CSV quote character; `Some(0)`: fields are never quoted.
+    pub quote: Option<u8>,
 }
 
 impl Dataset {
@@ -655,7 +678,7 @@ fn sniff_dialect(
             }
         }
     }
-    dialect.quote = sniff_quote(&lines, dialect.delimiter);
+    dialect.quote = options.quote.unwrap_or_else(|| sniff_quote(&lines, dialect.delimiter));
     dialect.null_values = null_values(&options.null_values);
     dialect.decimal_comma = options.decimal_comma;
     if dialect.decimal_comma && dialect.delimiter == b',' {

@@ -218,6 +218,12 @@ async fn open_sources(loaded: &Loaded, open: &OpenOptions) -> Result<Workspace> 
             if let Some(values) = &csv.null_values {
                 options.null_values = values.clone();
             }
+            if let Some(q) = &csv.quote {
+                options.quote = Some(
+                    crate::source::parse_quote(q)
+                        .map_err(|e| Error::input(format!("{}: source `{name}`: {e}", loaded.origin)))?,
+                );
+            }
             if let Some(decimal_comma) = csv.decimal_comma {
                 options.decimal_comma = decimal_comma;
             }
