@@ -1848,3 +1848,30 @@ fn tabs_close_by_id_and_leave_the_workspace() {
     let screen = h.screen();
     assert!(screen.contains("closed customers") && screen.contains("sample-data/"), "{screen}");
 }
+
+#[test]
+fn a_workbook_opens_like_a_folder_of_its_sheets() {
+    let mut h = Harness::real(&[], 100, 24);
+    h.open("sample-data/orders.xlsx\n");
+    let Mode::Open(dialog) = &h.app.mode else { panic!("dialog closed: {:?}", h.app.message) };
+    let sheets: Vec<(&str, &str)> =
+        dialog.entries.iter().map(|e| (e.name.as_str(), e.spec.as_str())).collect();
+    assert_eq!(
+        sheets,
+        [
+            ("orders", "sample-data/orders.xlsx?sheet=orders"),
+            ("returns", "sample-data/orders.xlsx?sheet=returns")
+        ]
+    );
+    h.open("ret\n");
+    assert_eq!(h.app.mode, Mode::Normal, "{:?}", h.app.message);
+    let t = h.app.tab().unwrap();
+    assert_eq!((t.dataset.name.as_str(), t.rows()), ("returns", Some(3)));
+    let screen = h.screen();
+    assert!(screen.contains("#DIV/0!"), "{screen}");
+    // Backspace in the sheets goes up to the workbook's folder.
+    h.act(Action::Open);
+    h.open("orders.xlsx\n⌫");
+    let Mode::Open(dialog) = &h.app.mode else { panic!("dialog closed") };
+    assert!(dialog.location.trim_end_matches('/').ends_with("sample-data"), "{}", dialog.location);
+}

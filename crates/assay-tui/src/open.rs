@@ -150,7 +150,8 @@ impl App {
                     };
                     (entry.spec.clone(), entry.is_dir)
                 };
-                if is_dir {
+                // A workbook opens like a folder: its sheets are listed, Enter opens one.
+                if is_dir || assay_core::source::excel::is_workbook(&spec) {
                     return self.open_dialog(spec);
                 }
                 dialog.waiting = Some(Instant::now());

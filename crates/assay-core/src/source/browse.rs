@@ -33,8 +33,26 @@ pub fn parent(location: &str) -> Option<String> {
     path.parent().map(|p| if p.as_os_str().is_empty() { ".".into() } else { p.display().to_string() })
 }
 
-/// Lists `location`: a local folder, or `s3://bucket/prefix/`.
+/// Lists `location`: a local folder, `s3://bucket/prefix/`, or a workbook's sheets (each
+/// `BOOK.xlsx?sheet=NAME`, in the workbook's order).
 pub async fn list(location: &str, options: &OpenOptions) -> Result<Vec<Entry>> {
+    if super::excel::is_workbook(location) && std::path::Path::new(location).is_file() {
+        let book = location.to_string();
+        let names = crate::error::blocking(move || super::excel::sheet_names(&book)).await??;
+        return Ok(names
+            .into_iter()
+            .map(|name| Entry {
+                spec: format!(
+                    "{location}?sheet={}",
+                    url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
+                ),
+                name,
+                is_dir: false,
+                size: None,
+                data: true,
+            })
+            .collect());
+    }
     let mut entries = if crate::source::Place::of(location).is_s3() {
         list_s3(location, options).await?
     } else {

@@ -41,6 +41,13 @@ pub fn split_sheet(spec: &str) -> (&str, Option<String>) {
     (spec, None)
 }
 
+/// The names of the workbook's sheets, in the workbook's order.
+pub fn sheet_names(path: &str) -> Result<Vec<String>> {
+    let book = open_workbook_auto(path)
+        .map_err(|e| Error::unreadable(format!("{path}: not a readable workbook: {e}")))?;
+    Ok(book.sheet_names())
+}
+
 /// The sheet of the workbook `path` (the first when `sheet` is none) as a Parquet file
 /// in `scratch`, written once per version of the workbook and sheet; returns its path.
 pub fn to_parquet(path: &str, sheet: Option<&str>, header: bool, scratch: &Path) -> Result<String> {

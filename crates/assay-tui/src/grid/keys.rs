@@ -146,9 +146,14 @@ impl App {
                 Action::Profile => return self.open_profile(tab),
                 Action::KeepNotEqual => return self.keep_cell(tab, false),
                 Action::Open => {
-                    // The folder (or S3 prefix) of the current dataset's first file.
-                    let here =
-                        t.dataset.files.first().and_then(|f| browse::parent(f)).unwrap_or_else(|| ".".into());
+                    // The folder (or S3 prefix) of the current dataset's first file, as the
+                    // user gave it (a workbook or a compressed file, not its scratch copy).
+                    let here = t
+                        .dataset
+                        .files
+                        .first()
+                        .and_then(|f| browse::parent(&assay_core::source::say_given(f)))
+                        .unwrap_or_else(|| ".".into());
                     return self.open_dialog(here);
                 }
                 Action::Checks => return self.open_checks(),
