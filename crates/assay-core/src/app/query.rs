@@ -54,14 +54,7 @@ impl Workspace {
                 .await?
                 .map_err(|e| self.polars_error(e, Scope::Query(query)))
             }
-            EngineKind::DataFusion => {
-                let ctx = self.datafusion_context().await?;
-                let q = datafusion::rewrite(&ctx, query).await;
-                ctx.sql(&q)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| self.datafusion_error(e, Some(query), Scope::Query(query)))
-            }
+            EngineKind::DataFusion => self.datafusion_frame(query).await.map(|_| ()),
         }
     }
 
@@ -95,12 +88,7 @@ impl Workspace {
                 }
             }
             EngineKind::DataFusion => {
-                let ctx = self.datafusion_context().await?;
-                let q = datafusion::rewrite(&ctx, query).await;
-                let df = ctx
-                    .sql(&q)
-                    .await
-                    .map_err(|e| self.datafusion_error(e, Some(query), Scope::Query(query)))?;
+                let (_, df) = self.datafusion_frame(query).await?;
                 let schema = df.schema().inner().clone();
                 let batches = df
                     .collect()
@@ -139,12 +127,7 @@ impl Workspace {
                     .map_err(|e| self.engine_failure(e.into(), Scope::Query(query)))
             }
             EngineKind::DataFusion => {
-                let ctx = self.datafusion_context().await?;
-                let q = datafusion::rewrite(&ctx, query).await;
-                let df = ctx
-                    .sql(&q)
-                    .await
-                    .map_err(|e| self.datafusion_error(e, Some(query), Scope::Query(query)))?;
+                let (_, df) = self.datafusion_frame(query).await?;
                 datafusion::write_parquet(df, path)
                     .await
                     .map_err(|e| self.datafusion_error(e, Some(query), Scope::Query(query)))
@@ -185,10 +168,8 @@ impl Workspace {
                 }
             }
             EngineKind::DataFusion => {
-                let ctx = self.datafusion_context().await?;
+                let (ctx, df) = self.datafusion_frame(query).await?;
                 let df_err = |e| self.datafusion_error(e, Some(query), Scope::Query(query));
-                let q = datafusion::rewrite(&ctx, query).await;
-                let df = ctx.sql(&q).await.map_err(df_err)?;
                 let logical = df.logical_plan().clone();
                 let state = ctx.state();
                 let optimized = state.optimize(&logical).map_err(df_err)?;
@@ -246,6 +227,18 @@ impl Workspace {
             ));
         }
         Ok(sql::check_tables(query, &statement, &self.names())?)
+    }
+
+    /// `query` planned on DataFusion over the open datasets (rewritten as it needs), with
+    /// the context it was planned in; a refusal is said as the query's.
+    async fn datafusion_frame(
+        &self,
+        query: &str,
+    ) -> Result<(::datafusion::prelude::SessionContext, ::datafusion::prelude::DataFrame)> {
+        let ctx = self.datafusion_context().await?;
+        let q = datafusion::rewrite(&ctx, query).await;
+        let df = ctx.sql(&q).await.map_err(|e| self.datafusion_error(e, Some(query), Scope::Query(query)))?;
+        Ok((ctx, df))
     }
 
     /// A DataFusion session with every dataset registered. Text formats get the schema

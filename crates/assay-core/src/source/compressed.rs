@@ -74,9 +74,9 @@ pub fn strip_extension(name: &str) -> &str {
 }
 
 /// `path` itself when it is not compressed; else the plain file decompressed from it in
-/// `scratch` (the same one for every call of the process while `path` is unchanged). A
+/// the scratch folder (the same one for every call of the process while `path` is unchanged). A
 /// damaged or cut-short stream is refused with the byte count it reached.
-pub fn plain(path: &str, scratch: &Path) -> Result<String> {
+pub fn plain(path: &str) -> Result<String> {
     let mut head = [0u8; 6];
     let n = {
         let mut f = std::fs::File::open(path).map_err(|e| crate::error::io_error(path, &e))?;
@@ -92,40 +92,27 @@ pub fn plain(path: &str, scratch: &Path) -> Result<String> {
         }
         return Ok(path.to_string());
     };
-    let meta = std::fs::metadata(path).map_err(|e| crate::error::io_error(path, &e))?;
-    let key = (path.to_string(), meta.len(), meta.modified().ok());
-    static DONE: std::sync::Mutex<Vec<(Version, String)>> = std::sync::Mutex::new(Vec::new());
-    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, out)) = done.iter().find(|(k, _)| *k == key) {
-        return Ok(out.clone());
-    }
-    let file_name = Path::new(path).file_name().and_then(|n| n.to_str()).unwrap_or("data");
-    let dir = scratch.join(format!("decompressed-{}", done.len()));
-    std::fs::create_dir_all(&dir).map_err(|e| crate::error::io_error(dir.display(), &e))?;
-    let out = dir.join(strip_extension(file_name));
-    let input = std::fs::File::open(path).map_err(|e| crate::error::io_error(path, &e))?;
-    let mut counted = Counted { inner: std::io::BufReader::new(input), read: 0 };
-    let mut reader = codec.reader(&mut counted).map_err(|e| damaged(path, codec, 0, &e))?;
-    let mut file = std::fs::File::create(&out).map_err(|e| crate::error::io_error(out.display(), &e))?;
-    let copied = std::io::copy(&mut reader, &mut file);
-    drop(reader);
-    if let Err(e) = copied {
-        let _ = std::fs::remove_file(&out);
-        return match e.kind() {
-            std::io::ErrorKind::StorageFull | std::io::ErrorKind::FileTooLarge => {
-                Err(crate::error::io_error(out.display(), &e).into())
-            }
-            _ => Err(damaged(path, codec, counted.read, &e)),
-        };
-    }
-    let out = out.display().to_string();
-    crate::source::remember_given(&out, path);
-    done.push((key, out.clone()));
-    Ok(out)
+    super::scratch_copy(path, "decompressed", "", |dir| {
+        let file_name = Path::new(path).file_name().and_then(|n| n.to_str()).unwrap_or("data");
+        let out = dir.join(strip_extension(file_name));
+        let input = std::fs::File::open(path).map_err(|e| crate::error::io_error(path, &e))?;
+        let mut counted = Counted { inner: std::io::BufReader::new(input), read: 0 };
+        let mut reader = codec.reader(&mut counted).map_err(|e| damaged(path, codec, 0, &e))?;
+        let mut file = std::fs::File::create(&out).map_err(|e| crate::error::io_error(out.display(), &e))?;
+        let copied = std::io::copy(&mut reader, &mut file);
+        drop(reader);
+        if let Err(e) = copied {
+            let _ = std::fs::remove_file(&out);
+            return match e.kind() {
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::FileTooLarge => {
+                    Err(crate::error::io_error(out.display(), &e).into())
+                }
+                _ => Err(damaged(path, codec, counted.read, &e)),
+            };
+        }
+        Ok(out)
+    })
 }
-
-/// A file's path, size and modification time: a version decompressed once.
-type Version = (String, u64, Option<std::time::SystemTime>);
 
 fn damaged(path: &str, codec: Codec, at: u64, e: &std::io::Error) -> Error {
     let why = if e.kind() == std::io::ErrorKind::UnexpectedEof {
@@ -170,7 +157,6 @@ mod tests {
     fn every_codec_is_told_by_its_bytes_and_read_back() {
         let text = b"a,b\n1,x\n2,y\n".repeat(1000);
         let dir = tempfile::tempdir().unwrap();
-        let scratch = dir.path().join("scratch");
         let write = |name: &str, bytes: Vec<u8>| {
             let p = dir.path().join(name);
             std::fs::write(&p, bytes).unwrap();
@@ -195,21 +181,21 @@ mod tests {
         ] {
             assert_eq!(Codec::of_magic(&bytes), Some(codec), "{name}");
             let path = write(name, bytes);
-            let out = plain(&path, &scratch).unwrap();
+            let out = plain(&path).unwrap();
             assert_eq!(std::fs::read(&out).unwrap(), text, "{name}");
             assert_eq!(out.ends_with(".csv"), name.contains(".csv"), "{out}");
             // Once per process.
-            assert_eq!(plain(&path, &scratch).unwrap(), out);
+            assert_eq!(plain(&path).unwrap(), out);
         }
         // Cut short, mislabelled, plain.
         let cut = write("cut.csv.gz", gz[..gz.len() / 2].to_vec());
-        let e = plain(&cut, &scratch).unwrap_err().to_string();
+        let e = plain(&cut).unwrap_err().to_string();
         assert!(e.contains("not a readable gzip stream") && e.contains("cut short"), "{e}");
         let fake = write("fake.csv.gz", text.clone());
-        let e = plain(&fake, &scratch).unwrap_err().to_string();
+        let e = plain(&fake).unwrap_err().to_string();
         assert!(e.contains("named .gz but not gzip data"), "{e}");
         let csv = write("plain.csv", text);
-        assert_eq!(plain(&csv, &scratch).unwrap(), csv);
+        assert_eq!(plain(&csv).unwrap(), csv);
         assert_eq!(strip_extension("orders.csv.gz"), "orders.csv");
         assert_eq!(strip_extension("orders.csv"), "orders.csv");
         assert_eq!(strip_extension(".gz"), ".gz");

@@ -16,7 +16,7 @@ use std::path::Path;
 use calamine::{open_workbook_auto, Data, Reader};
 use polars::prelude::*;
 
-use super::{remember_given, Error, Result};
+use super::{Error, Result};
 
 /// The extensions of the workbooks calamine reads.
 pub const EXTENSIONS: [&str; 5] = ["xlsx", "xlsm", "xlsb", "xls", "ods"];
@@ -49,16 +49,16 @@ pub fn sheet_names(path: &str) -> Result<Vec<String>> {
 }
 
 /// The sheet of the workbook `path` (the first when `sheet` is none) as a Parquet file
-/// in `scratch`, written once per version of the workbook and sheet; returns its path.
-pub fn to_parquet(path: &str, sheet: Option<&str>, header: bool, scratch: &Path) -> Result<String> {
-    let meta = std::fs::metadata(path).map_err(|e| crate::error::io_error(path, &e))?;
-    type Key = (String, Option<String>, bool, u64, Option<std::time::SystemTime>);
-    let key: Key = (path.to_string(), sheet.map(str::to_string), header, meta.len(), meta.modified().ok());
-    static DONE: std::sync::Mutex<Vec<(Key, String)>> = std::sync::Mutex::new(Vec::new());
-    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, out)) = done.iter().find(|(k, _)| *k == key) {
-        return Ok(out.clone());
-    }
+/// in the scratch folder, written once per version of the workbook, sheet and header
+/// choice (`scratch_copy`); returns its path.
+pub fn to_parquet(path: &str, sheet: Option<&str>, header: bool) -> Result<String> {
+    super::scratch_copy(path, "sheets", &format!("{sheet:?} {header}"), |dir| {
+        sheet_to_parquet(path, sheet, header, dir)
+    })
+}
+
+/// Writes the sheet as `STEM.parquet` in `dir`.
+fn sheet_to_parquet(path: &str, sheet: Option<&str>, header: bool, dir: &Path) -> Result<std::path::PathBuf> {
     let unreadable =
         |e: &dyn std::fmt::Display| Error::unreadable(format!("{path}: not a readable workbook: {e}"));
     let mut book = open_workbook_auto(path).map_err(|e| unreadable(&e))?;
@@ -76,8 +76,6 @@ pub fn to_parquet(path: &str, sheet: Option<&str>, header: bool, scratch: &Path)
     let mut df =
         frame(&range, header).map_err(|e| Error::unreadable(format!("{path}: sheet `{chosen}`: {e}")))?;
 
-    let dir = scratch.join(format!("sheets-{}", done.len()));
-    std::fs::create_dir_all(&dir).map_err(|e| crate::error::io_error(dir.display(), &e))?;
     let stem = Path::new(path).file_stem().and_then(|n| n.to_str()).unwrap_or("sheet");
     let out = dir.join(format!("{stem}.parquet"));
     let shown = out.display().to_string();
@@ -85,9 +83,7 @@ pub fn to_parquet(path: &str, sheet: Option<&str>, header: bool, scratch: &Path)
     ParquetWriter::new(file)
         .finish(&mut df)
         .map_err(|e| Error::read_failed(format!("{path}: writing its sheet `{chosen}` to {shown}: {e}")))?;
-    remember_given(&shown, path);
-    done.push((key, shown.clone()));
-    Ok(shown)
+    Ok(out)
 }
 
 /// What a column's cells all are.
@@ -160,24 +156,25 @@ fn names(header: Option<&[Data]>, width: usize) -> Vec<String> {
 }
 
 /// The sheet's used range as a frame.
-fn frame(range: &calamine::Range<Data>, header: bool) -> PolarsResult<DataFrame> {
+fn frame<'a>(range: &'a calamine::Range<Data>, header: bool) -> PolarsResult<DataFrame> {
     let width = range.width();
     let mut rows = range.rows();
     let head = if header { rows.next() } else { None };
     let names = names(head, width);
-    let rows: Vec<&[Data]> = rows.collect();
-    let cell = |r: &[Data], j: usize| r.get(j).cloned().unwrap_or(Data::Empty);
+    let rows: Vec<&'a [Data]> = rows.collect();
+    static EMPTY: Data = Data::Empty;
+    let cell = |r: &'a [Data], j: usize| -> &'a Data { r.get(j).unwrap_or(&EMPTY) };
     let mut columns = Vec::with_capacity(width);
     for (j, name) in names.iter().enumerate() {
-        let kind = rows.iter().filter_map(|r| kind_of(&cell(r, j))).reduce(join).unwrap_or(Kind::Text);
+        let kind = rows.iter().filter_map(|r| kind_of(cell(r, j))).reduce(join).unwrap_or(Kind::Text);
         let name = PlSmallStr::from(name.as_str());
         let column = match kind {
             Kind::Int => {
                 let v: Vec<Option<i64>> = rows
                     .iter()
                     .map(|r| match cell(r, j) {
-                        Data::Int(i) => Some(i),
-                        Data::Float(f) => Some(f as i64),
+                        Data::Int(i) => Some(*i),
+                        Data::Float(f) => Some(*f as i64),
                         _ => None,
                     })
                     .collect();
@@ -187,8 +184,8 @@ fn frame(range: &calamine::Range<Data>, header: bool) -> PolarsResult<DataFrame>
                 let v: Vec<Option<f64>> = rows
                     .iter()
                     .map(|r| match cell(r, j) {
-                        Data::Int(i) => Some(i as f64),
-                        Data::Float(f) => Some(f),
+                        Data::Int(i) => Some(*i as f64),
+                        Data::Float(f) => Some(*f),
                         _ => None,
                     })
                     .collect();
@@ -197,7 +194,7 @@ fn frame(range: &calamine::Range<Data>, header: bool) -> PolarsResult<DataFrame>
             Kind::Bool => {
                 let v: Vec<Option<bool>> = rows
                     .iter()
-                    .map(|r| if let Data::Bool(b) = cell(r, j) { Some(b) } else { None })
+                    .map(|r| if let Data::Bool(b) = cell(r, j) { Some(*b) } else { None })
                     .collect();
                 Series::new(name, v)
             }
@@ -222,7 +219,7 @@ fn frame(range: &calamine::Range<Data>, header: bool) -> PolarsResult<DataFrame>
                 Series::new(name, v).cast(&DataType::Datetime(TimeUnit::Microseconds, None))?
             }
             Kind::Text => {
-                let v: Vec<Option<String>> = rows.iter().map(|r| text(&cell(r, j))).collect();
+                let v: Vec<Option<String>> = rows.iter().map(|r| text(cell(r, j))).collect();
                 Series::new(name, v)
             }
         };

@@ -220,8 +220,8 @@ impl Dataset {
                 files
                     .iter()
                     .map(|f| match excel::is_workbook(f) {
-                        true => excel::to_parquet(f, sheet.as_deref(), header, &scratch_dir()),
-                        false => compressed::plain(f, &scratch_dir()),
+                        true => excel::to_parquet(f, sheet.as_deref(), header),
+                        false => compressed::plain(f),
                     })
                     .collect::<Result<Vec<String>>>()
             })
@@ -316,6 +316,33 @@ pub fn remove_left_by_dead(dir: &std::path::Path, pid_of: impl Fn(&str) -> Optio
         let path = entry.path();
         let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
     }
+}
+
+/// The scratch copy of the local file `path` that `make` writes (decompressed, a sheet as
+/// Parquet): made once per version of the file (size, modification time) and `variant`
+/// (what else decides the copy, such as the sheet), in a fresh folder `KIND-N` of this
+/// process's scratch folder, which `make` is given; later calls get the same copy.
+/// Messages about the copy name `path` (`remember_given`).
+pub(crate) fn scratch_copy(
+    path: &str,
+    kind: &str,
+    variant: &str,
+    make: impl FnOnce(&Path) -> Result<std::path::PathBuf>,
+) -> Result<String> {
+    type Version = (String, String, String, u64, Option<std::time::SystemTime>);
+    static DONE: std::sync::Mutex<Vec<(Version, String)>> = std::sync::Mutex::new(Vec::new());
+    let meta = std::fs::metadata(path).map_err(|e| io_error(path, &e))?;
+    let key = (kind.to_string(), variant.to_string(), path.to_string(), meta.len(), meta.modified().ok());
+    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, out)) = done.iter().find(|(k, _)| *k == key) {
+        return Ok(out.clone());
+    }
+    let dir = scratch_dir().join(format!("{kind}-{}", done.len()));
+    std::fs::create_dir_all(&dir).map_err(|e| io_error(dir.display(), &e))?;
+    let out = path_string(&make(&dir)?)?;
+    remember_given(&out, path);
+    done.push((key, out.clone()));
+    Ok(out)
 }
 
 /// This process's folder for database tables read as datasets.
